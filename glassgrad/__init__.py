@@ -1,0 +1,64 @@
+"""glassgrad: an autodiff and neural-network engine whose backprop, optimizers
+and kernels are written out in the open.
+
+    import glassgrad as gg
+    x = gg.randn(3, 4, requires_grad=True)
+    (x.tanh() @ gg.ones(4, 2)).sum().backward()
+    x.grad          # d(sum)/dx, computed by the ops' hand-written backward
+"""
+
+from .engine import ops as _ops
+from .engine.backend import cuda_is_available
+from .engine.creation import (
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_dlpack,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .engine.dtypes import (
+    bool_,
+    double,
+    float16,
+    float32,
+    float64,
+    half,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    uint8,
+)
+from .engine.function import Context, Function
+from .engine.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .engine.gradcheck import GradcheckError, gradcheck
+from .engine.ops import *  # noqa: F403 - the top-level functions: gg.exp, gg.cat, ...
+from .engine.random import initial_seed, manual_seed
+from .engine.tensor import Tensor
+from . import kernels, nn  # noqa: E402,F401 - subpackages
+
+bool = bool_  # noqa: A001 - PyTorch's name for the dtype
+__version__ = "0.1.0"
+
+
+class cuda:  # noqa: N801 - mirrors torch.cuda
+    """``glassgrad.cuda.is_available()``"""
+
+    is_available = staticmethod(cuda_is_available)

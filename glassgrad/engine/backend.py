@@ -1,0 +1,84 @@
+"""Array modules per device: NumPy on "cpu", CuPy on "cuda".
+
+Every op is written once against an array module ``xp`` and runs on either
+device. This file is the only place that decides which module a device uses and
+the only place that imports CuPy.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+DEVICES = ("cpu", "cuda")
+
+
+@functools.lru_cache(maxsize=1)
+def _cupy_or_reason() -> tuple[Any, str]:
+    """Import CuPy once; return (module, "") or (None, why it is unusable)."""
+    try:
+        import cupy
+    except ImportError as err:  # pragma: no cover - depends on the machine
+        return None, f"CuPy is not installed ({err}); install glassgrad[gpu]"
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as err:  # noqa: BLE001 - CUDA raises many error types
+        return None, f"CuPy is installed but CUDA is unusable ({err})"
+    if count == 0:
+        return None, "CuPy is installed but no CUDA GPU was found"
+    return cupy, ""
+
+
+def cuda_is_available() -> bool:
+    """True when CuPy imports and sees at least one GPU."""
+    return _cupy_or_reason()[0] is not None
+
+
+def cupy_module():
+    """Return CuPy, or raise RuntimeError saying what is missing."""
+    cp, why = _cupy_or_reason()
+    if cp is None:
+        raise RuntimeError(f"device 'cuda' is not available: {why}")
+    return cp
+
+
+def normalize_device(device: Any, op: str = "tensor") -> str:
+    """Turn "cpu", "cuda", "cuda:0" or a Device-like object into "cpu" or "cuda"."""
+    name = str(device if device is not None else "cpu")
+    base = name.split(":")[0]
+    if base not in DEVICES:
+        raise ValueError(f"{op}: unknown device {name!r}; expected one of {DEVICES}")
+    if base == "cuda" and name not in ("cuda", "cuda:0"):
+        raise ValueError(f"{op}: only one GPU (cuda:0) is supported, got {name!r}")
+    return base
+
+
+def array_module(device: str):
+    """The array module (numpy or cupy) that holds arrays on ``device``."""
+    return np if device == "cpu" else cupy_module()
+
+
+def device_of(array: Any) -> str:
+    """"cpu" for a NumPy array, "cuda" for a CuPy array."""
+    if isinstance(array, np.ndarray | np.generic):
+        return "cpu"
+    module = type(array).__module__
+    if module.startswith("cupy"):
+        return "cuda"
+    raise TypeError(f"not a NumPy or CuPy array: {type(array).__name__}")
+
+
+def xp_of(array: Any):
+    """The array module of an existing array."""
+    return np if device_of(array) == "cpu" else cupy_module()
+
+
+def to_device(array: Any, device: str):
+    """Copy ``array`` to ``device`` (no copy when it is already there)."""
+    if device_of(array) == device:
+        return array
+    if device == "cpu":
+        return array.get()
+    return cupy_module().asarray(array)

@@ -1,0 +1,111 @@
+"""dtypes and PyTorch's type-promotion rules.
+
+glassgrad's dtypes are NumPy dtypes (``glassgrad.float32 is np.dtype("float32")``)
+so arrays need no translation. Promotion follows PyTorch, not NumPy:
+
+* Python numbers: ``float`` gives float32, ``int`` gives int64, ``bool`` gives bool.
+* tensor with tensor: the higher *category* wins (bool < integer < floating);
+  within one category the wider type wins. So int64 + float32 is float32
+  (NumPy would say float64).
+* tensor with a Python number: the number only matters if its category is
+  higher: float32 * 2.0 stays float32, int64 * 2.5 becomes float32.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+import numpy as np
+
+_py_float, _py_int, _py_bool = builtins.float, builtins.int, builtins.bool
+
+float16 = half = np.dtype("float16")
+float32 = float = np.dtype("float32")  # noqa: A001 - PyTorch's alias
+float64 = double = np.dtype("float64")
+int8 = np.dtype("int8")
+uint8 = np.dtype("uint8")
+int16 = short = np.dtype("int16")
+int32 = int = np.dtype("int32")  # noqa: A001 - PyTorch's alias
+int64 = long = np.dtype("int64")
+bool_ = np.dtype("bool")
+
+DEFAULT_FLOAT = float32
+FLOATING = (float16, float32, float64)
+
+
+def to_dtype(dtype: Any) -> np.dtype:
+    """Accept a NumPy dtype, its name ("float32"), or a Python type; return np.dtype."""
+    if dtype is None:
+        raise TypeError("dtype must not be None here")
+    if dtype is _py_float:
+        return DEFAULT_FLOAT
+    if dtype is _py_int:
+        return int64
+    if dtype is _py_bool:
+        return bool_
+    try:
+        return np.dtype(dtype)
+    except TypeError as err:
+        raise TypeError(f"unknown dtype {dtype!r}") from err
+
+
+def category(dtype: np.dtype) -> _py_int:
+    """0 for bool, 1 for integers, 2 for floating point."""
+    if dtype == bool_:
+        return 0
+    if np.issubdtype(dtype, np.integer):
+        return 1
+    if np.issubdtype(dtype, np.floating):
+        return 2
+    raise TypeError(f"unsupported dtype {dtype}")
+
+
+def is_floating(dtype: np.dtype) -> _py_bool:
+    return np.issubdtype(dtype, np.floating)
+
+
+def scalar_dtype(value: Any) -> np.dtype:
+    """The dtype PyTorch gives a Python scalar: bool, int64 or float32."""
+    if isinstance(value, _py_bool | np.bool_):
+        return bool_
+    if isinstance(value, _py_int | np.integer):
+        return int64
+    if isinstance(value, _py_float | np.floating):
+        return DEFAULT_FLOAT
+    raise TypeError(f"expected a Python number, got {type(value).__name__}")
+
+
+def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
+    """Result dtype of an op between two tensors (PyTorch's torch.promote_types)."""
+    ca, cb = category(a), category(b)
+    if ca != cb:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
+def result_type(*operands: Any) -> np.dtype:
+    """Result dtype for a mix of tensors/arrays and Python scalars.
+
+    Tensors decide among themselves; a scalar only lifts the result when its
+    category is higher, and then to the default dtype of that category.
+    """
+    tensor_dtype = None
+    scalar_cat = -1
+    for x in operands:
+        dt = getattr(x, "dtype", None)
+        if dt is not None and not isinstance(x, np.generic):
+            dt = np.dtype(dt)
+            tensor_dtype = dt if tensor_dtype is None else promote_types(tensor_dtype, dt)
+        else:
+            scalar_cat = max(scalar_cat, category(scalar_dtype(x)))
+    if tensor_dtype is None:
+        return {0: bool_, 1: int64, 2: DEFAULT_FLOAT}[scalar_cat]
+    if scalar_cat > category(tensor_dtype):
+        return {1: int64, 2: DEFAULT_FLOAT}[scalar_cat]
+    return tensor_dtype
+
+
+def float_result(dtype: np.dtype) -> np.dtype:
+    """Ops such as exp or mean turn integer inputs into the default float dtype."""
+    return dtype if is_floating(dtype) else DEFAULT_FLOAT

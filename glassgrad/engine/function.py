@@ -1,0 +1,125 @@
+"""Function: one differentiable op, its forward and its backward side by side.
+
+An op is a subclass with two static methods::
+
+    class Mul(Function):
+        '''z = x * y;  dz/dx = y,  dz/dy = x'''
+
+        @staticmethod
+        def forward(ctx, x, y):          # arrays in, array out
+            ctx.save_for_backward(x, y)
+            return x * y
+
+        @staticmethod
+        def backward(ctx, grad):         # dL/dz in, (dL/dx, dL/dy) out
+            x, y = ctx.saved_arrays
+            return grad * y, grad * x
+
+Conventions:
+
+* ``forward`` gets NumPy or CuPy arrays for the positional inputs (tensors
+  become their arrays; anything else passes through) and options as keywords.
+  ``ctx.xp`` is the array module, so one body serves both devices.
+* ``backward`` returns one gradient per positional input (``None`` where there
+  is none). It may return a gradient in the *broadcast* shape: the engine sums
+  it back to the input's shape (``unbroadcast``) and casts it to the input's
+  dtype, so no op repeats that.
+* ``Function.apply(*inputs, **options)`` runs forward and, when grad mode is on
+  and some input requires grad, records a ``Node`` on the result.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .grad_mode import is_grad_enabled
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+
+class Context:
+    """What forward leaves for backward: saved arrays and any other attributes."""
+
+    def __init__(self, xp: Any, needs_input_grad: tuple[bool, ...]) -> None:
+        self.xp = xp
+        self.needs_input_grad = needs_input_grad
+        self.saved_arrays: tuple[Any, ...] | None = ()
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        self.saved_arrays = arrays
+
+    @property
+    def saved_tensors(self) -> tuple[Any, ...]:
+        """PyTorch's name for ``saved_arrays``."""
+        return self.saved_arrays or ()
+
+
+class Node:
+    """A recorded application of a Function: the edge from an output to its inputs."""
+
+    __slots__ = ("function", "ctx", "inputs", "freed")
+
+    def __init__(self, function: type[Function], ctx: Context, inputs: tuple[Tensor | None, ...]):
+        self.function = function
+        self.ctx = ctx
+        self.inputs = inputs
+        self.freed = False
+
+    def name(self) -> str:
+        return f"{self.function.__name__}Backward"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+
+class Function:
+    """Base class of every op; see the module docstring."""
+
+    #: ops whose output has no gradient (comparisons, argmax) set this to False
+    differentiable = True
+
+    @staticmethod
+    def forward(ctx: Context, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
+        from .tensor import Tensor
+
+        tensors = [a for a in args if isinstance(a, Tensor)]
+        device = common_device(cls.__name__, tensors)
+        arrays = [a.array if isinstance(a, Tensor) else a for a in args]
+        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        record = cls.differentiable and is_grad_enabled() and any(needs)
+        ctx = Context(tensors[0].xp if tensors else _xp_for(device), needs)
+        out = cls.forward(ctx, *arrays, **kwargs)
+        if isinstance(out, np.generic) or not hasattr(out, "shape"):
+            out = ctx.xp.asarray(out)  # NumPy reductions return scalars
+        result = Tensor(out)
+        if record and np.issubdtype(out.dtype, np.floating):
+            result.requires_grad = True
+            inputs = tuple(a if isinstance(a, Tensor) else None for a in args)
+            result.grad_fn = Node(cls, ctx, inputs)
+        return result
+
+
+def _xp_for(device: str):
+    from .backend import array_module
+
+    return array_module(device)
+
+
+def common_device(op: str, tensors: list[Tensor]) -> str:
+    """The one device all ``tensors`` live on, or a RuntimeError naming the op."""
+    devices = {t.device for t in tensors}
+    if len(devices) > 1:
+        where = ", ".join(f"arg {i}: {t.device}" for i, t in enumerate(tensors))
+        raise RuntimeError(f"{op}: expected all tensors on the same device, got {where}")
+    return devices.pop() if devices else "cpu"

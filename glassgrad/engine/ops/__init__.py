@@ -1,0 +1,55 @@
+"""Every op of the engine, one family per module; each op is a Function whose
+forward and backward sit side by side with their math in the docstring."""
+
+from .activations import elu, gelu, leaky_relu, relu, silu, softplus
+from .arithmetic import add, cast, clone, contiguous, div, mul, neg, pow, sub, to_device
+from .compare import (
+    allclose,
+    eq,
+    equal,
+    ge,
+    gt,
+    isinf,
+    isnan,
+    le,
+    logical_and,
+    logical_not,
+    logical_or,
+    lt,
+    ne,
+)
+from .indexing import gather, getitem, index_arrays, take_along_dim
+from .linalg import bmm, dot, matmul, mm, outer
+from .reductions import all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, norm, prod, std, sum, var
+from .select import clamp, clip, masked_fill, maximum, minimum, where
+from .shape import (
+    broadcast_tensors,
+    broadcast_to,
+    cat,
+    chunk,
+    concat,
+    concatenate,
+    expand,
+    expand_as,
+    flatten,
+    flip,
+    narrow,
+    pad,
+    permute,
+    repeat,
+    reshape,
+    reshape_as,
+    split,
+    squeeze,
+    stack,
+    t,
+    transpose,
+    unflatten,
+    unsqueeze,
+    view,
+    view_as,
+)
+from .softmax import log_softmax, one_hot, softmax
+from .unary import abs, cos, exp, log, log1p, log2, log10, reciprocal, rsqrt, sigmoid, sign, sin, sqrt, square, tanh
+
+subtract, multiply, divide, true_divide, negative = sub, mul, div, div, neg

@@ -1,0 +1,107 @@
+"""Matrix multiplication with batch broadcasting and 1-D operands, through the
+kernel registry's matmul (``glassgrad.kernels.use("matmul", name)`` picks the variant).
+
+C = A B;  dL/dA = dL/dC · Bᵀ,  dL/dB = Aᵀ · dL/dC
+(both computed with the same kernel, on transposed views, never copies).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ... import kernels
+from .. import backend
+from ..function import Context, Function
+from ..tensor import Tensor
+
+
+def matmul_arrays(a: Any, b: Any) -> Any:
+    """a @ b for arrays with ndim ≥ 2, batch dims broadcast, via the selected kernel.
+
+    A 2-D right operand folds the left batch into its rows (one big GEMM, as
+    for a Linear layer); otherwise both are broadcast to one batch and run as
+    a batched (B, M, K) @ (B, K, N) product.
+    """
+    kernel = kernels.get("matmul", backend.device_of(a), a.dtype)
+    m, k = a.shape[-2:]
+    n = b.shape[-1]
+    if a.ndim == 2 and b.ndim == 2:
+        return kernel(a, b)
+    if b.ndim == 2:
+        return kernel(a.reshape(-1, k), b).reshape(a.shape[:-1] + (n,))
+    xp = backend.xp_of(a)
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a3 = xp.broadcast_to(a, batch + (m, k)).reshape(-1, m, k)
+    b3 = xp.broadcast_to(b, batch + (k, n)).reshape(-1, k, n)
+    return kernel(a3, b3).reshape(batch + (m, n))
+
+
+class MatMul(Function):
+    """z = x @ y (1-D x is a row, 1-D y a column, dropped from the result);
+    dz/dx = grad @ yᵀ,  dz/dy = xᵀ @ grad, summed over broadcast batch dims"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, y: Any) -> Any:
+        ctx.save_for_backward(x, y)
+        x2 = x[None, :] if x.ndim == 1 else x
+        y2 = y[:, None] if y.ndim == 1 else y
+        z = matmul_arrays(x2, y2)
+        if y.ndim == 1:
+            z = z[..., 0]
+        if x.ndim == 1:
+            z = z[..., 0, :] if y.ndim > 1 else z[..., 0]
+        return z
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
+        x, y = ctx.saved_arrays
+        x2 = x[None, :] if x.ndim == 1 else x
+        y2 = y[:, None] if y.ndim == 1 else y
+        g = grad
+        if y.ndim == 1:
+            g = g[..., None]
+        if x.ndim == 1:
+            g = g[..., None, :]
+        gx = gy = None
+        if ctx.needs_input_grad[0]:
+            gx = matmul_arrays(g, y2.swapaxes(-1, -2))
+            gx = gx[..., 0, :] if x.ndim == 1 else gx
+        if ctx.needs_input_grad[1]:
+            gy = matmul_arrays(x2.swapaxes(-1, -2), g)
+            gy = gy[..., 0] if y.ndim == 1 else gy
+        return gx, gy
+
+
+def matmul(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """Matrix product with NumPy's rules for 1-D operands and batch broadcasting."""
+    for t in (input, other):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"matmul: expected Tensors, got {type(t).__name__}")
+        if t.ndim == 0:
+            raise RuntimeError(f"matmul: both arguments need at least 1 dim, got shapes {input.shape} and {other.shape}")
+    if input.dtype != other.dtype:
+        raise RuntimeError(f"matmul: expected both operands to have the same dtype, got {input.dtype} and {other.dtype}")
+    k1 = input.shape[-1]
+    k2 = other.shape[-2] if other.ndim > 1 else other.shape[0]
+    if k1 != k2:
+        raise RuntimeError(f"matmul: shapes {input.shape} and {other.shape} cannot be multiplied ({k1} != {k2})")
+    try:
+        np.broadcast_shapes(input.shape[:-2], other.shape[:-2])
+    except ValueError as err:
+        raise RuntimeError(f"matmul: batch dims of {input.shape} and {other.shape} don't broadcast") from err
+    return MatMul.apply(input, other)
+
+
+mm = bmm = matmul
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
+    return input.unsqueeze(1) * vec2.unsqueeze(0)
+
+
+def dot(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"dot: expects 1-D tensors, got {input.shape} and {other.shape}")
+    return matmul(input, other)

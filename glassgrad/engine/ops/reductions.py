@@ -1,0 +1,346 @@
+"""Reductions over ``dim`` (int, tuple, negative, or None for all) with ``keepdim``.
+
+The backward of every reduction first puts the reduced dims back as size 1
+(``keepdims``), then lets broadcasting spread the gradient over them.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .. import dtypes
+from ..function import Context, Function
+from ..tensor import Tensor
+from .operands import normalize_dim, normalize_dims, promote
+
+Dim = int | Sequence[int] | None
+
+
+def kept(grad: Any, shape: tuple[int, ...], dims: tuple[int, ...], keepdim: bool) -> Any:
+    """``grad`` of a reduction reshaped so it broadcasts against the input."""
+    if keepdim:
+        return grad
+    return grad.reshape([1 if i in dims else n for i, n in enumerate(shape)])
+
+
+class Sum(Function):
+    """z = Σ x over dims;  dz/dx = 1 (spread back over the summed dims)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, dims: tuple[int, ...], keepdim: bool) -> Any:
+        ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        return x.sum(axis=dims, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        g = kept(grad, ctx.shape, ctx.dims, ctx.keepdim)
+        return ctx.xp.broadcast_to(g, ctx.shape)
+
+
+class Mean(Function):
+    """z = (1/n) Σ x over dims;  dz/dx = 1/n"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, dims: tuple[int, ...], keepdim: bool) -> Any:
+        ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        ctx.count = int(np.prod([x.shape[d] for d in dims]))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return x.mean(axis=dims, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        g = kept(grad, ctx.shape, ctx.dims, ctx.keepdim) / builtins.max(ctx.count, 1)
+        return ctx.xp.broadcast_to(g, ctx.shape)
+
+
+class Var(Function):
+    """z = Σ (x - x̄)² / (n - correction);  dz/dx = 2(x - x̄)/(n - correction)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, dims: tuple[int, ...], correction: float, keepdim: bool) -> Any:
+        n = int(np.prod([x.shape[d] for d in dims]))
+        centered = x - x.mean(axis=dims, keepdims=True)
+        ctx.save_for_backward(centered)
+        ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        ctx.denominator = builtins.max(n - correction, 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (centered * centered).sum(axis=dims, keepdims=keepdim) / ctx.denominator
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (centered,) = ctx.saved_arrays
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return kept(grad, ctx.shape, ctx.dims, ctx.keepdim) * centered * (2 / ctx.denominator)
+
+
+class Prod(Function):
+    """z = Π x over dims;  dz/dxᵢ = Π_{j≠i} xⱼ
+
+    Computed as (product of everything before i) × (product of everything after i),
+    so zeros in x need no special case.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, dims: tuple[int, ...], keepdim: bool) -> Any:
+        ctx.save_for_backward(x)
+        ctx.dims, ctx.keepdim = dims, keepdim
+        return x.prod(axis=dims, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        xp = ctx.xp
+        (x,) = ctx.saved_arrays
+        rest = [d for d in range(x.ndim) if d not in ctx.dims]
+        order = rest + list(ctx.dims)
+        moved = x.transpose(order)
+        flat = moved.reshape(moved.shape[: len(rest)] + (-1,))
+        ones = xp.ones(flat.shape[:-1] + (1,), dtype=x.dtype)
+        before = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+        after = xp.flip(xp.cumprod(xp.flip(xp.concatenate([flat[..., 1:], ones], axis=-1), -1), axis=-1), -1)
+        others = (before * after).reshape(moved.shape).transpose(np.argsort(order))
+        return kept(grad, x.shape, ctx.dims, ctx.keepdim) * others
+
+
+class AMax(Function):
+    """z = max x over dims;  dz/dx = 1/k at the k positions equal to the max, else 0
+
+    (ties share the gradient evenly, as PyTorch's amax does). ``sign=-1`` gives amin.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, dims: tuple[int, ...], keepdim: bool, sign: int) -> Any:
+        if x.size == 0 and dims:
+            raise RuntimeError(f"{'amax' if sign > 0 else 'amin'}: cannot reduce an empty tensor of shape {x.shape}")
+        z = x.max(axis=dims, keepdims=True) if sign > 0 else x.min(axis=dims, keepdims=True)
+        hit = x == z
+        ctx.save_for_backward(hit)
+        ctx.dims, ctx.keepdim = dims, keepdim
+        return z if keepdim else z.reshape([n for i, n in enumerate(x.shape) if i not in dims])
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (hit,) = ctx.saved_arrays
+        share = hit / hit.sum(axis=ctx.dims, keepdims=True)
+        return kept(grad, hit.shape, ctx.dims, ctx.keepdim) * share
+
+
+class LogSumExp(Function):
+    """z = log Σ eˣ = m + log Σ e^(x - m), m = max x;  dz/dx = e^(x - z) = softmax(x)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, dims: tuple[int, ...], keepdim: bool) -> Any:
+        xp = ctx.xp
+        m = x.max(axis=dims, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)
+        z = m + xp.log(xp.exp(x - m).sum(axis=dims, keepdims=True))
+        ctx.save_for_backward(x, z)
+        ctx.dims, ctx.keepdim = dims, keepdim
+        return z if keepdim else z.reshape([n for i, n in enumerate(x.shape) if i not in dims])
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        x, z = ctx.saved_arrays
+        return kept(grad, x.shape, ctx.dims, ctx.keepdim) * ctx.xp.exp(x - z)
+
+
+class Norm(Function):
+    """z = (Σ |x|^p)^(1/p);  dz/dx = sign(x)·|x|^(p-1) / z^(p-1)  (0 where z = 0)
+
+    p = inf is max |x| (ties share evenly); p = 1 gives sign(x).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, p: float, dims: tuple[int, ...], keepdim: bool) -> Any:
+        xp = ctx.xp
+        a = xp.abs(x)
+        if p == float("inf"):
+            z = a.max(axis=dims, keepdims=True)
+        elif p == 2:
+            z = xp.sqrt((x * x).sum(axis=dims, keepdims=True))
+        else:
+            z = (a**p).sum(axis=dims, keepdims=True) ** (1 / p)
+        ctx.save_for_backward(x, z)
+        ctx.p, ctx.dims, ctx.keepdim = p, dims, keepdim
+        return z if keepdim else z.reshape([n for i, n in enumerate(x.shape) if i not in dims])
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        xp = ctx.xp
+        x, z = ctx.saved_arrays
+        g = kept(grad, x.shape, ctx.dims, ctx.keepdim)
+        p = ctx.p
+        if p == float("inf"):
+            hit = xp.abs(x) == z
+            return g * xp.sign(x) * hit / hit.sum(axis=ctx.dims, keepdims=True)
+        if p == 1:
+            return g * xp.sign(x)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d = xp.sign(x) * xp.abs(x) ** (p - 1) / z ** (p - 1)
+        return g * xp.where(z == 0, 0, d)
+
+
+class ArgExtreme(Function):
+    """Index of the max (``fn="argmax"``) or min along a dim; not differentiable."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, fn: str, dim: int | None, keepdim: bool) -> Any:
+        xp = ctx.xp
+        if dim is None:
+            out = getattr(xp, fn)(x.reshape(-1))
+            return out.reshape((1,) * x.ndim) if keepdim else out
+        return getattr(xp, fn)(x, axis=dim, keepdims=keepdim)
+
+
+class Reduce(Function):
+    """``all`` / ``any`` over dims; not differentiable."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, fn: str, dims: tuple[int, ...], keepdim: bool) -> Any:
+        return getattr(x.astype(bool), fn)(axis=dims, keepdims=keepdim)
+
+
+class ValuesIndices(NamedTuple):
+    """What ``max(dim)`` / ``min(dim)`` return, as PyTorch's ``torch.return_types``."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, dtype: Any = None) -> Tensor:  # noqa: A001,A002
+    """Σ over ``dim``; bool and integer inputs sum to int64, as in PyTorch."""
+    if dtype is not None:
+        input = input.to(dtype)
+    elif not dtypes.is_floating(input.dtype) and input.dtype != dtypes.int64:
+        input = input.to(dtypes.int64)
+    return Sum.apply(input, dims=normalize_dims("sum", dim, input.ndim), keepdim=keepdim)
+
+
+def mean(input: Tensor, dim: Dim = None, keepdim: bool = False, dtype: Any = None) -> Tensor:  # noqa: A002
+    if dtype is not None:
+        input = input.to(dtype)
+    if not dtypes.is_floating(input.dtype):
+        raise RuntimeError(f"mean: input dtype should be floating point, got {input.dtype}")
+    return Mean.apply(input, dims=normalize_dims("mean", dim, input.ndim), keepdim=keepdim)
+
+
+def _correction(unbiased: bool | None, correction: float | None) -> float:
+    if correction is not None:
+        return correction
+    return 1 if unbiased is None or unbiased else 0
+
+
+def var(
+    input: Tensor,  # noqa: A002
+    dim: Dim = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
+) -> Tensor:
+    """Variance with Bessel's correction by default (``correction=1``)."""
+    (x,) = promote("var", input, to_float=True)
+    dims = normalize_dims("var", dim, x.ndim)
+    return Var.apply(x, dims=dims, correction=_correction(unbiased, correction), keepdim=keepdim)
+
+
+def std(
+    input: Tensor,  # noqa: A002
+    dim: Dim = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
+) -> Tensor:
+    """√var (its gradient comes from Sqrt and Var)."""
+    return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
+
+
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    return Prod.apply(input, dims=normalize_dims("prod", dim, input.ndim), keepdim=keepdim)
+
+
+def amax(input: Tensor, dim: Dim = (), keepdim: bool = False) -> Tensor:  # noqa: A002
+    dims = normalize_dims("amax", None if dim == () else dim, input.ndim)
+    return AMax.apply(input, dims=dims, keepdim=keepdim, sign=1)
+
+
+def amin(input: Tensor, dim: Dim = (), keepdim: bool = False) -> Tensor:  # noqa: A002
+    dims = normalize_dims("amin", None if dim == () else dim, input.ndim)
+    return AMax.apply(input, dims=dims, keepdim=keepdim, sign=-1)
+
+
+def _values_indices(fn: str, input: Tensor, dim: int, keepdim: bool) -> ValuesIndices:  # noqa: A002
+    from .indexing import take_along_dim
+
+    dim = normalize_dim(fn, dim, input.ndim)
+    index = ArgExtreme.apply(input, fn="arg" + fn, dim=dim, keepdim=True)
+    values = take_along_dim(input, index, dim)
+    if not keepdim and input.ndim > 0:
+        values, index = values.squeeze(dim), index.squeeze(dim)
+    return ValuesIndices(values, index)
+
+
+def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001,A002
+    """``max()``: the largest value (ties share the gradient);
+    ``max(dim)``: (values, indices), the gradient going to the returned index;
+    ``max(other_tensor)``: elementwise maximum."""
+    if isinstance(dim, Tensor):
+        from .select import maximum
+
+        return maximum(input, dim)
+    if dim is None:
+        return amax(input)
+    return _values_indices("max", input, dim, keepdim)
+
+
+def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001,A002
+    """Like ``max``, for the smallest value."""
+    if isinstance(dim, Tensor):
+        from .select import minimum
+
+        return minimum(input, dim)
+    if dim is None:
+        return amin(input)
+    return _values_indices("min", input, dim, keepdim)
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    if dim is not None:
+        dim = normalize_dim("argmax", dim, input.ndim)
+    return ArgExtreme.apply(input, fn="argmax", dim=dim, keepdim=keepdim)
+
+
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    if dim is not None:
+        dim = normalize_dim("argmin", dim, input.ndim)
+    return ArgExtreme.apply(input, fn="argmin", dim=dim, keepdim=keepdim)
+
+
+def logsumexp(input: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:  # noqa: A002
+    (x,) = promote("logsumexp", input, to_float=True)
+    return LogSumExp.apply(x, dims=normalize_dims("logsumexp", dim, x.ndim), keepdim=keepdim)
+
+
+def norm(input: Tensor, p: Any = "fro", dim: Dim = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    """Vector p-norm over ``dim`` (all elements by default); "fro" is p = 2."""
+    p = 2 if p in ("fro", None) else p
+    if isinstance(p, str) or p <= 0:
+        raise ValueError(f"norm: p must be a positive number, inf or 'fro', got {p!r}")
+    (x,) = promote("norm", input, to_float=True)
+    return Norm.apply(x, p=float(p), dims=normalize_dims("norm", dim, x.ndim), keepdim=keepdim)
+
+
+def all(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:  # noqa: A001,A002
+    return Reduce.apply(input, fn="all", dims=normalize_dims("all", dim, input.ndim), keepdim=keepdim)
+
+
+def any(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:  # noqa: A001,A002
+    return Reduce.apply(input, fn="any", dims=normalize_dims("any", dim, input.ndim), keepdim=keepdim)

@@ -1,0 +1,121 @@
+"""Ops that pick values elementwise: where, maximum, minimum, clamp, masked_fill."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..function import Context, Function
+from ..tensor import Tensor
+from .operands import as_tensor_like, promote
+
+
+class Where(Function):
+    """z = x where c else y;  dz/dx = c,  dz/dy = not c"""
+
+    @staticmethod
+    def forward(ctx: Context, c: Any, x: Any, y: Any) -> Any:
+        ctx.save_for_backward(c)
+        return ctx.xp.where(c, x, y)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[None, Any, Any]:
+        (c,) = ctx.saved_arrays
+        xp = ctx.xp
+        gx = xp.where(c, grad, 0) if ctx.needs_input_grad[1] else None
+        gy = xp.where(c, 0, grad) if ctx.needs_input_grad[2] else None
+        return None, gx, gy
+
+
+class Maximum(Function):
+    """z = max(x, y);  dz/dx = 1 where x > y, ½ where x = y, else 0 (and mirrored for y)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, y: Any) -> Any:
+        ctx.save_for_backward(x, y)
+        return ctx.xp.maximum(x, y)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
+        x, y = ctx.saved_arrays
+        return _split_ties(ctx.xp, grad, x > y, x == y)
+
+
+class Minimum(Function):
+    """z = min(x, y);  dz/dx = 1 where x < y, ½ where x = y, else 0 (and mirrored for y)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, y: Any) -> Any:
+        ctx.save_for_backward(x, y)
+        return ctx.xp.minimum(x, y)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
+        x, y = ctx.saved_arrays
+        return _split_ties(ctx.xp, grad, x < y, x == y)
+
+
+def _split_ties(xp: Any, grad: Any, x_wins: Any, tie: Any) -> tuple[Any, Any]:
+    """Gradient of a two-way pick: all to the winner, half each on a tie."""
+    share_x = xp.where(tie, 0.5, x_wins.astype(grad.dtype))
+    return grad * share_x, grad * (1 - share_x)
+
+
+class Clamp(Function):
+    """z = min(max(x, lo), hi);  dz/dx = 1 where lo ≤ x ≤ hi, else 0"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, low: Any, high: Any) -> Any:
+        xp = ctx.xp
+        ctx.save_for_backward(x)
+        ctx.low, ctx.high = low, high
+        z = x if low is None else xp.maximum(x, low)
+        return z if high is None else xp.minimum(z, high)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (x,) = ctx.saved_arrays
+        keep = ctx.xp.ones(x.shape, dtype=bool)
+        if ctx.low is not None:
+            keep &= x >= ctx.low
+        if ctx.high is not None:
+            keep &= x <= ctx.high
+        return grad * keep
+
+
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002
+    """``input`` where ``condition`` holds, else ``other`` (either may be a number).
+    With only a condition, the indices where it holds (like ``nonzero(as_tuple=True)``)."""
+    if input is None and other is None:
+        return tuple(Tensor(i) for i in condition.xp.nonzero(condition.array))
+    device = condition.device if isinstance(condition, Tensor) else "cpu"
+    condition = as_tensor_like(condition, device)
+    if condition.dtype != bool:
+        raise TypeError(f"where: condition must be a bool tensor, got {condition.dtype}")
+    x, y = promote("where", input, other)
+    return Where.apply(condition, x, y)
+
+
+def maximum(input: Any, other: Any) -> Tensor:  # noqa: A002
+    return Maximum.apply(*promote("maximum", input, other))
+
+
+def minimum(input: Any, other: Any) -> Tensor:  # noqa: A002
+    return Minimum.apply(*promote("minimum", input, other))
+
+
+def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A001,A002
+    """Limit values to [min, max]; numbers or tensors, either may be None."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = input if min is None else maximum(input, min)
+        return out if max is None else minimum(out, max)
+    return Clamp.apply(input, low=min, high=max)
+
+
+clip = clamp
+
+
+def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:  # noqa: A002
+    """``value`` where ``mask`` holds, else ``input`` (gradient flows where mask is False)."""
+    return where(mask, value, input)

@@ -1,0 +1,323 @@
+"""Shape ops: they move values around without changing them, so each backward
+moves the gradient back the same way (reshape back, inverse permutation, sum
+over copies, slice out the pieces)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..function import Context, Function
+from ..tensor import Tensor
+from .operands import normalize_dim, normalize_dims, promote, shape_args
+
+
+class Reshape(Function):
+    """z = x with a new shape (same elements, row-major order);  dz/dx = grad reshaped back"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, shape: tuple[int, ...]) -> Any:
+        ctx.shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        return grad.reshape(ctx.shape)
+
+
+class Permute(Function):
+    """z = x with its dims reordered;  dz/dx = grad with the inverse order"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, dims: tuple[int, ...]) -> Any:
+        ctx.inverse = tuple(np.argsort(dims))
+        return x.transpose(dims)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        return grad.transpose(ctx.inverse)
+
+
+class Expand(Function):
+    """z = x broadcast to a larger shape (no copy);  dz/dx = grad summed over the copies
+
+    (the engine's unbroadcast does that sum)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, shape: tuple[int, ...]) -> Any:
+        return ctx.xp.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        return grad
+
+
+class Repeat(Function):
+    """z = x tiled r_i times along dim i;  dz/dx = Σ over the tiles"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, repeats: tuple[int, ...]) -> Any:
+        ctx.shape = (1,) * (len(repeats) - x.ndim) + x.shape
+        ctx.repeats = repeats
+        return ctx.xp.tile(x, repeats)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        split = [n for pair in zip(ctx.repeats, ctx.shape, strict=True) for n in pair]
+        g = grad.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+        return g
+
+
+class Flip(Function):
+    """z = x reversed along dims;  dz/dx = grad reversed along the same dims"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, dims: tuple[int, ...]) -> Any:
+        ctx.dims = dims
+        return ctx.xp.flip(x, dims)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        return ctx.xp.flip(grad, ctx.dims)
+
+
+class Pad(Function):
+    """z = x with `value` added around it (negative widths crop);  dz/dx = grad's centre"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, widths: tuple[tuple[int, int], ...], value: float) -> Any:
+        grow = [(max(a, 0), max(b, 0)) for a, b in widths]
+        crop = tuple(slice(max(-a, 0), n - max(-b, 0)) for (a, b), n in zip(widths, x.shape, strict=True))
+        ctx.grow, ctx.crop, ctx.shape = grow, crop, x.shape
+        return ctx.xp.pad(x[crop], grow, mode="constant", constant_values=value)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        inner = tuple(slice(a, n - b) for (a, b), n in zip(ctx.grow, grad.shape, strict=True))
+        g = ctx.xp.zeros(ctx.shape, dtype=grad.dtype)
+        g[ctx.crop] = grad[inner]
+        return g
+
+
+class Cat(Function):
+    """z = [x₁, x₂, ...] joined along dim;  dz/dxᵢ = the slice of grad where xᵢ went"""
+
+    @staticmethod
+    def forward(ctx: Context, *xs: Any, dim: int) -> Any:
+        ctx.dim = dim
+        ctx.bounds = np.cumsum([0] + [x.shape[dim] for x in xs])
+        return ctx.xp.concatenate(xs, axis=dim)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, ...]:
+        lead = (slice(None),) * ctx.dim
+        b = ctx.bounds
+        return tuple(grad[lead + (slice(b[i], b[i + 1]),)] for i in range(len(b) - 1))
+
+
+class Stack(Function):
+    """z = [x₁, x₂, ...] stacked along a new dim;  dz/dxᵢ = grad indexed at i on that dim"""
+
+    @staticmethod
+    def forward(ctx: Context, *xs: Any, dim: int) -> Any:
+        ctx.dim = dim
+        return ctx.xp.stack(xs, axis=dim)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, ...]:
+        return tuple(ctx.xp.moveaxis(grad, ctx.dim, 0))
+
+
+def _infer_shape(op: str, shape: tuple[int, ...], numel: int, old: tuple[int, ...]) -> tuple[int, ...]:
+    if shape.count(-1) > 1:
+        raise RuntimeError(f"{op}: only one dim can be -1, got {shape}")
+    known = math.prod(s for s in shape if s != -1)
+    if -1 in shape:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"{op}: shape {shape} is invalid for input of shape {old} ({numel} elements)")
+        shape = tuple(numel // known if s == -1 else s for s in shape)
+    if math.prod(shape) != numel or any(s < 0 for s in shape):
+        raise RuntimeError(f"{op}: shape {shape} is invalid for input of shape {old} ({numel} elements)")
+    return shape
+
+
+def reshape(input: Tensor, *shape: Any) -> Tensor:  # noqa: A002
+    new = _infer_shape("reshape", shape_args("reshape", shape), input.numel(), input.shape)
+    return input if new == input.shape else Reshape.apply(input, shape=new)
+
+
+view = reshape
+
+
+def view_as(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    return reshape(input, other.shape)
+
+
+reshape_as = view_as
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:  # noqa: A002
+    """Merge dims start_dim..end_dim into one."""
+    if input.ndim == 0:
+        return reshape(input, 1)
+    s = normalize_dim("flatten", start_dim, input.ndim)
+    e = normalize_dim("flatten", end_dim, input.ndim)
+    if s > e:
+        raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    shape = input.shape
+    return reshape(input, shape[:s] + (math.prod(shape[s : e + 1]),) + shape[e + 1 :])
+
+
+def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:  # noqa: A002
+    d = normalize_dim("unflatten", dim, input.ndim)
+    return reshape(input, input.shape[:d] + tuple(sizes) + input.shape[d + 1 :])
+
+
+def permute(input: Tensor, *dims: Any) -> Tensor:  # noqa: A002
+    dims = shape_args("permute", dims)
+    if len(dims) != input.ndim:
+        raise RuntimeError(f"permute: {len(dims)} dims {dims} given for a tensor with {input.ndim} dims")
+    order = tuple(normalize_dim("permute", d, input.ndim) for d in dims)
+    if sorted(order) != list(range(input.ndim)):
+        raise RuntimeError(f"permute: dims {dims} are not a permutation of {input.ndim} dims")
+    return Permute.apply(input, dims=order)
+
+
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:  # noqa: A002
+    order = list(range(input.ndim))
+    a, b = normalize_dim("transpose", dim0, input.ndim), normalize_dim("transpose", dim1, input.ndim)
+    order[a], order[b] = order[b], order[a]
+    return Permute.apply(input, dims=tuple(order)) if input.ndim > 1 else input
+
+
+def t(input: Tensor) -> Tensor:  # noqa: A002
+    """Transpose of a matrix (a vector is returned as is)."""
+    if input.ndim > 2:
+        raise RuntimeError(f"t: expects a tensor with <= 2 dims, got shape {input.shape}")
+    return transpose(input, 0, 1) if input.ndim == 2 else input
+
+
+def squeeze(input: Tensor, dim: Any = None) -> Tensor:  # noqa: A002
+    """Drop size-1 dims (all of them, or those in ``dim`` that have size 1)."""
+    dims = normalize_dims("squeeze", dim, input.ndim) if input.ndim else ()
+    return reshape(input, tuple(n for i, n in enumerate(input.shape) if not (i in dims and n == 1)))
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:  # noqa: A002
+    d = normalize_dim("unsqueeze", dim, input.ndim + 1)
+    return reshape(input, input.shape[:d] + (1,) + input.shape[d:])
+
+
+def expand(input: Tensor, *sizes: Any) -> Tensor:  # noqa: A002
+    """Broadcast to ``sizes`` (-1 keeps a dim) without copying."""
+    sizes = shape_args("expand", sizes)
+    if len(sizes) < input.ndim:
+        raise RuntimeError(f"expand: {sizes} has fewer dims than the input's shape {input.shape}")
+    lead = len(sizes) - input.ndim
+    shape = tuple(input.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    for i, n in enumerate(input.shape):
+        if n != 1 and n != shape[lead + i]:
+            raise RuntimeError(f"expand: the input's shape {input.shape} can't be expanded to {sizes}")
+    return input if shape == input.shape else Expand.apply(input, shape=shape)
+
+
+def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:  # noqa: A002
+    return expand(input, tuple(shape))
+
+
+def expand_as(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    return expand(input, other.shape)
+
+
+def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
+    shape = np.broadcast_shapes(*(t.shape for t in tensors))
+    return tuple(expand(t, shape) for t in tensors)
+
+
+def repeat(input: Tensor, *sizes: Any) -> Tensor:  # noqa: A002
+    sizes = shape_args("repeat", sizes)
+    if len(sizes) < input.ndim:
+        raise RuntimeError(f"repeat: {len(sizes)} repeats given for a tensor with {input.ndim} dims")
+    return Repeat.apply(input, repeats=sizes)
+
+
+def flip(input: Tensor, *dims: Any) -> Tensor:  # noqa: A002
+    return Flip.apply(input, dims=normalize_dims("flip", shape_args("flip", dims), input.ndim))
+
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:  # noqa: A002
+    """Pad with ``value``; ``pad`` lists (before, after) pairs starting from the LAST dim."""
+    if mode != "constant":
+        raise ValueError(f"pad: mode must be 'constant' (the only mode glassgrad has), got {mode!r}")
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise RuntimeError(f"pad: pad {tuple(pad)} must have an even length ≤ 2×{input.ndim}")
+    pairs = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)]
+    widths = [(0, 0)] * (input.ndim - len(pairs)) + pairs[::-1]
+    for (a, b), n in zip(widths, input.shape, strict=True):
+        if n + a + b < 0:
+            raise RuntimeError(f"pad: pad {tuple(pad)} crops more than the input's shape {input.shape}")
+    return Pad.apply(input, widths=tuple(widths), value=value)
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join along an existing dim; dtypes are promoted, other dims must match."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("cat: expected a non-empty list of tensors")
+    tensors = [t for t in tensors if t.shape != (0,)] or tensors[:1]  # PyTorch skips legacy empties
+    d = normalize_dim("cat", dim, tensors[0].ndim)
+    ref = tensors[0].shape
+    for i, t in enumerate(tensors):
+        if t.ndim != len(ref) or any(t.shape[j] != ref[j] for j in range(len(ref)) if j != d):
+            raise RuntimeError(f"cat: sizes must match except in dim {dim}; got {ref} and {t.shape} (tensor {i})")
+    return Cat.apply(*promote("cat", *tensors), dim=d)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join along a new dim; all shapes must be equal."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack: expected a non-empty list of tensors")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(f"stack: expects each tensor to be equal size, got {tensors[0].shape} and {t.shape} (tensor {i})")
+    d = normalize_dim("stack", dim, tensors[0].ndim + 1)
+    return Stack.apply(*promote("stack", *tensors), dim=d)
+
+
+def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:  # noqa: A002
+    """Pieces of size ``split_size`` (the last may be smaller), or of the listed sizes."""
+    d = normalize_dim("split", dim, input.ndim)
+    n = input.shape[d]
+    if isinstance(split_size_or_sections, int):
+        if split_size_or_sections <= 0:
+            raise RuntimeError(f"split: split_size must be positive, got {split_size_or_sections}")
+        sizes = [split_size_or_sections] * (n // split_size_or_sections)
+        if n % split_size_or_sections or n == 0:
+            sizes.append(n % split_size_or_sections)
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise RuntimeError(f"split: sections {sizes} don't add up to {n} (dim {dim} of {input.shape})")
+    bounds = np.cumsum([0] + sizes)
+    lead = (slice(None),) * d
+    return tuple(input[lead + (slice(int(a), int(b)),)] for a, b in zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:  # noqa: A002
+    """``chunks`` pieces of equal size ceil(n / chunks) (fewer if n is small)."""
+    if chunks <= 0:
+        raise RuntimeError(f"chunk: chunks must be positive, got {chunks}")
+    n = input.shape[normalize_dim("chunk", dim, input.ndim)]
+    return split(input, max(math.ceil(n / chunks), 1), dim)
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:  # noqa: A002
+    d = normalize_dim("narrow", dim, input.ndim)
+    return input[(slice(None),) * d + (slice(start, start + length),)]

@@ -1,0 +1,87 @@
+"""softmax and log_softmax over one dim, stable and without forming the Jacobian; one_hot.
+
+softmax:      s = e^(x - max) / Σ e^(x - max)
+              dL/dx = s ⊙ (g - Σ g ⊙ s)          (the Jacobian diag(s) - s sᵀ applied to g)
+log_softmax:  y = x - max - log Σ e^(x - max)
+              dL/dx = g - e^y · Σ g              (since dy_i/dx_j = δ_ij - s_j)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import dtypes
+from ..function import Context, Function
+from ..tensor import Tensor
+from .operands import normalize_dim, promote
+
+
+class Softmax(Function):
+    """s = softmax(x) along dim;  dL/dx = s ⊙ (g - Σ g ⊙ s)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, dim: int) -> Any:
+        xp = ctx.xp
+        e = xp.exp(x - x.max(axis=dim, keepdims=True))
+        s = e / e.sum(axis=dim, keepdims=True)
+        ctx.save_for_backward(s)
+        ctx.dim = dim
+        return s
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (s,) = ctx.saved_arrays
+        return s * (grad - (grad * s).sum(axis=ctx.dim, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """y = log softmax(x) along dim;  dL/dx = g - e^y · Σ g"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, dim: int) -> Any:
+        xp = ctx.xp
+        shifted = x - x.max(axis=dim, keepdims=True)
+        y = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+        ctx.save_for_backward(y)
+        ctx.dim = dim
+        return y
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (y,) = ctx.saved_arrays
+        return grad - ctx.xp.exp(y) * grad.sum(axis=ctx.dim, keepdims=True)
+
+
+class OneHot(Function):
+    """z[..., c] = 1 where c = index else 0 (int64); not differentiable."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx: Context, index: Any, num_classes: int) -> Any:
+        xp = ctx.xp
+        return (index[..., None] == xp.arange(num_classes)).astype(dtypes.int64)
+
+
+def softmax(input: Tensor, dim: int = -1, dtype: Any = None) -> Tensor:  # noqa: A002
+    x = input.to(dtype) if dtype is not None else promote("softmax", input, to_float=True)[0]
+    return Softmax.apply(x, dim=normalize_dim("softmax", dim, x.ndim))
+
+
+def log_softmax(input: Tensor, dim: int = -1, dtype: Any = None) -> Tensor:  # noqa: A002
+    x = input.to(dtype) if dtype is not None else promote("log_softmax", input, to_float=True)[0]
+    return LogSoftmax.apply(x, dim=normalize_dim("log_softmax", dim, x.ndim))
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """Class indices (int64) to one-hot rows; ``num_classes=-1`` means max + 1."""
+    if tensor.dtype.kind not in "iu":
+        raise RuntimeError(f"one_hot: expects an integer tensor of class indices, got {tensor.dtype}")
+    if tensor.numel() and int(tensor.array.min()) < 0:
+        raise RuntimeError("one_hot: class values must be non-negative")
+    top = int(tensor.array.max()) + 1 if tensor.numel() else 0
+    if num_classes == -1:
+        num_classes = top
+    elif top > num_classes:
+        raise RuntimeError(f"one_hot: class value {top - 1} is out of range for num_classes={num_classes}")
+    return OneHot.apply(tensor, num_classes=num_classes)

@@ -1,0 +1,437 @@
+"""Tensor: an array, its gradient, and the graph node that produced it.
+
+A Tensor wraps one NumPy array (device "cpu") or CuPy array (device "cuda") in
+``.array``. Every operator and method below calls an op from ``engine/ops``,
+which records itself in the graph so that ``backward()`` can apply the chain
+rule. Tensors built by the user are *leaves* (``grad_fn is None``); their
+``.grad`` accumulates across backward calls until zeroed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from . import backend, dtypes
+from .grad_mode import is_grad_enabled
+
+
+class Tensor:
+    """A multi-dimensional array that can take part in automatic differentiation."""
+
+    __array_priority__ = 1000  # numpy_array + tensor calls Tensor.__radd__
+
+    def __init__(self, array: Any, requires_grad: bool = False) -> None:
+        if not isinstance(array, np.ndarray):
+            if backend.device_of(array) == "cpu":
+                array = np.asarray(array)
+        self.array = array
+        self.grad: Tensor | None = None
+        self.grad_fn = None
+        self._hooks: list[Callable[[Tensor], Tensor | None]] = []
+        self._retains_grad = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.array.shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.array.dtype
+
+    @property
+    def device(self) -> str:
+        return backend.device_of(self.array)
+
+    @property
+    def xp(self):
+        """The array module (numpy or cupy) of this tensor's device."""
+        return np if isinstance(self.array, np.ndarray) else backend.cupy_module()
+
+    @property
+    def ndim(self) -> int:
+        return self.array.ndim
+
+    def dim(self) -> int:
+        return self.array.ndim
+
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+        return self.shape if dim is None else self.shape[dim]
+
+    def numel(self) -> int:
+        return int(self.array.size)
+
+    def element_size(self) -> int:
+        return self.array.itemsize
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device == "cuda"
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """All dims reversed (``permute(n-1, ..., 0)``)."""
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """The last two dims swapped (a batch of transposed matrices)."""
+        return self.transpose(-2, -1)
+
+    @property
+    def data(self) -> Tensor:
+        """The same values, detached from the graph (shares memory)."""
+        return Tensor(self.array)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        self.array = value.array if isinstance(value, Tensor) else value
+
+    # --------------------------------------------------------------- autograd
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and not dtypes.is_floating(self.dtype):
+            raise RuntimeError(
+                f"requires_grad_: only floating point tensors can require gradients, got {self.dtype}"
+            )
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError("requires_grad_: cannot turn off requires_grad on a non-leaf tensor")
+        self.requires_grad = requires_grad
+        return self
+
+    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see engine/autograd.py)."""
+        from .autograd import backward
+
+        backward(self, gradient, retain_graph)
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a
+        replacement. Returns a function that removes the hook."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require grad")
+        self._hooks.append(hook)
+        return lambda: self._hooks.remove(hook)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on a non-leaf tensor after backward."""
+        if self.grad_fn is not None:
+            self._retains_grad = True
+
+    def detach(self) -> Tensor:
+        """The same values, cut from the graph (shares memory, requires no grad)."""
+        return Tensor(self.array)
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    # ------------------------------------------------------------- conversion
+    def numpy(self) -> np.ndarray:
+        """The NumPy array (no copy on the cpu)."""
+        if self.requires_grad:
+            raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; use detach().numpy()")
+        if self.device != "cpu":
+            raise TypeError("numpy: tensor is on cuda; call .cpu() first")
+        return self.array
+
+    def item(self) -> float | int | bool:
+        if self.numel() != 1:
+            raise ValueError(f"item: only one-element tensors can be converted, got shape {self.shape}")
+        return self.array.reshape(()).item()
+
+    def tolist(self) -> Any:
+        return backend.to_device(self.array, "cpu").tolist()
+
+    def to(self, *args: Any, dtype: Any = None, device: Any = None) -> Tensor:
+        """``to("cuda")``, ``to(float64)``, ``to("cpu", float32)``: differentiable copy/cast."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                device, dtype = arg.device, arg.dtype
+            elif isinstance(arg, str) and arg.split(":")[0] in backend.DEVICES:
+                device = arg
+            else:
+                dtype = arg
+        out = self
+        if dtype is not None and dtypes.to_dtype(dtype) != self.dtype:
+            out = ops.cast(out, dtypes.to_dtype(dtype))
+        if device is not None and backend.normalize_device(device, "to") != self.device:
+            out = ops.to_device(out, backend.normalize_device(device, "to"))
+        return out
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self) -> Tensor:
+        return self.to("cuda")
+
+    def float(self) -> Tensor:
+        return self.to(dtypes.float32)
+
+    def double(self) -> Tensor:
+        return self.to(dtypes.float64)
+
+    def long(self) -> Tensor:
+        return self.to(dtypes.int64)
+
+    def int(self) -> Tensor:
+        return self.to(dtypes.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(dtypes.bool_)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.to(other.dtype)
+
+    def is_contiguous(self) -> bool:
+        return bool(self.array.flags.c_contiguous)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        array = backend.to_device(self.array, "cpu")
+        return array if dtype is None else array.astype(dtype)
+
+    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.array.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return self.array.__dlpack_device__()
+
+    # --------------------------------------------------------------- in-place
+    def _check_inplace(self, op: str) -> None:
+        if is_grad_enabled() and self.is_leaf and self.requires_grad:
+            raise RuntimeError(
+                f"{op}: a leaf tensor that requires grad is being used in an in-place operation; "
+                "wrap it in no_grad() or use an out-of-place op"
+            )
+
+    def _assign(self, result: Tensor, op: str) -> Tensor:
+        """Make ``self`` hold ``result``: write into the same memory when nothing is
+        recorded (so views and optimizers see it), else take over result's node."""
+        if result.shape != self.shape:
+            raise RuntimeError(
+                f"{op}: output with shape {self.shape} doesn't match the broadcast shape {result.shape}"
+            )
+        if result.grad_fn is None:
+            if dtypes.category(result.dtype) > dtypes.category(self.dtype):
+                raise RuntimeError(f"{op}: result type {result.dtype} can't be cast to {self.dtype}")
+            self.array[...] = result.array
+        else:
+            self.array = result.array.astype(self.dtype, copy=False)
+            self.grad_fn = result.grad_fn
+            self.requires_grad = True
+        return self
+
+    def add_(self, other: Any, alpha: float = 1) -> Tensor:
+        self._check_inplace("add_")
+        return self._assign(ops.add(self, other if alpha == 1 else ops.mul(other, alpha)), "add_")
+
+    def sub_(self, other: Any, alpha: float = 1) -> Tensor:
+        self._check_inplace("sub_")
+        return self._assign(ops.sub(self, other if alpha == 1 else ops.mul(other, alpha)), "sub_")
+
+    def mul_(self, other: Any) -> Tensor:
+        self._check_inplace("mul_")
+        return self._assign(ops.mul(self, other), "mul_")
+
+    def div_(self, other: Any) -> Tensor:
+        self._check_inplace("div_")
+        return self._assign(ops.div(self, other), "div_")
+
+    def pow_(self, exponent: Any) -> Tensor:
+        self._check_inplace("pow_")
+        return self._assign(ops.pow(self, exponent), "pow_")
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        self._check_inplace("clamp_")
+        return self._assign(ops.clamp(self, min, max), "clamp_")
+
+    def copy_(self, src: Tensor) -> Tensor:
+        self._check_inplace("copy_")
+        src_t = src if isinstance(src, Tensor) else Tensor(self.xp.asarray(src))
+        moved = src_t.to(self.device)
+        return self._assign(ops.expand(moved, *self.shape).to(self.dtype), "copy_")
+
+    def fill_(self, value: Any) -> Tensor:
+        self._check_inplace("fill_")
+        self.array[...] = value
+        return self
+
+    def zero_(self) -> Tensor:
+        return self.fill_(0)
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+        from .random import uniform_array
+
+        self._check_inplace("uniform_")
+        self.array[...] = uniform_array(self.shape, a, b, self.dtype, self.device)
+        return self
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        from .random import normal_array
+
+        self._check_inplace("normal_")
+        self.array[...] = normal_array(self.shape, mean, std, self.dtype, self.device)
+        return self
+
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
+
+    # -------------------------------------------------------------- operators
+    def __add__(self, other: Any) -> Tensor:
+        return ops.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ops.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ops.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ops.sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ops.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ops.mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ops.div(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return ops.pow(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return ops.pow(other, self)
+
+    def __matmul__(self, other: Tensor) -> Tensor:
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Tensor) -> Tensor:
+        return ops.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return ops.neg(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return ops.abs(self)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return ops.lt(self, other)
+
+    def __le__(self, other: Any) -> Tensor:
+        return ops.le(self, other)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return ops.gt(self, other)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return ops.ge(self, other)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return ops.eq(self, other)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return ops.ne(self, other)
+
+    def __invert__(self) -> Tensor:
+        return ops.logical_not(self)
+
+    def __and__(self, other: Any) -> Tensor:
+        return ops.logical_and(self, other)
+
+    def __or__(self, other: Any) -> Tensor:
+        return ops.logical_or(self, other)
+
+    __hash__ = object.__hash__
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return ops.getitem(self, index)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """Write values in place; not recorded (like ``x.data[i] = v`` in PyTorch)."""
+        if is_grad_enabled() and self.requires_grad:
+            raise RuntimeError(
+                "__setitem__: in-place assignment to a tensor that requires grad is not "
+                "recorded by autograd; do it under no_grad() or on .detach()"
+            )
+        self.array[ops.index_arrays(index, self.device)] = value.array if isinstance(value, Tensor) else value
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise RuntimeError(f"bool: a tensor with {self.numel()} values is ambiguous")
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if dtypes.category(self.dtype) != 1 or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.item())
+
+    def __repr__(self) -> str:
+        body = np.array2string(
+            backend.to_device(self.array, "cpu"), separator=", ", prefix="tensor(", precision=4
+        )
+        extras = []
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool_):
+            extras.append(f"dtype={self.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn={self.grad_fn!r}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body, *extras]) + ")"
+
+
+from . import ops  # noqa: E402 - ops need the Tensor class defined above
+
+# Methods that simply forward to the op of the same name in engine/ops
+# (x.exp() is ops.exp(x)); each op's docstring states its math.
+_OP_METHODS = (
+    "abs exp log log1p log2 log10 sqrt rsqrt sin cos tanh sigmoid relu neg reciprocal sign square "
+    "clamp clip maximum minimum where "
+    "sum mean var std max min amax amin prod logsumexp argmax argmin norm all any "
+    "reshape view flatten permute transpose squeeze unsqueeze expand expand_as broadcast_to repeat "
+    "flip split chunk view_as reshape_as contiguous clone gather take_along_dim "
+    "matmul softmax log_softmax masked_fill lt le gt ge eq ne isnan isinf "
+    "add sub mul div pow "
+).split()
+for _name in _OP_METHODS:
+    setattr(Tensor, _name, getattr(ops, _name))
+Tensor.subtract, Tensor.multiply, Tensor.divide = ops.sub, ops.mul, ops.div
+Tensor.swapaxes = ops.transpose
+del _name

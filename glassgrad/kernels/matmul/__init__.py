@@ -1,0 +1,7 @@
+"""Matrix multiply variants: C = A @ B for (M, K) @ (K, N) or batched (B, M, K) @ (B, K, N).
+
+Every variant takes arrays of any strides (transposed views included) and
+returns a new C-contiguous array.
+"""
+
+from . import reference  # noqa: F401 - registers the variants

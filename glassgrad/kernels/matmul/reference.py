@@ -1,0 +1,32 @@
+"""Reference matmul: the vendor library through the array module.
+
+On the cpu NumPy calls BLAS; on cuda CuPy calls cuBLAS (true FP32: CuPy does
+not use TF32 unless CUPY_TF32=1 is set).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..registry import register
+
+
+def flops(a_shape: tuple[int, ...], b_shape: tuple[int, ...]) -> int:
+    """2·M·N·K per matrix (one multiply and one add per term), times the batch."""
+    batch = int(np.prod(a_shape[:-2])) if len(a_shape) > 2 else 1
+    m, k = a_shape[-2:]
+    return 2 * batch * m * k * b_shape[-1]
+
+
+@register("matmul", "cpu", "numpy", "NumPy's matmul (BLAS sgemm/dgemm)", reference=True)
+def numpy_matmul(a: Any, b: Any) -> Any:
+    return np.matmul(a, b)
+
+
+@register("matmul", "cuda", "cublas", "CuPy's matmul (cuBLAS SGEMM/DGEMM, FP32 math)", reference=True)
+def cublas_matmul(a: Any, b: Any) -> Any:
+    import cupy
+
+    return cupy.matmul(a, b)

@@ -1,0 +1,5 @@
+"""Neural-network building blocks: modules, layers, losses, init, functional."""
+
+from . import functional
+
+__all__ = ["functional"]

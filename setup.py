@@ -1,0 +1,30 @@
+"""Install glassgrad: ``pip install -e .`` (cpu), ``.[gpu]`` adds CuPy, ``.[test]`` the test tools."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="glassgrad",
+    version="0.1.0",
+    description="A from-scratch autodiff and neural-network engine with hand-written kernels",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["glassgrad", "glassgrad.*"]),
+    package_data={"glassgrad": ["kernels/**/*.cu", "kernels/**/*.cuh"]},
+    install_requires=["numpy>=1.26", "numba>=0.59", "tqdm>=4.60", "matplotlib>=3.7"],
+    extras_require={
+        "gpu": ["cupy-cuda13x>=13"],
+        "test": [
+            "pytest>=8",
+            "pytest-xdist>=3",
+            "pytest-timeout>=2",
+            "hypothesis>=6",
+            "ruff>=0.5",
+            "torch==2.13.0",
+            "mlxtend>=0.23",
+            "scikit-learn>=1.3",
+            "pillow>=10",
+        ],
+    },
+    entry_points={"console_scripts": ["glassgrad=glassgrad.cli:main"]},
+)
