@@ -7,6 +7,7 @@ and kernels are written out in the open.
     x.grad          # d(sum)/dx, computed by the ops' hand-written backward
 """
 
+from . import kernels, nn  # noqa: E402,F401 - subpackages
 from .engine import ops as _ops
 from .engine.backend import cuda_is_available
 from .engine.creation import (
@@ -52,7 +53,6 @@ from .engine.gradcheck import GradcheckError, gradcheck
 from .engine.ops import *  # noqa: F403 - the top-level functions: gg.exp, gg.cat, ...
 from .engine.random import initial_seed, manual_seed
 from .engine.tensor import Tensor
-from . import kernels, nn  # noqa: E402,F401 - subpackages
 
 bool = bool_  # noqa: A001 - PyTorch's name for the dtype
 __version__ = "0.1.0"

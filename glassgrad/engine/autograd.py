@@ -73,9 +73,7 @@ def _initial_gradient(root: Tensor, gradient: Any) -> Any:
         return root.xp.ones_like(root.array)
     g = gradient.array if isinstance(gradient, Tensor) else root.xp.asarray(gradient)
     if g.shape != root.shape:
-        raise RuntimeError(
-            f"backward: gradient has shape {tuple(g.shape)} but the output has shape {root.shape}"
-        )
+        raise RuntimeError(f"backward: gradient has shape {tuple(g.shape)} but the output has shape {root.shape}")
     return g.astype(root.dtype, copy=False)
 
 
@@ -117,10 +115,7 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
             if len(input_grads) != len(node.inputs):
-                raise RuntimeError(
-                    f"{node.name()} returned {len(input_grads)} gradients "
-                    f"for {len(node.inputs)} inputs"
-                )
+                raise RuntimeError(f"{node.name()} returned {len(input_grads)} gradients for {len(node.inputs)} inputs")
             for parent, pg in zip(node.inputs, input_grads, strict=True):
                 if parent is None or pg is None or not parent.requires_grad:
                     continue

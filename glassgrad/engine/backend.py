@@ -61,7 +61,7 @@ def array_module(device: str):
 
 
 def device_of(array: Any) -> str:
-    """"cpu" for a NumPy array, "cuda" for a CuPy array."""
+    """ "cpu" for a NumPy array, "cuda" for a CuPy array."""
     if isinstance(array, np.ndarray | np.generic):
         return "cpu"
     module = type(array).__module__

@@ -74,7 +74,9 @@ def from_dlpack(obj: Any) -> Tensor:
     raise RuntimeError(f"from_dlpack: unsupported DLPack device type {device_type}")
 
 
-def _filled(fill: str, size: tuple[Any, ...], dtype: Any, device: Any, requires_grad: bool, value: Any = None) -> Tensor:
+def _filled(
+    fill: str, size: tuple[Any, ...], dtype: Any, device: Any, requires_grad: bool, value: Any = None
+) -> Tensor:
     from .ops.operands import shape_args
 
     shape = shape_args(fill, size)
@@ -127,7 +129,9 @@ def empty_like(input: Tensor, dtype: Any = None, device: Any = None, requires_gr
     return _like(empty, input, dtype, device, requires_grad)
 
 
-def full_like(input: Tensor, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+def full_like(
+    input: Tensor, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:  # noqa: A002
     return _like(full, input, dtype, device, requires_grad, fill_value)
 
 
@@ -174,7 +178,14 @@ def randperm(n: int, dtype: Any = None, device: Any = None) -> Tensor:
     return Tensor(backend.to_device(cpu_generator().permutation(n).astype(dtype or dtypes.int64), dev))
 
 
-def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def arange(
+    start: float,
+    end: float | None = None,
+    step: float = 1,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """[start, end) in steps; int64 when every argument is an int, else float32."""
     if end is None:
         start, end = 0, start
@@ -186,7 +197,9 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     return Tensor(xp.arange(start, end, step).astype(dtypes.to_dtype(dtype)), requires_grad=requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def linspace(
+    start: float, end: float, steps: int, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     xp = backend.array_module(backend.normalize_device(device, "linspace"))
     dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes.DEFAULT_FLOAT
     return Tensor(xp.linspace(start, end, steps).astype(dt), requires_grad=requires_grad)

@@ -100,9 +100,7 @@ class Tensor:
     # --------------------------------------------------------------- autograd
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and not dtypes.is_floating(self.dtype):
-            raise RuntimeError(
-                f"requires_grad_: only floating point tensors can require gradients, got {self.dtype}"
-            )
+            raise RuntimeError(f"requires_grad_: only floating point tensors can require gradients, got {self.dtype}")
         if not requires_grad and self.grad_fn is not None:
             raise RuntimeError("requires_grad_: cannot turn off requires_grad on a non-leaf tensor")
         self.requires_grad = requires_grad
@@ -218,9 +216,7 @@ class Tensor:
         """Make ``self`` hold ``result``: write into the same memory when nothing is
         recorded (so views and optimizers see it), else take over result's node."""
         if result.shape != self.shape:
-            raise RuntimeError(
-                f"{op}: output with shape {self.shape} doesn't match the broadcast shape {result.shape}"
-            )
+            raise RuntimeError(f"{op}: output with shape {self.shape} doesn't match the broadcast shape {result.shape}")
         if result.grad_fn is None:
             if dtypes.category(result.dtype) > dtypes.category(self.dtype):
                 raise RuntimeError(f"{op}: result type {result.dtype} can't be cast to {self.dtype}")
@@ -402,9 +398,7 @@ class Tensor:
         return int(self.item())
 
     def __repr__(self) -> str:
-        body = np.array2string(
-            backend.to_device(self.array, "cpu"), separator=", ", prefix="tensor(", precision=4
-        )
+        body = np.array2string(backend.to_device(self.array, "cpu"), separator=", ", prefix="tensor(", precision=4)
         extras = []
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")

@@ -5,6 +5,36 @@ Kernels take and return plain NumPy or CuPy arrays; they know nothing of Tensor.
 """
 
 from . import matmul  # noqa: F401 - registers the matmul variants
-from .registry import Variant, default_name, get, list, reference, register, set_default, use, variant
+from .registry import (
+    Case,
+    OpSpec,
+    Variant,
+    default_name,
+    define_op,
+    get,
+    list,
+    ops,
+    reference,
+    register,
+    set_default,
+    spec,
+    use,
+    variant,
+)
 
-__all__ = ["Variant", "default_name", "get", "list", "reference", "register", "set_default", "use", "variant"]
+__all__ = [
+    "Case",
+    "OpSpec",
+    "Variant",
+    "default_name",
+    "define_op",
+    "get",
+    "list",
+    "ops",
+    "reference",
+    "register",
+    "set_default",
+    "spec",
+    "use",
+    "variant",
+]

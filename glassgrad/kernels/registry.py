@@ -36,6 +36,60 @@ class Variant:
         return str(dtype) in self.dtypes
 
 
+@dataclass(frozen=True)
+class Case:
+    """One set of inputs for a kernel op: positional arrays and keyword options."""
+
+    name: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """What the lab needs to validate and benchmark every variant of one op.
+
+    * ``cases(xp, dtype)``: the awkward validation cases (odd sizes, tile edges,
+      non-contiguous inputs, ...), arrays made with ``xp``;
+    * ``make_inputs(size, xp, dtype)``: the benchmark input for a size string
+      such as ``"1024"`` or ``"32x64x32x32"``;
+    * ``flops(case)`` and ``bytes(case)``: work and minimum memory traffic;
+    * ``default_sizes``: per device, the sizes ``bench`` runs when none are given;
+    * ``tolerance``: per dtype name, the max relative error a variant may show.
+    """
+
+    op: str
+    description: str
+    cases: Callable[[Any, Any], builtins.list[Case]]
+    make_inputs: Callable[[str, Any, Any], Case]
+    flops: Callable[[Case], int]
+    bytes: Callable[[Case], int]
+    default_sizes: dict[str, tuple[str, ...]]
+    tolerance: dict[str, float] = field(default_factory=lambda: {"float32": 1e-4, "float64": 1e-10})
+
+
+_specs: dict[str, OpSpec] = {}
+
+
+def define_op(spec: OpSpec) -> OpSpec:
+    """Declare a kernel op (once, next to its reference variant)."""
+    if spec.op in _specs:
+        raise ValueError(f"kernels.define_op: op {spec.op!r} is defined twice")
+    _specs[spec.op] = spec
+    return spec
+
+
+def spec(op: str) -> OpSpec:
+    if op not in _specs:
+        raise KeyError(f"kernels: unknown op {op!r}; known ops: {sorted(_specs)}")
+    return _specs[op]
+
+
+def ops() -> builtins.list[str]:
+    """Names of every defined kernel op."""
+    return sorted(_specs)
+
+
 _variants: dict[tuple[str, str], dict[str, Variant]] = {}
 _defaults: dict[tuple[str, str], str] = {}
 _chosen: dict[tuple[str, str], str] = {}

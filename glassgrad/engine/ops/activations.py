@@ -159,4 +159,3 @@ def silu(input: Tensor) -> Tensor:  # noqa: A002
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
     return Softplus.apply(_float("softplus", input), beta=beta, threshold=threshold)
-

@@ -103,7 +103,9 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int) -> Tensor:  # noqa:
     """Values of ``input`` at ``indices`` along ``dim`` (shapes broadcast except on dim)."""
     d = normalize_dim("take_along_dim", dim, input.ndim)
     if indices.ndim != input.ndim:
-        raise RuntimeError(f"take_along_dim: indices shape {indices.shape} and input shape {input.shape} differ in ndim")
+        raise RuntimeError(
+            f"take_along_dim: indices shape {indices.shape} and input shape {input.shape} differ in ndim"
+        )
     if indices.dtype.kind not in "iu":
         raise RuntimeError(f"take_along_dim: indices must be integers, got {indices.dtype}")
     return TakeAlongDim.apply(input, indices, dim=d)

@@ -80,9 +80,13 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
         if not isinstance(t, Tensor):
             raise TypeError(f"matmul: expected Tensors, got {type(t).__name__}")
         if t.ndim == 0:
-            raise RuntimeError(f"matmul: both arguments need at least 1 dim, got shapes {input.shape} and {other.shape}")
+            raise RuntimeError(
+                f"matmul: both arguments need at least 1 dim, got shapes {input.shape} and {other.shape}"
+            )
     if input.dtype != other.dtype:
-        raise RuntimeError(f"matmul: expected both operands to have the same dtype, got {input.dtype} and {other.dtype}")
+        raise RuntimeError(
+            f"matmul: expected both operands to have the same dtype, got {input.dtype} and {other.dtype}"
+        )
     k1 = input.shape[-1]
     k2 = other.shape[-2] if other.ndim > 1 else other.shape[0]
     if k1 != k2:

@@ -32,9 +32,7 @@ def promote(op: str, *operands: Any, to_float: bool = False) -> tuple[Any, ...]:
     """
     tensors = [o for o in operands if isinstance(o, Tensor)]
     device = common_device(op, tensors)
-    operands = tuple(
-        o if isinstance(o, Tensor | int | float | bool) else as_tensor_like(o, device) for o in operands
-    )
+    operands = tuple(o if isinstance(o, Tensor | int | float | bool) else as_tensor_like(o, device) for o in operands)
     dtype = dtypes.result_type(*operands)
     if to_float:
         dtype = dtypes.float_result(dtype)

@@ -286,7 +286,9 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         raise RuntimeError("stack: expected a non-empty list of tensors")
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
-            raise RuntimeError(f"stack: expects each tensor to be equal size, got {tensors[0].shape} and {t.shape} (tensor {i})")
+            raise RuntimeError(
+                f"stack: expects each tensor to be equal size, got {tensors[0].shape} and {t.shape} (tensor {i})"
+            )
     d = normalize_dim("stack", dim, tensors[0].ndim + 1)
     return Stack.apply(*promote("stack", *tensors), dim=d)
 

@@ -13,13 +13,6 @@ import numpy as np
 from ..registry import register
 
 
-def flops(a_shape: tuple[int, ...], b_shape: tuple[int, ...]) -> int:
-    """2·M·N·K per matrix (one multiply and one add per term), times the batch."""
-    batch = int(np.prod(a_shape[:-2])) if len(a_shape) > 2 else 1
-    m, k = a_shape[-2:]
-    return 2 * batch * m * k * b_shape[-1]
-
-
 @register("matmul", "cpu", "numpy", "NumPy's matmul (BLAS sgemm/dgemm)", reference=True)
 def numpy_matmul(a: Any, b: Any) -> Any:
     return np.matmul(a, b)
