@@ -18,8 +18,50 @@ from ..engine.ops import (
     softplus,
     tanh,
 )
+from ..engine.ops.dropout import dropout
+from ..engine.ops.embedding import embedding
+from ..engine.ops.linalg import matmul
+from ..engine.ops.losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+)
+from ..engine.ops.normalization import batch_norm, group_norm, layer_norm
+from ..engine.tensor import Tensor
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
+    """y = x Wᵀ + b with W of shape (out_features, in_features); the gradients come
+    from matmul's and add's backward: dL/dx = g W, dL/dW = gᵀ x, dL/db = Σ g."""
+    if input.shape[-1:] != weight.shape[-1:] or weight.ndim != 2:
+        raise ValueError(
+            f"linear: input of shape {input.shape} and weight of shape {weight.shape} don't match "
+            "(weight must be (out_features, in_features) with in_features = input.shape[-1])"
+        )
+    out = matmul(input, weight.mT)
+    return out if bias is None else out + bias
+
 
 __all__ = [
+    "batch_norm",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "dropout",
+    "embedding",
+    "group_norm",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
+    "layer_norm",
+    "linear",
+    "mse_loss",
+    "nll_loss",
     "elu",
     "gelu",
     "leaky_relu",

@@ -1,0 +1,437 @@
+"""Loss functions, each a Function with its derivative written out.
+
+Pointwise losses give one value per element (d = x − y):
+
+    mse        l = d²                                   dl/dx = 2d
+    l1         l = |d|                                  dl/dx = sign d
+    huber      l = ½d² if |d| < δ else δ(|d| − ½δ)      dl/dx = clip(d, −δ, δ)
+    bce        l = −w[y log x + (1−y) log(1−x)]         dl/dx = w(x − y) / (x(1 − x))
+    bce_logits l = w[(1−y)x + (1 + (p−1)y) softplus(−x)]  dl/dx = w[(py + 1 − y)σ(x) − py]
+    kl_div     l = y(log y − x)                         dl/dx = −y
+
+and ``reduction`` ("none" | "mean" | "sum") is then applied with the ordinary
+mean/sum ops. The class losses are fused: with logits x of shape (N, C, ...) and
+per-class target weights q (one-hot of the class, smoothed, times the class
+weight; or the given probabilities), cross-entropy is
+
+    l_n = −Σ_c q_nc log softmax(x)_nc,     dl_n/dx_nc = softmax(x)_nc · Σ_c' q_nc' − q_nc,
+
+which for plain one-hot targets is the familiar (softmax − target), divided by N
+under reduction="mean" (by Σ of the targets' class weights when ``weight`` is set).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import dtypes
+from ..function import Context, Function
+from ..tensor import Tensor
+from .normalization import float_operands
+from .reductions import mean, sum
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+# ---------------------------------------------------------------- argument checks
+def check_reduction(op: str, reduction: str, allowed: tuple[str, ...] = REDUCTIONS) -> None:
+    if reduction not in allowed:
+        raise ValueError(f"{op}: {reduction!r} is not a valid value for reduction; expected one of {allowed}")
+
+
+def _check_same_shape(op: str, input: Tensor, target: Tensor) -> None:  # noqa: A002
+    if input.shape != target.shape:
+        raise ValueError(
+            f"{op}: target size {target.shape} must be the same as input size {input.shape} "
+            "(glassgrad does not broadcast loss targets; reshape one of them)"
+        )
+
+
+def _check_tensor(op: str, **values: Any) -> None:
+    for name, value in values.items():
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor, got {type(value).__name__}")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return mean(loss)
+    if reduction == "sum":
+        return sum(loss)
+    return loss
+
+
+# ---------------------------------------------------------------- pointwise losses
+class SquaredError(Function):
+    """l = (x − y)²;  dl/dx = 2(x − y),  dl/dy = −2(x − y)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, y: Any) -> Any:
+        d = x - y
+        ctx.save_for_backward(d)
+        return d * d
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (d,) = ctx.saved_arrays
+        g = 2 * d * grad
+        return g, -g
+
+
+class AbsoluteError(Function):
+    """l = |x − y|;  dl/dx = sign(x − y),  dl/dy = −sign(x − y)  (0 at the kink, as PyTorch)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, y: Any) -> Any:
+        d = x - y
+        ctx.save_for_backward(d)
+        return ctx.xp.abs(d)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (d,) = ctx.saved_arrays
+        g = ctx.xp.sign(d) * grad
+        return g, -g
+
+
+class HuberError(Function):
+    """l = ½d² if |d| < δ else δ(|d| − ½δ), d = x − y;  dl/dx = clip(d, −δ, δ) = −dl/dy"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, y: Any, delta: float) -> Any:
+        xp = ctx.xp
+        d = x - y
+        ctx.save_for_backward(d)
+        ctx.delta = delta
+        a = xp.abs(d)
+        return xp.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (d,) = ctx.saved_arrays
+        g = ctx.xp.clip(d, -ctx.delta, ctx.delta) * grad
+        return g, -g
+
+
+class BinaryCrossEntropy(Function):
+    """l = −w[y·log x + (1−y)·log(1−x)], each log clamped at −100 as PyTorch;
+    dl/dx = w(x − y) / max(x(1 − x), 1e-12),  dl/dy = w[log(1−x) − log x]"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, y: Any, weight: Any) -> Any:
+        xp = ctx.xp
+        log_x = xp.maximum(xp.log(x), -100)
+        log_1mx = xp.maximum(xp.log1p(-x), -100)
+        ctx.save_for_backward(x, y, weight, log_x, log_1mx)
+        loss = -(y * log_x + (1 - y) * log_1mx)
+        return loss if weight is None else weight * loss
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        x, y, weight, log_x, log_1mx = ctx.saved_arrays
+        g = grad if weight is None else grad * weight
+        dx = g * (x - y) / ctx.xp.maximum(x * (1 - x), 1e-12)
+        dy = g * (log_1mx - log_x)
+        return dx, dy, None
+
+
+def _softplus(xp: Any, x: Any) -> Any:
+    """log(1 + eˣ) without overflow: max(x, 0) + log1p(e^−|x|)."""
+    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """l = w[(1−y)x + (1 + (p−1)y)·softplus(−x)]  (= −w[p·y·log σ(x) + (1−y)·log(1−σ(x))]);
+    dl/dx = w[(p·y + 1 − y)σ(x) − p·y],  dl/dy = w[p·softplus(−x) − softplus(x)]"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, y: Any, weight: Any, pos_weight: Any) -> Any:
+        xp = ctx.xp
+        p = 1 if pos_weight is None else pos_weight
+        sp_neg = _softplus(xp, -x)
+        ctx.save_for_backward(x, y, weight, pos_weight, sp_neg)
+        loss = (1 - y) * x + (1 + (p - 1) * y) * sp_neg
+        return loss if weight is None else weight * loss
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        xp = ctx.xp
+        x, y, weight, pos_weight, sp_neg = ctx.saved_arrays
+        p = 1 if pos_weight is None else pos_weight
+        g = grad if weight is None else grad * weight
+        sigma = xp.exp(-_softplus(xp, -x))
+        dx = g * ((p * y + 1 - y) * sigma - p * y)
+        dy = g * (p * sp_neg - (sp_neg + x))  # softplus(x) = x + softplus(−x)
+        return dx, dy, None, None
+
+
+class KLDivergence(Function):
+    """Pointwise KL term with x = log q (the input) and target y:
+    log_target=False: l = y(log y − x) (0 where y = 0);  dl/dx = −y,  dl/dy = log y + 1 − x
+    log_target=True:  l = eʸ(y − x);                     dl/dx = −eʸ, dl/dy = eʸ(y − x + 1)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, y: Any, log_target: bool) -> Any:
+        xp = ctx.xp
+        ctx.log_target = log_target
+        ctx.save_for_backward(x, y)
+        if log_target:
+            return xp.exp(y) * (y - x)
+        positive = y > 0
+        log_y = xp.log(xp.where(positive, y, 1))
+        return xp.where(positive, y * (log_y - x), 0)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        xp = ctx.xp
+        x, y = ctx.saved_arrays
+        if ctx.log_target:
+            e = xp.exp(y)
+            return -e * grad, e * (y - x + 1) * grad
+        positive = y > 0
+        log_y = xp.log(xp.where(positive, y, 1))
+        return -y * grad, xp.where(positive, (log_y + 1 - x) * grad, 0)
+
+
+# ------------------------------------------------------------------ class losses
+def _class_weights(ctx: Context, shape: tuple[int, ...], target: Any, weight: Any, options: dict[str, Any]) -> Any:
+    """q: per-element class weights shaped like the input (N, C, ...), and the
+    divisor of reduction="mean", both stored on ``ctx``.
+
+    Class indices: q = w_c·((1−ε)[c = y] + ε/C), zero where y = ignore_index; the
+    mean divides by Σ w_y over the kept targets. Probabilities: q = w_c·((1−ε)t + ε/C);
+    the mean divides by the number of samples N·d1·...
+    """
+    xp, eps, classes = ctx.xp, options["label_smoothing"], shape[1]
+    dtype = options["dtype"]
+    w = xp.ones(classes, dtype=dtype) if weight is None else weight
+    w = w.reshape((1, classes) + (1,) * (len(shape) - 2))
+    if options["probabilities"]:
+        q = w * ((1 - eps) * target + eps / classes)
+        ctx.target_weight = w * (1 - eps)
+        divisor = max(int(np.prod(shape)) // classes, 1) if shape else 1
+    else:
+        kept = target != options["ignore_index"]
+        safe = xp.where(kept, target, 0)
+        one_hot = xp.expand_dims(safe, 1) == xp.arange(classes).reshape(w.shape)
+        q = w * ((1 - eps) * one_hot + eps / classes) * xp.expand_dims(kept, 1)
+        divisor = (w * one_hot * xp.expand_dims(kept, 1)).sum()
+    ctx.divisor = divisor
+    return q.astype(dtype, copy=False)
+
+
+def _reduced(ctx: Context, loss: Any) -> Any:
+    """Apply ``ctx.reduction`` to per-sample losses (N, d1, ...)."""
+    if ctx.reduction == "none":
+        return loss
+    total = loss.sum()
+    return total / ctx.divisor if ctx.reduction == "mean" else total
+
+
+def _per_sample_grad(ctx: Context, grad: Any) -> Any:
+    """dL/dl_n, shaped (N, 1, d1, ...) so it broadcasts over the class dim."""
+    if ctx.reduction == "none":
+        return ctx.xp.expand_dims(grad, 1)
+    return grad / ctx.divisor if ctx.reduction == "mean" else grad
+
+
+class NegativeLogLikelihood(Function):
+    """l_n = −Σ_c q_nc · x_nc with x = log-probabilities (q: see ``_class_weights``);
+    dl_n/dx_nc = −q_nc"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, target: Any, weight: Any, **options: Any) -> Any:
+        ctx.reduction = options["reduction"]
+        q = _class_weights(ctx, x.shape, target, weight, {**options, "dtype": x.dtype, "probabilities": False})
+        ctx.save_for_backward(q)
+        return _reduced(ctx, -(q * x).sum(axis=1))
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (q,) = ctx.saved_arrays
+        return -q * _per_sample_grad(ctx, grad), None, None
+
+
+class CrossEntropy(Function):
+    """Fused log-softmax + negative log-likelihood over dim 1:
+    l_n = −Σ_c q_nc·log softmax(x)_nc;  dl_n/dx_nc = softmax(x)_nc·Σ_c' q_nc' − q_nc
+    (= softmax − one_hot for plain targets); for probability targets t,
+    dl_n/dt_nc = −(1−ε)·w_c·log softmax(x)_nc"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, target: Any, weight: Any, **options: Any) -> Any:
+        xp = ctx.xp
+        ctx.reduction = options["reduction"]
+        ctx.probabilities = options["probabilities"]
+        shifted = x - x.max(axis=1, keepdims=True)
+        log_p = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+        q = _class_weights(ctx, x.shape, target, weight, {**options, "dtype": x.dtype})
+        ctx.save_for_backward(log_p, q)
+        return _reduced(ctx, -(q * log_p).sum(axis=1))
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        log_p, q = ctx.saved_arrays
+        g = _per_sample_grad(ctx, grad)
+        dx = (ctx.xp.exp(log_p) * q.sum(axis=1, keepdims=True) - q) * g
+        dtarget = -ctx.target_weight * log_p * g if ctx.probabilities else None
+        return dx, dtarget, None
+
+
+# ------------------------------------------------------------ functional forms
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
+    """Mean squared error: mean((x − y)²)."""
+    _check_tensor("mse_loss", input=input, target=target)
+    check_reduction("mse_loss", reduction)
+    _check_same_shape("mse_loss", input, target)
+    return _reduce(SquaredError.apply(*float_operands("mse_loss", input, target)), reduction)
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
+    """Mean absolute error: mean(|x − y|)."""
+    _check_tensor("l1_loss", input=input, target=target)
+    check_reduction("l1_loss", reduction)
+    _check_same_shape("l1_loss", input, target)
+    return _reduce(AbsoluteError.apply(*float_operands("l1_loss", input, target)), reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:  # noqa: A002
+    """Quadratic for |x − y| < delta, linear beyond."""
+    _check_tensor("huber_loss", input=input, target=target)
+    check_reduction("huber_loss", reduction)
+    _check_same_shape("huber_loss", input, target)
+    if not delta > 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    return _reduce(HuberError.apply(*float_operands("huber_loss", input, target), delta=float(delta)), reduction)
+
+
+def binary_cross_entropy(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """−[y log x + (1−y) log(1−x)] for probabilities x in [0, 1]."""
+    _check_tensor("binary_cross_entropy", input=input, target=target)
+    check_reduction("binary_cross_entropy", reduction)
+    _check_same_shape("binary_cross_entropy", input, target)
+    x, y, w = float_operands("binary_cross_entropy", input, target, weight)
+    if x.numel() and (float(x.array.min()) < 0 or float(x.array.max()) > 1):
+        raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1")
+    return _reduce(BinaryCrossEntropy.apply(x, y, w), reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
+    """Sigmoid + binary cross-entropy in one stable step (never forms log σ(x) directly)."""
+    op = "binary_cross_entropy_with_logits"
+    _check_tensor(op, input=input, target=target)
+    check_reduction(op, reduction)
+    _check_same_shape(op, input, target)
+    x, y, w, p = float_operands(op, input, target, weight, pos_weight)
+    return _reduce(BinaryCrossEntropyWithLogits.apply(x, y, w, p), reduction)
+
+
+def kl_div(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    """KL(target ‖ exp(input)) pointwise; ``input`` holds log-probabilities.
+    reduction="batchmean" divides the sum by the batch size (the true KL per sample)."""
+    _check_tensor("kl_div", input=input, target=target)
+    check_reduction("kl_div", reduction, (*REDUCTIONS, "batchmean"))
+    _check_same_shape("kl_div", input, target)
+    loss = KLDivergence.apply(*float_operands("kl_div", input, target), log_target=bool(log_target))
+    if reduction == "batchmean":
+        return sum(loss) / input.shape[0] if input.ndim else sum(loss)
+    return _reduce(loss, reduction)
+
+
+def _class_loss(
+    op: str,
+    function: type[Function],
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    weight: Tensor | None,
+    ignore_index: int,
+    reduction: str,
+    label_smoothing: float,
+) -> Tensor:
+    """Check the arguments of cross_entropy / nll_loss and apply the fused op.
+
+    input (N, C, d1, ...) or (C,); target class indices (N, d1, ...) / () or, for
+    cross_entropy only, probabilities shaped like input.
+    """
+    _check_tensor(op, input=input, target=target)
+    check_reduction(op, reduction)
+    if input.ndim == 0:
+        raise ValueError(f"{op}: input must have at least 1 dim (C,) or (N, C, ...), got a 0-d tensor")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+    unbatched = input.ndim == 1
+    if unbatched:
+        input, target = input.unsqueeze(0), target.unsqueeze(0)  # noqa: A001
+    classes = input.shape[1]
+    probabilities = dtypes.is_floating(target.dtype)
+    if probabilities:
+        if function is NegativeLogLikelihood:
+            raise TypeError(f"{op}: target must hold class indices (an integer tensor), got {target.dtype}")
+        if target.shape != input.shape:
+            raise ValueError(f"{op}: probability target of shape {target.shape} must match input shape {input.shape}")
+    else:
+        expected = (input.shape[0], *input.shape[2:])
+        if dtypes.category(target.dtype) != 1:
+            raise TypeError(f"{op}: target must be class indices (int64) or probabilities (float), got {target.dtype}")
+        if target.shape != expected:
+            raise ValueError(
+                f"{op}: for input of shape {input.shape} the class-index target must have shape {expected}, "
+                f"got {target.shape}"
+            )
+        kept = target.array[target.array != ignore_index]
+        if kept.size and (int(kept.min()) < 0 or int(kept.max()) >= classes):
+            bad = int(kept.min()) if int(kept.min()) < 0 else int(kept.max())
+            raise IndexError(f"{op}: target {bad} is out of bounds for {classes} classes")
+    if weight is not None and (not isinstance(weight, Tensor) or weight.shape != (classes,)):
+        shape = weight.shape if isinstance(weight, Tensor) else type(weight).__name__
+        raise ValueError(f"{op}: weight must be a Tensor of shape ({classes},), got {shape}")
+    if probabilities:
+        x, target, w = float_operands(op, input, target, weight)
+    else:
+        x, w = float_operands(op, input, weight)
+    options = {"ignore_index": int(ignore_index), "reduction": reduction, "label_smoothing": float(label_smoothing)}
+    if function is CrossEntropy:
+        options["probabilities"] = probabilities
+    loss = function.apply(x, target, None if w is None else w.detach(), **options)
+    return loss.squeeze(0) if unbatched and reduction == "none" else loss
+
+
+def cross_entropy(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    weight: Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross-entropy of logits ``input`` (N, C, ...) against class indices or probabilities."""
+    return _class_loss("cross_entropy", CrossEntropy, input, target, weight, ignore_index, reduction, label_smoothing)
+
+
+def nll_loss(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    weight: Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of log-probabilities ``input`` (N, C, ...) at class indices ``target``."""
+    return _class_loss("nll_loss", NegativeLogLikelihood, input, target, weight, ignore_index, reduction, 0.0)
