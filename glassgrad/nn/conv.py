@@ -1,0 +1,147 @@
+"""Conv1d and Conv2d modules (the convolution itself is ``F.conv1d`` / ``F.conv2d``).
+
+Weight layout is PyTorch's: (out_channels, in_channels / groups, *kernel_size).
+Initialisation as PyTorch: W ~ kaiming_uniform_(a=√5) = U(±1/√fan_in), b ~ U(±1/√fan_in),
+fan_in = in_channels / groups · ∏ kernel_size.
+
+``padding="same"`` keeps the spatial size (stride 1): each dim gets d(k − 1) zeros,
+half before and the rest after — one more after when the total is odd, as PyTorch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..engine import creation
+from ..engine.ops.shape import pad
+from ..engine.tensor import Tensor
+from . import functional as F
+from . import init
+from .linear import check_positive_int
+from .module import Module
+from .parameter import Parameter
+
+
+def _tuple(layer: str, name: str, value: int | tuple[int, ...], n: int, minimum: int) -> tuple[int, ...]:
+    """An int or n-tuple of ints (each ≥ minimum) as an n-tuple, or ValueError naming the layer."""
+    values = (value,) * n if isinstance(value, int) else tuple(value)
+    if len(values) != n or any(isinstance(v, bool) or not isinstance(v, int) or v < minimum for v in values):
+        raise ValueError(f"{layer}: {name} must be an int or a tuple of {n} ints >= {minimum}, got {value!r}")
+    return values
+
+
+class _ConvNd(Module):
+    dims: int
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, ...],
+        stride: int | tuple[int, ...] = 1,
+        padding: str | int | tuple[int, ...] = 0,
+        dilation: int | tuple[int, ...] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        name, n = type(self).__name__, self.dims
+        check_positive_int(name, in_channels=in_channels, out_channels=out_channels, groups=groups)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must be divisible by groups ({groups})"
+            )
+        if padding_mode != "zeros":
+            raise ValueError(
+                f"{name}: padding_mode must be 'zeros' (the only mode glassgrad has), got {padding_mode!r}"
+            )
+        self.kernel_size = _tuple(name, "kernel_size", kernel_size, n, 1)
+        self.stride = _tuple(name, "stride", stride, n, 1)
+        self.dilation = _tuple(name, "dilation", dilation, n, 1)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"{name}: padding must be 'same', 'valid' or ints, got {padding!r}")
+            if padding == "same" and any(s != 1 for s in self.stride):
+                raise ValueError(f"{name}: padding='same' is not supported for strided convolutions (stride={stride})")
+            self.padding: str | tuple[int, ...] = padding
+        else:
+            self.padding = _tuple(name, "padding", padding, n, 0)
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.padding_mode = padding_mode
+        shape = (out_channels, in_channels // groups, *self.kernel_size)
+        self.weight = Parameter(creation.empty(*shape, device=device, dtype=dtype))
+        if bias:
+            self.bias = Parameter(creation.empty(out_channels, device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=5**0.5)
+        if self.bias is not None:
+            init.fan_in_bias_(self.bias, self.weight)
+
+    def _padded(self, input: Tensor) -> tuple[Tensor, tuple[int, ...]]:  # noqa: A002
+        """The input (padded here only for an uneven "same") and the padding left for the conv."""
+        if self.padding == "valid":
+            return input, (0,) * self.dims
+        if self.padding != "same":
+            return input, self.padding  # type: ignore[return-value]
+        totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size, strict=True)]
+        before = [t // 2 for t in totals]
+        if all(t % 2 == 0 for t in totals):
+            return input, tuple(before)
+        pairs = []
+        for t, b in zip(reversed(totals), reversed(before), strict=True):  # F.pad lists the last dim first
+            pairs += [b, t - b]
+        return pad(input, pairs), (0,) * self.dims
+
+    def _check_input(self, input: Tensor) -> None:  # noqa: A002
+        name, n = type(self).__name__, self.dims
+        if not isinstance(input, Tensor) or input.ndim not in (n + 1, n + 2):
+            raise ValueError(
+                f"{name}: expected a {n + 2}-d (batched) or {n + 1}-d (unbatched) input, got {getattr(input, 'shape', input)}"
+            )
+        channels = input.shape[-n - 1]
+        if channels != self.in_channels:
+            raise ValueError(f"{name}: expected input with {self.in_channels} channels, got shape {input.shape}")
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        self._check_input(input)
+        unbatched = input.ndim == self.dims + 1
+        x, padding = self._padded(input.unsqueeze(0) if unbatched else input)
+        out = self._conv(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+        return out.squeeze(0) if unbatched else out
+
+    def extra_repr(self) -> str:
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0,) * self.dims:
+            text += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
+        if self.dilation != (1,) * self.dims:
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        return text + ("" if self.bias is not None else ", bias=False")
+
+
+class Conv1d(_ConvNd):
+    """1-d convolution (cross-correlation) over (N, C_in, L) → (N, C_out, L_out)."""
+
+    dims = 1
+
+    @staticmethod
+    def _conv(*args: Any) -> Tensor:
+        return F.conv1d(*args)
+
+
+class Conv2d(_ConvNd):
+    """2-d convolution (cross-correlation) over (N, C_in, H, W) → (N, C_out, H_out, W_out)."""
+
+    dims = 2
+
+    @staticmethod
+    def _conv(*args: Any) -> Tensor:
+        return F.conv2d(*args)

@@ -1,0 +1,172 @@
+"""Normalization modules: BatchNorm1d/2d (with running statistics), LayerNorm, GroupNorm.
+The math and the closed-form backward are in ``engine/ops/normalization.py``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..engine import creation, dtypes
+from ..engine.tensor import Tensor
+from . import functional as F
+from . import init
+from .linear import check_positive_int
+from .module import Module
+from .parameter import Parameter
+
+
+class _BatchNorm(Module):
+    """Per-channel normalisation with batch statistics while training and running
+    statistics in eval mode. ``momentum=None`` makes the running statistics a plain
+    cumulative average over the batches seen (momentum = 1/num_batches_tracked)."""
+
+    input_dims: tuple[int, ...]
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        check_positive_int(type(self).__name__, num_features=num_features)
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = Parameter(creation.ones(num_features, device=device, dtype=dtype))
+            self.bias = Parameter(creation.zeros(num_features, device=device, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", creation.zeros(num_features, device=device, dtype=dtype))
+            self.register_buffer("running_var", creation.ones(num_features, device=device, dtype=dtype))
+            self.register_buffer("num_batches_tracked", creation.tensor(0, dtype=dtypes.int64, device=device))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            self.running_mean.zero_()
+            self.running_var.fill_(1)
+            self.num_batches_tracked.zero_()
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        name = type(self).__name__
+        if not isinstance(input, Tensor) or input.ndim not in self.input_dims:
+            dims = " or ".join(f"{d}D" for d in self.input_dims)
+            raise ValueError(f"{name}: expected {dims} input, got shape {getattr(input, 'shape', input)}")
+        if input.shape[1] != self.num_features:
+            raise ValueError(f"{name}: expected {self.num_features} channels (dim 1), got input of shape {input.shape}")
+        counting = self.training and self.track_running_stats
+        momentum = self.momentum
+        if counting and momentum is None:
+            momentum = 1.0 / (int(self.num_batches_tracked.item()) + 1)
+        out = F.batch_norm(
+            input,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            self.training or self.running_mean is None,
+            0.0 if momentum is None else momentum,
+            self.eps,
+        )
+        if counting:  # only after F.batch_norm has accepted the input
+            self.num_batches_tracked.array[...] += 1
+        return out
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch norm over (N, C) or (N, C, L) input: statistics over N (and L) per channel."""
+
+    input_dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch norm over (N, C, H, W) input: statistics over N, H, W per channel."""
+
+    input_dims = (4,)
+
+
+class LayerNorm(Module):
+    """Normalise each sample over its trailing ``normalized_shape`` dims; γ = 1, β = 0 initially."""
+
+    def __init__(
+        self,
+        normalized_shape: int | Sequence[int],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        if not shape or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in shape):
+            raise ValueError(f"LayerNorm: normalized_shape must be positive ints, got {normalized_shape!r}")
+        self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(creation.ones(*shape, device=device, dtype=dtype))
+            if bias:
+                self.bias = Parameter(creation.zeros(*shape, device=device, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class GroupNorm(Module):
+    """Normalise each group of num_channels/num_groups channels per sample; γ = 1, β = 0 initially."""
+
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        check_positive_int("GroupNorm", num_groups=num_groups, num_channels=num_channels)
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
+        self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        if affine:
+            self.weight = Parameter(creation.ones(num_channels, device=device, dtype=dtype))
+            self.bias = Parameter(creation.zeros(num_channels, device=device, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
