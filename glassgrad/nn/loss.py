@@ -15,9 +15,6 @@ class _Loss(Module):
         check_reduction(type(self).__name__, reduction, allowed)
         self.reduction = reduction
 
-    def extra_repr(self) -> str:
-        return "" if self.reduction == "mean" else f"reduction='{self.reduction}'"
-
 
 class _WeightedLoss(_Loss):
     """A loss with an optional per-class ``weight``, kept as a buffer (it moves with ``to()``)."""
