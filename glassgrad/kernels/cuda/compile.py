@@ -1,0 +1,36 @@
+"""Load CUDA C source files as CuPy RawModules, compiled once per process.
+
+The .cu sources live next to their launchers; ``#include "common.cuh"`` finds
+headers in the same directory. NVRTC compiles for the GPU in use (sm_90 on an
+H100); the tests compile every file with nvcc for sm_80 and sm_90 as well, so
+CI catches syntax errors without a GPU.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+
+@functools.cache
+def raw_module(path: str, name_expressions: tuple[str, ...] = (), options: tuple[str, ...] = ()) -> Any:
+    """Compile ``path`` (a .cu file) with NVRTC and return the cupy.RawModule."""
+    import cupy
+
+    source = Path(path).read_text(encoding="utf-8")
+    opts = ("-std=c++17", f"-I{Path(path).parent}", *options)
+    module = cupy.RawModule(code=source, options=opts, name_expressions=name_expressions or None)
+    module.compile()
+    return module
+
+
+def kernel(path: str | Path, name: str, name_expressions: Sequence[str] = ()) -> Any:
+    """The compiled kernel ``name`` (a plain extern "C" name or one of ``name_expressions``)."""
+    module = raw_module(str(path), tuple(name_expressions))
+    return module.get_function(name)
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)

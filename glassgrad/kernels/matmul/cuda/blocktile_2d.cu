@@ -1,0 +1,44 @@
+// 5. 2-D register blocking: each of 256 threads computes an 8x8 block of C.
+// Per k it loads 8 values of A and 8 of B into registers and does 64 FMAs with
+// them: arithmetic intensity per shared-memory load goes from 1 to 4.
+#include "common.cuh"
+
+constexpr int BM = 128, BN = 128, BK = 8, TM = 8, TN = 8;
+constexpr int THREADS = (BM / TM) * (BN / TN);  // 256
+
+extern "C" __global__ void __launch_bounds__(THREADS) matmul_blocktile_2d(MATMUL_ARGS) {
+    __shared__ float As[BK * BM];
+    __shared__ float Bs[BK * BN];
+    const int b = blockIdx.z;
+    const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
+    const int row0 = (threadIdx.x / (BN / TN)) * TM, col0 = (threadIdx.x % (BN / TN)) * TN;
+    A += b * sAb;
+    B += b * sBb;
+    float acc[TM][TN] = {{0.f}};
+    float regM[TM], regN[TN];
+    for (int k0 = 0; k0 < K; k0 += BK) {
+        load_tile_kmajor<BK, BM, BM, THREADS, LOAD_SCALAR>(A, sAk, sAm, k0, m0, K, M, As, false);
+        load_tile_kmajor<BK, BN, BN, THREADS, LOAD_SCALAR>(B, sBk, sBn, k0, n0, K, N, Bs, false);
+        __syncthreads();
+#pragma unroll
+        for (int k = 0; k < BK; ++k) {
+#pragma unroll
+            for (int i = 0; i < TM; ++i) regM[i] = As[k * BM + row0 + i];
+#pragma unroll
+            for (int j = 0; j < TN; ++j) regN[j] = Bs[k * BN + col0 + j];
+#pragma unroll
+            for (int i = 0; i < TM; ++i)
+#pragma unroll
+                for (int j = 0; j < TN; ++j) acc[i][j] += regM[i] * regN[j];
+        }
+        __syncthreads();
+    }
+    float *Cb = C + (long long)b * M * N;
+#pragma unroll
+    for (int i = 0; i < TM; ++i)
+#pragma unroll
+        for (int j = 0; j < TN; ++j) {
+            const int m = m0 + row0 + i, n = n0 + col0 + j;
+            if (m < M && n < N) Cb[(long long)m * N + n] = acc[i][j];
+        }
+}

@@ -1,0 +1,216 @@
+"""The CUDA C matmul ladder: eight steps from a naive kernel towards cuBLAS.
+
+Each step is one .cu file in ``cuda/`` and one registered variant of
+("matmul", "cuda"). The launchers only read shapes and strides and pick the
+grid; all arithmetic is in the .cu files. Operands may be transposed views
+(the engine's backward passes ``swapaxes`` views): steps 1-5 take any strides,
+steps 6-8 need one of the two matrix dims contiguous per operand and choose
+their load path from the strides (anything else is copied once, contiguous).
+
+====  ===============  ==================================================
+step  variant          idea
+====  ===============  ==================================================
+1     naive            one thread per output, uncoalesced
+2     coalesced        warp threads own consecutive columns
+3     smem_tiled       32x32 tiles staged in shared memory
+4     blocktile_1d     8 outputs per thread (a column strip)
+5     blocktile_2d     8x8 outputs per thread, 128x128 block tile
+6     vectorized       float4 global and shared-memory accesses
+7     warptile         block -> warp -> thread tiling (H100-tuned)
+8     wmma_tf32/bf16   tensor cores, cp.async double buffering
+====  ===============  ==================================================
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..cuda.compile import ceil_div, kernel
+from ..registry import register
+
+SOURCES = Path(__file__).parent / "cuda"
+LOAD_T_CONTIG, LOAD_K_CONTIG = 1, 2
+
+
+def _as_batched(a: Any, b: Any) -> tuple[Any, Any, int]:
+    """3-D views of both operands (a 2-D operand gets batch stride 0) and the batch."""
+    import cupy
+
+    if a.ndim not in (2, 3) or b.ndim not in (2, 3):
+        raise ValueError(f"matmul(cuda): expected 2-D or 3-D operands, got {a.shape} and {b.shape}")
+    batch = max(a.shape[0] if a.ndim == 3 else 1, b.shape[0] if b.ndim == 3 else 1)
+    a3 = a if a.ndim == 3 else cupy.broadcast_to(a, (batch, *a.shape))
+    b3 = b if b.ndim == 3 else cupy.broadcast_to(b, (batch, *b.shape))
+    if a3.shape[0] != batch or b3.shape[0] != batch or a3.shape[2] != b3.shape[1]:
+        raise ValueError(f"matmul(cuda): shapes {a.shape} and {b.shape} cannot be multiplied")
+    return a3, b3, batch
+
+
+def _strides(x: Any) -> tuple[int, int, int]:
+    """Element strides (batch, row, col); a dim of size 1 reports stride 1 (it is never stepped)."""
+    return tuple(1 if n == 1 else s // x.itemsize for n, s in zip(x.shape, x.strides, strict=True))
+
+
+def _output(a3: Any, b3: Any, batch: int, a: Any, b: Any) -> Any:
+    import cupy
+
+    shape = (batch, a3.shape[1], b3.shape[2]) if max(a.ndim, b.ndim) == 3 else (a3.shape[1], b3.shape[2])
+    return cupy.empty(shape, dtype=cupy.float32)
+
+
+def _check_float32(name: str, a: Any, b: Any) -> None:
+    if a.dtype != "float32" or b.dtype != "float32":
+        raise TypeError(f"matmul(cuda, {name}): expects float32 operands, got {a.dtype} and {b.dtype}")
+
+
+def _launch_simple(name: str, block: tuple[int, int], tile: tuple[int, int], swap: bool, a: Any, b: Any) -> Any:
+    """Steps 1-5: any strides. ``tile`` is the (rows, cols) of C one block covers."""
+    _check_float32(name, a, b)
+    a3, b3, batch = _as_batched(a, b)
+    m, k = a3.shape[1:]
+    n = b3.shape[2]
+    c = _output(a3, b3, batch, a, b)
+    if c.size == 0:
+        return c
+    if k == 0:
+        c.fill(0)
+        return c
+    rows, cols = tile
+    grid = (ceil_div(m, rows), ceil_div(n, cols), batch) if swap else (ceil_div(n, cols), ceil_div(m, rows), batch)
+    fn = kernel(SOURCES / f"{name}.cu", f"matmul_{name}")
+    fn(grid, block, (a3, b3, c, *_int32(m, n, k), *_int64(*_strides(a3), *_strides(b3))))
+    return c
+
+
+def _int32(*values: int) -> list[Any]:
+    import numpy as np
+
+    return [np.int32(v) for v in values]
+
+
+def _int64(*values: int) -> list[Any]:
+    import numpy as np
+
+    return [np.int64(v) for v in values]
+
+
+def _layout(x: Any, vec: int) -> tuple[Any, bool, int, bool]:
+    """How a 3-D operand (batch, rows, cols) is read by steps 6-8.
+
+    Returns (array, row_major, leading_dim, vector_ok): row_major when the
+    columns are contiguous (else the rows are, i.e. a transposed view); the
+    leading dim is the other stride; vector_ok when 16-byte loads are aligned.
+    An operand with neither dim contiguous is copied to C order once.
+    """
+    import cupy
+
+    sb, s1, s2 = _strides(x)
+    if s1 != 1 and s2 != 1:
+        x = cupy.ascontiguousarray(x)
+        sb, s1, s2 = _strides(x)
+    row_major = s2 == 1
+    lead = s1 if row_major else s2
+    vector_ok = x.data.ptr % 16 == 0 and lead % vec == 0 and sb % vec == 0
+    return x, row_major, lead, vector_ok
+
+
+def _launch_tiled_vec(name: str, threads: int, a: Any, b: Any) -> Any:
+    """Steps 6-7: templated on each operand's contiguous dim."""
+    _check_float32(name, a, b)
+    a3, b3, batch = _as_batched(a, b)
+    c = _output(a3, b3, batch, a, b)
+    m, k = a3.shape[1:]
+    n = b3.shape[2]
+    if c.size == 0:
+        return c
+    if k == 0:
+        c.fill(0)
+        return c
+    a3, a_kcontig, _, vec_a = _layout(a3, 4)
+    b3, b_ncontig, _, vec_b = _layout(b3, 4)
+    # A is read as X(k, t=m): contiguous along k is LOAD_K_CONTIG; B as X(k, t=n): along n is LOAD_T_CONTIG.
+    mode_a = LOAD_K_CONTIG if a_kcontig else LOAD_T_CONTIG
+    mode_b = LOAD_T_CONTIG if b_ncontig else LOAD_K_CONTIG
+    expressions = [f"matmul_{name}<{x},{y}>" for x in (1, 2) for y in (1, 2)]
+    fn = kernel(SOURCES / f"{name}.cu", f"matmul_{name}<{mode_a},{mode_b}>", expressions)
+    grid = (ceil_div(n, 128), ceil_div(m, 128), batch)
+    args = (a3, b3, c, *_int32(m, n, k), *_int64(*_strides(a3), *_strides(b3)), *_int32(vec_a, vec_b))
+    fn(grid, (threads,), args)
+    return c
+
+
+def _launch_wmma(element: str, a: Any, b: Any) -> Any:
+    """Step 8: tensor cores. ``element`` is "float" (TF32 math) or "__nv_bfloat16" (uint16 bit storage)."""
+    want = "float32" if element == "float" else "uint16"
+    if a.dtype != want or b.dtype != want:
+        raise TypeError(f"matmul(cuda, wmma): expects {want} operands, got {a.dtype} and {b.dtype}")
+    a3, b3, batch = _as_batched(a, b)
+    m, k = a3.shape[1:]
+    n = b3.shape[2]
+    c = _output(a3, b3, batch, a, b)
+    if c.size == 0:
+        return c
+    if k == 0:
+        c.fill(0)
+        return c
+    vec = 16 // a.itemsize
+    a3, a_kcontig, lda, vec_a = _layout(a3, vec)
+    b3, b_ncontig, ldb, vec_b = _layout(b3, vec)
+    expressions = [f"matmul_wmma<{element},{x},{y}>" for x in ("true", "false") for y in ("true", "false")]
+    name = f"matmul_wmma<{element},{str(a_kcontig).lower()},{str(b_ncontig).lower()}>"
+    fn = kernel(SOURCES / "wmma.cu", name, expressions)
+    grid = (ceil_div(n, 128), ceil_div(m, 128), batch)
+    args = (a3, b3, c, *_int32(m, n, k), *_int64(_strides(a3)[0], lda, _strides(b3)[0], ldb), *_int32(vec_a, vec_b))
+    fn(grid, (256,), args)
+    return c
+
+
+F32 = ("float32",)
+
+
+@register("matmul", "cuda", "naive", "1. one thread per output; warps walk rows (uncoalesced)", dtypes=F32)
+def naive(a: Any, b: Any) -> Any:
+    return _launch_simple("naive", (16, 16), (16, 16), True, a, b)
+
+
+@register("matmul", "cuda", "coalesced", "2. warp threads own consecutive columns (coalesced)", dtypes=F32)
+def coalesced(a: Any, b: Any) -> Any:
+    return _launch_simple("coalesced", (32, 8), (8, 32), False, a, b)
+
+
+@register("matmul", "cuda", "smem_tiled", "3. 32x32 tiles staged in shared memory", dtypes=F32)
+def smem_tiled(a: Any, b: Any) -> Any:
+    return _launch_simple("smem_tiled", (32, 32), (32, 32), False, a, b)
+
+
+@register("matmul", "cuda", "blocktile_1d", "4. 1-D register blocking, 8 outputs per thread", dtypes=F32)
+def blocktile_1d(a: Any, b: Any) -> Any:
+    return _launch_simple("blocktile_1d", (512, 1), (64, 64), False, a, b)
+
+
+@register("matmul", "cuda", "blocktile_2d", "5. 2-D register blocking, 8x8 outputs per thread", dtypes=F32)
+def blocktile_2d(a: Any, b: Any) -> Any:
+    return _launch_simple("blocktile_2d", (256, 1), (128, 128), False, a, b)
+
+
+@register("matmul", "cuda", "vectorized", "6. float4 global/shared loads, no copies for transposes", dtypes=F32)
+def vectorized(a: Any, b: Any) -> Any:
+    return _launch_tiled_vec("vectorized", 256, a, b)
+
+
+@register("matmul", "cuda", "warptile", "7. block/warp/thread tiling tuned for sm_90", dtypes=F32)
+def warptile(a: Any, b: Any) -> Any:
+    return _launch_tiled_vec("warptile", 128, a, b)
+
+
+@register("matmul", "cuda", "wmma_tf32", "8. tensor cores (TF32 in, FP32 acc), cp.async double buffer", dtypes=F32)
+def wmma_tf32(a: Any, b: Any) -> Any:
+    return _launch_wmma("float", a, b)
+
+
+@register(
+    "matmul", "cuda", "wmma_bf16", "8. tensor cores (bf16 bits in uint16, FP32 acc), cp.async", dtypes=("bfloat16",)
+)
+def wmma_bf16(a: Any, b: Any) -> Any:
+    return _launch_wmma("__nv_bfloat16", a, b)
