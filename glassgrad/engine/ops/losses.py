@@ -122,8 +122,9 @@ class BinaryCrossEntropy(Function):
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any, weight: Any) -> Any:
         xp = ctx.xp
-        log_x = xp.maximum(xp.log(x), -100)
-        log_1mx = xp.maximum(xp.log1p(-x), -100)
+        with np.errstate(divide="ignore"):  # log 0 = -inf, clamped just below
+            log_x = xp.maximum(xp.log(x), -100)
+            log_1mx = xp.maximum(xp.log1p(-x), -100)
         ctx.save_for_backward(x, y, weight, log_x, log_1mx)
         loss = -(y * log_x + (1 - y) * log_1mx)
         return loss if weight is None else weight * loss
@@ -170,6 +171,7 @@ class BinaryCrossEntropyWithLogits(Function):
 class KLDivergence(Function):
     """Pointwise KL term with x = log q (the input) and target y:
     log_target=False: l = y(log y − x) (0 where y = 0);  dl/dx = −y,  dl/dy = log y + 1 − x
+                      (dl/dy is taken as 0 where y = 0, where PyTorch gives nan)
     log_target=True:  l = eʸ(y − x);                     dl/dx = −eʸ, dl/dy = eʸ(y − x + 1)"""
 
     @staticmethod
