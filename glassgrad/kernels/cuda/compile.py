@@ -9,6 +9,8 @@ CI catches syntax errors without a GPU.
 from __future__ import annotations
 
 import functools
+import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,10 +22,28 @@ def raw_module(path: str, name_expressions: tuple[str, ...] = (), options: tuple
     import cupy
 
     source = Path(path).read_text(encoding="utf-8")
-    opts = ("-std=c++17", f"-I{Path(path).parent}", *options)
+    opts = ("-std=c++17", f"-I{Path(path).parent}", *_toolkit_includes(), *options)
     module = cupy.RawModule(code=source, options=opts, name_expressions=name_expressions or None)
     module.compile()
     return module
+
+
+@functools.cache
+def _toolkit_includes() -> tuple[str, ...]:
+    """Include dirs of a full CUDA toolkit, when one is found.
+
+    NVRTC ships the headers for plain kernels, but ``<mma.h>`` (WMMA) includes
+    ``crt/mma.h``, which pip's CUDA header packages may lack; a toolkit found
+    through CUDA_PATH, CUDA_HOME or nvcc provides it.
+    """
+    roots = [os.environ.get("CUDA_PATH"), os.environ.get("CUDA_HOME"), "/usr/local/cuda"]
+    nvcc = shutil.which("nvcc")
+    if nvcc:
+        roots.append(str(Path(nvcc).resolve().parent.parent))
+    for root in roots:
+        if root and (Path(root) / "include" / "crt" / "mma.h").exists():
+            return (f"-I{Path(root) / 'include'}",)
+    return ()
 
 
 def kernel(path: str | Path, name: str, name_expressions: Sequence[str] = ()) -> Any:
