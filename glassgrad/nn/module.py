@@ -281,6 +281,8 @@ class Module:
                 continue
             value = state_dict[key]
             array = value.array if isinstance(value, Tensor) else value
+            if not hasattr(array, "shape"):  # a nested list or a number
+                array = np.asarray(array)
             shape = tuple(np.shape(array))
             if shape != target.shape:
                 errors.append(

@@ -124,6 +124,8 @@ def test_load_state_dict_errors_and_non_strict() -> None:
     result = model.load_state_dict({"weight": gg.zeros(2, 3), "extra": gg.zeros(1)}, strict=False)
     assert result.missing_keys == ["bias"] and result.unexpected_keys == ["extra"]
     assert model.weight.detach().numpy().max() == 0
+    model.load_state_dict({"weight": [[1.0, 2.0, 3.0]] * 2, "bias": np.ones(2)})  # lists and arrays load too
+    assert model.weight.detach().numpy()[1, 2] == 3.0
     with pytest.raises(TypeError, match="expected a mapping"):
         model.load_state_dict([1, 2])
 
