@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from glassgrad.kernels.matmul.cuda_ladder import WARPTILE_CONFIGS
+
 ROOT = Path(__file__).resolve().parents[2] / "glassgrad" / "kernels"
 CU_FILES = sorted(ROOT.rglob("*.cu"))
 
@@ -21,7 +23,12 @@ ARGS = "const float*, const float*, float*, int, int, int, long long, long long,
 WMMA = "const {t}*, const {t}*, float*, int, int, int, long long, long long, long long, long long, int, int"
 INSTANTIATE = {
     "vectorized.cu": [f"template __global__ void matmul_vectorized<{a},{b}>({ARGS});" for a in (1, 2) for b in (1, 2)],
-    "warptile.cu": [f"template __global__ void matmul_warptile<{a},{b}>({ARGS});" for a in (1, 2) for b in (1, 2)],
+    "warptile.cu": [
+        f"template __global__ void matmul_warptile<{','.join(map(str, c))},{a},{b}>({ARGS});"
+        for c in WARPTILE_CONFIGS.values()
+        for a in (1, 2)
+        for b in (1, 2)
+    ],
     "wmma.cu": [
         f"template __global__ void matmul_wmma<{t},{a},{b}>({WMMA.format(t=t)});"
         for t in ("float", "__nv_bfloat16")

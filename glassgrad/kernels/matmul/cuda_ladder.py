@@ -115,8 +115,22 @@ def _layout(x: Any, vec: int) -> tuple[Any, bool, int, bool]:
     return x, row_major, lead, vector_ok
 
 
-def _launch_tiled_vec(name: str, threads: int, a: Any, b: Any) -> Any:
-    """Steps 6-7: templated on each operand's contiguous dim."""
+#: warptile tile shapes (BM, BN, BK, WM, WN, WNITER, TM, TN, THREADS); the sweep in
+#: benchmarks/gpu/tune_warptile.py times each on the GPU, and DEFAULT is the winner there.
+WARPTILE_CONFIGS = {
+    "128x128x16_w64x64_t128": (128, 128, 16, 64, 64, 4, 8, 4, 128),
+    "128x128x16_w64x32_t256": (128, 128, 16, 64, 32, 2, 8, 4, 256),
+    "128x256x16_w64x64_t256": (128, 256, 16, 64, 64, 4, 8, 4, 256),
+    "256x128x16_w64x64_t256": (256, 128, 16, 64, 64, 4, 8, 4, 256),
+    "128x128x8_w64x32_t256": (128, 128, 8, 64, 32, 2, 8, 4, 256),
+    "64x128x16_w32x64_t128": (64, 128, 16, 32, 64, 2, 8, 4, 128),
+    "128x128x32_w64x64_t128": (128, 128, 32, 64, 64, 4, 8, 4, 128),
+}
+WARPTILE_DEFAULT = "128x128x16_w64x32_t256"
+
+
+def _launch_tiled_vec(name: str, a: Any, b: Any, config: tuple[int, ...] | None = None) -> Any:
+    """Steps 6-7: templated on each operand's contiguous dim (and, for warptile, the tile shape)."""
     _check_float32(name, a, b)
     a3, b3, batch = _as_batched(a, b)
     c = _output(a3, b3, batch, a, b)
@@ -132,12 +146,19 @@ def _launch_tiled_vec(name: str, threads: int, a: Any, b: Any) -> Any:
     # A is read as X(k, t=m): contiguous along k is LOAD_K_CONTIG; B as X(k, t=n): along n is LOAD_T_CONTIG.
     mode_a = LOAD_K_CONTIG if a_kcontig else LOAD_T_CONTIG
     mode_b = LOAD_T_CONTIG if b_ncontig else LOAD_K_CONTIG
-    expressions = [f"matmul_{name}<{x},{y}>" for x in (1, 2) for y in (1, 2)]
-    fn = kernel(SOURCES / f"{name}.cu", f"matmul_{name}<{mode_a},{mode_b}>", expressions)
-    grid = (ceil_div(n, 128), ceil_div(m, 128), batch)
+    shape = ",".join(map(str, config)) + "," if config else ""
+    block_m, block_n, threads = (config[0], config[1], config[8]) if config else (128, 128, 256)
+    expressions = [f"matmul_{name}<{shape}{x},{y}>" for x in (1, 2) for y in (1, 2)]
+    fn = kernel(SOURCES / f"{name}.cu", f"matmul_{name}<{shape}{mode_a},{mode_b}>", expressions)
+    grid = (ceil_div(n, block_n), ceil_div(m, block_m), batch)
     args = (a3, b3, c, *_int32(m, n, k), *_int64(*_strides(a3), *_strides(b3)), *_int32(vec_a, vec_b))
     fn(grid, (threads,), args)
     return c
+
+
+def warptile_with(config_name: str, a: Any, b: Any) -> Any:
+    """Step 7 with a named tile shape from WARPTILE_CONFIGS (for the tuning sweep)."""
+    return _launch_tiled_vec("warptile", a, b, WARPTILE_CONFIGS[config_name])
 
 
 def _launch_wmma(element: str, a: Any, b: Any) -> Any:
@@ -196,12 +217,12 @@ def blocktile_2d(a: Any, b: Any) -> Any:
 
 @register("matmul", "cuda", "vectorized", "6. float4 global/shared loads, no copies for transposes", dtypes=F32)
 def vectorized(a: Any, b: Any) -> Any:
-    return _launch_tiled_vec("vectorized", 256, a, b)
+    return _launch_tiled_vec("vectorized", a, b)
 
 
 @register("matmul", "cuda", "warptile", "7. block/warp/thread tiling tuned for sm_90", dtypes=F32)
 def warptile(a: Any, b: Any) -> Any:
-    return _launch_tiled_vec("warptile", 128, a, b)
+    return warptile_with(WARPTILE_DEFAULT, a, b)
 
 
 @register("matmul", "cuda", "wmma_tf32", "8. tensor cores (TF32 in, FP32 acc), cp.async double buffer", dtypes=F32)

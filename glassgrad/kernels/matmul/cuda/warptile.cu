@@ -3,18 +3,18 @@
 // blocks. A warp's shared-memory reads then hit few distinct addresses
 // (broadcasts, no bank conflicts), and the loop nest mirrors the hardware:
 // block -> warp -> thread, the structure tensor-core kernels keep.
-// Tuned for the H100: 128 threads, up to 2 blocks/SM on 132 SMs, BK = 16.
 #include "common.cuh"
 
-constexpr int BM = 128, BN = 128, BK = 16;
-constexpr int WM = 64, WN = 64, WNITER = 4, TM = 8, TN = 4;
-constexpr int THREADS = 128;
-constexpr int WMITER = (WM * WN) / (32 * TM * TN * WNITER);  // 1
-constexpr int WSUBM = WM / WMITER, WSUBN = WN / WNITER;      // 64, 16
-constexpr int LDA = BM + 4, LDB = BN + 4;                    // padded, float4-aligned rows
-
-template <int MODE_A, int MODE_B>
+// The tile sizes are template parameters so benchmarks/gpu/tune_warptile.py can
+// sweep them on the device; the launcher's default is the measured best.
+template <int BM, int BN, int BK, int WM, int WN, int WNITER, int TM, int TN, int THREADS, int MODE_A, int MODE_B>
 __global__ void __launch_bounds__(THREADS) matmul_warptile(MATMUL_ARGS, int vec_a, int vec_b) {
+    constexpr int WMITER = (WM * WN) / (32 * TM * TN * WNITER);
+    constexpr int WSUBM = WM / WMITER, WSUBN = WN / WNITER;
+    constexpr int LDA = BM + 4, LDB = BN + 4;  // padded, float4-aligned rows
+    static_assert(WMITER >= 1 && (BM / WM) * (BN / WN) * 32 == THREADS, "warp grid must cover the block tile");
+    static_assert((WSUBM / TM) * (WSUBN / TN) == 32, "a warp's 32 lanes must cover its sub-tile");
+    static_assert(TM % 4 == 0 && TN % 4 == 0, "register blocks are read as float4");
     __shared__ __align__(16) float As[BK * LDA];
     __shared__ __align__(16) float Bs[BK * LDB];
     const int b = blockIdx.z;
@@ -40,8 +40,10 @@ __global__ void __launch_bounds__(THREADS) matmul_warptile(MATMUL_ARGS, int vec_
                         &As[k * LDA + warp_m * WM + wm * WSUBM + lane_m * TM + i]);
 #pragma unroll
             for (int wn = 0; wn < WNITER; ++wn)
-                *reinterpret_cast<float4 *>(&regN[wn * TN]) = *reinterpret_cast<const float4 *>(
-                    &Bs[k * LDB + warp_n * WN + wn * WSUBN + lane_n * TN]);
+#pragma unroll
+                for (int j = 0; j < TN; j += 4)
+                    *reinterpret_cast<float4 *>(&regN[wn * TN + j]) = *reinterpret_cast<const float4 *>(
+                        &Bs[k * LDB + warp_n * WN + wn * WSUBN + lane_n * TN + j]);
 #pragma unroll
             for (int i = 0; i < WMITER * TM; ++i)
 #pragma unroll
@@ -60,11 +62,15 @@ __global__ void __launch_bounds__(THREADS) matmul_warptile(MATMUL_ARGS, int vec_
             for (int wn = 0; wn < WNITER; ++wn) {
                 const int n = n0 + warp_n * WN + wn * WSUBN + lane_n * TN;
                 const float *v = &acc[wm * TM + i][wn * TN];
-                if ((N % 4) == 0 && n + 3 < N) {
-                    *reinterpret_cast<float4 *>(&Cb[(long long)m * N + n]) = make_float4(v[0], v[1], v[2], v[3]);
-                } else {
-                    for (int q = 0; q < TN; ++q)
-                        if (n + q < N) Cb[(long long)m * N + n + q] = v[q];
+#pragma unroll
+                for (int j = 0; j < TN; j += 4) {
+                    if ((N % 4) == 0 && n + j + 3 < N) {
+                        *reinterpret_cast<float4 *>(&Cb[(long long)m * N + n + j]) =
+                            make_float4(v[j], v[j + 1], v[j + 2], v[j + 3]);
+                    } else {
+                        for (int q = j; q < j + 4; ++q)
+                            if (n + q < N) Cb[(long long)m * N + n + q] = v[q];
+                    }
                 }
             }
         }
