@@ -1,0 +1,48 @@
+"""What several recipes share: picking an optimizer by name, and data loaders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .. import optim
+from ..data import DataLoader, Dataset, TensorDataset, random_split
+from ..engine.tensor import Tensor
+from ..training.config import TrainConfig
+
+OPTIMIZER_CLASSES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
+
+
+def make_optimizer(config: TrainConfig, params: Iterable[Any], **options: Any) -> Any:
+    """``optim.<config.optimizer>(params, lr=config.lr, **options)``."""
+    return getattr(optim, OPTIMIZER_CLASSES[config.optimizer])(params, lr=config.lr, **options)
+
+
+def loaders(train: Dataset, test: Dataset | None, config: TrainConfig) -> tuple[DataLoader, DataLoader | None]:
+    """A shuffled training loader and an in-order test loader of ``config.batch_size``."""
+    train_loader = DataLoader(train, batch_size=config.batch_size, shuffle=True)
+    test_loader = None if test is None else DataLoader(test, batch_size=max(config.batch_size, 256))
+    return train_loader, test_loader
+
+
+def split(inputs: Tensor, targets: Tensor, val_fraction: float) -> tuple[Dataset, Dataset]:
+    """A TensorDataset cut at random into train and validation parts (Keras' validation_split)."""
+    dataset = TensorDataset(inputs, targets)
+    n_val = round(len(dataset) * val_fraction)
+    return tuple(random_split(dataset, [len(dataset) - n_val, n_val]))  # type: ignore[return-value]
+
+
+def mnist_datasets(data_dir: str | None) -> tuple[TensorDataset, TensorDataset]:
+    """MNIST as (N, 1, 28, 28) float32 pixels in [0, 1] and int64 labels, train and test.
+
+    From IDX files in ``data_dir`` when there are any, else the offline 5,000-image
+    subset (4,000 train / 1,000 test). Held as whole tensors, so a batch is one slice.
+    """
+    from ..data import MNIST
+
+    def as_tensors(train: bool) -> TensorDataset:
+        dataset = MNIST(data_dir, train=train)
+        images = dataset.data.reshape(-1, 1, 28, 28).float() / 255
+        return TensorDataset(images, dataset.targets.long())
+
+    return as_tensors(True), as_tensors(False)

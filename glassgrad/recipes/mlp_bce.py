@@ -1,0 +1,44 @@
+"""mlp-bce: 10→64→64→1 (ReLU, ReLU, sigmoid) binary classifier, Adam, BCE — on random labels.
+
+Inputs are uniform in [0, 1)¹⁰ and labels are coin flips (Keras' classic example),
+so there is nothing to learn: the network memorises the 800 training samples
+(train accuracy climbs towards 100%) while validation accuracy stays near 50%.
+It is a lesson in overfitting, and 4,929 parameters is plenty to memorise 800 bits.
+"""
+
+from __future__ import annotations
+
+from .. import nn
+from ..engine import creation
+from ..training.accuracy import binary_correct
+from ..training.config import TrainConfig
+from ..training.task import SupervisedTask
+from .common import loaders, make_optimizer, split
+from .registry import Recipe, register
+
+SAMPLES = 1000
+
+
+def build_model() -> nn.Sequential:
+    """4,929 parameters: 10·64+64 + 64·64+64 + 64+1."""
+    return nn.Sequential(nn.Linear(10, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1), nn.Sigmoid())
+
+
+def build(config: TrainConfig) -> SupervisedTask:
+    x = creation.rand(SAMPLES, 10)
+    y = creation.randint(0, 2, (SAMPLES, 1)).float()
+    train, val = split(x, y, val_fraction=0.2)
+    model = build_model().to(config.device)
+    train_loader, val_loader = loaders(train, val, config)
+    optimizer = make_optimizer(config, model.parameters())
+    return SupervisedTask(model, nn.BCELoss(), optimizer, train_loader, val_loader, binary_correct, config.device)
+
+
+RECIPE = register(
+    Recipe(
+        "mlp-bce",
+        "10→64→64→1 sigmoid MLP, Adam, BCE on random labels: memorises train, ~50% on validation",
+        TrainConfig(epochs=100, batch_size=32, lr=0.001, optimizer="adam"),
+        build,
+    )
+)

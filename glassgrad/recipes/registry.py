@@ -1,0 +1,44 @@
+"""The recipe registry: each reference model registers itself by name with a
+one-line description, its default hyperparameters and a ``build`` function that
+turns a TrainConfig into a Task (model, data, loss, optimizer)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..training.config import TrainConfig
+from ..training.task import Task
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    description: str
+    defaults: TrainConfig
+    build: Callable[[TrainConfig], Task]
+
+    def config(self, **overrides: object) -> TrainConfig:
+        """The defaults with ``overrides`` applied (None means "keep the default")."""
+        return self.defaults.replace(**overrides)
+
+
+_RECIPES: dict[str, Recipe] = {}
+
+
+def register(recipe: Recipe) -> Recipe:
+    if recipe.name in _RECIPES:
+        raise ValueError(f"register: a recipe named {recipe.name!r} is already registered")
+    _RECIPES[recipe.name] = recipe
+    return recipe
+
+
+def get_recipe(name: str) -> Recipe:
+    """The recipe called ``name``; the error lists the ones that exist."""
+    if name not in _RECIPES:
+        raise ValueError(f"get_recipe: no recipe named {name!r}; available: {', '.join(_RECIPES)}")
+    return _RECIPES[name]
+
+
+def list_recipes() -> list[Recipe]:
+    return list(_RECIPES.values())

@@ -1,0 +1,106 @@
+"""What the trainer trains: a Task owns the modules, optimizers and data of a run
+and knows how to take one step on a batch.
+
+The trainer (``trainer.py``) only loops, logs and checkpoints; everything that is
+specific to a model — which loss, how accuracy is counted, how a GAN alternates
+its two players — lives in a task. ``SupervisedTask`` covers every recipe that
+maps inputs to targets; the GAN recipe defines its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..engine.grad_mode import no_grad
+from ..engine.tensor import Tensor
+from ..nn.module import Module
+
+
+@dataclass
+class StepResult:
+    """One batch's contribution to the epoch's metrics, kept on the device.
+
+    ``loss_sum`` is the batch loss times its size (so an epoch's mean loss is
+    Σ loss_sum / Σ count); ``correct`` is None for tasks without an accuracy.
+    """
+
+    loss_sum: Tensor
+    count: int
+    correct: Tensor | None = None
+    extra: dict[str, Tensor] = field(default_factory=dict)
+
+
+class Task(Protocol):
+    """The interface the trainer needs. A task with a ``test_loader`` also has
+    ``eval_step(batch) -> StepResult`` (no update, eval mode)."""
+
+    train_loader: Iterable[Any]
+    test_loader: Iterable[Any] | None
+
+    def modules(self) -> dict[str, Module]: ...
+
+    def optimizers(self) -> dict[str, Any]: ...
+
+    def train_step(self, batch: Any) -> StepResult: ...
+
+    def end_epoch(self, epoch: int, out_dir: Path) -> dict[str, float]: ...
+
+
+def to_device(batch: Any, device: str) -> Any:
+    """Move every tensor of a batch (a tensor, tuple or list) to ``device``."""
+    if isinstance(batch, Tensor):
+        return batch if batch.device == device else batch.to(device)
+    if isinstance(batch, tuple | list):
+        return type(batch)(to_device(b, device) for b in batch)
+    return batch
+
+
+@dataclass
+class SupervisedTask:
+    """loss = loss_fn(model(x), y); backward; optimizer step.
+
+    ``count_correct(output, target)`` returns the number of right answers as a
+    tensor (see ``accuracy.py``), or is None for regression.
+    """
+
+    model: Module
+    loss_fn: Callable[[Tensor, Tensor], Tensor]
+    optimizer: Any
+    train_loader: Iterable[Any]
+    test_loader: Iterable[Any] | None = None
+    count_correct: Callable[[Tensor, Tensor], Tensor] | None = None
+    device: str = "cpu"
+
+    def modules(self) -> dict[str, Module]:
+        return {"model": self.model}
+
+    def optimizers(self) -> dict[str, Any]:
+        return {"optimizer": self.optimizer}
+
+    def _result(self, output: Tensor, target: Tensor, loss: Tensor) -> StepResult:
+        count = output.shape[0] if output.ndim else 1
+        correct = self.count_correct(output.detach(), target) if self.count_correct else None
+        return StepResult(loss.detach() * count, count, correct)
+
+    def train_step(self, batch: Any) -> StepResult:
+        inputs, target = to_device(batch, self.device)
+        self.model.train()
+        output = self.model(inputs)
+        loss = self.loss_fn(output, target)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        return self._result(output, target, loss)
+
+    def eval_step(self, batch: Any) -> StepResult:
+        inputs, target = to_device(batch, self.device)
+        self.model.eval()
+        with no_grad():
+            output = self.model(inputs)
+            return self._result(output, target, self.loss_fn(output, target))
+
+    def end_epoch(self, epoch: int, out_dir: Path) -> dict[str, float]:
+        return {}
