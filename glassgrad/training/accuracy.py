@@ -7,7 +7,7 @@ from ..engine.tensor import Tensor
 
 def multiclass_correct(logits: Tensor, target: Tensor) -> Tensor:
     """Σ [argmax_c logits[i, c] == target[i]]: correct class indices in the batch."""
-    return (logits.argmax(dim=1) == target.to(device=logits.device)).sum()
+    return (logits.argmax(dim=1) == target).sum()
 
 
 def binary_correct(probability: Tensor, target: Tensor, threshold: float = 0.5) -> Tensor:

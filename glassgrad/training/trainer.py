@@ -131,7 +131,10 @@ class Trainer:
             if step % self.log_every == 0 and self.progress:
                 seen = totals.read("train")
                 seen["samples/s"] = totals.count / (time.perf_counter() - started)
-                bar.set_postfix({"epoch": epoch} | {k.removeprefix("train_"): f"{v:.4g}" for k, v in seen.items()})
+                shown = {
+                    k.removeprefix("train_"): f"{v:.1%}" if "accuracy" in k else f"{v:.4g}" for k, v in seen.items()
+                }
+                bar.set_postfix({"epoch": epoch} | shown)
         row: dict[str, float] = {"epoch": epoch} | totals.read("train")
         seconds = time.perf_counter() - started
         row |= {"train_seconds": seconds, "samples_per_s": totals.count / seconds}
