@@ -1,0 +1,117 @@
+"""``python -m glassgrad train`` and ``recipes``: outputs, exact resume across
+processes, and rejection of bad arguments."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import glassgrad as gg
+from glassgrad.cli import main
+from glassgrad.training import CHECKPOINT_NAME
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("glassgrad.optim") is None or importlib.util.find_spec("glassgrad.data") is None,
+    reason="glassgrad.data/optim/save have not landed yet",
+)
+
+
+def train(*args: str) -> subprocess.CompletedProcess:
+    """The train command in a fresh Python process."""
+    command = [sys.executable, "-m", "glassgrad", "train", *args, "--no-progress"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def flat_state(path: Path) -> dict[str, np.ndarray]:
+    """Every array of a checkpoint, by dotted path."""
+    out: dict[str, np.ndarray] = {}
+
+    def walk(prefix: str, value: object) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(f"{prefix}.{key}", item)
+        elif isinstance(value, list | tuple):
+            for i, item in enumerate(value):
+                walk(f"{prefix}.{i}", item)
+        else:
+            out[prefix] = np.asarray(value.numpy() if isinstance(value, gg.Tensor) else value)
+
+    walk("", gg.load(path))
+    return out
+
+
+def test_recipes_command_lists_every_recipe_on_one_line(capsys) -> None:
+    assert main(["recipes"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == [
+        "linreg", "mlp-tiny", "mlp-bce", "softmax-regression", "mnist-cnn", "cifar-cnn", "image-cnn", "gan",
+    ]  # fmt: skip
+
+
+def test_train_writes_metrics_plot_checkpoint_and_summary(tmp_path, capsys) -> None:
+    assert main(["train", "mlp-tiny", "--epochs", "3", "--out", str(tmp_path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"test +loss [0-9.]+", out) and "epochs run: 3" in out
+    rows = list(csv.DictReader((tmp_path / "metrics.csv").open()))
+    assert [int(float(r["epoch"])) for r in rows] == [1, 2, 3]
+    assert {"train_loss", "test_loss", "samples_per_s"} <= set(rows[0])
+    assert float(rows[-1]["train_loss"]) < float(rows[0]["train_loss"])
+    assert json.loads((tmp_path / "metrics.json").read_text())[-1]["epoch"] == 3
+    assert (tmp_path / "metrics.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert flat_state(tmp_path / CHECKPOINT_NAME)[".epoch"] == 3
+
+
+def test_resume_in_a_new_process_is_bitwise_exact(tmp_path) -> None:
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    common = ["mlp-bce", "--batch-size", "64"]
+    for args in (
+        [*common, "--epochs", "3", "--out", str(straight)],
+        [*common, "--epochs", "1", "--out", str(resumed)],
+        [*common, "--epochs", "3", "--out", str(resumed), "--resume"],
+    ):
+        result = train(*args)
+        assert result.returncode == 0, result.stderr
+    a, b = flat_state(straight / CHECKPOINT_NAME), flat_state(resumed / CHECKPOINT_NAME)
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    rows_a = json.loads((straight / "metrics.json").read_text())
+    rows_b = json.loads((resumed / "metrics.json").read_text())
+    assert [r["train_loss"] for r in rows_a] == [r["train_loss"] for r in rows_b]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--epochs", "0"], "train mlp-tiny: TrainConfig: epochs must be a positive integer, got 0"),
+        (["--lr", "-1"], "lr must be a positive number, got -1.0"),
+        (["--batch-size", "0"], "batch_size must be a positive integer, got 0"),
+        (["--resume"], "--resume given but"),
+    ],
+)
+def test_bad_arguments_are_rejected_before_training(tmp_path, capsys, args: list[str], message: str) -> None:
+    out = tmp_path / "run"
+    assert main(["train", "mlp-tiny", "--out", str(out), *args]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_unknown_recipe_is_rejected_with_the_list(capsys) -> None:
+    assert main(["train", "no-such-recipe"]) == 2
+    assert "no recipe named 'no-such-recipe'; available: linreg, mlp-tiny" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["mlp-tiny", "--optimizer", "lbfgs"], ["mlp-tiny", "--epochs", "x"]])
+def test_argparse_rejects_unknown_choices(capsys, args: list[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", *args])
+    assert exit_info.value.code == 2
+    assert "invalid" in capsys.readouterr().err
