@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .. import nn
-from ..engine import creation
+from ..engine import creation, dtypes
 from ..engine.grad_mode import no_grad
 from ..engine.tensor import Tensor
 from ..training.config import TrainConfig
@@ -158,7 +158,7 @@ def build(config: TrainConfig) -> GANTask:
         make_optimizer(config, generator.parameters(), betas=betas),
         make_optimizer(config, discriminator.parameters(), betas=betas),
         train_loader,
-        creation.tensor(fixed, dtype=np.float32, device=config.device),
+        creation.tensor(fixed, dtype=dtypes.float32, device=config.device),
         load_classifier(config.classifier, config.device) if config.classifier else None,
         config.device,
     )
