@@ -7,7 +7,8 @@ and kernels are written out in the open.
     x.grad          # d(sum)/dx, computed by the ops' hand-written backward
 """
 
-from . import kernels, nn  # noqa: E402,F401 - subpackages
+from . import data, kernels, nn, optim  # noqa: E402,F401 - subpackages
+from .serialization import load, save  # noqa: E402
 from .engine import ops as _ops
 from .engine.backend import cuda_is_available
 from .engine.creation import (

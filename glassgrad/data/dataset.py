@@ -1,0 +1,72 @@
+"""Datasets: anything with ``__len__`` and ``__getitem__``; tensors; subsets; random splits."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..engine.random import cpu_generator
+from ..engine.tensor import Tensor
+
+
+class Dataset:
+    """Base class: subclasses define ``__len__`` and ``__getitem__(index) -> sample``."""
+
+    def __len__(self) -> int:
+        raise NotImplementedError(f"{type(self).__name__} must define __len__")
+
+    def __getitem__(self, index: int) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
+
+
+class TensorDataset(Dataset):
+    """Samples are the i-th rows of equally long tensors: ``(x[i], y[i])``."""
+
+    def __init__(self, *tensors: Tensor) -> None:
+        if not tensors:
+            raise ValueError("TensorDataset: needs at least one tensor")
+        sizes = [t.shape[0] for t in tensors]
+        if len(set(sizes)) != 1:
+            raise ValueError(f"TensorDataset: tensors differ in their first dim: {sizes}")
+        self.tensors = tensors
+
+    def __len__(self) -> int:
+        return self.tensors[0].shape[0]
+
+    def __getitem__(self, index: Any) -> tuple[Tensor, ...]:
+        return tuple(t[index] for t in self.tensors)
+
+
+class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices``, in that order."""
+
+    def __init__(self, dataset: Any, indices: Sequence[int]) -> None:
+        self.dataset = dataset
+        self.indices = [int(i) for i in indices]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, list | np.ndarray):
+            return self.dataset[np.asarray(self.indices)[np.asarray(index)]]
+        return self.dataset[self.indices[index]]
+
+
+def random_split(dataset: Any, lengths: Sequence[float], generator: np.random.Generator | None = None) -> list[Subset]:
+    """Split into non-overlapping random subsets of the given lengths (or fractions summing to 1)."""
+    n = len(dataset)
+    if all(0 <= x <= 1 for x in lengths) and math.isclose(sum(lengths), 1.0) and sum(lengths) != n:
+        counts = [math.floor(n * f) for f in lengths]
+        for i in range(n - sum(counts)):  # hand out the remainder round-robin, as PyTorch does
+            counts[i % len(counts)] += 1
+    else:
+        counts = [int(x) for x in lengths]
+    if sum(counts) != n:
+        raise ValueError(f"random_split: lengths {list(lengths)} don't add up to the dataset's {n} samples")
+    order = (generator or cpu_generator()).permutation(n)
+    bounds = np.cumsum([0, *counts])
+    return [Subset(dataset, order[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]

@@ -1,0 +1,86 @@
+"""Adam and AdamW: adaptive moments with bias correction."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from ..engine.tensor import Tensor
+from .optimizer import Optimizer, check_hyper
+
+
+class Adam(Optimizer):
+    """For each parameter p with gradient g, at step t = 1, 2, ...:
+
+    g ← g + λ·p                              (weight_decay λ; AdamW decays p instead)
+    m ← β₁·m + (1 - β₁)·g                    (first moment)
+    v ← β₂·v + (1 - β₂)·g²                   (second moment; amsgrad keeps v̂max = max(v̂max, v))
+    p ← p - (η / (1 - β₁ᵗ)) · m / (√v / √(1 - β₂ᵗ) + ε)
+    """
+
+    decoupled_weight_decay = False
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        maximize: bool = False,
+    ) -> None:
+        name = type(self).__name__
+        check_hyper(name, lr=lr, eps=eps, weight_decay=weight_decay)
+        if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
+            raise ValueError(f"{name}: betas must be in [0, 1), got {betas}")
+        defaults = dict(
+            lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize
+        )
+        super().__init__(params, defaults)
+
+    def update(self, group: dict[str, Any], param: Tensor, grad: Any, state: dict[str, Any]) -> None:
+        xp, p = param.xp, param.array
+        beta1, beta2 = group["betas"]
+        lr, wd = group["lr"], group["weight_decay"]
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = xp.zeros_like(p)
+            state["exp_avg_sq"] = xp.zeros_like(p)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = xp.zeros_like(p)
+        state["step"] += 1
+        t = state["step"]
+        if wd and self.decoupled_weight_decay:
+            p *= 1 - lr * wd
+        elif wd:
+            grad = grad + wd * p
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m += (1 - beta1) * (grad - m)  # = β₁m + (1-β₁)g, PyTorch's lerp
+        v *= beta2
+        v += (1 - beta2) * grad * grad
+        if group["amsgrad"]:
+            xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            v = state["max_exp_avg_sq"]
+        bias1, bias2 = 1 - beta1**t, 1 - beta2**t
+        denom = xp.sqrt(v) / math.sqrt(bias2) + group["eps"]
+        p -= (lr / bias1) * (m / denom)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): p ← p·(1 - η·λ) before the Adam step."""
+
+    decoupled_weight_decay = True
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)

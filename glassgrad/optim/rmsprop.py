@@ -1,0 +1,72 @@
+"""RMSprop: divide by a running root-mean-square of the gradient."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..engine.tensor import Tensor
+from .optimizer import Optimizer, check_hyper
+
+
+class RMSprop(Optimizer):
+    """For each parameter p with gradient g:
+
+    g ← g + λ·p
+    s ← α·s + (1 - α)·g²                       (square average)
+    a ← √(s - ḡ²) + ε  with ḡ ← α·ḡ + (1 - α)·g  if centered,  else  √s + ε
+    b ← μ·b + g/a,  p ← p - η·b               if momentum μ > 0,  else  p ← p - η·g/a
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+        maximize: bool = False,
+    ) -> None:
+        check_hyper("RMSprop", lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
+        defaults = dict(
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            centered=centered,
+            maximize=maximize,
+        )
+        super().__init__(params, defaults)
+
+    def update(self, group: dict[str, Any], param: Tensor, grad: Any, state: dict[str, Any]) -> None:
+        xp, p = param.xp, param.array
+        alpha = group["alpha"]
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = xp.zeros_like(p)
+            if group["momentum"] > 0:
+                state["momentum_buffer"] = xp.zeros_like(p)
+            if group["centered"]:
+                state["grad_avg"] = xp.zeros_like(p)
+        state["step"] += 1
+        if group["weight_decay"]:
+            grad = grad + group["weight_decay"] * p
+        square_avg = state["square_avg"]
+        square_avg *= alpha
+        square_avg += (1 - alpha) * grad * grad
+        if group["centered"]:
+            grad_avg = state["grad_avg"]
+            grad_avg += (1 - alpha) * (grad - grad_avg)
+            avg = xp.sqrt(square_avg - grad_avg * grad_avg) + group["eps"]
+        else:
+            avg = xp.sqrt(square_avg) + group["eps"]
+        if group["momentum"] > 0:
+            buf = state["momentum_buffer"]
+            buf *= group["momentum"]
+            buf += grad / avg
+            p -= group["lr"] * buf
+        else:
+            p -= group["lr"] * (grad / avg)

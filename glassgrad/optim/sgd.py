@@ -1,0 +1,58 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..engine.tensor import Tensor
+from .optimizer import Optimizer, check_hyper
+
+
+class SGD(Optimizer):
+    """For each parameter p with gradient g (PyTorch's exact order of operations):
+
+    g ← g + λ·p                                  (weight_decay λ)
+    b ← g                    on the first step,
+    b ← μ·b + (1 - τ)·g      afterwards          (momentum μ, dampening τ)
+    g ← g + μ·b  if nesterov  else  b
+    p ← p - η·g                                  (lr η; maximize flips g's sign)
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        maximize: bool = False,
+    ) -> None:
+        check_hyper("SGD", lr=lr, momentum=momentum, weight_decay=weight_decay)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: nesterov momentum requires momentum > 0 and dampening = 0")
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            maximize=maximize,
+        )
+        super().__init__(params, defaults)
+
+    def update(self, group: dict[str, Any], param: Tensor, grad: Any, state: dict[str, Any]) -> None:
+        p = param.array
+        if group["weight_decay"]:
+            grad = grad + group["weight_decay"] * p
+        momentum = group["momentum"]
+        if momentum:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = grad.copy()
+            else:
+                buf *= momentum
+                buf += (1 - group["dampening"]) * grad
+            grad = grad + momentum * buf if group["nesterov"] else buf
+        p -= group["lr"] * grad
