@@ -36,13 +36,13 @@ class CheckpointError(ValueError):
 def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
     if isinstance(obj, Tensor):
         key = f"t{len(arrays)}"
-        arrays[key] = np.ascontiguousarray(backend.to_device(obj.detach().array, "cpu"))
+        arrays[key] = np.array(backend.to_device(obj.detach().array, "cpu"), order="C")  # keeps 0-d arrays 0-d
         return {"__tensor__": key, "device": obj.device}
     if isinstance(obj, np.ndarray):
         if obj.dtype == object:
             raise TypeError("save: object arrays can't be saved (they would need pickle)")
         key = f"t{len(arrays)}"
-        arrays[key] = np.ascontiguousarray(obj)
+        arrays[key] = np.array(obj, order="C")
         return {"__ndarray__": key}
     if isinstance(obj, dict):
         items = [[_encode(k, arrays), _encode(v, arrays)] for k, v in obj.items()]

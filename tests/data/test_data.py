@@ -1,0 +1,201 @@
+"""Datasets, DataLoader, random_split, MNIST (IDX and offline), CIFAR-10, ImageFolder, transforms."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import threading
+from functools import partial
+from http.server import HTTPServer, SimpleHTTPRequestHandler
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import glassgrad as gg
+from glassgrad.data import CIFAR10, MNIST, DataLoader, ImageFolder, TensorDataset, random_split, read_idx, transforms
+
+
+def _idx(path: Path, array: np.ndarray, gz: bool = True) -> None:
+    code = {np.uint8: 0x08, np.int32: 0x0C}[array.dtype.type]
+    header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    body = header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+    path.write_bytes(gzip.compress(body) if gz else body)
+
+
+def _fake_mnist(root: Path, n: int = 12) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, n, dtype=np.uint8)
+    for prefix in ("train", "t10k"):
+        _idx(root / f"{prefix}-images-idx3-ubyte.gz", images)
+        _idx(root / f"{prefix}-labels-idx1-ubyte.gz", labels, gz=prefix == "train")
+        if prefix == "t10k":
+            (root / f"{prefix}-labels-idx1-ubyte.gz").rename(root / f"{prefix}-labels-idx1-ubyte")
+    return images, labels
+
+
+def test_tensor_dataset_and_loader_batches() -> None:
+    x, y = gg.arange(10).reshape(10, 1).float(), gg.arange(10)
+    loader = DataLoader(TensorDataset(x, y), batch_size=4)
+    batches = list(loader)
+    assert len(loader) == 3 and [b[0].shape[0] for b in batches] == [4, 4, 2]
+    assert batches[1][1].tolist() == [4, 5, 6, 7]
+    assert len(DataLoader(TensorDataset(x, y), batch_size=4, drop_last=True)) == 2
+
+
+def test_shuffle_is_seeded_and_covers_everything() -> None:
+    data = TensorDataset(gg.arange(20))
+    gg.manual_seed(5)
+    first = [int(v) for (b,) in DataLoader(data, batch_size=6, shuffle=True) for v in b.tolist()]
+    gg.manual_seed(5)
+    again = [int(v) for (b,) in DataLoader(data, batch_size=6, shuffle=True) for v in b.tolist()]
+    assert first == again and sorted(first) == list(range(20)) and first != list(range(20))
+    rng_a, rng_b = np.random.default_rng(1), np.random.default_rng(1)
+    a = [b.tolist() for (b,) in DataLoader(data, batch_size=5, shuffle=True, generator=rng_a)]
+    b = [b.tolist() for (b,) in DataLoader(data, batch_size=5, shuffle=True, generator=rng_b)]
+    assert a == b
+
+
+def test_generic_dataset_goes_through_collate() -> None:
+    class Squares(gg.data.Dataset):
+        def __len__(self) -> int:
+            return 5
+
+        def __getitem__(self, i: int) -> tuple[gg.Tensor, int]:
+            return gg.tensor([float(i), float(i * i)]), i
+
+    x, y = next(iter(DataLoader(Squares(), batch_size=3)))
+    assert x.shape == (3, 2) and y.tolist() == [0, 1, 2] and y.dtype == gg.int64
+
+
+def test_random_split_lengths_and_fractions() -> None:
+    data = TensorDataset(gg.arange(10))
+    a, b = random_split(data, [7, 3])
+    assert len(a) == 7 and len(b) == 3
+    assert sorted(a.indices + b.indices) == list(range(10))
+    c, d = random_split(data, [0.8, 0.2])
+    assert (len(c), len(d)) == (8, 2)
+    with pytest.raises(ValueError, match="don't add up"):
+        random_split(data, [3, 3])
+    batch = next(iter(DataLoader(a, batch_size=7)))[0]
+    assert sorted(batch.tolist()) == sorted(a.indices)
+
+
+def test_loader_bad_batch_size() -> None:
+    with pytest.raises(ValueError, match="batch_size"):
+        DataLoader(TensorDataset(gg.arange(3)), batch_size=0)
+
+
+def test_mnist_from_idx_files(tmp_path: Path) -> None:
+    images, labels = _fake_mnist(tmp_path)
+    train, test = MNIST(tmp_path, train=True), MNIST(tmp_path, train=False)
+    np.testing.assert_array_equal(train.data.numpy(), images)
+    np.testing.assert_array_equal(test.targets.numpy(), labels.astype(np.int64))
+    image, label = train[3]
+    assert image.shape == (1, 28, 28) and label == labels[3]
+    assert float(image.max()) <= 1.0
+
+
+def test_mnist_offline_subset_is_real_and_balanced() -> None:
+    train, test = MNIST(None, train=True), MNIST(None, train=False)
+    assert (len(train), len(test)) == (4000, 1000)
+    assert train.data.dtype == gg.uint8 and train.data.shape == (4000, 28, 28)
+    counts = np.bincount(test.targets.numpy(), minlength=10)
+    assert counts.min() > 60  # every digit is in the test split
+    assert 20 < float(train.data.float().mean()) < 60  # real digits: mostly black background
+
+
+def test_read_idx_rejects_garbage(tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    bad.write_bytes(b"\x01\x02\x03\x04rest")
+    with pytest.raises(ValueError, match="not an IDX file"):
+        read_idx(bad)
+    short = tmp_path / "short"
+    short.write_bytes(bytes([0, 0, 8, 1]) + struct.pack(">I", 10) + b"abc")
+    with pytest.raises(ValueError, match="bytes of data"):
+        read_idx(short)
+
+
+def test_download_from_a_local_server(tmp_path: Path) -> None:
+    served = tmp_path / "served"
+    served.mkdir()
+    rng = np.random.default_rng(1)
+    for name in ("train-images-idx3-ubyte", "t10k-images-idx3-ubyte"):
+        _idx(served / f"{name}.gz", rng.integers(0, 256, (3, 28, 28), dtype=np.uint8))
+    for name in ("train-labels-idx1-ubyte", "t10k-labels-idx1-ubyte"):
+        _idx(served / f"{name}.gz", rng.integers(0, 10, 3, dtype=np.uint8))
+    handler = partial(SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *a: None  # type: ignore[method-assign]
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        from glassgrad.cli import main
+
+        out = tmp_path / "mnist"
+        assert main(["download", "mnist", "--dir", str(out), "--url", f"http://127.0.0.1:{server.server_port}/"]) == 0
+        assert len(MNIST(out, train=False)) == 3
+    finally:
+        server.shutdown()
+
+
+def test_cifar10_binary(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 10, 4, dtype=np.uint8)
+    pixels = rng.integers(0, 256, (4, 3, 32, 32), dtype=np.uint8)
+    records = np.concatenate([labels[:, None], pixels.reshape(4, -1)], axis=1)
+    records.tofile(tmp_path / "test_batch.bin")
+    data = CIFAR10(tmp_path, train=False)
+    image, label = data[2]
+    assert image.shape == (3, 32, 32) and label == labels[2]
+    np.testing.assert_allclose(image.numpy(), pixels[2] / 255, rtol=1e-6)
+    (tmp_path / "data_batch_1.bin").write_bytes(b"\x00" * 100)
+    with pytest.raises(ValueError, match="record"):
+        CIFAR10(tmp_path, train=True)
+
+
+def test_image_folder_and_transforms(tmp_path: Path) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    for cls in ("cats", "dogs"):
+        (tmp_path / cls).mkdir()
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)).save(tmp_path / cls / f"{i}.png")
+    augment = transforms.Compose(
+        [
+            transforms.Resize((16, 16)),
+            transforms.RandomAffine(degrees=30, translate=(0.1, 0.1), scale=(0.8, 1.2), shear=10),
+            transforms.RandomRotation(15),
+            transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(),
+            transforms.Normalize([0.5, 0.5, 0.5], [0.25, 0.25, 0.25]),
+        ]
+    )
+    data = ImageFolder(tmp_path, transform=augment)
+    assert data.classes == ["cats", "dogs"] and len(data) == 4
+    image, label = data[3]
+    assert image.shape == (3, 16, 16) and label == 1
+    x, y = next(iter(DataLoader(data, batch_size=4)))
+    assert x.shape == (4, 3, 16, 16) and y.tolist() == [0, 0, 1, 1]
+
+
+def test_flip_and_identity_affine_are_exact() -> None:
+    from PIL import Image
+
+    array = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    flipped = np.asarray(transforms.RandomHorizontalFlip(p=1.0)(Image.fromarray(array)))
+    np.testing.assert_array_equal(flipped, array[:, ::-1])
+    same = np.asarray(transforms.RandomAffine(degrees=0)(Image.fromarray(array)))
+    np.testing.assert_array_equal(same, array)
+    tensor = transforms.ToTensor()(array)
+    assert tensor.shape == (3, 2, 3) and float(tensor.max()) == pytest.approx(17 / 255)
+
+
+def test_image_folder_errors(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="not a directory"):
+        ImageFolder(tmp_path / "missing")
+    (tmp_path / "empty_class").mkdir()
+    with pytest.raises(FileNotFoundError, match="no images"):
+        ImageFolder(tmp_path)

@@ -1,0 +1,145 @@
+"""Every optimizer against torch.optim: same parameters, same gradients, 100 steps, float64."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import glassgrad as gg
+from glassgrad import optim
+
+CASES = [
+    ("SGD", dict(lr=0.1)),
+    ("SGD", dict(lr=0.1, momentum=0.9)),
+    ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.3, weight_decay=0.01)),
+    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    ("SGD", dict(lr=0.05, momentum=0.5, maximize=True)),
+    ("Adam", dict(lr=0.01)),
+    ("Adam", dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)),
+    ("Adam", dict(lr=0.01, amsgrad=True)),
+    ("AdamW", dict(lr=0.01)),
+    ("AdamW", dict(lr=0.01, weight_decay=0.3, amsgrad=True)),
+    ("RMSprop", dict(lr=0.01)),
+    ("RMSprop", dict(lr=0.01, alpha=0.9, momentum=0.5, weight_decay=0.1)),
+    ("RMSprop", dict(lr=0.01, centered=True, momentum=0.3)),
+    ("Adagrad", dict(lr=0.1)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.1, eps=1e-8)),
+]
+
+
+def _run(name: str, options: dict, steps: int = 100, groups: bool = False) -> tuple[list, list]:
+    rng = np.random.default_rng(0)
+    shapes = [(5, 3), (3,), (2, 2, 2)]
+    starts = [rng.standard_normal(s) for s in shapes]
+    grads = [[rng.standard_normal(s) for s in shapes] for _ in range(steps)]
+    ours = [gg.tensor(p, requires_grad=True) for p in starts]
+    theirs = [torch.tensor(p, requires_grad=True) for p in starts]
+    if groups:  # two groups, the second with its own lr
+        opt_g = getattr(optim, name)([{"params": ours[:2]}, {"params": ours[2:], "lr": 0.003}], **options)
+        opt_t = getattr(torch.optim, name)([{"params": theirs[:2]}, {"params": theirs[2:], "lr": 0.003}], **options)
+    else:
+        opt_g, opt_t = getattr(optim, name)(ours, **options), getattr(torch.optim, name)(theirs, **options)
+    for step_grads in grads:
+        for p, q, g in zip(ours, theirs, step_grads, strict=True):
+            p.grad, q.grad = gg.tensor(g), torch.tensor(g)
+        opt_g.step()
+        opt_t.step()
+    return [p.detach().numpy() for p in ours], [q.detach().numpy() for q in theirs]
+
+
+@pytest.mark.parametrize(("name", "options"), CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CASES)])
+def test_matches_torch_for_100_steps(name: str, options: dict) -> None:
+    ours, theirs = _run(name, options)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop"])
+def test_param_groups_have_their_own_hyperparameters(name: str) -> None:
+    options = {"lr": 0.01, "momentum": 0.9} if name != "Adam" else {"lr": 0.01}
+    ours, theirs = _run(name, options, steps=20, groups=True)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+def test_state_dict_round_trip_continues_identically(name: str, tmp_path) -> None:
+    options = {"lr": 0.01, "momentum": 0.9} if name in ("SGD", "RMSprop") else {"lr": 0.01}
+    rng = np.random.default_rng(3)
+    start = rng.standard_normal((4, 3))
+    grads = [rng.standard_normal((4, 3)) for _ in range(10)]
+    a, b = gg.tensor(start, requires_grad=True), gg.tensor(start, requires_grad=True)
+    opt_a = getattr(optim, name)([a], **options)
+    for g in grads[:5]:
+        a.grad = gg.tensor(g)
+        opt_a.step()
+    gg.save({"param": a.detach(), "opt": opt_a.state_dict()}, tmp_path / "ckpt")
+    loaded = gg.load(tmp_path / "ckpt")
+    with gg.no_grad():
+        b.copy_(loaded["param"])
+    opt_b = getattr(optim, name)([b], **options)
+    opt_b.load_state_dict(loaded["opt"])
+    for g in grads[5:]:
+        a.grad, b.grad = gg.tensor(g), gg.tensor(g)
+        opt_a.step()
+        opt_b.step()
+    np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+
+
+def test_state_dict_layout_is_pytorchs() -> None:
+    p, q = gg.zeros(2, requires_grad=True), gg.zeros(3, requires_grad=True)
+    opt = optim.Adam([p, q], lr=0.1)
+    p.grad, q.grad = gg.ones(2), gg.ones(3)
+    opt.step()
+    sd = opt.state_dict()
+    assert sd["param_groups"][0]["params"] == [0, 1]
+    assert sd["param_groups"][0]["lr"] == 0.1
+    assert set(sd["state"][0]) == {"step", "exp_avg", "exp_avg_sq"}
+
+
+def test_zero_grad() -> None:
+    p = gg.zeros(2, requires_grad=True)
+    opt = optim.SGD([p], lr=0.1)
+    p.grad = gg.ones(2)
+    opt.zero_grad(set_to_none=False)
+    assert p.grad is not None and float(p.grad.sum()) == 0
+    opt.zero_grad()
+    assert p.grad is None
+
+
+def test_parameters_without_grad_are_skipped() -> None:
+    p, q = gg.ones(2, requires_grad=True), gg.ones(2, requires_grad=True)
+    opt = optim.SGD([p, q], lr=0.5)
+    p.grad = gg.ones(2)
+    opt.step()
+    assert p.tolist() == [0.5, 0.5] and q.tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: optim.SGD([], lr=0.1), "empty parameter list"),
+        (lambda: optim.SGD([gg.ones(2, requires_grad=True)], lr=-1), "invalid lr"),
+        (lambda: optim.Adam([gg.ones(2, requires_grad=True)], betas=(1.5, 0.9)), "betas"),
+        (lambda: optim.SGD([gg.ones(2, requires_grad=True)], lr=0.1, nesterov=True), "nesterov"),
+        (lambda: optim.SGD([gg.ones(2, requires_grad=True) * 2], lr=0.1), "non-leaf"),
+        (lambda: optim.SGD([[1.0]], lr=0.1), "not a Tensor"),
+    ],
+)
+def test_bad_arguments(make, message: str) -> None:
+    with pytest.raises((ValueError, TypeError), match=message):
+        make()
+
+
+def test_same_parameter_in_two_groups_is_refused() -> None:
+    p = gg.ones(2, requires_grad=True)
+    with pytest.raises(ValueError, match="more than one group"):
+        optim.SGD([{"params": [p]}, {"params": [p]}], lr=0.1)
+
+
+def test_load_state_dict_with_wrong_group_count() -> None:
+    p, q = gg.ones(2, requires_grad=True), gg.ones(2, requires_grad=True)
+    sd = optim.SGD([{"params": [p]}, {"params": [q]}], lr=0.1).state_dict()
+    with pytest.raises(ValueError, match="groups"):
+        optim.SGD([p, q], lr=0.1).load_state_dict(sd)

@@ -1,0 +1,107 @@
+"""glassgrad.save / load: round trips, atomic writes, and refusing files that aren't ours."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import glassgrad as gg
+from glassgrad import nn, optim
+from glassgrad.serialization import CheckpointError
+
+
+def test_round_trip_is_bitwise(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    obj = {
+        "f32": gg.tensor(rng.standard_normal((3, 4)).astype(np.float32)),
+        "f64": gg.tensor(rng.standard_normal(5)),
+        "i64": gg.tensor([1, -2, 3]),
+        "bool": gg.tensor([True, False]),
+        "nested": [1, 2.5, "text", None, (3, float("inf")), {"deep": gg.zeros(0)}],
+        7: "int key",
+    }
+    gg.save(obj, tmp_path / "c.ckpt")
+    back = gg.load(tmp_path / "c.ckpt")
+    for key in ("f32", "f64", "i64", "bool"):
+        assert back[key].dtype == obj[key].dtype
+        np.testing.assert_array_equal(back[key].numpy(), obj[key].numpy())
+    assert back["nested"][:4] == [1, 2.5, "text", None]
+    assert back["nested"][4] == (3, float("inf"))
+    assert back["nested"][5]["deep"].shape == (0,)
+    assert back[7] == "int key"
+
+
+def test_model_and_optimizer_state(tmp_path: Path) -> None:
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 1))
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    model(gg.randn(8, 3)).sum().backward()
+    opt.step()
+    gg.save({"model": model.state_dict(), "optimizer": opt.state_dict()}, tmp_path / "m.ckpt")
+    state = gg.load(tmp_path / "m.ckpt")
+    twin = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 1))
+    twin.load_state_dict(state["model"])
+    for (name, a), (_, b) in zip(model.state_dict().items(), twin.state_dict().items(), strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+    optim.Adam(twin.parameters(), lr=0.01).load_state_dict(state["optimizer"])
+
+
+def test_crash_mid_save_keeps_the_previous_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "c.ckpt"
+    gg.save({"v": gg.tensor([1.0])}, path)
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(np.lib.format, "write_array", explode)
+    with pytest.raises(OSError, match="simulated"):
+        gg.save({"v": gg.tensor([2.0])}, path)
+    monkeypatch.undo()
+    assert gg.load(path)["v"].tolist() == [1.0]
+    assert [p.name for p in tmp_path.iterdir()] == ["c.ckpt"]  # no temp file left behind
+
+
+def test_refuses_a_file_that_is_not_ours(tmp_path: Path) -> None:
+    path = tmp_path / "x.ckpt"
+    path.write_text("hello")
+    with pytest.raises(CheckpointError, match=str(path)):
+        gg.load(path)
+    np.savez(tmp_path / "plain.npz", a=np.arange(3))
+    with pytest.raises(CheckpointError, match="not a glassgrad checkpoint"):
+        gg.load(tmp_path / "plain.npz")
+
+
+def test_refuses_a_truncated_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.ckpt"
+    gg.save({"v": gg.randn(1000)}, path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError):
+        gg.load(path)
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+def test_refuses_pickled_objects(tmp_path: Path) -> None:
+    path = tmp_path / "evil.ckpt"
+    gg.save({"v": gg.tensor([1.0])}, path)
+    with zipfile.ZipFile(path, "a") as archive:  # replace the tensor with an object array (pickle inside)
+        import io
+
+        buffer = io.BytesIO()
+        np.lib.format.write_array(buffer, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+        archive.writestr("t0.npy", buffer.getvalue())
+    with pytest.raises(CheckpointError, match="pickled"):
+        gg.load(path)
+
+
+def test_save_refuses_unsupported_objects(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="can't save a set"):
+        gg.save({"s": {1, 2}}, tmp_path / "c.ckpt")
+    assert not (tmp_path / "c.ckpt").exists()
+
+
+def test_missing_file() -> None:
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        gg.load("/nonexistent/ckpt")
