@@ -8,7 +8,6 @@ and kernels are written out in the open.
 """
 
 from . import data, kernels, nn, optim  # noqa: E402,F401 - subpackages
-from .serialization import load, save  # noqa: E402
 from .engine import ops as _ops
 from .engine.backend import cuda_is_available
 from .engine.creation import (
@@ -54,6 +53,7 @@ from .engine.gradcheck import GradcheckError, gradcheck
 from .engine.ops import *  # noqa: F403 - the top-level functions: gg.exp, gg.cat, ...
 from .engine.random import initial_seed, manual_seed
 from .engine.tensor import Tensor
+from .serialization import load, save  # noqa: E402
 
 bool = bool_  # noqa: A001 - PyTorch's name for the dtype
 __version__ = "0.1.0"
