@@ -4,7 +4,11 @@
 Kernels take and return plain NumPy or CuPy arrays; they know nothing of Tensor.
 """
 
-from . import matmul  # noqa: F401 - registers the matmul variants
+from . import (
+    conv2d,  # noqa: F401 - registers the conv2d variants
+    matmul,  # noqa: F401 - registers the matmul variants
+)
+from .harness import benchmark
 from .registry import (
     Case,
     OpSpec,
@@ -21,8 +25,11 @@ from .registry import (
     use,
     variant,
 )
+from .validation import validate
 
 __all__ = [
+    "benchmark",
+    "validate",
     "Case",
     "OpSpec",
     "Variant",

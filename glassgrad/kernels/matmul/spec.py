@@ -10,7 +10,13 @@ from ..registry import Case, OpSpec, define_op
 
 
 def _rand(xp: Any, shape: tuple[int, ...], dtype: Any, seed: int) -> Any:
-    return xp.asarray(np.random.default_rng(seed).standard_normal(shape).astype(dtype))
+    """Normal samples; dtype "bfloat16" gives bf16 bit patterns in uint16 (see cuda/bfloat16.py)."""
+    values = np.random.default_rng(seed).standard_normal(shape)
+    if str(dtype) == "bfloat16":
+        from ..cuda.bfloat16 import to_bfloat16_bits
+
+        return xp.asarray(to_bfloat16_bits(values.astype(np.float32)))
+    return xp.asarray(values.astype(dtype))
 
 
 def cases(xp: Any, dtype: Any) -> list[Case]:
@@ -59,7 +65,11 @@ def bytes_moved(case: Case) -> int:
     """A and B read once, C written once."""
     a, b = case.args
     out = int(np.prod(a.shape[:-1])) * b.shape[-1]
-    return (a.size + b.size + out) * a.dtype.itemsize
+    return (
+        (a.size + b.size) * a.dtype.itemsize + out * 4
+        if a.dtype.itemsize == 2
+        else (a.size + b.size + out) * a.dtype.itemsize
+    )
 
 
 SPEC = define_op(
