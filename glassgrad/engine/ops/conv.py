@@ -1,0 +1,210 @@
+"""Convolution: conv2d, conv1d (a conv2d of height 1) and conv_transpose2d.
+
+    y[n, o] = b[o] + Σ_{c ∈ group(o)} Σ_{i,j} W[o, c, i, j] · x_pad[n, c, oh·s + i·d, ow·s + j·d]
+
+Every output is a dot product of a weight filter with a window of the input,
+so each input pixel and each weight gets back the output gradients it touched:
+
+    dL/dx = conv_transpose2d(dL/dy, W)      (each window scattered back, weighted by W)
+    dL/dW = Σₙ dL/dy ⋆ x                    (output gradient correlated with the input)
+    dL/db = Σ_{n, oh, ow} dL/dy
+
+The three run in the kernel lab (``conv2d``, ``conv2d_grad_input``,
+``conv2d_grad_weight``; ``glassgrad.kernels.use("conv2d", name)`` picks a
+variant). conv_transpose2d *is* conv2d's input gradient, so its own gradients
+are conv2d (for its input) and conv2d's weight gradient (for its weight).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ... import kernels
+from ...kernels.conv2d.geometry import ConvGeometry
+from .. import backend
+from ..function import Context, Function
+from ..tensor import Tensor
+from .normalization import float_operands
+from .shape import pad, squeeze, unsqueeze
+
+
+def pair(op: str, name: str, value: int | tuple[int, ...] | list[int], minimum: int) -> tuple[int, int]:
+    """An int or a pair of ints (each ≥ ``minimum``) as a pair, else ValueError naming the op."""
+    values = (value, value) if isinstance(value, int) else tuple(value)
+    if len(values) != 2 or not all(isinstance(v, int) and v >= minimum for v in values):
+        raise ValueError(f"{op}: {name} must be an int or a pair of ints ≥ {minimum}, got {value!r}")
+    return values  # type: ignore[return-value]
+
+
+def _kernel(op: str, x: Any) -> Any:
+    return kernels.get(op, backend.device_of(x), x.dtype)
+
+
+class Conv2d(Function):
+    """y = conv2d(x, W) + b;  dL/dx = conv2d_grad_input(dL/dy, W),  dL/dW = conv2d_grad_weight(x, dL/dy),
+    dL/db = Σ_{n,h,w} dL/dy"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, weight: Any, bias: Any, **options: Any) -> Any:
+        ctx.save_for_backward(x, weight)
+        ctx.options = options
+        return _kernel("conv2d", x)(x, weight, bias, **options)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
+        x, weight = ctx.saved_arrays
+        need_x, need_w, need_b = ctx.needs_input_grad
+        gx = _kernel("conv2d_grad_input", grad)(grad, weight, x.shape, **ctx.options) if need_x else None
+        gw = _kernel("conv2d_grad_weight", grad)(x, grad, weight.shape, **ctx.options) if need_w else None
+        gb = grad.sum(axis=(0, 2, 3)) if need_b else None
+        return gx, gw, gb
+
+
+class ConvTranspose2d(Function):
+    """y = conv2d_grad_input(x, W) + b (the adjoint of conv2d);  dL/dx = conv2d(dL/dy, W),
+    dL/dW = conv2d_grad_weight(dL/dy, x),  dL/db = Σ_{n,h,w} dL/dy"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, weight: Any, bias: Any, output_size: tuple[int, ...], **options: Any) -> Any:
+        ctx.save_for_backward(x, weight)
+        ctx.options = options
+        y = _kernel("conv2d_grad_input", x)(x, weight, output_size, **options)
+        return y if bias is None else y + bias.reshape(1, -1, 1, 1)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
+        x, weight = ctx.saved_arrays
+        need_x, need_w, need_b = ctx.needs_input_grad
+        gx = _kernel("conv2d", grad)(grad, weight, None, **ctx.options) if need_x else None
+        gw = _kernel("conv2d_grad_weight", grad)(grad, x, weight.shape, **ctx.options) if need_w else None
+        gb = grad.sum(axis=(0, 2, 3)) if need_b else None
+        return gx, gw, gb
+
+
+def _check_shapes(op: str, input: Tensor, weight: Tensor, bias: Tensor | None, dims: int) -> None:  # noqa: A002
+    if input.ndim not in (dims + 1, dims + 2):
+        raise ValueError(f"{op}: expected a {dims + 1}-D (unbatched) or {dims + 2}-D input, got shape {input.shape}")
+    if weight.ndim != dims + 2:
+        raise ValueError(f"{op}: expected a {dims + 2}-D weight, got shape {weight.shape}")
+    if bias is not None and bias.shape != (weight.shape[0],) and op != "conv_transpose2d":
+        raise ValueError(f"{op}: bias of shape {bias.shape} should be ({weight.shape[0]},) for weight {weight.shape}")
+
+
+def _same_padding(
+    input: Tensor, weight: Tensor, stride: tuple[int, int], dilation: tuple[int, int]
+) -> tuple[Tensor, tuple[int, int]]:  # noqa: A002
+    """padding="same": d·(k − 1) zeros per dim, split evenly; an odd extra zero goes after (F.pad)."""
+    if stride != (1, 1):
+        raise ValueError(f"conv2d: padding='same' is not supported for strided convolutions (stride={stride})")
+    totals = [d * (k - 1) for d, k in zip(dilation, weight.shape[2:], strict=True)]
+    extra = [t % 2 for t in totals]
+    if any(extra):
+        input = pad(input, (0, extra[1], 0, extra[0]))  # noqa: A001
+    return input, (totals[0] // 2, totals[1] // 2)
+
+
+def conv2d(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: str | int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D convolution (cross-correlation, as in PyTorch) of an (N, C, H, W) or (C, H, W) input
+    with an (O, C/groups, kh, kw) weight; ``padding`` is ints, "same" or "valid"."""
+    input, weight, bias = float_operands("conv2d", input, weight, bias)  # noqa: A001
+    _check_shapes("conv2d", input, weight, bias, 2)
+    if not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"conv2d: groups must be a positive int, got {groups!r}")
+    stride, dilation = pair("conv2d", "stride", stride, 1), pair("conv2d", "dilation", dilation, 1)
+    unbatched = input.ndim == 3
+    x = unsqueeze(input, 0) if unbatched else input
+    if padding == "same":
+        x, padding = _same_padding(x, weight, stride, dilation)
+    elif padding == "valid":
+        padding = (0, 0)
+    elif isinstance(padding, str):
+        raise ValueError(f"conv2d: padding must be 'same', 'valid', an int or a pair of ints, got {padding!r}")
+    options = {
+        "stride": stride,
+        "padding": pair("conv2d", "padding", padding, 0),
+        "dilation": dilation,
+        "groups": groups,
+    }
+    ConvGeometry.of(x.shape, weight.shape, **options)  # shape errors before any work
+    y = Conv2d.apply(x, weight, bias, **options)
+    return squeeze(y, 0) if unbatched else y
+
+
+def conv1d(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int] = 1,
+    padding: str | int | tuple[int] = 0,
+    dilation: int | tuple[int] = 1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D convolution of an (N, C, L) or (C, L) input with an (O, C/groups, k) weight,
+    computed as a conv2d over a height-1 image."""
+    input, weight, bias = float_operands("conv1d", input, weight, bias)  # noqa: A001
+    _check_shapes("conv1d", input, weight, bias, 1)
+
+    def single(name: str, value: Any, minimum: int) -> int:
+        values = (value,) if isinstance(value, int) else tuple(value)
+        if len(values) != 1 or not isinstance(values[0], int) or values[0] < minimum:
+            raise ValueError(f"conv1d: {name} must be an int ≥ {minimum} or a 1-tuple, got {value!r}")
+        return values[0]
+
+    padding2 = padding if isinstance(padding, str) else (0, single("padding", padding, 0))
+    stride2, dilation2 = (1, single("stride", stride, 1)), (1, single("dilation", dilation, 1))
+    y = conv2d(unsqueeze(input, -2), unsqueeze(weight, 2), bias, stride2, padding2, dilation2, groups)
+    return squeeze(y, -2)
+
+
+def conv_transpose2d(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    output_padding: int | tuple[int, int] = 0,
+    groups: int = 1,
+    dilation: int | tuple[int, int] = 1,
+) -> Tensor:
+    """Transposed convolution of an (N, C, H, W) input with a (C, O/groups, kh, kw) weight:
+    the gradient of conv2d with respect to its input. Output size per dim:
+    (H − 1)·s − 2p + d·(k − 1) + output_padding + 1."""
+    op = "conv_transpose2d"
+    input, weight, bias = float_operands(op, input, weight, bias)  # noqa: A001
+    _check_shapes(op, input, weight, None, 2)
+    if not isinstance(groups, int) or groups < 1 or weight.shape[0] % groups:
+        raise ValueError(f"{op}: groups={groups!r} must be a positive int dividing weight.shape[0] ({weight.shape[0]})")
+    out_channels = weight.shape[1] * groups
+    if bias is not None and bias.shape != (out_channels,):
+        raise ValueError(f"{op}: bias of shape {bias.shape} should be ({out_channels},) for weight {weight.shape}")
+    stride, padding = pair(op, "stride", stride, 1), pair(op, "padding", padding, 0)
+    dilation, output_padding = pair(op, "dilation", dilation, 1), pair(op, "output_padding", output_padding, 0)
+    if any(extra >= s for extra, s in zip(output_padding, stride, strict=True)):
+        raise ValueError(f"{op}: output_padding {output_padding} must be smaller than stride {stride}")
+    unbatched = input.ndim == 3
+    x = unsqueeze(input, 0) if unbatched else input
+    if x.shape[1] != weight.shape[0]:
+        raise ValueError(
+            f"{op}: input {x.shape} has {x.shape[1]} channels but weight {weight.shape} expects {weight.shape[0]}"
+        )
+    size = tuple(
+        (n - 1) * s - 2 * p + d * (k - 1) + extra + 1
+        for n, s, p, d, k, extra in zip(
+            x.shape[2:], stride, padding, dilation, weight.shape[2:], output_padding, strict=True
+        )
+    )
+    if min(size) < 1:
+        raise ValueError(
+            f"{op}: input {x.shape} with weight {weight.shape} and padding {padding} gives output size {size}"
+        )
+    options = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    y = ConvTranspose2d.apply(x, weight, bias, output_size=(x.shape[0], out_channels, *size), **options)
+    return squeeze(y, 0) if unbatched else y
