@@ -18,6 +18,7 @@ from ..engine.ops import (
     softplus,
     tanh,
 )
+from ..engine.ops.conv import conv1d, conv2d, conv_transpose2d
 from ..engine.ops.dropout import dropout
 from ..engine.ops.embedding import embedding
 from ..engine.ops.linalg import matmul
@@ -49,6 +50,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 __all__ = [
     "batch_norm",
+    "conv1d",
+    "conv2d",
+    "conv_transpose2d",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",

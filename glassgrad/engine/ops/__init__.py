@@ -18,6 +18,7 @@ from .compare import (
     lt,
     ne,
 )
+from .conv import conv1d, conv2d, conv_transpose2d
 from .indexing import gather, getitem, index_arrays, take_along_dim
 from .linalg import bmm, dot, matmul, mm, outer
 from .reductions import all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, norm, prod, std, sum, var
