@@ -212,6 +212,16 @@ class Tensor:
                 "wrap it in no_grad() or use an out-of-place op"
             )
 
+    def _before(self) -> Tensor:
+        """This tensor as an op input for an in-place update: a new node holding the
+        current value and history, so that the updated tensor's graph has no cycle."""
+        if not self.requires_grad:
+            return self
+        snapshot = Tensor.__new__(Tensor)
+        snapshot.__dict__.update(self.__dict__)
+        snapshot._hooks, snapshot._retains_grad, snapshot.grad = [], False, None
+        return snapshot
+
     def _assign(self, result: Tensor, op: str) -> Tensor:
         """Make ``self`` hold ``result``: write into the same memory when nothing is
         recorded (so views and optimizers see it), else take over result's node."""
@@ -229,27 +239,27 @@ class Tensor:
 
     def add_(self, other: Any, alpha: float = 1) -> Tensor:
         self._check_inplace("add_")
-        return self._assign(ops.add(self, other if alpha == 1 else ops.mul(other, alpha)), "add_")
+        return self._assign(ops.add(self._before(), other if alpha == 1 else ops.mul(other, alpha)), "add_")
 
     def sub_(self, other: Any, alpha: float = 1) -> Tensor:
         self._check_inplace("sub_")
-        return self._assign(ops.sub(self, other if alpha == 1 else ops.mul(other, alpha)), "sub_")
+        return self._assign(ops.sub(self._before(), other if alpha == 1 else ops.mul(other, alpha)), "sub_")
 
     def mul_(self, other: Any) -> Tensor:
         self._check_inplace("mul_")
-        return self._assign(ops.mul(self, other), "mul_")
+        return self._assign(ops.mul(self._before(), other), "mul_")
 
     def div_(self, other: Any) -> Tensor:
         self._check_inplace("div_")
-        return self._assign(ops.div(self, other), "div_")
+        return self._assign(ops.div(self._before(), other), "div_")
 
     def pow_(self, exponent: Any) -> Tensor:
         self._check_inplace("pow_")
-        return self._assign(ops.pow(self, exponent), "pow_")
+        return self._assign(ops.pow(self._before(), exponent), "pow_")
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         self._check_inplace("clamp_")
-        return self._assign(ops.clamp(self, min, max), "clamp_")
+        return self._assign(ops.clamp(self._before(), min, max), "clamp_")
 
     def copy_(self, src: Tensor) -> Tensor:
         self._check_inplace("copy_")

@@ -1,0 +1,156 @@
+"""Autograd semantics: accumulation, retain_graph, diamonds, deep chains, no_grad, hooks, bad calls."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import glassgrad as gg
+
+
+def test_gradients_accumulate_until_zeroed() -> None:
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    (x * x).sum().backward()
+    assert x.grad.tolist() == [3 + 2, 3 + 4]
+    x.grad = None
+    (x * 3).sum().backward()
+    assert x.grad.tolist() == [3, 3]
+    x.grad.zero_()
+    assert x.grad.tolist() == [0, 0]
+
+
+def test_second_backward_needs_retain_graph() -> None:
+    x = gg.tensor(2.0, requires_grad=True)
+    y = x * x * x
+    y.backward(retain_graph=True)
+    y.backward()
+    assert x.grad.item() == 2 * 12
+    with pytest.raises(RuntimeError, match="second time.*retain_graph=True"):
+        y.backward()
+
+
+def test_diamond_sums_both_paths() -> None:
+    x = gg.tensor(3.0, requires_grad=True)
+    h = x * 2  # used twice below
+    y = h * h + h.exp()
+    y.backward()
+    assert x.grad.item() == pytest.approx(2 * (2 * 6 + np.exp(6)))
+
+
+def test_chain_of_100000_ops_has_no_recursion_limit() -> None:
+    x = gg.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y + 1e-6
+    y.backward()
+    assert x.grad.item() == 1.0
+
+
+def test_no_grad_records_nothing_and_is_a_decorator() -> None:
+    x = gg.ones(2, requires_grad=True)
+    with gg.no_grad():
+        y = x * 2
+        with gg.enable_grad():
+            z = x * 2
+    assert not y.requires_grad and y.grad_fn is None and z.requires_grad
+
+    @gg.no_grad()
+    def f(t: gg.Tensor) -> gg.Tensor:
+        return t * 3
+
+    assert not f(x).requires_grad and gg.is_grad_enabled()
+
+
+def test_detach_cuts_the_graph() -> None:
+    x = gg.tensor(2.0, requires_grad=True)
+    y = x * x.detach()
+    y.backward()
+    assert x.grad.item() == 2.0
+
+
+def test_hooks_see_and_replace_gradients() -> None:
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    x.register_hook(lambda g: seen.append(g.tolist()))
+    h = x * 2
+    remove = h.register_hook(lambda g: g * 10)
+    h.sum().backward()
+    assert seen == [[20.0, 20.0]] and x.grad.tolist() == [20.0, 20.0]
+    remove()
+    x.grad = None
+    (x * 2).sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0]
+
+
+def test_retain_grad_on_non_leaf() -> None:
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    h.retain_grad()
+    (h * h).sum().backward()
+    assert h.grad.tolist() == [6.0, 12.0]
+
+
+def test_backward_with_explicit_gradient() -> None:
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+    (x * 2).backward(gg.tensor([1.0, -1.0]))
+    assert x.grad.tolist() == [2.0, -2.0]
+
+
+def test_bad_backward_calls() -> None:
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="only for scalar outputs.*shape \\(2,\\)"):
+        (x * 2).backward()
+    with pytest.raises(RuntimeError, match="gradient has shape \\(3,\\)"):
+        (x * 2).backward(gg.ones(3))
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        gg.ones(2).sum().backward()
+
+
+def test_in_place_on_leaf_requiring_grad_is_an_error() -> None:
+    x = gg.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        x += 1
+    with gg.no_grad():
+        x += 1  # allowed without recording (how optimizers update)
+    assert x.tolist() == [2.0, 2.0]
+
+
+def test_in_place_on_non_leaf_is_recorded() -> None:
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y.mul_(x)
+    y.sum().backward()
+    assert x.grad.tolist() == [4.0, 8.0]
+
+
+def test_integer_tensors_cannot_require_grad() -> None:
+    with pytest.raises(RuntimeError, match="floating point"):
+        gg.tensor([1, 2], requires_grad=True)
+
+
+def test_non_differentiable_outputs() -> None:
+    x = gg.randn(3, requires_grad=True)
+    assert not (x > 0).requires_grad and not x.argmax().requires_grad
+    values, indices = x.max(0)
+    assert values.requires_grad and indices.dtype == gg.int64 and not indices.requires_grad
+
+
+def test_max_dim_gradient_goes_to_the_returned_index() -> None:
+    x = gg.tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]], requires_grad=True)
+    values, indices = x.max(1)
+    values.sum().backward()
+    assert indices.tolist() == [1, 0]
+    assert x.grad.tolist() == [[0, 1, 0], [1, 0, 0]]
+
+
+def test_amax_ties_share_the_gradient() -> None:
+    x = gg.tensor([1.0, 3.0, 3.0], requires_grad=True)
+    x.amax().backward()
+    assert x.grad.tolist() == [0, 0.5, 0.5]
+
+
+def test_repeated_indices_scatter_add() -> None:
+    x = gg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x[gg.tensor([0, 0, 2, 0])].sum().backward()
+    assert x.grad.tolist() == [3.0, 0.0, 1.0]
