@@ -7,6 +7,7 @@ Kernels take and return plain NumPy or CuPy arrays; they know nothing of Tensor.
 from . import (
     conv2d,  # noqa: F401 - registers the conv2d variants
     matmul,  # noqa: F401 - registers the matmul variants
+    pooling,  # noqa: F401 - registers the max-pooling variants
 )
 from .harness import benchmark
 from .registry import (

@@ -33,6 +33,7 @@ from ..engine.ops.losses import (
     nll_loss,
 )
 from ..engine.ops.normalization import batch_norm, group_norm, layer_norm
+from ..engine.ops.pooling import adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from ..engine.tensor import Tensor
 
 
@@ -49,6 +50,11 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 __all__ = [
+    "adaptive_avg_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "max_pool1d",
+    "max_pool2d",
     "batch_norm",
     "conv1d",
     "conv2d",

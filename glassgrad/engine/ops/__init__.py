@@ -21,6 +21,7 @@ from .compare import (
 from .conv import conv1d, conv2d, conv_transpose2d
 from .indexing import gather, getitem, index_arrays, take_along_dim
 from .linalg import bmm, dot, matmul, mm, outer
+from .pooling import adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from .reductions import all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, norm, prod, std, sum, var
 from .select import clamp, clip, masked_fill, maximum, minimum, where
 from .shape import (

@@ -1,0 +1,220 @@
+"""Pooling: max pooling (the gradient goes to each window's arg-max), average and
+adaptive average pooling, in 2-D and (through a height-1 image) 1-D.
+
+Max pooling is two steps: a kernel finds each window's arg-max (kernel op
+``max_pool2d_argmax``), then the output gathers the input there, so
+
+    y[n, c, oh, ow] = x[n, c, argmax]       dL/dx[n, c, h, w] = Σ_{windows won by (h, w)} dL/dy
+
+Average pooling is linear and separable: each output is a weighted sum over a
+band of rows times a band of columns, so with an (H_out, H) matrix A and a
+(W_out, W) matrix B holding the window weights
+
+    y = A · x · Bᵀ   (per plane)          dL/dx = Aᵀ · dL/dy · B
+
+Plain averaging puts 1/k in each row's window (the divisor factorises over the
+two dims, padded or not); adaptive averaging uses windows [⌊iH/H_out⌋, ⌈(i+1)H/H_out⌉).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ... import kernels
+from ...kernels.pooling.geometry import pool2d_output_shape, pool_output_size
+from .. import backend
+from ..function import Context, Function
+from ..tensor import Tensor
+from .conv import pair
+from .normalization import float_operands
+from .shape import squeeze, unsqueeze
+
+
+class MaxPool2d(Function):
+    """y = x at each window's arg-max;  dL/dx = dL/dy added onto the arg-max, 0 elsewhere"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, indices: Any) -> Any:
+        ctx.save_for_backward(indices)
+        ctx.input_shape = x.shape
+        n, c = x.shape[:2]
+        flat = x.reshape(n, c, -1)
+        return ctx.xp.take_along_axis(flat, indices.reshape(n, c, -1), axis=2).reshape(indices.shape)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, None]:
+        (indices,) = ctx.saved_arrays
+        scatter = kernels.get("max_pool2d_grad", backend.device_of(grad), grad.dtype)
+        return scatter(grad, indices, ctx.input_shape), None
+
+
+class SeparablePool2d(Function):
+    """y = A · x · Bᵀ per (H, W) plane;  dL/dx = Aᵀ · dL/dy · B"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, *, rows: Any, cols: Any) -> Any:
+        ctx.rows, ctx.cols = rows, cols
+        return rows @ x @ cols.T
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        return ctx.rows.T @ grad @ ctx.cols
+
+
+def _batched(op: str, input: Tensor, dims: int, pool: Callable[[Tensor], Any]) -> Any:  # noqa: A002
+    """Run ``pool`` on an (N, C, ...) input, adding and removing the batch dim of an unbatched one."""
+    (input,) = float_operands(op, input)  # noqa: A001
+    if input.ndim not in (dims + 1, dims + 2):
+        raise ValueError(f"{op}: expected a {dims + 1}-D (unbatched) or {dims + 2}-D input, got shape {input.shape}")
+    if input.ndim == dims + 2:
+        return pool(input)
+    out = pool(unsqueeze(input, 0))
+    return tuple(squeeze(t, 0) for t in out) if isinstance(out, tuple) else squeeze(out, 0)
+
+
+def max_pool2d(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """Max over each kernel_size window of an (N, C, H, W) or (C, H, W) input (padding counts as −∞);
+    ``return_indices`` also gives each maximum's flat h·W + w position (int64)."""
+    op = "max_pool2d"
+    kernel = pair(op, "kernel_size", kernel_size, 1)
+    options = {
+        "kernel_size": kernel,
+        "stride": kernel if stride is None else pair(op, "stride", stride, 1),
+        "padding": pair(op, "padding", padding, 0),
+        "dilation": pair(op, "dilation", dilation, 1),
+        "ceil_mode": bool(ceil_mode),
+    }
+
+    def pool(x: Tensor) -> Any:
+        pool2d_output_shape(op, x.shape, **options)  # errors before any work
+        indices = kernels.get("max_pool2d_argmax", x.device, x.dtype)(x.array, **options)
+        y = MaxPool2d.apply(x, indices)
+        return (y, Tensor(indices)) if return_indices else y
+
+    return _batched(op, input, 2, pool)
+
+
+def _average_weights(
+    op: str, size: int, kernel: int, stride: int, padding: int, ceil_mode: bool, count_include_pad: bool
+) -> np.ndarray:
+    """(out, size): row i holds 1/divisor over window i's real pixels (PyTorch's divisor per dim)."""
+    out = pool_output_size(op, size, kernel, stride, padding, 1, ceil_mode)
+    weights = np.zeros((out, size))
+    for i in range(out):
+        start = i * stride - padding
+        end = min(start + kernel, size + padding)  # a ceil_mode window stops at the padding's end
+        padded_count = end - start
+        start, end = max(start, 0), min(end, size)
+        weights[i, start:end] = 1 / (padded_count if count_include_pad else end - start)
+    return weights
+
+
+def avg_pool2d(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """Mean over each kernel_size window of an (N, C, H, W) or (C, H, W) input; zeros of the
+    padding count in the divisor when ``count_include_pad`` (or the divisor is ``divisor_override``)."""
+    op = "avg_pool2d"
+    kernel = pair(op, "kernel_size", kernel_size, 1)
+    step = kernel if stride is None else pair(op, "stride", stride, 1)
+    pads = pair(op, "padding", padding, 0)
+    if divisor_override is not None and (not isinstance(divisor_override, int) or divisor_override < 1):
+        raise ValueError(f"{op}: divisor_override must be a positive int, got {divisor_override!r}")
+
+    def pool(x: Tensor) -> Tensor:
+        rows, cols = (
+            _average_weights(op, n, k, s, p, ceil_mode, count_include_pad)
+            for n, k, s, p in zip(x.shape[2:], kernel, step, pads, strict=True)
+        )
+        if divisor_override is not None:
+            rows, cols = (rows > 0) / divisor_override, (cols > 0) * 1.0
+        return SeparablePool2d.apply(x, rows=x.xp.asarray(rows, dtype=x.dtype), cols=x.xp.asarray(cols, dtype=x.dtype))
+
+    return _batched(op, input, 2, pool)
+
+
+def _adaptive_weights(size: int, out: int) -> np.ndarray:
+    """(out, size): row i averages pixels ⌊i·size/out⌋ … ⌈(i+1)·size/out⌉ − 1."""
+    weights = np.zeros((out, size))
+    for i in range(out):
+        start, end = (i * size) // out, math.ceil((i + 1) * size / out)
+        weights[i, start:end] = 1 / (end - start)
+    return weights
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: int | tuple[int | None, int | None]) -> Tensor:  # noqa: A002
+    """Average pooling to a fixed (H_out, W_out) (None keeps that dim), windows chosen as PyTorch does."""
+    op = "adaptive_avg_pool2d"
+    sizes = (output_size, output_size) if isinstance(output_size, int) or output_size is None else tuple(output_size)
+    if len(sizes) != 2 or not all(s is None or (isinstance(s, int) and s >= 1) for s in sizes):
+        raise ValueError(f"{op}: output_size must be an int ≥ 1 or a pair of ints ≥ 1 / None, got {output_size!r}")
+
+    def pool(x: Tensor) -> Tensor:
+        if 0 in x.shape[2:]:
+            raise ValueError(f"{op}: input of shape {x.shape} has an empty spatial dim")
+        rows, cols = (_adaptive_weights(n, n if s is None else s) for n, s in zip(x.shape[2:], sizes, strict=True))
+        return SeparablePool2d.apply(x, rows=x.xp.asarray(rows, dtype=x.dtype), cols=x.xp.asarray(cols, dtype=x.dtype))
+
+    return _batched(op, input, 2, pool)
+
+
+def _single(op: str, name: str, value: int | tuple[int] | None, minimum: int) -> int | None:
+    if value is None:
+        return None
+    values = (value,) if isinstance(value, int) else tuple(value)
+    if len(values) != 1 or not isinstance(values[0], int) or values[0] < minimum:
+        raise ValueError(f"{op}: {name} must be an int ≥ {minimum} or a 1-tuple, got {value!r}")
+    return values[0]
+
+
+def max_pool1d(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    kernel_size: int | tuple[int],
+    stride: int | tuple[int] | None = None,
+    padding: int | tuple[int] = 0,
+    dilation: int | tuple[int] = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """max_pool2d over an (N, C, L) or (C, L) input seen as a height-1 image."""
+    op = "max_pool1d"
+    k, s = _single(op, "kernel_size", kernel_size, 1), _single(op, "stride", stride, 1)
+    p, d = _single(op, "padding", padding, 0), _single(op, "dilation", dilation, 1)
+    out = max_pool2d(
+        unsqueeze(input, -2), (1, k), None if s is None else (1, s), (0, p), (1, d), ceil_mode, return_indices
+    )
+    return tuple(squeeze(t, -2) for t in out) if return_indices else squeeze(out, -2)
+
+
+def avg_pool1d(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    kernel_size: int | tuple[int],
+    stride: int | tuple[int] | None = None,
+    padding: int | tuple[int] = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """avg_pool2d over an (N, C, L) or (C, L) input seen as a height-1 image."""
+    op = "avg_pool1d"
+    k, s = _single(op, "kernel_size", kernel_size, 1), _single(op, "stride", stride, 1)
+    p = _single(op, "padding", padding, 0)
+    out = avg_pool2d(unsqueeze(input, -2), (1, k), None if s is None else (1, s), (0, p), ceil_mode, count_include_pad)
+    return squeeze(out, -2)
