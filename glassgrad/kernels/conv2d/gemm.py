@@ -54,10 +54,10 @@ def conv2d_with(
     input: np.ndarray,  # noqa: A002 - PyTorch's name
     weight: np.ndarray,
     bias: np.ndarray | None,
-    stride: tuple[int, int],
-    padding: tuple[int, int],
-    dilation: tuple[int, int],
-    groups: int,
+    stride: tuple[int, int] = (1, 1),
+    padding: tuple[int, int] = (0, 0),
+    dilation: tuple[int, int] = (1, 1),
+    groups: int = 1,
 ) -> np.ndarray:
     """Y = W · im2col(X) (+ bias), per image and group; stride, padding, dilation are (h, w) pairs."""
     _check_dtypes("conv2d", input, weight, bias)
@@ -74,10 +74,10 @@ def conv2d_grad_input_with(
     grad_output: np.ndarray,
     weight: np.ndarray,
     input_size: tuple[int, int, int, int],
-    stride: tuple[int, int],
-    padding: tuple[int, int],
-    dilation: tuple[int, int],
-    groups: int,
+    stride: tuple[int, int] = (1, 1),
+    padding: tuple[int, int] = (0, 0),
+    dilation: tuple[int, int] = (1, 1),
+    groups: int = 1,
 ) -> np.ndarray:
     """dX = col2im(Wᵀ · dY), per image and group."""
     _check_dtypes("conv2d_grad_input", grad_output, weight)
@@ -93,10 +93,10 @@ def conv2d_grad_weight_with(
     input: np.ndarray,  # noqa: A002 - PyTorch's name
     grad_output: np.ndarray,
     weight_size: tuple[int, int, int, int],
-    stride: tuple[int, int],
-    padding: tuple[int, int],
-    dilation: tuple[int, int],
-    groups: int,
+    stride: tuple[int, int] = (1, 1),
+    padding: tuple[int, int] = (0, 0),
+    dilation: tuple[int, int] = (1, 1),
+    groups: int = 1,
 ) -> np.ndarray:
     """dW = Σₙ dY · im2col(X)ᵀ, per group (the columns are rebuilt, not saved from forward)."""
     _check_dtypes("conv2d_grad_weight", input, grad_output)
