@@ -4,6 +4,8 @@ argument order. Each is an engine op (or a short composition of them)."""
 
 from __future__ import annotations
 
+from ..engine.ops.attention import scaled_dot_product_attention
+
 from ..engine.ops import (
     elu,
     gelu,
@@ -50,6 +52,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 __all__ = [
+    "scaled_dot_product_attention",
     "adaptive_avg_pool2d",
     "avg_pool1d",
     "avg_pool2d",

@@ -1,0 +1,103 @@
+"""Scaled dot-product attention as one engine op, dispatching to the kernel lab.
+
+    out = softmax(Q Kᵀ · scale + mask) V          over (..., L, D) inputs
+
+The forward saves Q, K, V, the output and each row's log-sum-exp (not the
+Lq×Lk probabilities); the backward hands them to the selected
+"attention_backward" variant, which recomputes the scores it needs
+(see kernels/attention/reference.py for the math). The mask gets no gradient.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ... import kernels
+from ..function import Context, Function
+from ..tensor import Tensor
+
+
+class ScaledDotProductAttention(Function):
+    """O = softmax(QKᵀ·s + M) V;  dQ, dK, dV from kernels' attention_backward (FlashAttention-2 math)"""
+
+    @staticmethod
+    def forward(ctx: Context, q: Any, k: Any, v: Any, mask: Any, is_causal: bool, scale: float) -> Any:
+        device = "cpu" if ctx.xp is np else "cuda"
+        out, lse = kernels.get("attention", device, q.dtype)(q, k, v, mask=mask, is_causal=is_causal, scale=scale)
+        ctx.save_for_backward(q, k, v, out, lse)
+        ctx.options = {"mask": mask, "is_causal": is_causal, "scale": scale}
+        ctx.device = device
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
+        q, k, v, out, lse = ctx.saved_arrays
+        backward = kernels.get("attention_backward", ctx.device, q.dtype)
+        return backward(q, k, v, out, grad, lse, **ctx.options)
+
+
+def _mask_array(attn_mask: Any, q: Tensor, k: Tensor, lead: tuple[int, ...], n: int) -> Any:
+    """The user's mask as an additive (1 or N, Lq|1, Lk|1) array: True keeps a key, False hides it."""
+    xp = q.xp
+    mask = attn_mask.array if isinstance(attn_mask, Tensor) else xp.asarray(attn_mask)
+    if mask.dtype == bool:
+        mask = xp.where(mask, 0.0, -xp.inf).astype(q.dtype)
+    else:
+        mask = mask.astype(q.dtype, copy=False)
+    lq, lk = q.shape[-2], k.shape[-2]
+    try:
+        full = np.broadcast_shapes(mask.shape, (*lead, lq, lk))
+    except ValueError as err:
+        raise RuntimeError(
+            f"scaled_dot_product_attention: attn_mask of shape {tuple(mask.shape)} does not broadcast to "
+            f"(..., Lq, Lk) = {(*lead, lq, lk)}"
+        ) from err
+    if full != (*lead, lq, lk):
+        raise RuntimeError(f"scaled_dot_product_attention: attn_mask of shape {tuple(mask.shape)} is larger than {(*lead, lq, lk)}")
+    mask = mask.reshape((1,) * (len(full) - mask.ndim) + mask.shape)
+    if all(s == 1 for s in mask.shape[:-2]):
+        return mask.reshape(1, *mask.shape[-2:])
+    return xp.broadcast_to(mask, (*lead, *mask.shape[-2:])).reshape(n, *mask.shape[-2:])
+
+
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Any = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+) -> Tensor:
+    """PyTorch's F.scaled_dot_product_attention over (..., L, D) tensors (e.g. batch, heads, seq, dim).
+
+    ``attn_mask``: bool (True = attend) or float (added to the scores), broadcastable to
+    (..., Lq, Lk). ``is_causal`` hides keys after each query (top-left aligned).
+    ``scale`` defaults to 1/√D. Dropout on the attention weights is not supported.
+    """
+    name = "scaled_dot_product_attention"
+    if dropout_p:
+        raise ValueError(f"{name}: dropout_p={dropout_p} is not supported (the fused kernel has no dropout); use 0.0")
+    for label, t in (("query", query), ("key", key), ("value", value)):
+        if not isinstance(t, Tensor) or t.ndim < 2:
+            raise RuntimeError(f"{name}: {label} must be a tensor with at least 2 dims, got {getattr(t, 'shape', t)}")
+    if query.shape[-1] != key.shape[-1]:
+        raise RuntimeError(f"{name}: query and key head dims differ: {query.shape} vs {key.shape}")
+    if key.shape[-2] != value.shape[-2]:
+        raise RuntimeError(f"{name}: key and value lengths differ: {key.shape} vs {value.shape}")
+    if not (query.shape[:-2] == key.shape[:-2] == value.shape[:-2]):
+        raise RuntimeError(f"{name}: batch dims differ: query {query.shape}, key {key.shape}, value {value.shape}")
+    if not (query.dtype == key.dtype == value.dtype) or query.dtype.kind != "f":
+        raise RuntimeError(f"{name}: expected one floating dtype, got {query.dtype}, {key.dtype}, {value.dtype}")
+    if is_causal and attn_mask is not None:
+        raise RuntimeError(f"{name}: pass either attn_mask or is_causal, not both (as in PyTorch)")
+    lead = query.shape[:-2]
+    n = math.prod(lead)
+    mask = None if attn_mask is None else _mask_array(attn_mask, query, key, lead, n)
+    q, k, v = (t.reshape(n, *t.shape[-2:]) for t in (query, key, value))
+    s = 1 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
+    out = ScaledDotProductAttention.apply(q, k, v, mask=mask, is_causal=bool(is_causal), scale=s)
+    return out.reshape(*lead, *out.shape[-2:])

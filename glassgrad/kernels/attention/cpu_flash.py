@@ -1,0 +1,154 @@
+"""FlashAttention on the CPU in numba: tiles of keys, an online softmax, no Lq×Lk matrix.
+
+Forward, for a block of BQ query rows, walking the keys in tiles of BK:
+
+    S = Q_blk K_tileᵀ · scale (+ mask)           (BQ × BK scores, in a small buffer)
+    m_new = max(m, rowmax S);  c = e^{m - m_new}
+    P = e^{S - m_new};  l ← c·l + rowsum P;  O ← c·O + P V_tile;  m ← m_new
+    at the end O ← O / l and lse = m + log l  (the only per-row state kept)
+
+Backward (FlashAttention-2) recomputes P = e^{S - lse} tile by tile. To avoid
+write races between threads, dK/dV are computed in one parallel pass over
+key tiles and dQ in another over query blocks, each thread owning its rows.
+Memory is O((BQ + BK)·D) per thread: it grows linearly with sequence length.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+
+from ..registry import register
+
+BQ, BK = 64, 64
+
+
+@numba.njit(cache=True, fastmath=False, inline="always")
+def _tile_scores(q, k, mask, has_mask, causal, scale, n, i0, i1, j0, j1, mask_n):  # pragma: no cover - compiled
+    s = np.dot(q[n, i0:i1], k[n, j0:j1].T) * scale
+    for r in range(i1 - i0):
+        for c in range(j1 - j0):
+            if has_mask:
+                s[r, c] += mask[mask_n, i0 + r, j0 + c]
+            if causal and j0 + c > i0 + r:
+                s[r, c] = -np.inf
+    return s
+
+
+@numba.njit(parallel=True, cache=True)
+def _forward(q, k, v, mask, has_mask, causal, scale, out, lse):  # pragma: no cover - compiled
+    n_heads, lq, _ = q.shape
+    lk = k.shape[1]
+    blocks = (lq + BQ - 1) // BQ
+    for task in numba.prange(n_heads * blocks):
+        n, b = task // blocks, task % blocks
+        mask_n = n if mask.shape[0] > 1 else 0
+        i0 = b * BQ
+        i1 = min(i0 + BQ, lq)
+        rows = i1 - i0
+        m = np.full(rows, -np.inf)
+        l = np.zeros(rows)
+        acc = np.zeros((rows, v.shape[2]), dtype=q.dtype)
+        for j0 in range(0, lk, BK):
+            if causal and j0 > i1 - 1:
+                break  # every key from here on is after every query of the block
+            j1 = min(j0 + BK, lk)
+            s = _tile_scores(q, k, mask, has_mask, causal, scale, n, i0, i1, j0, j1, mask_n)
+            for r in range(rows):
+                m_new = max(m[r], s[r].max())
+                if m_new == -np.inf:
+                    s[r] = 0.0
+                    continue
+                corr = np.exp(m[r] - m_new)
+                total = 0.0
+                for c in range(j1 - j0):
+                    p = np.exp(s[r, c] - m_new)
+                    s[r, c] = p
+                    total += p
+                l[r] = l[r] * corr + total
+                acc[r] *= corr
+                m[r] = m_new
+            acc += np.dot(s, v[n, j0:j1])
+        for r in range(rows):
+            out[n, i0 + r] = acc[r] / l[r]
+            lse[n, i0 + r] = m[r] + np.log(l[r])
+
+
+@numba.njit(parallel=True, cache=True)
+def _backward_kv(q, k, v, do, lse, delta, mask, has_mask, causal, scale, dk, dv):  # pragma: no cover - compiled
+    n_heads, lq, _ = q.shape
+    lk = k.shape[1]
+    blocks = (lk + BK - 1) // BK
+    for task in numba.prange(n_heads * blocks):
+        n, b = task // blocks, task % blocks
+        mask_n = n if mask.shape[0] > 1 else 0
+        j0 = b * BK
+        j1 = min(j0 + BK, lk)
+        for i0 in range(0, lq, BQ):
+            i1 = min(i0 + BQ, lq)
+            if causal and j0 > i1 - 1:
+                continue
+            s = _tile_scores(q, k, mask, has_mask, causal, scale, n, i0, i1, j0, j1, mask_n)
+            p = np.exp(s - lse[n, i0:i1].reshape(-1, 1))
+            dv[n, j0:j1] += np.dot(p.T, do[n, i0:i1])
+            dp = np.dot(do[n, i0:i1], v[n, j0:j1].T)
+            ds = p * (dp - delta[n, i0:i1].reshape(-1, 1))
+            dk[n, j0:j1] += np.dot(ds.T, q[n, i0:i1]) * scale
+
+
+@numba.njit(parallel=True, cache=True)
+def _backward_q(q, k, v, do, lse, delta, mask, has_mask, causal, scale, dq):  # pragma: no cover - compiled
+    n_heads, lq, _ = q.shape
+    lk = k.shape[1]
+    blocks = (lq + BQ - 1) // BQ
+    for task in numba.prange(n_heads * blocks):
+        n, b = task // blocks, task % blocks
+        mask_n = n if mask.shape[0] > 1 else 0
+        i0 = b * BQ
+        i1 = min(i0 + BQ, lq)
+        for j0 in range(0, lk, BK):
+            if causal and j0 > i1 - 1:
+                break
+            j1 = min(j0 + BK, lk)
+            s = _tile_scores(q, k, mask, has_mask, causal, scale, n, i0, i1, j0, j1, mask_n)
+            p = np.exp(s - lse[n, i0:i1].reshape(-1, 1))
+            dp = np.dot(do[n, i0:i1], v[n, j0:j1].T)
+            ds = p * (dp - delta[n, i0:i1].reshape(-1, 1))
+            dq[n, i0:i1] += np.dot(ds, k[n, j0:j1]) * scale
+
+
+def _prepare(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: Any) -> tuple[Any, ...]:
+    """Contiguous operands and a 3-D mask (a (1, 1, 1) dummy when there is none)."""
+    q, k, v = (np.ascontiguousarray(a) for a in (q, k, v))
+    if mask is None:
+        return q, k, v, np.zeros((1, 1, 1), dtype=q.dtype), False
+    mask = np.asarray(mask, dtype=q.dtype)  # the engine passes (1 or N, Lq or 1, Lk or 1)
+    mask = np.ascontiguousarray(np.broadcast_to(mask, (mask.shape[0], q.shape[1], k.shape[1])))
+    return q, k, v, mask, True
+
+
+@register("attention", "cpu", "flash", "numba FlashAttention: key tiles, online softmax, O(L) memory", default=True)
+def flash_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: Any = None, is_causal: bool = False, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    q, k, v, mask3, has_mask = _prepare(q, k, v, mask)
+    out = np.empty((q.shape[0], q.shape[1], v.shape[2]), dtype=q.dtype)
+    lse = np.empty(q.shape[:2], dtype=q.dtype)
+    _forward(q, k, v, mask3, has_mask, is_causal, q.dtype.type(scale), out, lse)
+    return out, lse
+
+
+@register("attention_backward", "cpu", "flash", "numba FlashAttention-2 backward: tiles recomputed, no Lq×Lk matrix", default=True)
+def flash_backward(
+    q: np.ndarray, k: np.ndarray, v: np.ndarray, out: np.ndarray, grad_out: np.ndarray, lse: np.ndarray,
+    mask: Any = None, is_causal: bool = False, scale: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    q, k, v, mask3, has_mask = _prepare(q, k, v, mask)
+    do = np.ascontiguousarray(grad_out, dtype=q.dtype)
+    lse = np.ascontiguousarray(lse, dtype=q.dtype)
+    delta = (do * out).sum(axis=-1)
+    dq, dk, dv = np.zeros_like(q), np.zeros_like(k), np.zeros_like(v)
+    s = q.dtype.type(scale)
+    _backward_kv(q, k, v, do, lse, delta, mask3, has_mask, is_causal, s, dk, dv)
+    _backward_q(q, k, v, do, lse, delta, mask3, has_mask, is_causal, s, dq)
+    return dq, dk, dv

@@ -1,0 +1,105 @@
+"""F.scaled_dot_product_attention against PyTorch's, through every variant; gradcheck; errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import glassgrad as gg
+import glassgrad.nn.functional as F
+from glassgrad import kernels
+
+from oracle import compare_with_torch
+
+VARIANTS = [v.name for v in kernels.list("attention", "cpu")]
+
+
+def _qkv(shape_q: tuple[int, ...], lk: int | None = None, seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    lk = lk or shape_q[-2]
+    kv = (*shape_q[:-2], lk, shape_q[-1])
+    return [rng.standard_normal(shape_q), rng.standard_normal(kv), rng.standard_normal(kv)]
+
+
+CONFIGS = [
+    ("plain", (2, 3, 17, 8), None, {}),
+    ("causal", (2, 2, 33, 16), None, {"is_causal": True}),
+    ("cross lengths", (1, 2, 9, 8), 20, {}),
+    ("scale", (2, 1, 12, 8), None, {"scale": 0.7}),
+    ("3-d input", (4, 10, 8), None, {}),
+]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(("name", "shape", "lk", "options"), CONFIGS, ids=[c[0] for c in CONFIGS])
+def test_matches_torch(variant: str, dtype: str, name: str, shape, lk, options) -> None:
+    with kernels.use("attention", variant, "cpu"), kernels.use("attention_backward", variant, "cpu"):
+        compare_with_torch(
+            lambda q, k, v: F.scaled_dot_product_attention(q, k, v, **options),
+            lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, **options),
+            _qkv(shape, lk),
+            dtype=dtype,
+            # float32: the fused kernel sums in another order than PyTorch's math path
+            tol_scale=10.0 if dtype == "float32" else 1.0,
+        )
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("kind", ["bool", "float"])
+def test_masks_match_torch(variant: str, kind: str) -> None:
+    rng = np.random.default_rng(4)
+    if kind == "bool":
+        mask = rng.random((1, 1, 15, 21)) < 0.7
+        mask[..., 0] = True  # no fully hidden row
+    else:
+        mask = rng.standard_normal((2, 1, 1, 21))
+    with kernels.use("attention", variant, "cpu"), kernels.use("attention_backward", variant, "cpu"):
+        compare_with_torch(
+            lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=gg.tensor(mask)),
+            lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, attn_mask=torch.tensor(mask)),
+            _qkv((2, 3, 15, 8), 21, seed=5),
+            dtype="float64",
+        )
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_gradcheck(variant: str) -> None:
+    q, k, v = (gg.tensor(a, requires_grad=True) for a in _qkv((2, 1, 5, 4), 7, seed=6))
+    with kernels.use("attention", variant, "cpu"), kernels.use("attention_backward", variant, "cpu"):
+        assert gg.gradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v), [q, k, v])
+        q2, k2, v2 = (gg.tensor(a, requires_grad=True) for a in _qkv((1, 2, 6, 4), seed=7))
+        assert gg.gradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True), [q2, k2, v2])
+
+
+def test_non_contiguous_inputs() -> None:
+    base = [gg.tensor(a, requires_grad=True) for a in _qkv((2, 9, 3, 8), seed=8)]  # (B, L, H, D)
+    out = F.scaled_dot_product_attention(*(t.transpose(1, 2) for t in base), is_causal=True)
+    tb = [torch.tensor(t.detach().numpy(), requires_grad=True) for t in base]
+    want = TF.scaled_dot_product_attention(*(t.transpose(1, 2) for t in tb), is_causal=True)
+    np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), atol=1e-10)
+    out.sum().backward()
+    want.sum().backward()
+    for a, b in zip(base, tb, strict=True):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        (((2, 4, 8), (2, 4, 6), (2, 4, 6)), {}, "head dims differ"),
+        (((2, 4, 8), (3, 4, 8), (3, 4, 8)), {}, "batch dims differ"),
+        (((2, 4, 8), (2, 5, 8), (2, 6, 8)), {}, "key and value lengths differ"),
+        (((2, 4, 8), (2, 5, 8), (2, 5, 8)), {"attn_mask": np.ones((3, 4, 5), dtype=bool)}, "attn_mask of shape \\(3, 4, 5\\)"),
+        (((2, 4, 8), (2, 5, 8), (2, 5, 8)), {"dropout_p": 0.1}, "dropout_p"),
+        (((2, 4, 8), (2, 5, 8), (2, 5, 8)), {"is_causal": True, "attn_mask": np.ones((4, 5), dtype=bool)}, "not both"),
+    ],
+)
+def test_bad_inputs(args, kwargs, message: str) -> None:
+    tensors = [gg.zeros(*s) for s in args]
+    if "attn_mask" in kwargs:
+        kwargs = {**kwargs, "attn_mask": gg.tensor(kwargs["attn_mask"])}
+    with pytest.raises((RuntimeError, ValueError), match=message):
+        F.scaled_dot_product_attention(*tensors, **kwargs)
