@@ -1,4 +1,4 @@
-"""conv2d as matrix products over im2col columns: the half every CPU variant shares.
+"""conv2d as matrix products over per-image im2col columns (the reference's GEMM half).
 
 im2col lays the input out as columns: for image n and group g, column l holds
 the (C/groups)·kh·kw input pixels that output position l sees. Then
@@ -30,17 +30,22 @@ Im2col = Callable[[np.ndarray, ConvGeometry], np.ndarray]
 Col2im = Callable[[np.ndarray, ConvGeometry], np.ndarray]
 
 
-def _check_dtypes(op: str, *arrays: Any) -> None:
+def check_dtypes(op: str, *arrays: Any) -> None:
     kinds = {str(a.dtype) for a in arrays if a is not None}
     if len(kinds) != 1 or not kinds <= {"float32", "float64"}:
         shown = ", ".join(f"{a.shape}:{a.dtype}" for a in arrays if a is not None)
         raise TypeError(f"{op}: expected float32 or float64 arrays of one dtype, got {shown}")
 
 
-def _grouped_weight(weight: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
+def grouped_weight(weight: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
     """W as (groups, O/groups, (C/groups)·kh·kw)."""
     groups = geometry.groups
     return weight.reshape(groups, geometry.out_channels // groups, geometry.column_rows)
+
+
+def check_grad_output(op: str, grad_output: np.ndarray, geometry: ConvGeometry) -> None:
+    if tuple(grad_output.shape) != geometry.output_shape:
+        raise ValueError(f"{op}: grad_output {grad_output.shape} should be {geometry.output_shape}")
 
 
 def _grouped_output(y: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
@@ -60,9 +65,9 @@ def conv2d_with(
     groups: int = 1,
 ) -> np.ndarray:
     """Y = W · im2col(X) (+ bias), per image and group; stride, padding, dilation are (h, w) pairs."""
-    _check_dtypes("conv2d", input, weight, bias)
+    check_dtypes("conv2d", input, weight, bias)
     geometry = ConvGeometry.of(input.shape, weight.shape, stride, padding, dilation, groups)
-    y = np.matmul(_grouped_weight(weight, geometry), im2col(input, geometry))
+    y = np.matmul(grouped_weight(weight, geometry), im2col(input, geometry))
     y = y.reshape(geometry.output_shape)
     if bias is not None:
         y += bias.reshape(1, -1, 1, 1)
@@ -80,11 +85,10 @@ def conv2d_grad_input_with(
     groups: int = 1,
 ) -> np.ndarray:
     """dX = col2im(Wᵀ · dY), per image and group."""
-    _check_dtypes("conv2d_grad_input", grad_output, weight)
+    check_dtypes("conv2d_grad_input", grad_output, weight)
     geometry = ConvGeometry.of(input_size, weight.shape, stride, padding, dilation, groups)
-    if tuple(grad_output.shape) != geometry.output_shape:
-        raise ValueError(f"conv2d_grad_input: grad_output {grad_output.shape} should be {geometry.output_shape}")
-    weight_t = _grouped_weight(weight, geometry).transpose(0, 2, 1)
+    check_grad_output("conv2d_grad_input", grad_output, geometry)
+    weight_t = grouped_weight(weight, geometry).transpose(0, 2, 1)
     return col2im(np.matmul(weight_t, _grouped_output(grad_output, geometry)), geometry)
 
 
@@ -99,10 +103,9 @@ def conv2d_grad_weight_with(
     groups: int = 1,
 ) -> np.ndarray:
     """dW = Σₙ dY · im2col(X)ᵀ, per group (the columns are rebuilt, not saved from forward)."""
-    _check_dtypes("conv2d_grad_weight", input, grad_output)
+    check_dtypes("conv2d_grad_weight", input, grad_output)
     geometry = ConvGeometry.of(input.shape, weight_size, stride, padding, dilation, groups)
-    if tuple(grad_output.shape) != geometry.output_shape:
-        raise ValueError(f"conv2d_grad_weight: grad_output {grad_output.shape} should be {geometry.output_shape}")
+    check_grad_output("conv2d_grad_weight", grad_output, geometry)
     cols = im2col(input, geometry)
     per_image = np.matmul(_grouped_output(grad_output, geometry), cols.transpose(0, 1, 3, 2))
     return per_image.sum(axis=0).reshape(geometry.weight_shape)
