@@ -44,9 +44,10 @@ def test_every_variant_matches_the_reference(op: str, dtype: str) -> None:
         assert report.passed, str(report)
 
 
-def test_the_default_is_the_numba_variant() -> None:
+def test_the_default_is_the_measured_fastest_reference() -> None:
+    """benchmarks/results/conv2d_cpu.json: on 2 shared cores the NumPy reference beat numba_im2col."""
     for op in OPS:
-        assert kernels.default_name(op, "cpu") == "numba_im2col"
+        assert kernels.default_name(op, "cpu") == "reference"
 
 
 def test_validation_covers_non_contiguous_inputs() -> None:

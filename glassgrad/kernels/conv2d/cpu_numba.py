@@ -110,9 +110,7 @@ def _as_nchw(y: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
     return np.ascontiguousarray(y).reshape(geometry.output_shape)
 
 
-@register(
-    "conv2d", "cpu", "numba_im2col", "parallel numba im2col of the whole batch + one BLAS GEMM per group", default=True
-)
+@register("conv2d", "cpu", "numba_im2col", "parallel numba im2col of the whole batch + one BLAS GEMM per group")
 def conv2d(
     input: np.ndarray,  # noqa: A002 - PyTorch's name
     weight: np.ndarray,
@@ -131,9 +129,7 @@ def conv2d(
     return y
 
 
-@register(
-    "conv2d_grad_input", "cpu", "numba_im2col", "one BLAS GEMM Wᵀ·dY per group + parallel numba col2im", default=True
-)
+@register("conv2d_grad_input", "cpu", "numba_im2col", "one BLAS GEMM Wᵀ·dY per group + parallel numba col2im")
 def conv2d_grad_input(
     grad_output: np.ndarray,
     weight: np.ndarray,
@@ -156,7 +152,6 @@ def conv2d_grad_input(
     "cpu",
     "numba_im2col",
     "parallel numba im2col + one BLAS GEMM dY·colsᵀ per group",
-    default=True,
 )
 def conv2d_grad_weight(
     input: np.ndarray,  # noqa: A002 - PyTorch's name
