@@ -82,3 +82,20 @@ def to_device(array: Any, device: str):
     if device == "cpu":
         return array.get()
     return cupy_module().asarray(array)
+
+
+def scatter_add(target: Any, index: Any, values: Any) -> None:
+    """target[index] += values, adding up repeated indices (np.add.at / cupyx.scatter_add)."""
+    if isinstance(target, np.ndarray):
+        np.add.at(target, index, values)
+    else:
+        import cupyx
+
+        cupyx.scatter_add(target, index, values)
+
+
+def strided_view(array: Any, shape: tuple[int, ...], strides: tuple[int, ...]) -> Any:
+    """A read-only view with the given shape and byte strides (im2col, pooling windows)."""
+    if isinstance(array, np.ndarray):
+        return np.lib.stride_tricks.as_strided(array, shape=shape, strides=strides, writeable=False)
+    return cupy_module().lib.stride_tricks.as_strided(array, shape=shape, strides=strides)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from .. import dtypes
+from ..backend import scatter_add
 from ..function import Context, Function
 from ..tensor import Tensor
-from .indexing import scatter_add
 
 
 class Embedding(Function):
@@ -29,7 +29,7 @@ class Embedding(Function):
     def backward(ctx: Context, grad: Any) -> Any:
         (indices,) = ctx.saved_arrays
         grad_weight = ctx.xp.zeros(ctx.weight_shape, dtype=grad.dtype)
-        scatter_add(ctx.xp, grad_weight, indices.reshape(-1), grad.reshape(-1, ctx.weight_shape[1]))
+        scatter_add(grad_weight, indices.reshape(-1), grad.reshape(-1, ctx.weight_shape[1]))
         if ctx.padding_idx is not None:
             grad_weight[ctx.padding_idx] = 0
         return None, grad_weight

@@ -38,16 +38,6 @@ def _is_basic(index: Any) -> bool:
     return all(p is None or p is Ellipsis or isinstance(p, int | slice | np.integer) for p in parts)
 
 
-def scatter_add(xp: Any, target: Any, index: Any, values: Any) -> None:
-    """target[index] += values, adding up repeated indices."""
-    if xp is np:
-        np.add.at(target, index, values)
-    else:
-        import cupyx
-
-        cupyx.scatter_add(target, index, values)
-
-
 class GetItem(Function):
     """z = x[index];  dz/dx = zeros with grad added at the indexed places"""
 
@@ -62,7 +52,7 @@ class GetItem(Function):
         if _is_basic(ctx.index):
             g[ctx.index] = grad
         else:
-            scatter_add(ctx.xp, g, ctx.index, grad)
+            backend.scatter_add(g, ctx.index, grad)
         return g
 
 
@@ -86,7 +76,7 @@ class TakeAlongDim(Function):
     def backward(ctx: Context, grad: Any) -> tuple[Any, None]:
         (index,) = ctx.saved_arrays
         g = ctx.xp.zeros(ctx.shape, dtype=grad.dtype)
-        scatter_add(ctx.xp, g, _along_dim_index(ctx.xp, index, ctx.dim), grad)
+        backend.scatter_add(g, _along_dim_index(ctx.xp, index, ctx.dim), grad)
         return g, None
 
 

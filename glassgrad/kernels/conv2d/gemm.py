@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ...engine.backend import xp_of
 from ..registry import register
 from .geometry import ConvGeometry
 
@@ -67,7 +68,7 @@ def conv2d_with(
     """Y = W · im2col(X) (+ bias), per image and group; stride, padding, dilation are (h, w) pairs."""
     check_dtypes("conv2d", input, weight, bias)
     geometry = ConvGeometry.of(input.shape, weight.shape, stride, padding, dilation, groups)
-    y = np.matmul(grouped_weight(weight, geometry), im2col(input, geometry))
+    y = xp_of(input).matmul(grouped_weight(weight, geometry), im2col(input, geometry))
     y = y.reshape(geometry.output_shape)
     if bias is not None:
         y += bias.reshape(1, -1, 1, 1)
@@ -89,7 +90,7 @@ def conv2d_grad_input_with(
     geometry = ConvGeometry.of(input_size, weight.shape, stride, padding, dilation, groups)
     check_grad_output("conv2d_grad_input", grad_output, geometry)
     weight_t = grouped_weight(weight, geometry).transpose(0, 2, 1)
-    return col2im(np.matmul(weight_t, _grouped_output(grad_output, geometry)), geometry)
+    return col2im(xp_of(weight).matmul(weight_t, _grouped_output(grad_output, geometry)), geometry)
 
 
 def conv2d_grad_weight_with(
@@ -107,7 +108,7 @@ def conv2d_grad_weight_with(
     geometry = ConvGeometry.of(input.shape, weight_size, stride, padding, dilation, groups)
     check_grad_output("conv2d_grad_weight", grad_output, geometry)
     cols = im2col(input, geometry)
-    per_image = np.matmul(_grouped_output(grad_output, geometry), cols.transpose(0, 1, 3, 2))
+    per_image = xp_of(input).matmul(_grouped_output(grad_output, geometry), cols.transpose(0, 1, 3, 2))
     return per_image.sum(axis=0).reshape(geometry.weight_shape)
 
 
@@ -121,11 +122,15 @@ def register_variants(
     grad_weight: str,
     reference: bool = False,
     default: bool = False,
+    devices: tuple[str, ...] = ("cpu",),
 ) -> None:
-    """Register the three cpu ops (conv2d, conv2d_grad_input, conv2d_grad_weight) of one im2col/col2im pair."""
+    """Register the three ops (conv2d, conv2d_grad_input, conv2d_grad_weight) of one im2col/col2im pair."""
     options = {"reference": reference, "default": default}
-    register("conv2d", "cpu", name, forward, **options)(functools.partial(conv2d_with, im2col))
-    register("conv2d_grad_input", "cpu", name, grad_input, **options)(functools.partial(conv2d_grad_input_with, col2im))
-    register("conv2d_grad_weight", "cpu", name, grad_weight, **options)(
-        functools.partial(conv2d_grad_weight_with, im2col)
-    )
+    for device in devices:
+        register("conv2d", device, name, forward, **options)(functools.partial(conv2d_with, im2col))
+        register("conv2d_grad_input", device, name, grad_input, **options)(
+            functools.partial(conv2d_grad_input_with, col2im)
+        )
+        register("conv2d_grad_weight", device, name, grad_weight, **options)(
+            functools.partial(conv2d_grad_weight_with, im2col)
+        )
