@@ -4,8 +4,6 @@ argument order. Each is an engine op (or a short composition of them)."""
 
 from __future__ import annotations
 
-from ..engine.ops.attention import scaled_dot_product_attention
-
 from ..engine.ops import (
     elu,
     gelu,
@@ -20,6 +18,7 @@ from ..engine.ops import (
     softplus,
     tanh,
 )
+from ..engine.ops.attention import scaled_dot_product_attention
 from ..engine.ops.conv import conv1d, conv2d, conv_transpose2d
 from ..engine.ops.dropout import dropout
 from ..engine.ops.embedding import embedding
