@@ -61,17 +61,30 @@ def main() -> None:
     print(f"{'shape':18s} {'causal':6s} {'variant':10s} {'ours ms':>9s} {'torch ms':>9s} {'ratio':>6s}")
     for causal in (False, True):
         tq = [torch.tensor(a, requires_grad=True) for a in arrays]
-        theirs = median_time(lambda tq=tq: step_torch(*tq, causal), args.repeat)
+        theirs = median_time(lambda tq=tq, c=causal: step_torch(*tq, c), args.repeat)
         for variant in ("flash", "reference"):
             gq = [gg.tensor(a, requires_grad=True) for a in arrays]
             with kernels.use("attention", variant, "cpu"), kernels.use("attention_backward", variant, "cpu"):
-                ours = median_time(lambda gq=gq: step_glassgrad(*gq, causal), args.repeat)
-            timing.append({"shape": shape, "causal": causal, "variant": variant, "ours_s": ours, "torch_s": theirs, "ratio": ours / theirs})
-            print(f"{str(shape):18s} {causal!s:6s} {variant:10s} {ours * 1e3:9.1f} {theirs * 1e3:9.1f} {ours / theirs:6.2f}")
+                ours = median_time(lambda gq=gq, c=causal: step_glassgrad(*gq, c), args.repeat)
+            timing.append(
+                {
+                    "shape": shape,
+                    "causal": causal,
+                    "variant": variant,
+                    "ours_s": ours,
+                    "torch_s": theirs,
+                    "ratio": ours / theirs,
+                }
+            )
+            print(
+                f"{str(shape):18s} {causal!s:6s} {variant:10s} {ours * 1e3:9.1f} {theirs * 1e3:9.1f} {ours / theirs:6.2f}"
+            )
     memory = []
     print(f"\n{'seq':>5s} {'variant':10s} {'peak MB (fwd+bwd)':>18s}")
     for length in (512, 1024, 2048):
-        qkv = [gg.tensor(rng.standard_normal((1, 4, length, 64)).astype(np.float32), requires_grad=True) for _ in range(3)]
+        qkv = [
+            gg.tensor(rng.standard_normal((1, 4, length, 64)).astype(np.float32), requires_grad=True) for _ in range(3)
+        ]
         for variant in ("reference", "flash"):
             with kernels.use("attention", variant, "cpu"), kernels.use("attention_backward", variant, "cpu"):
                 step_glassgrad(*qkv, True)  # compile outside the measurement
@@ -83,7 +96,16 @@ def main() -> None:
             print(f"{length:5d} {variant:10s} {peak:18.1f}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"machine": machine_info("cpu"), "command": "NUMBA_NUM_THREADS=2 python benchmarks/bench_attention.py", "timing": timing, "memory": memory}, f, indent=2)
+            json.dump(
+                {
+                    "machine": machine_info("cpu"),
+                    "command": "NUMBA_NUM_THREADS=2 python benchmarks/bench_attention.py",
+                    "timing": timing,
+                    "memory": memory,
+                },
+                f,
+                indent=2,
+            )
 
 
 if __name__ == "__main__":

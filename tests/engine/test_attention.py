@@ -92,7 +92,11 @@ def test_non_contiguous_inputs() -> None:
         (((2, 4, 8), (2, 4, 6), (2, 4, 6)), {}, "head dims differ"),
         (((2, 4, 8), (3, 4, 8), (3, 4, 8)), {}, "batch dims differ"),
         (((2, 4, 8), (2, 5, 8), (2, 6, 8)), {}, "key and value lengths differ"),
-        (((2, 4, 8), (2, 5, 8), (2, 5, 8)), {"attn_mask": np.ones((3, 4, 5), dtype=bool)}, "attn_mask of shape \\(3, 4, 5\\)"),
+        (
+            ((2, 4, 8), (2, 5, 8), (2, 5, 8)),
+            {"attn_mask": np.ones((3, 4, 5), dtype=bool)},
+            "attn_mask of shape \\(3, 4, 5\\)",
+        ),
         (((2, 4, 8), (2, 5, 8), (2, 5, 8)), {"dropout_p": 0.1}, "dropout_p"),
         (((2, 4, 8), (2, 5, 8), (2, 5, 8)), {"is_causal": True, "attn_mask": np.ones((4, 5), dtype=bool)}, "not both"),
     ],

@@ -6,12 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from oracle import compare_with_torch
 
 import glassgrad as gg
 import glassgrad.nn.functional as F
 from glassgrad import kernels
 from glassgrad.engine.gradcheck import gradcheck
+
+from oracle import compare_with_torch
 
 TF = torch.nn.functional
 CONV2D_OPTIONS = [

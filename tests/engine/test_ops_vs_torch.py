@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from op_table import OPS, OpCase
-from oracle import compare_with_torch
 
 import glassgrad as gg
+
+from op_table import OPS, OpCase
+from oracle import compare_with_torch
 
 CASES = [(op, i) for op in OPS for i in range(len(op.shapes))]
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from torch_twin import check_twins
 
 import glassgrad as gg
 import glassgrad.nn.functional as F
 from glassgrad import nn
+
+from torch_twin import check_twins
 
 needs_conv = pytest.mark.skipif(not hasattr(F, "conv2d"), reason="F.conv2d/conv1d/pooling have not landed yet")
 

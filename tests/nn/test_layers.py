@@ -8,10 +8,11 @@ import math
 import numpy as np
 import pytest
 import torch
-from torch_twin import check_twins
 
 import glassgrad as gg
 from glassgrad import nn
+
+from torch_twin import check_twins
 
 DTYPES = ["float32", "float64"]
 

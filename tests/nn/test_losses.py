@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from oracle import compare_with_torch
 
 import glassgrad as gg
 import glassgrad.nn.functional as F
 from glassgrad import nn
+
+from oracle import compare_with_torch
 
 DTYPES = ["float32", "float64"]
 REDUCTIONS = ["none", "mean", "sum"]

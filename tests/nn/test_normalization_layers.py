@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from torch_twin import check_twins, copy_into_torch
 
 import glassgrad as gg
 from glassgrad import nn
+
+from torch_twin import check_twins, copy_into_torch
 
 DTYPES = ["float32", "float64"]
 

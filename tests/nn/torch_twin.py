@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from oracle import TOL, to_numpy
 
 import glassgrad as gg
+
+from oracle import TOL, to_numpy
 
 
 def copy_into_torch(module: gg.nn.Module, twin: torch.nn.Module) -> torch.nn.Module:

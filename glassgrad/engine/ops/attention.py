@@ -56,7 +56,9 @@ def _mask_array(attn_mask: Any, q: Tensor, k: Tensor, lead: tuple[int, ...], n: 
             f"(..., Lq, Lk) = {(*lead, lq, lk)}"
         ) from err
     if full != (*lead, lq, lk):
-        raise RuntimeError(f"scaled_dot_product_attention: attn_mask of shape {tuple(mask.shape)} is larger than {(*lead, lq, lk)}")
+        raise RuntimeError(
+            f"scaled_dot_product_attention: attn_mask of shape {tuple(mask.shape)} is larger than {(*lead, lq, lk)}"
+        )
     mask = mask.reshape((1,) * (len(full) - mask.ndim) + mask.shape)
     if all(s == 1 for s in mask.shape[:-2]):
         return mask.reshape(1, *mask.shape[-2:])

@@ -130,7 +130,9 @@ def _prepare(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: Any) -> tuple[An
 
 
 @register("attention", "cpu", "flash", "numba FlashAttention: key tiles, online softmax, O(L) memory", default=True)
-def flash_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: Any = None, is_causal: bool = False, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def flash_forward(
+    q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: Any = None, is_causal: bool = False, scale: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     q, k, v, mask3, has_mask = _prepare(q, k, v, mask)
     out = np.empty((q.shape[0], q.shape[1], v.shape[2]), dtype=q.dtype)
     lse = np.empty(q.shape[:2], dtype=q.dtype)
@@ -138,10 +140,23 @@ def flash_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: Any = None,
     return out, lse
 
 
-@register("attention_backward", "cpu", "flash", "numba FlashAttention-2 backward: tiles recomputed, no Lq×Lk matrix", default=True)
+@register(
+    "attention_backward",
+    "cpu",
+    "flash",
+    "numba FlashAttention-2 backward: tiles recomputed, no Lq×Lk matrix",
+    default=True,
+)
 def flash_backward(
-    q: np.ndarray, k: np.ndarray, v: np.ndarray, out: np.ndarray, grad_out: np.ndarray, lse: np.ndarray,
-    mask: Any = None, is_causal: bool = False, scale: float = 1.0,
+    q: np.ndarray,
+    k: np.ndarray,
+    v: np.ndarray,
+    out: np.ndarray,
+    grad_out: np.ndarray,
+    lse: np.ndarray,
+    mask: Any = None,
+    is_causal: bool = False,
+    scale: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     q, k, v, mask3, has_mask = _prepare(q, k, v, mask)
     do = np.ascontiguousarray(grad_out, dtype=q.dtype)

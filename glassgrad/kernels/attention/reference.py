@@ -40,7 +40,9 @@ def scores(q: Any, k: Any, mask: Any, is_causal: bool, scale: float) -> Any:
 
 @register("attention", "cpu", "reference", "full score matrix: softmax(QKᵀ·scale + mask) V", reference=True)
 @register("attention", "cuda", "reference", "full score matrix with CuPy (cuBLAS GEMMs)", reference=True)
-def attention_forward(q: Any, k: Any, v: Any, mask: Any = None, is_causal: bool = False, scale: float = 1.0) -> tuple[Any, Any]:
+def attention_forward(
+    q: Any, k: Any, v: Any, mask: Any = None, is_causal: bool = False, scale: float = 1.0
+) -> tuple[Any, Any]:
     """(O, lse): the output and each query row's log-sum-exp of scores."""
     xp = backend.xp_of(q)
     s = scores(q, k, mask, is_causal, scale)
@@ -55,9 +57,19 @@ def attention_forward(q: Any, k: Any, v: Any, mask: Any = None, is_causal: bool 
 
 
 @register("attention_backward", "cpu", "reference", "full score matrix, backward written out", reference=True)
-@register("attention_backward", "cuda", "reference", "full score matrix with CuPy, backward written out", reference=True)
+@register(
+    "attention_backward", "cuda", "reference", "full score matrix with CuPy, backward written out", reference=True
+)
 def attention_backward(
-    q: Any, k: Any, v: Any, out: Any, grad_out: Any, lse: Any, mask: Any = None, is_causal: bool = False, scale: float = 1.0
+    q: Any,
+    k: Any,
+    v: Any,
+    out: Any,
+    grad_out: Any,
+    lse: Any,
+    mask: Any = None,
+    is_causal: bool = False,
+    scale: float = 1.0,
 ) -> tuple[Any, Any, Any]:
     """(dQ, dK, dV) from the saved O and lse (P recomputed as e^{S - lse})."""
     xp = backend.xp_of(q)

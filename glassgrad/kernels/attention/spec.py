@@ -19,24 +19,52 @@ def _rand(xp: Any, shape: tuple[int, ...], dtype: Any, seed: int) -> Any:
 
 def _qkv(xp: Any, n: int, lq: int, lk: int, d: int, dtype: Any, seed: int, transposed: bool = False) -> tuple[Any, ...]:
     if transposed:  # (N, L, D) views of (L, N, D) arrays: non-contiguous inputs
-        return tuple(_rand(xp, (length, n, d), dtype, seed + i).transpose(1, 0, 2) for i, length in enumerate((lq, lk, lk)))
-    return _rand(xp, (n, lq, d), dtype, seed), _rand(xp, (n, lk, d), dtype, seed + 1), _rand(xp, (n, lk, d), dtype, seed + 2)
+        return tuple(
+            _rand(xp, (length, n, d), dtype, seed + i).transpose(1, 0, 2) for i, length in enumerate((lq, lk, lk))
+        )
+    return (
+        _rand(xp, (n, lq, d), dtype, seed),
+        _rand(xp, (n, lk, d), dtype, seed + 1),
+        _rand(xp, (n, lk, d), dtype, seed + 2),
+    )
 
 
 def _forward_cases(xp: Any, dtype: Any) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
     out = []
     for i, (n, lq, lk, d, causal) in enumerate(
-        [(1, 1, 1, 8, False), (2, 7, 7, 16, True), (3, 33, 33, 8, False), (2, 127, 127, 64, True), (2, 33, 70, 16, False), (1, 70, 33, 16, True), (2, 130, 129, 8, True)]
+        [
+            (1, 1, 1, 8, False),
+            (2, 7, 7, 16, True),
+            (3, 33, 33, 8, False),
+            (2, 127, 127, 64, True),
+            (2, 33, 70, 16, False),
+            (1, 70, 33, 16, True),
+            (2, 130, 129, 8, True),
+        ]
     ):
-        out.append((f"N{n} Lq{lq} Lk{lk} D{d}{' causal' if causal else ''}", _qkv(xp, n, lq, lk, d, dtype, i), {"is_causal": causal, "scale": d**-0.5}))
+        out.append(
+            (
+                f"N{n} Lq{lq} Lk{lk} D{d}{' causal' if causal else ''}",
+                _qkv(xp, n, lq, lk, d, dtype, i),
+                {"is_causal": causal, "scale": d**-0.5},
+            )
+        )
     q, k, v = _qkv(xp, 2, 33, 40, 16, dtype, 50, transposed=True)
     out.append(("non-contiguous q/k/v", (q, k, v), {"scale": 0.3}))
     rng = np.random.default_rng(60)
     additive = xp.asarray(rng.standard_normal((1, 33, 40)).astype(dtype))
-    out.append(("additive mask broadcast over N", _qkv(xp, 2, 33, 40, 16, dtype, 61), {"mask": additive, "scale": 0.25}))
+    out.append(
+        ("additive mask broadcast over N", _qkv(xp, 2, 33, 40, 16, dtype, 61), {"mask": additive, "scale": 0.25})
+    )
     hidden = xp.asarray(np.where(rng.random((2, 1, 40)) < 0.3, -np.inf, 0.0).astype(dtype))
     hidden[..., 0] = 0  # every query keeps at least one key
-    out.append(("key-padding mask (-inf), causal", _qkv(xp, 2, 40, 40, 16, dtype, 62), {"mask": hidden, "is_causal": True, "scale": 0.25}))
+    out.append(
+        (
+            "key-padding mask (-inf), causal",
+            _qkv(xp, 2, 40, 40, 16, dtype, 62),
+            {"mask": hidden, "is_causal": True, "scale": 0.25},
+        )
+    )
     return out
 
 
@@ -101,7 +129,18 @@ def bytes_moved(case: Case) -> int:
 SIZES = {"cpu": ("8x8x512x64", "8x8x512x64c", "1x8x2048x64c"), "cuda": ("8x8x1024x64", "8x8x1024x64c", "4x16x4096x64c")}
 TOL = {"float32": 1e-4, "float64": 1e-10}
 
-define_op(OpSpec("attention", "softmax(QKᵀ·scale + mask) V and the row log-sum-exp", cases, make_inputs, flops, bytes_moved, SIZES, TOL))
+define_op(
+    OpSpec(
+        "attention",
+        "softmax(QKᵀ·scale + mask) V and the row log-sum-exp",
+        cases,
+        make_inputs,
+        flops,
+        bytes_moved,
+        SIZES,
+        TOL,
+    )
+)
 define_op(
     OpSpec(
         "attention_backward",
