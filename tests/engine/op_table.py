@@ -124,7 +124,7 @@ OPS: list[OpCase] = [
     OpCase("getitem_mask", lambda a: a[a > 0], lambda a: a[a > 0], (((3, 4),),)),
     OpCase(
         "gather",
-        lambda a: a.gather(1, gg.tensor([[0, 0], [3, 1], [2, 2]])),
+        lambda a: a.gather(1, gg.tensor([[0, 0], [3, 1], [2, 2]], device=a.device)),
         lambda a: a.gather(1, torch.tensor([[0, 0], [3, 1], [2, 2]])),
         (((3, 4),),),
     ),

@@ -85,7 +85,7 @@ class Pow(Function):
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
         xp = ctx.xp
-        x, y, z = ctx.saved_arrays
+        x, y, z = (a if hasattr(a, "shape") else xp.asarray(a, dtype=grad.dtype) for a in ctx.saved_arrays)
         gx = gy = None
         if ctx.needs_input_grad[0]:
             gx = xp.where(y == 0, 0, grad * y * xp.power(x, y - 1))
