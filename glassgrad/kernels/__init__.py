@@ -7,6 +7,7 @@ Kernels take and return plain NumPy or CuPy arrays; they know nothing of Tensor.
 from . import (
     attention,  # noqa: F401 - registers the attention variants
     conv2d,  # noqa: F401 - registers the conv2d variants
+    fused,  # noqa: F401 - registers the fused softmax / layer norm / cross-entropy variants
     matmul,  # noqa: F401 - registers the matmul variants
     pooling,  # noqa: F401 - registers the max-pooling variants
 )

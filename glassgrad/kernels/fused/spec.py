@@ -1,0 +1,224 @@
+"""The fused ops' validation cases, benchmark inputs and minimum memory traffic.
+
+Sizes are "ROWSxCOLS" (the op works on the last dim). These kernels are
+memory-bound, so ``bytes`` is what matters: the least a kernel must move —
+every input read once, every output written once — and the lab's GB/s is that
+over the measured time (to compare with the HBM peak). ``flops`` is a rough
+count (an exp or a log counted as one).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..registry import Case, OpSpec, define_op
+from . import reference
+
+#: (rows, cols): a single element, sizes off every warp and block width, a row
+#: longer than one block's registers (8192), and one that needs the loop path.
+SHAPES = [(1, 1), (7, 7), (33, 33), (5, 1000), (3, 4097), (2, 9000), (130, 257)]
+IGNORE = -100
+
+
+def _rand(xp: Any, shape: tuple[int, ...], dtype: Any, seed: int, scale: float = 3.0) -> Any:
+    return xp.asarray((scale * np.random.default_rng(seed).standard_normal(shape)).astype(dtype))
+
+
+def _targets(xp: Any, rows: int, cols: int, seed: int) -> Any:
+    t = np.random.default_rng(seed).integers(0, cols, rows)
+    t[::3] = IGNORE  # every third row ignored
+    return xp.asarray(t.astype(np.int64))
+
+
+def _inputs(xp: Any, dtype: Any) -> list[tuple[str, Any]]:
+    out = [(f"{r}x{c}", _rand(xp, (r, c), dtype, i)) for i, (r, c) in enumerate(SHAPES)]
+    out.append(("3-D (2, 5, 33)", _rand(xp, (2, 5, 33), dtype, 20)))
+    out.append(("transposed view (40x9).T", _rand(xp, (40, 9), dtype, 21).T))
+    return out
+
+
+def _forward_cases(xp: Any, dtype: Any) -> list[Case]:
+    return [Case(name, (x,)) for name, x in _inputs(xp, dtype)]
+
+
+def _softmax_backward_cases(forward: Any) -> Any:
+    def cases(xp: Any, dtype: Any) -> list[Case]:
+        return [
+            Case(name, (forward(x), _rand(xp, x.shape, dtype, 100 + i, 1.0)))
+            for i, (name, x) in enumerate(_inputs(xp, dtype))
+        ]
+
+    return cases
+
+
+def _layer_norm_cases(xp: Any, dtype: Any) -> list[Case]:
+    out = []
+    for i, (name, x) in enumerate(_inputs(xp, dtype)):
+        cols = x.shape[-1]
+        out.append(
+            Case(name, (x + 1.5, _rand(xp, (cols,), dtype, 50 + i, 1.0), _rand(xp, (cols,), dtype, 70 + i, 1.0)))
+        )
+    out.append(Case("no weight, no bias, eps 1e-3", (_rand(xp, (9, 100), dtype, 90),), {"eps": 1e-3}))
+    return out
+
+
+def _layer_norm_backward_cases(xp: Any, dtype: Any) -> list[Case]:
+    out = []
+    for i, case in enumerate(_layer_norm_cases(xp, dtype)):
+        x = case.args[0]
+        weight = case.args[1] if len(case.args) > 1 else None
+        _, mean, rstd = reference.layer_norm(*case.args, **case.kwargs)
+        out.append(Case(case.name, (_rand(xp, x.shape, dtype, 200 + i, 1.0), x, mean, rstd, weight)))
+    return out
+
+
+def _cross_entropy_cases(xp: Any, dtype: Any) -> list[Case]:
+    out = [
+        Case(f"{r}x{c}", (_rand(xp, (r, c), dtype, i), _targets(xp, r, c, 30 + i))) for i, (r, c) in enumerate(SHAPES)
+    ]
+    out.append(
+        Case("ignore_index 0", (_rand(xp, (6, 10), dtype, 40), _targets(xp, 6, 10, 41) % 10), {"ignore_index": 0})
+    )
+    return out
+
+
+def _cross_entropy_backward_cases(xp: Any, dtype: Any) -> list[Case]:
+    out = []
+    for i, case in enumerate(_cross_entropy_cases(xp, dtype)):
+        logits, target = case.args
+        _, lse = reference.cross_entropy(logits, target, **case.kwargs)
+        per_row = i % 2 == 0  # alternate reduction "none" (one grad per row) and "mean" (one grad, /count)
+        grad = _rand(xp, target.shape, dtype, 300 + i, 1.0) if per_row else xp.asarray(np.array(0.25, dtype=dtype))
+        out.append(
+            Case(case.name + (" grad per row" if per_row else " scalar grad"), (logits, target, lse, grad), case.kwargs)
+        )
+    return out
+
+
+def _parse(size: str) -> tuple[int, int]:
+    rows, cols = (int(d) for d in size.lower().split("x"))
+    return rows, cols
+
+
+def _make(kind: str) -> Any:
+    """make_inputs for one op: a (rows, cols) benchmark input built like its validation cases."""
+
+    def make_inputs(size: str, xp: Any, dtype: Any) -> Case:
+        rows, cols = _parse(size)
+        x = _rand(xp, (rows, cols), dtype, 0)
+        if kind == "forward":
+            return Case(size, (x,))
+        if kind in ("softmax_backward", "log_softmax_backward"):
+            y = reference.softmax(x) if kind == "softmax_backward" else reference.log_softmax(x)
+            return Case(size, (y, _rand(xp, (rows, cols), dtype, 1, 1.0)))
+        if kind == "layer_norm":
+            return Case(size, (x, _rand(xp, (cols,), dtype, 2, 1.0), _rand(xp, (cols,), dtype, 3, 1.0)))
+        if kind == "layer_norm_backward":
+            weight = _rand(xp, (cols,), dtype, 2, 1.0)
+            _, mean, rstd = reference.layer_norm(x, weight)
+            return Case(size, (_rand(xp, (rows, cols), dtype, 1, 1.0), x, mean, rstd, weight))
+        target = xp.asarray(np.random.default_rng(4).integers(0, cols, rows).astype(np.int64))
+        if kind == "cross_entropy":
+            return Case(size, (x, target))
+        _, lse = reference.cross_entropy(x, target)
+        return Case(size, (x, target, lse, xp.asarray(np.array(1.0 / rows, dtype=dtype))))
+
+    return make_inputs
+
+
+def _elements(case: Case) -> tuple[int, int]:
+    """(rows, cols) of the op's main array, always its first argument (x, y, grad or logits)."""
+    x = case.args[0]
+    return x.size // max(x.shape[-1], 1), x.shape[-1]
+
+
+def _traffic(arrays_read: int, arrays_written: int, row_values: int = 0, col_values: int = 0) -> Any:
+    """bytes(case): whole (rows, cols) arrays read and written once, plus per-row and per-column vectors."""
+
+    def count(case: Case) -> int:
+        rows, cols = _elements(case)
+        item = case.args[0].dtype.itemsize
+        return item * ((arrays_read + arrays_written) * rows * cols + row_values * rows + col_values * cols)
+
+    return count
+
+
+def _flops(per_element: int) -> Any:
+    def count(case: Case) -> int:
+        rows, cols = _elements(case)
+        return per_element * rows * cols
+
+    return count
+
+
+SIZES = {"cuda": ("8192x8192", "65536x1024", "4096x50257", "32768x128")}
+
+for _op, _what, _cases, _kind, _bytes, _flop in [
+    ("softmax", "softmax over the last dim", _forward_cases, "forward", _traffic(1, 1), 4),
+    ("log_softmax", "log_softmax over the last dim", _forward_cases, "forward", _traffic(1, 1), 4),
+    (
+        "softmax_backward",
+        "dx = y*(g - sum(g*y)) over the last dim",
+        _softmax_backward_cases(reference.softmax),
+        "softmax_backward",
+        _traffic(2, 1),
+        4,
+    ),
+    (
+        "log_softmax_backward",
+        "dx = g - exp(y)*sum(g) over the last dim",
+        _softmax_backward_cases(reference.log_softmax),
+        "log_softmax_backward",
+        _traffic(2, 1),
+        4,
+    ),
+    # x read, y written; γ, β read; μ, rstd written
+    (
+        "layer_norm",
+        "layer norm over the last dim (saves mean, rstd)",
+        _layer_norm_cases,
+        "layer_norm",
+        _traffic(1, 1, row_values=2, col_values=2),
+        8,
+    ),
+    # g, x read, dx written; μ, rstd read; γ read, dγ, dβ written
+    (
+        "layer_norm_backward",
+        "layer norm backward: dx, dweight, dbias",
+        _layer_norm_backward_cases,
+        "layer_norm_backward",
+        _traffic(2, 1, row_values=2, col_values=3),
+        12,
+    ),
+    # logits read; target (int64 = 2 float32 words) read, loss and lse written
+    (
+        "cross_entropy",
+        "softmax + cross-entropy per row (loss, lse)",
+        _cross_entropy_cases,
+        "cross_entropy",
+        _traffic(1, 0, row_values=4),
+        4,
+    ),
+    # logits read, dx written; target (2 words) and lse read per row
+    (
+        "cross_entropy_backward",
+        "dx = (softmax - onehot) * g",
+        _cross_entropy_backward_cases,
+        "cross_entropy_backward",
+        _traffic(1, 1, row_values=3),
+        4,
+    ),
+]:
+    define_op(
+        OpSpec(
+            op=_op,
+            description=_what,
+            cases=_cases,
+            make_inputs=_make(_kind),
+            flops=_flops(_flop),
+            bytes=_bytes,
+            default_sizes=SIZES,
+        )
+    )
