@@ -9,10 +9,9 @@ explicit stack, so a chain of 100,000 ops needs no recursion.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .tensor import Tensor
+from .grad_mode import no_grad
 
 
 def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
@@ -57,8 +56,6 @@ def topological_order(root: Tensor) -> list[Tensor]:
 
 
 def _initial_gradient(root: Tensor, gradient: Any) -> Any:
-    from .tensor import Tensor
-
     if not root.requires_grad:
         raise RuntimeError(
             "backward: the tensor does not require grad and has no grad_fn "
@@ -78,8 +75,6 @@ def _initial_gradient(root: Tensor, gradient: Any) -> Any:
 
 
 def _accumulate_grad(tensor: Tensor, g: Any) -> None:
-    from .tensor import Tensor
-
     if tensor.grad is None:
         tensor.grad = Tensor(g.copy())
     else:
@@ -88,9 +83,6 @@ def _accumulate_grad(tensor: Tensor, g: Any) -> None:
 
 def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
-    from .grad_mode import no_grad
-    from .tensor import Tensor
-
     pending: dict[int, Any] = {id(root): _initial_gradient(root, gradient)}
     with no_grad():
         for tensor in topological_order(root):
@@ -125,3 +117,6 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
             if not retain_graph:
                 node.ctx.saved_arrays = None
                 node.freed = True
+
+
+from .tensor import Tensor  # noqa: E402 - at the end, as in function.py

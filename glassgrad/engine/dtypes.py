@@ -50,19 +50,19 @@ def to_dtype(dtype: Any) -> np.dtype:
         raise TypeError(f"unknown dtype {dtype!r}") from err
 
 
+_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2}
+
+
 def category(dtype: np.dtype) -> _py_int:
     """0 for bool, 1 for integers, 2 for floating point."""
-    if dtype == bool_:
-        return 0
-    if np.issubdtype(dtype, np.integer):
-        return 1
-    if np.issubdtype(dtype, np.floating):
-        return 2
-    raise TypeError(f"unsupported dtype {dtype}")
+    try:
+        return _CATEGORY[dtype.kind]
+    except (KeyError, AttributeError):
+        raise TypeError(f"unsupported dtype {dtype}") from None
 
 
 def is_floating(dtype: np.dtype) -> _py_bool:
-    return np.issubdtype(dtype, np.floating)
+    return dtype.kind == "f"
 
 
 def scalar_dtype(value: Any) -> np.dtype:

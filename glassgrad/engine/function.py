@@ -30,14 +30,11 @@ Conventions:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from .grad_mode import is_grad_enabled
-
-if TYPE_CHECKING:
-    from .tensor import Tensor
 
 
 class Context:
@@ -91,35 +88,38 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
-        from .tensor import Tensor
-
-        tensors = [a for a in args if isinstance(a, Tensor)]
-        device = common_device(cls.__name__, tensors)
-        arrays = [a.array if isinstance(a, Tensor) else a for a in args]
-        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        record = cls.differentiable and is_grad_enabled() and any(needs)
-        ctx = Context(tensors[0].xp if tensors else _xp_for(device), needs)
+        arrays, needs, first = [], [], None
+        for a in args:  # one pass: unwrap tensors, note which need a gradient
+            if isinstance(a, Tensor):
+                if first is None:
+                    first = a
+                elif type(a.array) is not type(first.array):
+                    common_device(cls.__name__, [t for t in args if isinstance(t, Tensor)])
+                arrays.append(a.array)
+                needs.append(a.requires_grad)
+            else:
+                arrays.append(a)
+                needs.append(False)
+        record = cls.differentiable and any(needs) and is_grad_enabled()
+        ctx = Context(first.xp if first is not None else np, tuple(needs))
         out = cls.forward(ctx, *arrays, **kwargs)
         if isinstance(out, np.generic) or not hasattr(out, "shape"):
             out = ctx.xp.asarray(out)  # NumPy reductions return scalars
         result = Tensor(out)
-        if record and np.issubdtype(out.dtype, np.floating):
+        if record and out.dtype.kind == "f":
             result.requires_grad = True
             inputs = tuple(a if isinstance(a, Tensor) else None for a in args)
             result.grad_fn = Node(cls, ctx, inputs)
         return result
 
 
-def _xp_for(device: str):
-    from .backend import array_module
-
-    return array_module(device)
-
-
 def common_device(op: str, tensors: list[Tensor]) -> str:
     """The one device all ``tensors`` live on, or a RuntimeError naming the op."""
-    devices = {t.device for t in tensors}
+    devices = {type(t.array) for t in tensors}
     if len(devices) > 1:
         where = ", ".join(f"arg {i}: {t.device}" for i, t in enumerate(tensors))
         raise RuntimeError(f"{op}: expected all tensors on the same device, got {where}")
-    return devices.pop() if devices else "cpu"
+    return tensors[0].device if tensors else "cpu"
+
+
+from .tensor import Tensor  # noqa: E402 - at the end: tensor.py imports the ops, which need Function

@@ -24,9 +24,8 @@ class Tensor:
     __array_priority__ = 1000  # numpy_array + tensor calls Tensor.__radd__
 
     def __init__(self, array: Any, requires_grad: bool = False) -> None:
-        if not isinstance(array, np.ndarray):
-            if backend.device_of(array) == "cpu":
-                array = np.asarray(array)
+        if type(array) is not np.ndarray and backend.device_of(array) == "cpu":
+            array = np.asarray(array)
         self.array = array
         self.grad: Tensor | None = None
         self.grad_fn = None
@@ -47,12 +46,12 @@ class Tensor:
 
     @property
     def device(self) -> str:
-        return backend.device_of(self.array)
+        return "cpu" if type(self.array) is np.ndarray else backend.device_of(self.array)
 
     @property
     def xp(self):
         """The array module (numpy or cupy) of this tensor's device."""
-        return np if isinstance(self.array, np.ndarray) else backend.cupy_module()
+        return np if type(self.array) is np.ndarray else backend.xp_of(self.array)
 
     @property
     def ndim(self) -> int:
@@ -108,9 +107,7 @@ class Tensor:
 
     def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see engine/autograd.py)."""
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph)
+        autograd.backward(self, gradient, retain_graph)
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a
@@ -421,7 +418,7 @@ class Tensor:
         return "tensor(" + ", ".join([body, *extras]) + ")"
 
 
-from . import ops  # noqa: E402 - ops need the Tensor class defined above
+from . import autograd, ops  # noqa: E402 - they need the Tensor class defined above
 
 # Methods that simply forward to the op of the same name in engine/ops
 # (x.exp() is ops.exp(x)); each op's docstring states its math.
