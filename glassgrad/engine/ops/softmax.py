@@ -10,10 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import dtypes
+from ... import kernels
+from .. import backend, dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
 from .operands import normalize_dim, promote
+
+
+def _fused_cuda(x: Any, dim: int) -> bool:
+    """float32 CuPy arrays reduced over their last dim run the fused kernels (kernels/fused/)."""
+    return dim == x.ndim - 1 and x.dtype == "float32" and backend.device_of(x) == "cuda"
 
 
 class Softmax(Function):
@@ -22,8 +28,11 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx: Context, x: Any, dim: int) -> Any:
         xp = ctx.xp
-        e = xp.exp(x - x.max(axis=dim, keepdims=True))
-        s = e / e.sum(axis=dim, keepdims=True)
+        if _fused_cuda(x, dim):
+            s = kernels.get("softmax", "cuda", x.dtype)(x)
+        else:
+            e = xp.exp(x - x.max(axis=dim, keepdims=True))
+            s = e / e.sum(axis=dim, keepdims=True)
         ctx.save_for_backward(s)
         ctx.dim = dim
         return s
@@ -31,6 +40,8 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
         (s,) = ctx.saved_arrays
+        if _fused_cuda(s, ctx.dim) and grad.dtype == s.dtype:
+            return kernels.get("softmax_backward", "cuda", s.dtype)(s, grad)
         return s * (grad - (grad * s).sum(axis=ctx.dim, keepdims=True))
 
 
@@ -40,8 +51,11 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx: Context, x: Any, dim: int) -> Any:
         xp = ctx.xp
-        shifted = x - x.max(axis=dim, keepdims=True)
-        y = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+        if _fused_cuda(x, dim):
+            y = kernels.get("log_softmax", "cuda", x.dtype)(x)
+        else:
+            shifted = x - x.max(axis=dim, keepdims=True)
+            y = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y
@@ -49,6 +63,8 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
         (y,) = ctx.saved_arrays
+        if _fused_cuda(y, ctx.dim) and grad.dtype == y.dtype:
+            return kernels.get("log_softmax_backward", "cuda", y.dtype)(y, grad)
         return grad - ctx.xp.exp(y) * grad.sum(axis=ctx.dim, keepdims=True)
 
 
