@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import dtypes
+from ... import kernels
+from .. import backend, dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
 from .normalization import float_operands
@@ -267,6 +268,15 @@ class CrossEntropy(Function):
         xp = ctx.xp
         ctx.reduction = options["reduction"]
         ctx.probabilities = options["probabilities"]
+        ctx.fused = (  # plain class indices, float32 (N, C) logits on cuda: the fused kernels (kernels/fused/)
+            x.ndim == 2 and x.dtype == "float32" and backend.device_of(x) == "cuda" and weight is None
+        ) and not (ctx.probabilities or options["label_smoothing"])
+        if ctx.fused:
+            ctx.ignore_index = options["ignore_index"]
+            loss, lse = kernels.get("cross_entropy", "cuda", x.dtype)(x, target, ctx.ignore_index)
+            ctx.divisor = (target != ctx.ignore_index).sum(dtype=x.dtype)
+            ctx.save_for_backward(x, target, lse)
+            return _reduced(ctx, loss)
         shifted = x - x.max(axis=1, keepdims=True)
         log_p = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
         q = _class_weights(ctx, x.shape, target, weight, {**options, "dtype": x.dtype})
@@ -275,8 +285,15 @@ class CrossEntropy(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        log_p, q = ctx.saved_arrays
         g = _per_sample_grad(ctx, grad)
+        if ctx.fused:
+            x, target, lse = ctx.saved_arrays
+            return (
+                kernels.get("cross_entropy_backward", "cuda", x.dtype)(x, target, lse, g, ctx.ignore_index),
+                None,
+                None,
+            )
+        log_p, q = ctx.saved_arrays
         dx = (ctx.xp.exp(log_p) * q.sum(axis=1, keepdims=True) - q) * g
         dtarget = -ctx.target_weight * log_p * g if ctx.probabilities else None
         return dx, dtarget, None
