@@ -74,9 +74,14 @@ def _initial_gradient(root: Tensor, gradient: Any) -> Any:
     return g.astype(root.dtype, copy=False)
 
 
-def _accumulate_grad(tensor: Tensor, g: Any) -> None:
+def _accumulate_grad(tensor: Tensor, g: Any, handed_out: set[int]) -> None:
+    """tensor.grad += g. A fresh array that no other .grad holds is adopted without a
+    copy; views and arrays already handed to another tensor are copied, so that
+    in-place updates of one .grad never show up in another."""
     if tensor.grad is None:
-        tensor.grad = Tensor(g.copy())
+        owned = getattr(g, "flags", None) is not None and g.flags.owndata and id(g) not in handed_out
+        tensor.grad = Tensor(g if owned else g.copy())
+        handed_out.add(id(tensor.grad.array))
     else:
         tensor.grad = Tensor(tensor.grad.array + g)
 
@@ -84,6 +89,7 @@ def _accumulate_grad(tensor: Tensor, g: Any) -> None:
 def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
     pending: dict[int, Any] = {id(root): _initial_gradient(root, gradient)}
+    handed_out: set[int] = set()
     with no_grad():
         for tensor in topological_order(root):
             g = pending.pop(id(tensor), None)
@@ -95,7 +101,7 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
                     g = replaced.array if isinstance(replaced, Tensor) else replaced
             node = tensor.grad_fn
             if node is None or tensor._retains_grad:
-                _accumulate_grad(tensor, g)
+                _accumulate_grad(tensor, g, handed_out)
             if node is None:
                 continue
             if node.freed:
