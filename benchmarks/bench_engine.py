@@ -73,25 +73,30 @@ TINY_OPS = {
 }
 
 
+def measure_op(ours, theirs, x: np.ndarray, y: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]]:
+    """((fwd ours, fwd torch), (fwd+bwd ours, fwd+bwd torch)) in µs for one tiny op."""
+    a, b = gg.tensor(x), gg.tensor(y)
+    ta, tb = torch.tensor(x), torch.tensor(y)
+    fwd = (per_call_us(lambda: ours(a, b)), per_call_us(lambda: theirs(ta, tb)))
+    ga, tga = gg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+
+    def ours_bwd() -> None:
+        ours(ga, b).sum().backward()
+        ga.grad = None
+
+    def theirs_bwd() -> None:
+        theirs(tga, tb).sum().backward()
+        tga.grad = None
+
+    return fwd, (per_call_us(ours_bwd), per_call_us(theirs_bwd))
+
+
 def overhead_rows() -> list[dict]:
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((4, 4)).astype(np.float32), rng.standard_normal((4, 4)).astype(np.float32)
     rows = []
     for name, (ours, theirs) in TINY_OPS.items():
-        a, b = gg.tensor(x), gg.tensor(y)
-        ta, tb = torch.tensor(x), torch.tensor(y)
-        fwd = (per_call_us(lambda: ours(a, b)), per_call_us(lambda: theirs(ta, tb)))
-        ga, tga = gg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-
-        def ours_bwd() -> None:
-            ours(ga, b).sum().backward()
-            ga.grad = None
-
-        def theirs_bwd() -> None:
-            theirs(tga, tb).sum().backward()
-            tga.grad = None
-
-        bwd = (per_call_us(ours_bwd), per_call_us(theirs_bwd))
+        fwd, bwd = measure_op(ours, theirs, x, y)
         rows.append({"op": name, "forward_us": fwd, "forward_backward_us": bwd})
     return rows
 
