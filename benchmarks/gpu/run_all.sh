@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Every GPU check and measurement, in one go, for a lent GPU (the H100):
+#
+#     OUT=/some/dir bash benchmarks/gpu/run_all.sh      # from the repo root
+#
+# Each stage is independent (a failing stage does not stop the next) and has its
+# own time limit, so the whole run stays well under 8 minutes. Results land in $OUT.
+set -u
+OUT="${OUT:-benchmarks/results/gpu_run}"
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1 PYTHONPATH=.
+stage() { echo; echo "=== $1 ($(date -u +%H:%M:%S))"; }
+
+stage "environment"
+{
+  date -u
+  nvidia-smi || true
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv || true
+  nvcc --version || true
+  python - <<'PY' || true
+import platform, cupy
+print("python", platform.python_version())
+print("cupy", cupy.__version__)
+print("cuda runtime", cupy.cuda.runtime.runtimeGetVersion(), "driver", cupy.cuda.runtime.driverGetVersion())
+props = cupy.cuda.runtime.getDeviceProperties(0)
+print("device", props["name"].decode(), "SMs", props["multiProcessorCount"], "cc", props["major"], props["minor"])
+try:
+    import torch
+    print("torch", torch.__version__, "cuda", torch.version.cuda)
+except Exception as exc:
+    print("torch unavailable:", exc)
+PY
+} > "$OUT/env.txt" 2>&1
+cat "$OUT/env.txt"
+
+stage "pytest -m gpu"
+timeout 330 python -m pytest -m gpu -q --timeout 300 -p no:cacheprovider tests 2>&1 | tee "$OUT/pytest_gpu.log" || true
+
+stage "matmul ladder vs cuBLAS"
+if [ -f glassgrad/commands/bench.py ]; then
+  timeout 150 python -m glassgrad bench matmul --device cuda --sizes 1024 2048 4096 8192 4097 --repeat 5 \
+    --json "$OUT/matmul_cuda.json" 2>&1 | tee "$OUT/matmul_cuda.log" || true
+else
+  timeout 150 python benchmarks/gpu/quick_ladder.py 2>&1 | tee "$OUT/matmul_cuda.log" || true
+fi
+
+stage "fused kernels (GB/s)"
+timeout 90 python benchmarks/gpu/bench_fused.py --json "$OUT/fused_cuda.json" 2>&1 | tee "$OUT/fused_cuda.log" || true
+
+stage "training step vs PyTorch"
+timeout 90 python benchmarks/gpu/bench_train_step.py --json "$OUT/train_step_cuda.json" 2>&1 | tee "$OUT/train_step_cuda.log" || true
+
+stage "compute-sanitizer memcheck"
+if command -v compute-sanitizer >/dev/null; then
+  timeout 150 compute-sanitizer --tool memcheck --leak-check no --print-limit 50 \
+    python tests/gpu/memcheck_kernels.py > "$OUT/memcheck.txt" 2>&1 || true
+else
+  echo "compute-sanitizer not found" > "$OUT/memcheck.txt"
+fi
+tail -n 30 "$OUT/memcheck.txt"
+
+stage "done"
+ls -l "$OUT"
