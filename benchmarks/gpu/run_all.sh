@@ -4,7 +4,7 @@
 #     OUT=/some/dir bash benchmarks/gpu/run_all.sh      # from the repo root
 #
 # Each stage is independent (a failing stage does not stop the next) and has its
-# own time limit, so the whole run stays well under 8 minutes. Results land in $OUT.
+# own time limit (180+120+60+45+60 s at most), so the whole run stays under 8 minutes. Results land in $OUT.
 set -u
 OUT="${OUT:-benchmarks/results/gpu_run}"
 mkdir -p "$OUT"
@@ -34,25 +34,25 @@ PY
 cat "$OUT/env.txt"
 
 stage "pytest -m gpu"
-timeout 330 python -m pytest -m gpu -q --timeout 300 -p no:cacheprovider tests 2>&1 | tee "$OUT/pytest_gpu.log" || true
+timeout 180 python -m pytest -m gpu -q --timeout 300 -p no:cacheprovider tests 2>&1 | tee "$OUT/pytest_gpu.log" || true
 
 stage "matmul ladder vs cuBLAS"
 if [ -f glassgrad/commands/bench.py ]; then
-  timeout 150 python -m glassgrad bench matmul --device cuda --sizes 1024 2048 4096 8192 4097 --repeat 5 \
+  timeout 120 python -m glassgrad bench matmul --device cuda --sizes 1024 2048 4096 8192 4097 --repeat 5 \
     --json "$OUT/matmul_cuda.json" 2>&1 | tee "$OUT/matmul_cuda.log" || true
 else
-  timeout 150 python benchmarks/gpu/quick_ladder.py 2>&1 | tee "$OUT/matmul_cuda.log" || true
+  timeout 120 python benchmarks/gpu/quick_ladder.py 2>&1 | tee "$OUT/matmul_cuda.log" || true
 fi
 
 stage "fused kernels (GB/s)"
-timeout 90 python benchmarks/gpu/bench_fused.py --json "$OUT/fused_cuda.json" 2>&1 | tee "$OUT/fused_cuda.log" || true
+timeout 60 python benchmarks/gpu/bench_fused.py --json "$OUT/fused_cuda.json" 2>&1 | tee "$OUT/fused_cuda.log" || true
 
 stage "training step vs PyTorch"
-timeout 90 python benchmarks/gpu/bench_train_step.py --json "$OUT/train_step_cuda.json" 2>&1 | tee "$OUT/train_step_cuda.log" || true
+timeout 45 python benchmarks/gpu/bench_train_step.py --json "$OUT/train_step_cuda.json" 2>&1 | tee "$OUT/train_step_cuda.log" || true
 
 stage "compute-sanitizer memcheck"
 if command -v compute-sanitizer >/dev/null; then
-  timeout 150 compute-sanitizer --tool memcheck --leak-check no --print-limit 50 \
+  timeout 60 compute-sanitizer --tool memcheck --leak-check no --print-limit 50 \
     python tests/gpu/memcheck_kernels.py > "$OUT/memcheck.txt" 2>&1 || true
 else
   echo "compute-sanitizer not found" > "$OUT/memcheck.txt"
