@@ -5,17 +5,11 @@ relative, float32 to 1e-4)."""
 
 from __future__ import annotations
 
-import pytest
-
-# Until engineer F's glassgrad.optim / glassgrad.data / glassgrad.save land, these tests skip.
-pytest.importorskip("glassgrad.data", reason="glassgrad.data/optim/save have not landed yet")
-pytest.importorskip("glassgrad.optim", reason="glassgrad.data/optim/save have not landed yet")
-
 import numpy as np  # noqa: E402
+import pytest
 import torch  # noqa: E402
 
 import glassgrad as gg  # noqa: E402
-import glassgrad.nn.functional as F  # noqa: E402
 from glassgrad import nn, optim  # noqa: E402
 from glassgrad.recipes import mlp_bce, mnist_cnn  # noqa: E402
 from glassgrad.recipes.common import mnist_datasets  # noqa: E402
@@ -102,12 +96,7 @@ def loss_curves(model_name: str, optimizer_name: str, dtype: str) -> tuple[np.nd
 @pytest.mark.parametrize("optimizer_name", list(OPTIMIZERS))
 @pytest.mark.parametrize(
     "model_name",
-    [
-        "mlp-bce",
-        pytest.param(
-            "mnist-cnn", marks=pytest.mark.skipif(not hasattr(F, "conv2d"), reason="F.conv2d has not landed yet")
-        ),
-    ],
+    ["mlp-bce", "mnist-cnn"],
 )
 def test_losses_agree_step_for_step(model_name: str, optimizer_name: str, dtype: str) -> None:
     ours, theirs = loss_curves(model_name, optimizer_name, dtype)

@@ -4,7 +4,6 @@ processes, and rejection of bad arguments."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import re
 import subprocess
@@ -17,11 +16,6 @@ import pytest
 import glassgrad as gg
 from glassgrad.cli import main
 from glassgrad.training import CHECKPOINT_NAME
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("glassgrad.optim") is None or importlib.util.find_spec("glassgrad.data") is None,
-    reason="glassgrad.data/optim/save have not landed yet",
-)
 
 
 def train(*args: str) -> subprocess.CompletedProcess:

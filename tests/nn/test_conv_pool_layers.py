@@ -9,12 +9,9 @@ import pytest
 import torch
 
 import glassgrad as gg
-import glassgrad.nn.functional as F
 from glassgrad import nn
 
 from torch_twin import check_twins
-
-needs_conv = pytest.mark.skipif(not hasattr(F, "conv2d"), reason="F.conv2d/conv1d/pooling have not landed yet")
 
 DTYPES = ["float32", "float64"]
 CONV2D_CASES = [
@@ -26,14 +23,12 @@ CONV2D_CASES = [
 ]
 
 
-@needs_conv
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("options", CONV2D_CASES)
 def test_conv2d_matches_torch(options: dict, dtype: str, rng: np.random.Generator) -> None:
     check_twins(nn.Conv2d(4, 6, **options), torch.nn.Conv2d(4, 6, **options), rng.standard_normal((2, 4, 7, 6)), dtype)
 
 
-@needs_conv
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(
     "options", [{"kernel_size": 3}, {"kernel_size": 4, "padding": "same"}, {"kernel_size": 2, "stride": 2, "groups": 2}]
@@ -42,7 +37,6 @@ def test_conv1d_matches_torch(options: dict, dtype: str, rng: np.random.Generato
     check_twins(nn.Conv1d(2, 4, **options), torch.nn.Conv1d(2, 4, **options), rng.standard_normal((3, 2, 9)), dtype)
 
 
-@needs_conv
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(
     ("ours", "theirs"),
@@ -58,7 +52,6 @@ def test_pooling_matches_torch(ours, theirs, dtype: str, rng: np.random.Generato
     check_twins(ours(), theirs(), rng.standard_normal((2, 3, 6, 6)), dtype)
 
 
-@needs_conv
 def test_mnist_cnn_shape_and_parameter_count() -> None:
     model = nn.Sequential(
         nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),

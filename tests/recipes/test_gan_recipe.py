@@ -3,18 +3,13 @@ quality measure counts confident classifications."""
 
 from __future__ import annotations
 
-import pytest
-
-# Until engineer F's glassgrad.optim / glassgrad.data / glassgrad.save land, these tests skip.
-data = pytest.importorskip("glassgrad.data", reason="glassgrad.data/optim/save have not landed yet")
-pytest.importorskip("glassgrad.optim", reason="glassgrad.data/optim/save have not landed yet")
-
 import math  # noqa: E402
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import glassgrad as gg  # noqa: E402
+from glassgrad import data  # noqa: E402
 from glassgrad.recipes import get_recipe  # noqa: E402
 from glassgrad.recipes.common import loaders  # noqa: E402
 from glassgrad.recipes.gan import confident_share  # noqa: E402

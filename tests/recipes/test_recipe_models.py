@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-# Until engineer F's glassgrad.optim / glassgrad.data / glassgrad.save land, these tests skip.
-pytest.importorskip("glassgrad.data", reason="glassgrad.data/optim/save have not landed yet")
-pytest.importorskip("glassgrad.optim", reason="glassgrad.data/optim/save have not landed yet")
-
-
 import glassgrad as gg  # noqa: E402
-import glassgrad.nn.functional as F  # noqa: E402
 from glassgrad.recipes import cifar_cnn, get_recipe, image_cnn, list_recipes, mlp_bce, mnist_cnn  # noqa: E402
 from glassgrad.training import Trainer  # noqa: E402
-
-needs_conv = pytest.mark.skipif(not hasattr(F, "conv2d"), reason="F.conv2d/max_pool2d have not landed yet")
 
 
 def count(model: gg.nn.Module) -> int:
@@ -35,7 +27,6 @@ def test_parameter_counts_are_exact(build, expected: int) -> None:
     assert count(build()) == expected
 
 
-@needs_conv
 def test_cnn_output_shapes() -> None:
     with gg.no_grad():
         assert mnist_cnn.build_model()(gg.zeros(2, 1, 28, 28)).shape == (2, 10)

@@ -5,11 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-# Until engineer F's glassgrad.optim / glassgrad.data / glassgrad.save land, these tests skip.
-pytest.importorskip("glassgrad.data", reason="glassgrad.data/optim/save have not landed yet")
-pytest.importorskip("glassgrad.optim", reason="glassgrad.data/optim/save have not landed yet")
-
-
 import glassgrad as gg  # noqa: E402
 from glassgrad.recipes import get_recipe  # noqa: E402
 from glassgrad.training import Trainer  # noqa: E402
