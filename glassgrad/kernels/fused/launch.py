@@ -11,6 +11,7 @@ ITEMS (8, as in rows.cuh) values of it in registers:
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -44,4 +45,4 @@ def as_rows(x: Any) -> Any:
         raise TypeError(f"fused kernels: expected float32, got {x.dtype}")
     if x.ndim == 0:
         raise ValueError("fused kernels: expected at least 1 dim (the row)")
-    return cupy.ascontiguousarray(x).reshape(-1, x.shape[-1])
+    return cupy.ascontiguousarray(x).reshape(math.prod(x.shape[:-1]), x.shape[-1])

@@ -107,7 +107,7 @@ extern "C" __global__ void layer_norm_backward_params(const float* __restrict__ 
     __shared__ float sum_g[PARAM_ROWS][PARAM_COLS + 1];
     const int c = blockIdx.x * PARAM_COLS + threadIdx.x;
     const long long first = blockIdx.y * rows_per_chunk;
-    const long long last = min(first + rows_per_chunk, rows);
+    const long long last = first + rows_per_chunk < rows ? first + rows_per_chunk : rows;
     float acc_gx = 0.f, acc_g = 0.f;
     if (c < cols) {
         for (long long row = first + threadIdx.y; row < last; row += PARAM_ROWS) {

@@ -16,7 +16,8 @@ from .launch import as_rows, fused_kernel, row_launch
 
 F32 = ("float32",)
 PARAM_COLS, PARAM_ROWS = 32, 8  # block of layer_norm_backward_params (layer_norm.cu)
-ROWS_PER_CHUNK = 256  # rows summed by one block of the dγ/dβ kernel
+ROWS_PER_CHUNK = 256  # rows summed by one block of the dγ/dβ kernel (more if the grid's y would pass its limit)
+MAX_GRID_Y = 65535
 
 
 def _vector(value: Any, cols: int, fill: float) -> Any:
@@ -69,11 +70,12 @@ def layer_norm_backward(grad: Any, x: Any, mean: Any, rstd: Any, weight: Any = N
     args = (g_rows, x_rows, mean_rows, rstd_rows, w, dx, np.int64(n), np.int32(cols))
     fused_kernel("layer_norm.cu", "layer_norm_backward_input")(grid, block, args)
 
-    chunks = ceil_div(n, ROWS_PER_CHUNK)
+    rows_per_chunk = max(ROWS_PER_CHUNK, ceil_div(n, MAX_GRID_Y))
+    chunks = ceil_div(n, rows_per_chunk)
     dw_partial = cupy.empty((chunks, cols), dtype=cupy.float32)
     db_partial = cupy.empty((chunks, cols), dtype=cupy.float32)
     args = (g_rows, x_rows, mean_rows, rstd_rows, dw_partial, db_partial, np.int64(n), np.int32(cols))
     fused_kernel("layer_norm.cu", "layer_norm_backward_params")(
-        (ceil_div(cols, PARAM_COLS), chunks), (PARAM_COLS, PARAM_ROWS), (*args, np.int64(ROWS_PER_CHUNK))
+        (ceil_div(cols, PARAM_COLS), chunks), (PARAM_COLS, PARAM_ROWS), (*args, np.int64(rows_per_chunk))
     )
     return dx.reshape(x.shape), dw_partial.sum(axis=0), db_partial.sum(axis=0)
