@@ -415,7 +415,10 @@ def _class_loss(
                 f"{op}: for input of shape {input.shape} the class-index target must have shape {expected}, "
                 f"got {target.shape}"
             )
-        kept = target.array[target.array != ignore_index]
+        # Checked on the cpu only: on cuda reading the targets back would stall every
+        # training step on a device-to-host copy (PyTorch checks there with an asynchronous
+        # device-side assert; out-of-range targets then give a zero one-hot row here).
+        kept = target.array[target.array != ignore_index] if target.device == "cpu" else target.array[:0]
         if kept.size and (int(kept.min()) < 0 or int(kept.max()) >= classes):
             bad = int(kept.min()) if int(kept.min()) < 0 else int(kept.max())
             raise IndexError(f"{op}: target {bad} is out of bounds for {classes} classes")
