@@ -14,6 +14,7 @@ import datetime
 import json
 import os
 import platform
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -119,7 +120,11 @@ def benchmark(
             def call(v: Any = v, inputs: Any = inputs) -> Any:
                 return v(*inputs.args, **inputs.kwargs)
 
-            first = timing.first_call_seconds(call, device)
+            try:
+                first = timing.first_call_seconds(call, device)
+            except Exception as err:  # noqa: BLE001 - report and go on with the other variants
+                print(f"benchmark: {op}/{device}/{v.name} at {size} failed: {err!r}", file=sys.stderr)
+                continue
             times = np.array(timer(call, repeat, warmup))
             median = float(np.median(times))
             ref_time = median if v.reference else ref_time

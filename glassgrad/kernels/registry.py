@@ -28,6 +28,7 @@ class Variant:
     description: str
     dtypes: tuple[str, ...] = FLOAT_DTYPES
     reference: bool = False
+    tolerance: float | None = None  # overrides the op's tolerance (e.g. TF32 tensor cores)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
@@ -103,6 +104,7 @@ def register(
     dtypes: tuple[str, ...] = FLOAT_DTYPES,
     reference: bool = False,
     default: bool = False,
+    tolerance: float | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator: register ``fn`` as variant ``name`` of ``op`` on ``device``.
 
@@ -116,7 +118,7 @@ def register(
         table = _variants.setdefault(key, {})
         if name in table:
             raise ValueError(f"kernels.register: {op}/{device}/{name} is registered twice")
-        table[name] = Variant(op, device, name, fn, description, tuple(dtypes), reference)
+        table[name] = Variant(op, device, name, fn, description, tuple(dtypes), reference, tolerance)
         if default or (reference and key not in _defaults):
             _defaults[key] = name
         return fn

@@ -84,7 +84,7 @@ def validate(
         if not candidate.supports(dtype):
             report.results.append(CaseResult("all", dtype, skipped=f"{name} does not support {dtype}"))
             continue
-        tolerance = op_spec.tolerance.get(dtype, 1e-4)
+        tolerance = candidate.tolerance or op_spec.tolerance.get(dtype, 1e-4)
         for case in op_spec.cases(xp, np.dtype(dtype)):
             want = ref(*case.args, **case.kwargs)
             got = candidate(*case.args, **case.kwargs)

@@ -121,7 +121,7 @@ def _both(op: str, *args, **kwargs):
 
     out = []
     for name in ("fused", "cupy"):
-        result = kernels.variant(op, "cuda", name)(*[cupy.asarray(a) for a in args], **kwargs)
+        result = kernels.variant(op, "cuda", name)(*[None if a is None else cupy.asarray(a) for a in args], **kwargs)
         out.append(tuple(cupy.asnumpy(r) for r in (result if isinstance(result, tuple) else (result,))))
     return out
 

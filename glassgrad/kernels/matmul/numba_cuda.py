@@ -32,6 +32,8 @@ def _kernels() -> tuple[Any, Any]:
     """
     # module globals, not closure cells: the CUDA simulator swaps the kernel's global ``cuda`` for its fake
     global cuda, float32
+    if not hasattr(np, "row_stack"):  # numba-cuda (0.2x) still names np.row_stack, which NumPy 2.4 removed
+        np.row_stack = np.vstack
     from numba import cuda, float32
 
     @cuda.jit
