@@ -34,7 +34,9 @@ class Variant:
         return self.fn(*args, **kwargs)
 
     def supports(self, dtype: Any) -> bool:
-        return str(dtype) in self.dtypes
+        return (
+            dtype if isinstance(dtype, str) else dtype.name if hasattr(dtype, "name") else str(dtype)
+        ) in self.dtypes
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,9 @@ def get(op: str, device: str, dtype: Any = None) -> Variant:
     If that variant does not support ``dtype`` the reference runs instead.
     """
     key = (op, device)
-    chosen = variant(op, device, _chosen.get(key) or _defaults[key])
+    table = _variants.get(key)
+    name = _chosen.get(key) or _defaults.get(key)
+    chosen = table[name] if table and name in table else variant(op, device, name or "")
     if dtype is not None and not chosen.supports(dtype):
         return reference(op, device)
     return chosen

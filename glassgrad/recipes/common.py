@@ -42,7 +42,7 @@ def mnist_datasets(data_dir: str | None) -> tuple[TensorDataset, TensorDataset]:
 
     def as_tensors(train: bool) -> TensorDataset:
         dataset = MNIST(data_dir, train=train)
-        images = dataset.data.reshape(-1, 1, 28, 28).float() / 255
+        images = (dataset.data.reshape(-1, 1, 28, 28).float() / 255 - 0.1307) / 0.3081  # MNIST mean/std
         return TensorDataset(images, dataset.targets.long())
 
     return as_tensors(True), as_tensors(False)

@@ -58,7 +58,7 @@ RECIPE = register(
     Recipe(
         "mnist-cnn",
         "3-conv CNN on MNIST (93,322 params), Adam, cross-entropy; offline 4,000/1,000 subset by default",
-        TrainConfig(epochs=5, batch_size=64, lr=0.001, optimizer="adam"),
+        TrainConfig(epochs=5, batch_size=64, lr=0.002, optimizer="adam"),
         build,
     )
 )

@@ -24,7 +24,7 @@ def matmul_arrays(a: Any, b: Any) -> Any:
     for a Linear layer); otherwise both are broadcast to one batch and run as
     a batched (B, M, K) @ (B, K, N) product.
     """
-    kernel = kernels.get("matmul", backend.device_of(a), a.dtype)
+    kernel = kernels.get("matmul", "cpu" if type(a) is np.ndarray else "cuda", a.dtype)
     m, k = a.shape[-2:]
     n = b.shape[-1]
     if a.ndim == 2 and b.ndim == 2:
@@ -91,10 +91,11 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     k2 = other.shape[-2] if other.ndim > 1 else other.shape[0]
     if k1 != k2:
         raise RuntimeError(f"matmul: shapes {input.shape} and {other.shape} cannot be multiplied ({k1} != {k2})")
-    try:
-        np.broadcast_shapes(input.shape[:-2], other.shape[:-2])
-    except ValueError as err:
-        raise RuntimeError(f"matmul: batch dims of {input.shape} and {other.shape} don't broadcast") from err
+    if input.ndim > 2 and other.ndim > 2:
+        try:
+            np.broadcast_shapes(input.shape[:-2], other.shape[:-2])
+        except ValueError as err:
+            raise RuntimeError(f"matmul: batch dims of {input.shape} and {other.shape} don't broadcast") from err
     return MatMul.apply(input, other)
 
 
