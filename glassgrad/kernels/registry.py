@@ -10,6 +10,7 @@ restores the previous choice on exit.
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +70,12 @@ class OpSpec:
     bytes: Callable[[Case], int]
     default_sizes: dict[str, tuple[str, ...]]
     tolerance: dict[str, float] = field(default_factory=lambda: {"float32": 1e-4, "float64": 1e-10})
+
+
+@functools.cache
+def _dtype_name(dtype: Any) -> str:
+    """ "float32" for np.float32 / np.dtype("float32") (cached: numpy's .name is slow)."""
+    return str(dtype)
 
 
 _specs: dict[str, OpSpec] = {}

@@ -31,8 +31,9 @@ def promote(op: str, *operands: Any, to_float: bool = False) -> tuple[Any, ...]:
     division, exp, mean...).
     """
     tensors = [o for o in operands if isinstance(o, Tensor)]
-    if not to_float and len(tensors) == len(operands) and all(t.dtype == tensors[0].dtype for t in tensors):
-        return operands  # the common case: tensors of one dtype (devices are checked by Function.apply)
+    if len(tensors) == len(operands) and all(t.dtype == tensors[0].dtype for t in tensors):
+        if not to_float or tensors[0].dtype.kind == "f":
+            return operands  # the common case: tensors of one dtype (devices are checked by Function.apply)
     device = common_device(op, tensors)
     operands = tuple(o if isinstance(o, Tensor | int | float | bool) else as_tensor_like(o, device) for o in operands)
     dtype = dtypes.result_type(*operands)
