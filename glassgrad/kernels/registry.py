@@ -35,9 +35,7 @@ class Variant:
         return self.fn(*args, **kwargs)
 
     def supports(self, dtype: Any) -> bool:
-        return (
-            dtype if isinstance(dtype, str) else dtype.name if hasattr(dtype, "name") else str(dtype)
-        ) in self.dtypes
+        return (dtype if isinstance(dtype, str) else _dtype_name(dtype)) in self.dtypes
 
 
 @dataclass(frozen=True)
