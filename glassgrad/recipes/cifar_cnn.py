@@ -11,7 +11,7 @@ from ..data import CIFAR10
 from ..training.accuracy import multiclass_correct
 from ..training.config import TrainConfig
 from ..training.task import SupervisedTask
-from .common import loaders, make_optimizer
+from .common import supervised_task
 from .mnist_cnn import small_cnn
 from .registry import Recipe, register
 
@@ -24,12 +24,7 @@ def build(config: TrainConfig) -> SupervisedTask:
     if config.data_dir is None:
         raise ValueError("cifar-cnn: --data-dir must name the directory holding the CIFAR-10 binary files")
     train, test = CIFAR10(config.data_dir, train=True), CIFAR10(config.data_dir, train=False)
-    model = build_model().to(config.device)
-    train_loader, test_loader = loaders(train, test, config)
-    optimizer = make_optimizer(config, model.parameters())
-    return SupervisedTask(
-        model, nn.CrossEntropyLoss(), optimizer, train_loader, test_loader, multiclass_correct, config.device
-    )
+    return supervised_task(build_model(), nn.CrossEntropyLoss(), train, test, config, multiclass_correct)
 
 
 RECIPE = register(

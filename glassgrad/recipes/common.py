@@ -9,6 +9,7 @@ from .. import optim
 from ..data import DataLoader, Dataset, TensorDataset, random_split
 from ..engine.tensor import Tensor
 from ..training.config import TrainConfig
+from ..training.task import SupervisedTask
 
 OPTIMIZER_CLASSES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
 
@@ -23,6 +24,16 @@ def loaders(train: Dataset, test: Dataset | None, config: TrainConfig) -> tuple[
     train_loader = DataLoader(train, batch_size=config.batch_size, shuffle=True)
     test_loader = None if test is None else DataLoader(test, batch_size=max(config.batch_size, 256))
     return train_loader, test_loader
+
+
+def supervised_task(
+    model: Any, loss: Any, train: Dataset, test: Dataset | None, config: TrainConfig, correct: Any = None
+) -> SupervisedTask:
+    """The usual recipe: the model on ``config.device``, shuffled/in-order loaders, the configured optimizer."""
+    model = model.to(config.device)
+    train_loader, test_loader = loaders(train, test, config)
+    optimizer = make_optimizer(config, model.parameters())
+    return SupervisedTask(model, loss, optimizer, train_loader, test_loader, correct, config.device)
 
 
 def split(inputs: Tensor, targets: Tensor, val_fraction: float) -> tuple[Dataset, Dataset]:

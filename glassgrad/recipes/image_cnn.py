@@ -18,7 +18,7 @@ from ..data import ImageFolder, transforms
 from ..training.accuracy import binary_correct
 from ..training.config import TrainConfig
 from ..training.task import SupervisedTask
-from .common import loaders, make_optimizer
+from .common import supervised_task
 from .registry import Recipe, register
 
 DEFAULT_SIZE = 150
@@ -72,10 +72,7 @@ def build(config: TrainConfig) -> SupervisedTask:
     if len(train.classes) != 2:
         raise ValueError(f"image-cnn: expected two classes in {train_root}, found {train.classes}")
     val = ImageFolder(val_root, transform=plain, target_transform=_float_label) if val_root else None
-    model = build_model(size).to(config.device)
-    train_loader, val_loader = loaders(train, val, config)
-    optimizer = make_optimizer(config, model.parameters())
-    return SupervisedTask(model, nn.BCELoss(), optimizer, train_loader, val_loader, binary_correct, config.device)
+    return supervised_task(build_model(size), nn.BCELoss(), train, val, config, binary_correct)
 
 
 RECIPE = register(

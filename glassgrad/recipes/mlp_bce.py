@@ -14,7 +14,7 @@ from ..engine import creation
 from ..training.accuracy import binary_correct
 from ..training.config import TrainConfig
 from ..training.task import SupervisedTask
-from .common import loaders, make_optimizer, split
+from .common import split, supervised_task
 from .registry import Recipe, register
 
 SAMPLES = 1000
@@ -29,10 +29,7 @@ def build(config: TrainConfig) -> SupervisedTask:
     x = creation.rand(SAMPLES, 10)
     y = creation.randint(0, 2, (SAMPLES, 1)).float()
     train, val = split(x, y, val_fraction=0.2)
-    model = build_model().to(config.device)
-    train_loader, val_loader = loaders(train, val, config)
-    optimizer = make_optimizer(config, model.parameters())
-    return SupervisedTask(model, nn.BCELoss(), optimizer, train_loader, val_loader, binary_correct, config.device)
+    return supervised_task(build_model(), nn.BCELoss(), train, val, config, binary_correct)
 
 
 RECIPE = register(

@@ -11,7 +11,7 @@ from .. import nn
 from ..engine import creation
 from ..training.config import TrainConfig
 from ..training.task import SupervisedTask
-from .common import loaders, make_optimizer, split
+from .common import split, supervised_task
 from .registry import Recipe, register
 
 SAMPLES = 1280
@@ -25,10 +25,7 @@ def build(config: TrainConfig) -> SupervisedTask:
     x = creation.randn(SAMPLES, 3)
     y = x @ creation.tensor([[0.5], [-0.3], [0.2]]) + 0.1 + 0.05 * creation.randn(SAMPLES, 1)
     train, test = split(x, y, val_fraction=0.2)
-    model = build_model().to(config.device)
-    train_loader, test_loader = loaders(train, test, config)
-    optimizer = make_optimizer(config, model.parameters())
-    return SupervisedTask(model, nn.MSELoss(), optimizer, train_loader, test_loader, device=config.device)
+    return supervised_task(build_model(), nn.MSELoss(), train, test, config)
 
 
 RECIPE = register(

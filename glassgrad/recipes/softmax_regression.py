@@ -11,7 +11,7 @@ from .. import nn
 from ..training.accuracy import multiclass_correct
 from ..training.config import TrainConfig
 from ..training.task import SupervisedTask
-from .common import loaders, make_optimizer, mnist_datasets
+from .common import mnist_datasets, supervised_task
 from .registry import Recipe, register
 
 
@@ -21,12 +21,7 @@ def build_model() -> nn.Sequential:
 
 def build(config: TrainConfig) -> SupervisedTask:
     train, test = mnist_datasets(config.data_dir)
-    model = build_model().to(config.device)
-    train_loader, test_loader = loaders(train, test, config)
-    optimizer = make_optimizer(config, model.parameters())
-    return SupervisedTask(
-        model, nn.CrossEntropyLoss(), optimizer, train_loader, test_loader, multiclass_correct, config.device
-    )
+    return supervised_task(build_model(), nn.CrossEntropyLoss(), train, test, config, multiclass_correct)
 
 
 RECIPE = register(
