@@ -11,6 +11,7 @@ from ..engine.tensor import Tensor
 from ..training.config import TrainConfig
 from ..training.task import SupervisedTask
 
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # of the 60,000 training digits' pixels in [0, 1]
 OPTIMIZER_CLASSES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
 
 
@@ -43,8 +44,9 @@ def split(inputs: Tensor, targets: Tensor, val_fraction: float) -> tuple[Dataset
     return tuple(random_split(dataset, [len(dataset) - n_val, n_val]))  # type: ignore[return-value]
 
 
-def mnist_datasets(data_dir: str | None) -> tuple[TensorDataset, TensorDataset]:
-    """MNIST as (N, 1, 28, 28) float32 pixels in [0, 1] and int64 labels, train and test.
+def mnist_datasets(data_dir: str | None, normalize: bool = False) -> tuple[TensorDataset, TensorDataset]:
+    """MNIST as (N, 1, 28, 28) float32 pixels in [0, 1] (or standardised by MNIST's mean and
+    std when ``normalize``) and int64 labels, train and test.
 
     From IDX files in ``data_dir`` when there are any, else the offline 5,000-image
     subset (4,000 train / 1,000 test). Held as whole tensors, so a batch is one slice.
@@ -53,7 +55,9 @@ def mnist_datasets(data_dir: str | None) -> tuple[TensorDataset, TensorDataset]:
 
     def as_tensors(train: bool) -> TensorDataset:
         dataset = MNIST(data_dir, train=train)
-        images = (dataset.data.reshape(-1, 1, 28, 28).float() / 255 - 0.1307) / 0.3081  # MNIST mean/std
+        images = dataset.data.reshape(-1, 1, 28, 28).float() / 255
+        if normalize:
+            images = (images - MNIST_MEAN) / MNIST_STD
         return TensorDataset(images, dataset.targets.long())
 
     return as_tensors(True), as_tensors(False)

@@ -29,7 +29,7 @@ from ..engine.tensor import Tensor
 from ..training.config import TrainConfig
 from ..training.plots import save_image_grid
 from ..training.task import StepResult, to_device
-from .common import loaders, make_optimizer, mnist_datasets
+from .common import MNIST_MEAN, MNIST_STD, loaders, make_optimizer, mnist_datasets
 from .registry import Recipe, register
 
 NOISE_DIM = 100
@@ -63,10 +63,11 @@ def build_discriminator() -> nn.Sequential:
 
 def confident_share(images: Tensor, classifier: nn.Module) -> tuple[float, int]:
     """Share of ``images`` (in [0, 1]) that ``classifier`` puts in one class with p > 0.9,
-    and the number of distinct classes among them."""
+    and the number of distinct classes among them. The classifier is mnist-cnn, which
+    sees standardised pixels."""
     classifier.eval()
     with no_grad():
-        probabilities = classifier(images).softmax(dim=1).cpu().numpy()
+        probabilities = classifier((images - MNIST_MEAN) / MNIST_STD).softmax(dim=1).cpu().numpy()
     confident = probabilities.max(axis=1) > CONFIDENCE
     return float(confident.mean()), len(set(probabilities.argmax(axis=1)[confident].tolist()))
 
