@@ -80,11 +80,11 @@ class Function:
 
     @staticmethod
     def forward(ctx: Context, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+        raise NotImplementedError("a Function subclass defines forward(ctx, *arrays, **options)")
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        raise NotImplementedError
+        raise NotImplementedError("a Function subclass defines backward(ctx, grad)")
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
