@@ -76,26 +76,21 @@ class MatMul(Function):
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     """Matrix product with NumPy's rules for 1-D operands and batch broadcasting."""
-    for t in (input, other):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"matmul: expected Tensors, got {type(t).__name__}")
-        if t.ndim == 0:
-            raise RuntimeError(
-                f"matmul: both arguments need at least 1 dim, got shapes {input.shape} and {other.shape}"
-            )
-    if input.dtype != other.dtype:
-        raise RuntimeError(
-            f"matmul: expected both operands to have the same dtype, got {input.dtype} and {other.dtype}"
-        )
-    k1 = input.shape[-1]
-    k2 = other.shape[-2] if other.ndim > 1 else other.shape[0]
+    if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+        raise TypeError(f"matmul: expected Tensors, got {type(input).__name__} and {type(other).__name__}")
+    a, b = input.array, other.array
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(f"matmul: both arguments need at least 1 dim, got shapes {a.shape} and {b.shape}")
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"matmul: expected both operands to have the same dtype, got {a.dtype} and {b.dtype}")
+    k1, k2 = a.shape[-1], b.shape[-2 if b.ndim > 1 else 0]
     if k1 != k2:
-        raise RuntimeError(f"matmul: shapes {input.shape} and {other.shape} cannot be multiplied ({k1} != {k2})")
-    if input.ndim > 2 and other.ndim > 2:
+        raise RuntimeError(f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied ({k1} != {k2})")
+    if a.ndim > 2 and b.ndim > 2:
         try:
-            np.broadcast_shapes(input.shape[:-2], other.shape[:-2])
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError as err:
-            raise RuntimeError(f"matmul: batch dims of {input.shape} and {other.shape} don't broadcast") from err
+            raise RuntimeError(f"matmul: batch dims of {a.shape} and {b.shape} don't broadcast") from err
     return MatMul.apply(input, other)
 
 
