@@ -59,6 +59,7 @@ def machine_info(device: str) -> dict[str, Any]:
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
         "numba_threads": numba.get_num_threads(),
+        "glassgrad": str(Path(__file__).resolve().parents[1]),  # which checkout ran (editable installs move)
     }
     if device == "cuda":
         import cupy
