@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..engine.tensor import Tensor
-from .optimizer import Optimizer, check_hyper
+from .optimizer import Optimizer
 
 
 class Adagrad(Optimizer):
@@ -18,6 +18,8 @@ class Adagrad(Optimizer):
     p ← p - η_t · g / (√S + ε)
     """
 
+    nonnegative = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -28,14 +30,6 @@ class Adagrad(Optimizer):
         eps: float = 1e-10,
         maximize: bool = False,
     ) -> None:
-        check_hyper(
-            "Adagrad",
-            lr=lr,
-            lr_decay=lr_decay,
-            weight_decay=weight_decay,
-            eps=eps,
-            initial_accumulator_value=initial_accumulator_value,
-        )
         defaults = dict(
             lr=lr,
             lr_decay=lr_decay,

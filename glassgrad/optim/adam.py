@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..engine.tensor import Tensor
-from .optimizer import Optimizer, check_hyper
+from .optimizer import Optimizer
 
 
 class Adam(Optimizer):
@@ -20,6 +20,7 @@ class Adam(Optimizer):
     """
 
     decoupled_weight_decay = False
+    nonnegative = ("lr", "eps", "weight_decay")
 
     def __init__(
         self,
@@ -31,14 +32,16 @@ class Adam(Optimizer):
         amsgrad: bool = False,
         maximize: bool = False,
     ) -> None:
-        name = type(self).__name__
-        check_hyper(name, lr=lr, eps=eps, weight_decay=weight_decay)
-        if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
-            raise ValueError(f"{name}: betas must be in [0, 1), got {betas}")
         defaults = dict(
             lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize
         )
         super().__init__(params, defaults)
+
+    def check_group(self, group: dict[str, Any]) -> None:
+        super().check_group(group)
+        betas = group["betas"]
+        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+            raise ValueError(f"{type(self).__name__}: betas must be two numbers in [0, 1), got {betas}")
 
     def update(self, group: dict[str, Any], param: Tensor, grad: Any, state: dict[str, Any]) -> None:
         xp, p = param.xp, param.array

@@ -7,6 +7,7 @@ Updates happen in place on ``param.array`` under ``no_grad``: nothing is recorde
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -15,9 +16,21 @@ from ..engine.tensor import Tensor
 
 
 class Optimizer:
-    """Base class: ``params`` is an iterable of tensors or of dicts (parameter groups)."""
+    """Base class: ``params`` is an iterable of tensors or of dicts (parameter groups).
+
+    ``nonnegative`` names the hyperparameters that must be >= 0; a subclass with
+    further rules (Adam's betas, SGD's nesterov) extends ``check_group``.
+    """
+
+    nonnegative: tuple[str, ...] = ("lr", "weight_decay")
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        name = type(self).__name__
+        if isinstance(params, Tensor | dict):
+            raise TypeError(
+                f"{name}: params must be an iterable of Tensors or of parameter-group dicts, "
+                f"got a single {type(params).__name__} (wrap it in a list)"
+            )
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Tensor, dict[str, Any]] = {}
@@ -32,6 +45,8 @@ class Optimizer:
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group; hyperparameters it leaves out come from the defaults."""
         name = type(self).__name__
+        if not isinstance(param_group, dict) or "params" not in param_group:
+            raise TypeError(f"{name}.add_param_group: expected a dict with a 'params' entry, got {param_group!r}")
         group = dict(param_group)
         params = group.get("params")
         params = [params] if isinstance(params, Tensor) else list(params or [])
@@ -50,7 +65,16 @@ class Optimizer:
         group["params"] = params
         for key, value in self.defaults.items():
             group.setdefault(key, value)
+        self.check_group(group)
         self.param_groups.append(group)
+
+    def check_group(self, group: dict[str, Any]) -> None:
+        """Reject a group's bad hyperparameters (negative lr, ...), naming the optimizer."""
+        name = type(self).__name__
+        for key in self.nonnegative:
+            value = group[key]
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0:
+                raise ValueError(f"{name}: invalid {key} {value!r} (must be a number >= 0)")
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the accumulated gradients (None, or zeros in place)."""
@@ -69,6 +93,7 @@ class Optimizer:
 
             with enable_grad():
                 loss = closure()
+        self._check_grads()
         with no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
@@ -76,6 +101,17 @@ class Optimizer:
                         grad = p.grad.array
                         self.update(group, p, -grad if group.get("maximize") else grad, self.state.setdefault(p, {}))
         return loss
+
+    def _check_grads(self) -> None:
+        """Every gradient matches its parameter's shape and device (checked before any update)."""
+        for i, group in enumerate(self.param_groups):
+            for j, p in enumerate(group["params"]):
+                g = p.grad
+                if g is not None and (g.shape != p.shape or type(g.array) is not type(p.array)):
+                    raise RuntimeError(
+                        f"{type(self).__name__}.step: parameter {j} of group {i} has shape {p.shape} on {p.device} "
+                        f"but its gradient has shape {g.shape} on {g.device}"
+                    )
 
     def update(self, group: dict[str, Any], param: Tensor, grad: Any, state: dict[str, Any]) -> None:
         raise NotImplementedError(f"{type(self).__name__} must define update()")
@@ -101,6 +137,8 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore hyperparameters and state; group and parameter counts/shapes must match."""
         name = type(self).__name__
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
+            raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups' entries")
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
             raise ValueError(
@@ -116,6 +154,8 @@ class Optimizer:
             params.update(zip(saved["params"], group["params"], strict=True))
         new_state: dict[Tensor, dict[str, Any]] = {}
         for key, values in state_dict["state"].items():
+            if int(key) not in params:
+                raise ValueError(f"{name}.load_state_dict: state for parameter {key}, which no group lists")
             p = params[int(key)]
             restored = {}
             for k, v in values.items():
@@ -141,10 +181,3 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
         return "\n".join(lines) + "\n)"
-
-
-def check_hyper(name: str, **values: float) -> None:
-    """Reject negative learning rates, momenta, epsilons... naming the optimizer."""
-    for key, value in values.items():
-        if value < 0:
-            raise ValueError(f"{name}: invalid {key} {value} (must be >= 0)")

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..engine.tensor import Tensor
-from .optimizer import Optimizer, check_hyper
+from .optimizer import Optimizer
 
 
 class RMSprop(Optimizer):
@@ -17,6 +17,8 @@ class RMSprop(Optimizer):
     a ← √(s - ḡ²) + ε  with ḡ ← α·ḡ + (1 - α)·g  if centered,  else  √s + ε
     b ← μ·b + g/a,  p ← p - η·b               if momentum μ > 0,  else  p ← p - η·g/a
     """
+
+    nonnegative = ("lr", "alpha", "eps", "weight_decay", "momentum")
 
     def __init__(
         self,
@@ -29,7 +31,6 @@ class RMSprop(Optimizer):
         centered: bool = False,
         maximize: bool = False,
     ) -> None:
-        check_hyper("RMSprop", lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
         defaults = dict(
             lr=lr,
             alpha=alpha,

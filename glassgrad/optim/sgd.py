@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..engine.tensor import Tensor
-from .optimizer import Optimizer, check_hyper
+from .optimizer import Optimizer
 
 
 class SGD(Optimizer):
@@ -19,6 +19,8 @@ class SGD(Optimizer):
     p ← p - η·g                                  (lr η; maximize flips g's sign)
     """
 
+    nonnegative = ("lr", "momentum", "dampening", "weight_decay")
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -29,9 +31,6 @@ class SGD(Optimizer):
         nesterov: bool = False,
         maximize: bool = False,
     ) -> None:
-        check_hyper("SGD", lr=lr, momentum=momentum, weight_decay=weight_decay)
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("SGD: nesterov momentum requires momentum > 0 and dampening = 0")
         defaults = dict(
             lr=lr,
             momentum=momentum,
@@ -41,6 +40,14 @@ class SGD(Optimizer):
             maximize=maximize,
         )
         super().__init__(params, defaults)
+
+    def check_group(self, group: dict[str, Any]) -> None:
+        super().check_group(group)
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(
+                f"SGD: nesterov momentum requires momentum > 0 and dampening = 0, "
+                f"got momentum {group['momentum']}, dampening {group['dampening']}"
+            )
 
     def update(self, group: dict[str, Any], param: Tensor, grad: Any, state: dict[str, Any]) -> None:
         p = param.array

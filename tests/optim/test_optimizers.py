@@ -18,13 +18,16 @@ CASES = [
     ("Adam", dict(lr=0.01)),
     ("Adam", dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)),
     ("Adam", dict(lr=0.01, amsgrad=True)),
+    ("Adam", dict(lr=0.01, weight_decay=0.05, amsgrad=True, maximize=True)),
     ("AdamW", dict(lr=0.01)),
     ("AdamW", dict(lr=0.01, weight_decay=0.3, amsgrad=True)),
     ("RMSprop", dict(lr=0.01)),
     ("RMSprop", dict(lr=0.01, alpha=0.9, momentum=0.5, weight_decay=0.1)),
     ("RMSprop", dict(lr=0.01, centered=True, momentum=0.3)),
+    ("RMSprop", dict(lr=0.01, centered=True, weight_decay=0.1, maximize=True)),
     ("Adagrad", dict(lr=0.1)),
     ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.1, eps=1e-8)),
+    ("Adagrad", dict(lr=0.1, maximize=True)),
 ]
 
 
@@ -125,6 +128,12 @@ def test_parameters_without_grad_are_skipped() -> None:
         (lambda: optim.SGD([gg.ones(2, requires_grad=True)], lr=0.1, nesterov=True), "nesterov"),
         (lambda: optim.SGD([gg.ones(2, requires_grad=True) * 2], lr=0.1), "non-leaf"),
         (lambda: optim.SGD([[1.0]], lr=0.1), "not a Tensor"),
+        (lambda: optim.SGD(gg.ones(2, requires_grad=True), lr=0.1), "single Tensor"),
+        (lambda: optim.SGD([gg.ones(2, requires_grad=True)], lr="fast"), "invalid lr 'fast'"),
+        (lambda: optim.RMSprop([gg.ones(2, requires_grad=True)], alpha=-0.1), "invalid alpha"),
+        (lambda: optim.Adagrad([gg.ones(2, requires_grad=True)], eps=-1.0), "invalid eps"),
+        (lambda: optim.Adam([{"params": [gg.ones(2, requires_grad=True)], "lr": -0.5}]), "invalid lr -0.5"),
+        (lambda: optim.SGD([{"params": [gg.ones(2, requires_grad=True)], "lrr": 0.1}], lr=0.1), "unknown"),
     ],
 )
 def test_bad_arguments(make, message: str) -> None:
@@ -143,3 +152,39 @@ def test_load_state_dict_with_wrong_group_count() -> None:
     sd = optim.SGD([{"params": [p]}, {"params": [q]}], lr=0.1).state_dict()
     with pytest.raises(ValueError, match="groups"):
         optim.SGD([p, q], lr=0.1).load_state_dict(sd)
+
+
+def test_add_param_group_checks_the_group_before_adding_it() -> None:
+    p, q = gg.ones(2, requires_grad=True), gg.ones(2, requires_grad=True)
+    opt = optim.SGD([p], lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match="invalid momentum"):
+        opt.add_param_group({"params": [q], "momentum": -1.0})
+    with pytest.raises(TypeError, match="'params' entry"):
+        opt.add_param_group({"lr": 0.1})
+    assert len(opt.param_groups) == 1
+    opt.add_param_group({"params": q, "lr": 0.5})
+    assert opt.param_groups[1]["lr"] == 0.5 and opt.param_groups[1]["momentum"] == 0.9
+
+
+def test_gradient_of_the_wrong_shape_is_refused_before_any_update() -> None:
+    p, q = gg.ones(2, requires_grad=True), gg.ones(3, requires_grad=True)
+    opt = optim.SGD([p, q], lr=0.1)
+    p.grad, q.grad = gg.ones(2), gg.ones(1)
+    with pytest.raises(RuntimeError, match=r"parameter 1 of group 0 has shape \(3,\).*gradient has shape \(1,\)"):
+        opt.step()
+    assert p.tolist() == [1.0, 1.0]  # the first parameter was not updated either
+
+
+def test_load_state_dict_refuses_bad_state() -> None:
+    p = gg.ones(2, requires_grad=True)
+    opt = optim.Adam([p], lr=0.1)
+    p.grad = gg.ones(2)
+    opt.step()
+    sd = opt.state_dict()
+    with pytest.raises(ValueError, match="'state' and 'param_groups'"):
+        opt.load_state_dict({"state": {}})
+    with pytest.raises(ValueError, match="parameter 5"):
+        opt.load_state_dict({"state": {5: sd["state"][0]}, "param_groups": sd["param_groups"]})
+    wrong = {**sd["state"][0], "exp_avg": gg.zeros(7)}
+    with pytest.raises(ValueError, match="shape"):
+        opt.load_state_dict({"state": {0: wrong}, "param_groups": sd["param_groups"]})
