@@ -70,3 +70,41 @@ def test_bad_scheduler_arguments() -> None:
         ours.StepLR(opt, step_size=0)
     with pytest.raises(TypeError, match="Optimizer"):
         ours.StepLR(object(), step_size=1)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("name", "options"), SCHEDULES, ids=[s[0] for s in SCHEDULES])
+def test_state_dict_round_trip_continues_the_schedule(name: str, options: dict, tmp_path) -> None:
+    def make() -> tuple:
+        opt = optim.SGD([gg.zeros(1, requires_grad=True)], lr=0.1)
+        return opt, getattr(ours, name)(opt, **options)
+
+    opt_a, sched_a = make()
+    for _ in range(6):
+        sched_a.step()
+    gg.save({"optimizer": opt_a.state_dict(), "scheduler": sched_a.state_dict()}, tmp_path / "s.ckpt")
+    state = gg.load(tmp_path / "s.ckpt")
+    opt_b, sched_b = make()
+    opt_b.load_state_dict(state["optimizer"])
+    sched_b.load_state_dict(state["scheduler"])
+    assert sched_b.get_last_lr() == sched_a.get_last_lr()
+    for _ in range(10):
+        sched_a.step()
+        sched_b.step()
+        assert sched_b.get_last_lr() == sched_a.get_last_lr()
+        assert opt_b.param_groups[0]["lr"] == opt_a.param_groups[0]["lr"]
+
+
+def test_reduce_on_plateau_state_dict_round_trip() -> None:
+    opt_a = optim.SGD([gg.zeros(1, requires_grad=True)], lr=0.1)
+    sched_a = ours.ReduceLROnPlateau(opt_a, patience=1, factor=0.5)
+    for m in (1.0, 1.0, 1.0):
+        sched_a.step(m)
+    opt_b = optim.SGD([gg.zeros(1, requires_grad=True)], lr=0.1)
+    opt_b.load_state_dict(opt_a.state_dict())
+    sched_b = ours.ReduceLROnPlateau(opt_b, patience=1, factor=0.5)
+    sched_b.load_state_dict(sched_a.state_dict())
+    for m in (1.0, 1.0, 0.5, 0.5, 0.5):
+        sched_a.step(m)
+        sched_b.step(m)
+        assert sched_b.get_last_lr() == sched_a.get_last_lr()
+    assert sched_a.get_last_lr()[0] < 0.05
