@@ -40,3 +40,21 @@ def test_nonfinite_norm_is_an_error_when_asked() -> None:
     p.grad = gg.tensor([float("nan"), 1.0])
     with pytest.raises(RuntimeError, match="non-finite"):
         nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
+
+
+def test_bad_arguments_are_refused_before_touching_gradients() -> None:
+    p = gg.zeros(2, requires_grad=True)
+    p.grad = gg.tensor([3.0, 4.0])
+    with pytest.raises(ValueError, match="norm_type"):
+        nn.utils.clip_grad_norm_([p], 1.0, norm_type=0)
+    with pytest.raises(TypeError, match="parameter 1 is a list"):
+        nn.utils.clip_grad_norm_([p, [1.0]], 1.0)
+    assert p.grad.tolist() == [3.0, 4.0]
+
+
+def test_single_tensor_and_no_gradients() -> None:
+    p = gg.zeros(2, requires_grad=True)
+    assert float(nn.utils.clip_grad_norm_(p, 1.0)) == 0.0  # no gradient yet: norm 0, nothing to scale
+    p.grad = gg.tensor([3.0, 4.0])
+    assert float(nn.utils.clip_grad_norm_(p, 1.0)) == pytest.approx(5.0)
+    np.testing.assert_allclose(p.grad.numpy(), [0.6, 0.8], rtol=1e-5)
