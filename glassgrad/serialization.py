@@ -8,6 +8,9 @@ strings, None), tensors replaced by references to their array. Loading uses
 anything else that is not ours is refused with the file named. Saving writes a
 temporary file next to the target, fsyncs it and renames it over the target,
 so a crash mid-save leaves the previous checkpoint intact.
+
+Tensors come back on the device they were saved from (or ``map_location``)
+with their dtype, shape and ``requires_grad``.
 """
 
 from __future__ import annotations
@@ -37,7 +40,10 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
     if isinstance(obj, Tensor):
         key = f"t{len(arrays)}"
         arrays[key] = np.array(backend.to_device(obj.detach().array, "cpu"), order="C")  # keeps 0-d arrays 0-d
-        return {"__tensor__": key, "device": obj.device}
+        node = {"__tensor__": key, "device": obj.device}
+        if obj.requires_grad:
+            node["requires_grad"] = True
+        return node
     if isinstance(obj, np.ndarray):
         if obj.dtype == object:
             raise TypeError("save: object arrays can't be saved (they would need pickle)")
@@ -64,8 +70,10 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     arrays: dict[str, np.ndarray] = {}
     manifest = {"format": FORMAT, "version": VERSION, "root": _encode(obj, arrays)}
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644  # mkstemp would leave 0o600
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
             with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as archive:
                 archive.writestr(MANIFEST, json.dumps(manifest))
@@ -79,14 +87,33 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable (POSIX); a no-op where directories can't be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on a directory; the data file itself is synced
+    finally:
+        os.close(fd)
 
 
 def _decode(node: Any, archive: Any, map_location: str | None, path: Path) -> Any:
     if isinstance(node, dict):
         if "__tensor__" in node:
             array = _array(archive, node["__tensor__"], path)
-            device = map_location or node.get("device", "cpu")
-            return Tensor(backend.to_device(array, backend.normalize_device(device, "load")))
+            device = map_location or backend.normalize_device(node.get("device", "cpu"), "load")
+            if device == "cuda" and not backend.cuda_is_available():
+                raise RuntimeError(
+                    f"load: {path} holds tensors saved on cuda, but CUDA is not available; pass map_location='cpu'"
+                )
+            return Tensor(backend.to_device(array, device), requires_grad=bool(node.get("requires_grad")))
         if "__ndarray__" in node:
             return _array(archive, node["__ndarray__"], path)
         if "__dict__" in node:
@@ -116,6 +143,8 @@ def _array(archive: Any, key: str, path: Path) -> np.ndarray:
 def load(path: str | os.PathLike[str], map_location: str | None = None) -> Any:
     """Read a checkpoint written by ``save``; ``map_location`` moves every tensor to that device."""
     path = Path(path)
+    if map_location is not None:
+        map_location = backend.normalize_device(map_location, "load")
     if not path.is_file():
         raise FileNotFoundError(f"load: no such file {path}")
     try:
@@ -137,3 +166,5 @@ def load(path: str | os.PathLike[str], map_location: str | None = None) -> Any:
             return _decode(manifest["root"], archive, map_location, path)
         except (zipfile.BadZipFile, OSError, EOFError) as err:
             raise CheckpointError(f"load: {path} is truncated or damaged ({err})") from err
+        except (KeyError, TypeError) as err:  # a manifest that was edited by hand
+            raise CheckpointError(f"load: {path} has a damaged manifest ({err!r})") from err

@@ -105,3 +105,57 @@ def test_save_refuses_unsupported_objects(tmp_path: Path) -> None:
 def test_missing_file() -> None:
     with pytest.raises(FileNotFoundError, match="no such file"):
         gg.load("/nonexistent/ckpt")
+
+
+def test_requires_grad_and_file_mode_survive(tmp_path: Path) -> None:
+    path = tmp_path / "c.ckpt"
+    gg.save({"w": gg.ones(2, requires_grad=True), "b": gg.ones(2)}, path)
+    back = gg.load(path, map_location="cpu")
+    assert back["w"].requires_grad and not back["b"].requires_grad and back["w"].is_leaf
+    assert path.stat().st_mode & 0o777 == 0o644  # not the temp file's private 0o600
+    path.chmod(0o600)
+    gg.save({"w": gg.zeros(1)}, path)
+    assert path.stat().st_mode & 0o777 == 0o600  # overwriting keeps the file's mode
+
+
+def test_bad_map_location_is_refused_before_reading(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="load: unknown device 'tpu'"):
+        gg.load(tmp_path / "missing.ckpt", map_location="tpu")
+
+
+def test_cuda_checkpoint_loads_on_cuda_or_names_map_location(tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "c.ckpt"
+    gg.save({"w": gg.ones(2)}, path)
+    with zipfile.ZipFile(path) as archive:  # pretend it was saved on a GPU machine
+        manifest = json.loads(archive.read("__glassgrad__.json"))
+        arrays = {n: archive.read(n) for n in archive.namelist() if n.endswith(".npy")}
+    manifest["root"]["__dict__"][0][1]["device"] = "cuda"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("__glassgrad__.json", json.dumps(manifest))
+        for name, data in arrays.items():
+            archive.writestr(name, data)
+    if gg.cuda.is_available():
+        assert gg.load(path)["w"].device == "cuda"
+    else:
+        with pytest.raises(RuntimeError, match="CUDA is not available; pass map_location='cpu'"):
+            gg.load(path)
+    assert gg.load(path, map_location="cpu")["w"].tolist() == [1.0, 1.0]
+
+
+def test_hand_edited_manifest_is_refused(tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "c.ckpt"
+    with zipfile.ZipFile(path, "w") as archive:
+        root = {"__dict__": [[{"__list__": [1]}, 2]]}  # a list as a dict key: unhashable
+        archive.writestr(
+            "__glassgrad__.json", json.dumps({"format": "glassgrad-checkpoint", "version": 1, "root": root})
+        )
+    with pytest.raises(CheckpointError, match="damaged manifest"):
+        gg.load(path)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("__glassgrad__.json", json.dumps({"format": "glassgrad-checkpoint", "version": 99, "root": 1}))
+    with pytest.raises(CheckpointError, match="version 99"):
+        gg.load(path)
