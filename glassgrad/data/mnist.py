@@ -12,7 +12,10 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import struct
+import urllib.error
 import urllib.request
+import warnings
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +35,17 @@ OFFLINE_TRAIN = 4000
 def read_idx(path: str | Path) -> np.ndarray:
     """Parse one IDX file (plain or .gz) into a NumPy array."""
     path = Path(path)
-    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as err:  # not gzip, or cut short
+            raise ValueError(f"read_idx: {path} is not a complete gzip file ({err})") from err
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_DTYPES:
         raise ValueError(f"read_idx: {path} is not an IDX file (magic {raw[:4].hex()})")
     ndim = raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        raise ValueError(f"read_idx: {path} ends inside its header ({len(raw)} bytes for {ndim} dims)")
     shape = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
     dtype = np.dtype(IDX_DTYPES[raw[2]])
     body = raw[4 + 4 * ndim :]
@@ -80,8 +90,10 @@ def read_offline_subset() -> tuple[np.ndarray, np.ndarray]:
 class MNIST(Dataset):
     """``data``: uint8 tensor (N, 28, 28); ``targets``: int64 tensor (N,).
 
-    ``root`` holds the four IDX files (plain or .gz); with ``root=None`` or no
-    files there, the offline subset is used (4,000 train / 1,000 test).
+    ``root`` holds the IDX files (plain or .gz, also under ``MNIST/raw``); with
+    ``root=None`` or no IDX files there, the offline subset is used (4,000 train /
+    1,000 test; a warning says so when a ``root`` was given). One file of a pair
+    without the other is an error.
     """
 
     def __init__(
@@ -93,10 +105,18 @@ class MNIST(Dataset):
             download_mnist(root)
         images = _find(Path(root), images_name) if root is not None else None
         labels = _find(Path(root), labels_name) if root is not None else None
+        if bool(images) != bool(labels):
+            missing = labels_name if images else images_name
+            raise FileNotFoundError(f"MNIST: {root} has {(images or labels).name} but not {missing}[.gz]")
         if images and labels:
             x, y = read_idx(images), read_idx(labels).astype(np.int64)
             self.source = str(images.parent)
         else:
+            if root is not None:
+                warnings.warn(
+                    f"MNIST: no {images_name}[.gz] in {root}; using the offline 5,000-image subset",
+                    stacklevel=2,
+                )
             x, y = read_offline_subset()
             order = np.random.default_rng(0).permutation(len(y))  # the file is sorted by label
             part = order[:OFFLINE_TRAIN] if train else order[OFFLINE_TRAIN:]
@@ -121,23 +141,31 @@ class MNIST(Dataset):
 DEFAULT_URL = "https://storage.googleapis.com/cvdf-datasets/mnist/"
 
 
-def download_mnist(root: str | Path, url: str = DEFAULT_URL) -> list[Path]:
-    """Fetch the four gzipped IDX files into ``root`` (skipping those already there)."""
+def download_mnist(root: str | Path, url: str = DEFAULT_URL, timeout: float = 60.0) -> list[Path]:
+    """Fetch the four gzipped IDX files into ``root``, skipping those already there.
+
+    Each file is checked (it must parse as a gzipped IDX file) before it is
+    renamed into place, so a failed or wrong download leaves nothing behind.
+    """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     saved = []
     for name in (*FILES[True], *FILES[False]):
         target = root / f"{name}.gz"
         if not target.exists():
-            with urllib.request.urlopen(url.rstrip("/") + f"/{name}.gz", timeout=60) as response:
-                payload = response.read()
+            source = url.rstrip("/") + f"/{name}.gz"
+            try:
+                with urllib.request.urlopen(source, timeout=timeout) as response:
+                    payload = response.read()
+            except (urllib.error.URLError, OSError) as err:
+                raise ConnectionError(f"download_mnist: could not fetch {source} ({err})") from err
             part = root / f"{name}.part.gz"
             part.write_bytes(payload)
             try:
                 read_idx(part)  # refuse anything that is not a gzipped IDX file
-            except (ValueError, OSError, EOFError) as err:
+            except ValueError as err:
                 part.unlink()
-                raise ValueError(f"download_mnist: {url}/{name}.gz is not a gzipped IDX file ({err})") from err
+                raise ValueError(f"download_mnist: {source} is not a gzipped IDX file ({err})") from err
             part.replace(target)
         saved.append(target)
     return saved

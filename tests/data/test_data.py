@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import gzip
 import struct
-import threading
-from functools import partial
-from http.server import HTTPServer, SimpleHTTPRequestHandler
 from pathlib import Path
 
 import numpy as np
@@ -117,29 +114,6 @@ def test_read_idx_rejects_garbage(tmp_path: Path) -> None:
         read_idx(short)
 
 
-def test_download_from_a_local_server(tmp_path: Path) -> None:
-    served = tmp_path / "served"
-    served.mkdir()
-    rng = np.random.default_rng(1)
-    for name in ("train-images-idx3-ubyte", "t10k-images-idx3-ubyte"):
-        _idx(served / f"{name}.gz", rng.integers(0, 256, (3, 28, 28), dtype=np.uint8))
-    for name in ("train-labels-idx1-ubyte", "t10k-labels-idx1-ubyte"):
-        _idx(served / f"{name}.gz", rng.integers(0, 10, 3, dtype=np.uint8))
-    handler = partial(SimpleHTTPRequestHandler, directory=str(served))
-    handler.log_message = lambda *a: None  # type: ignore[method-assign]
-    server = HTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        from glassgrad.cli import main
-
-        out = tmp_path / "mnist"
-        assert main(["download", "mnist", "--dir", str(out), "--url", f"http://127.0.0.1:{server.server_port}/"]) == 0
-        assert len(MNIST(out, train=False)) == 3
-    finally:
-        server.shutdown()
-
-
 def test_cifar10_binary(tmp_path: Path) -> None:
     rng = np.random.default_rng(2)
     labels = rng.integers(0, 10, 4, dtype=np.uint8)
@@ -199,3 +173,28 @@ def test_image_folder_errors(tmp_path: Path) -> None:
     (tmp_path / "empty_class").mkdir()
     with pytest.raises(FileNotFoundError, match="no images"):
         ImageFolder(tmp_path)
+
+
+def test_mnist_with_half_a_pair_is_an_error(tmp_path: Path) -> None:
+    _fake_mnist(tmp_path)
+    (tmp_path / "train-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(FileNotFoundError, match="not train-labels-idx1-ubyte"):
+        MNIST(tmp_path, train=True)
+
+
+def test_mnist_falls_back_to_the_offline_subset_with_a_warning(tmp_path: Path) -> None:
+    with pytest.warns(UserWarning, match="offline 5,000-image subset"):
+        data = MNIST(tmp_path, train=False)
+    assert len(data) == 1000 and data.source.startswith("offline")
+
+
+def test_read_idx_rejects_a_truncated_gzip_and_header(tmp_path: Path) -> None:
+    path = tmp_path / "x-idx3-ubyte.gz"
+    _idx(path, np.zeros((2, 28, 28), dtype=np.uint8))
+    path.write_bytes(path.read_bytes()[:20])
+    with pytest.raises(ValueError, match="not a complete gzip file"):
+        read_idx(path)
+    header_only = tmp_path / "h"
+    header_only.write_bytes(bytes([0, 0, 8, 3]) + b"\x00\x00")
+    with pytest.raises(ValueError, match="ends inside its header"):
+        read_idx(header_only)
