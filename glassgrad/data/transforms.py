@@ -42,6 +42,8 @@ class ToTensor:
         array = np.asarray(image)
         if array.ndim == 2:
             array = array[:, :, None]
+        if array.ndim != 3:
+            raise ValueError(f"ToTensor: expected an HW or HWC image, got an array of shape {array.shape}")
         scale = 255.0 if array.dtype == np.uint8 else 1.0
         return Tensor(np.ascontiguousarray(array.transpose(2, 0, 1), dtype=np.float32) / scale)
 
@@ -65,6 +67,9 @@ class Resize:
     """Resize to ``size`` (h, w), or the shorter side to ``size`` (bilinear)."""
 
     def __init__(self, size: int | Sequence[int]) -> None:
+        sides = [size] if isinstance(size, int) else list(size)
+        if len(sides) not in (1, 2) or not all(isinstance(n, int) and n > 0 for n in sides):
+            raise ValueError(f"Resize: size must be a positive int or a pair (h, w) of them, got {size!r}")
         self.size = size
 
     def __call__(self, image: Any) -> Any:
@@ -84,6 +89,8 @@ class RandomHorizontalFlip:
     """Mirror left-right with probability p."""
 
     def __init__(self, p: float = 0.5) -> None:
+        if not 0 <= p <= 1:
+            raise ValueError(f"RandomHorizontalFlip: p must be in [0, 1], got {p}")
         self.p = p
 
     def __call__(self, image: Any) -> Any:
@@ -93,19 +100,47 @@ class RandomHorizontalFlip:
         return img.transpose(Image.FLIP_LEFT_RIGHT) if cpu_generator().random() < self.p else img
 
 
+def _symmetric_range(op: str, name: str, value: float | Sequence[float]) -> tuple[float, float]:
+    """``d`` → (-d, d) for d >= 0; a pair (lo, hi) with lo <= hi stays as it is."""
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError(f"{op}: {name} must be >= 0 when a single number, got {value}")
+        return -float(value), float(value)
+    if len(value) != 2 or value[0] > value[1]:
+        raise ValueError(f"{op}: {name} must be a number or a pair (min, max) with min <= max, got {value}")
+    return float(value[0]), float(value[1])
+
+
 class RandomAffine:
-    """Random rotation (±degrees), shift (fraction of size), shear (±degrees) and zoom (scale range),
-    composed into one affine map about the image centre; uncovered pixels are ``fill``."""
+    """A random affine map about the image centre; uncovered pixels are ``fill``.
+
+    Draws, uniformly: an angle θ in ``degrees`` (± d or (min, max); positive is
+    counter-clockwise, as ``PIL.Image.rotate``), a shift (tx, ty) up to
+    ``translate`` = (a, b) times the width and height, a zoom s in ``scale`` =
+    (min, max) and a shear φ in ``shear`` (degrees, along x). With c the centre,
+    an input point x lands at::
+
+        x' = R(θ) · Sh(φ) · s · (x - c) + c + (tx, ty),   Sh(φ) = [[1, -tan φ], [0, 1]]
+
+    Pillow samples the output by the inverse map, with bilinear interpolation.
+    """
 
     def __init__(
         self,
-        degrees: float,
+        degrees: float | Sequence[float],
         translate: Sequence[float] | None = None,
         scale: Sequence[float] | None = None,
-        shear: float | None = None,
+        shear: float | Sequence[float] | None = None,
         fill: int = 0,
     ) -> None:
-        self.degrees, self.translate, self.scale, self.shear, self.fill = degrees, translate, scale, shear, fill
+        name = type(self).__name__
+        self.degrees = _symmetric_range(name, "degrees", degrees)
+        if translate is not None and (len(translate) != 2 or not all(0 <= t <= 1 for t in translate)):
+            raise ValueError(f"{name}: translate must be two fractions in [0, 1], got {translate}")
+        if scale is not None and (len(scale) != 2 or not 0 < scale[0] <= scale[1]):
+            raise ValueError(f"{name}: scale must be a pair 0 < min <= max, got {scale}")
+        self.translate, self.scale, self.fill = translate, scale, fill
+        self.shear = _symmetric_range(name, "shear", shear) if shear is not None else None
 
     def __call__(self, image: Any) -> Any:
         from PIL import Image
@@ -113,16 +148,15 @@ class RandomAffine:
         img = _pil(image)
         rng = cpu_generator()
         w, h = img.size
-        angle = math.radians(rng.uniform(-self.degrees, self.degrees))
+        angle = math.radians(rng.uniform(*self.degrees))
         tx = rng.uniform(-self.translate[0], self.translate[0]) * w if self.translate else 0.0
         ty = rng.uniform(-self.translate[1], self.translate[1]) * h if self.translate else 0.0
         zoom = rng.uniform(*self.scale) if self.scale else 1.0
-        shear = math.radians(rng.uniform(-self.shear, self.shear)) if self.shear else 0.0
-        # forward map: x' = T · C · R(angle) · Sh(shear) · zoom · C⁻¹ · x; Pillow wants the inverse.
-        rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+        shear = math.radians(rng.uniform(*self.shear)) if self.shear else 0.0
+        # image rows grow downwards, so a counter-clockwise turn is R(-θ) in (x, y) pixel coordinates
+        rot = np.array([[math.cos(angle), math.sin(angle)], [-math.sin(angle), math.cos(angle)]])
         sh = np.array([[1.0, -math.tan(shear)], [0.0, 1.0]])
-        linear = rot @ sh * zoom
-        inv = np.linalg.inv(linear)
+        inv = np.linalg.inv(rot @ sh * zoom)
         cx, cy = w / 2, h / 2
         offset = np.array([cx, cy]) - inv @ np.array([cx + tx, cy + ty])
         coeffs = (inv[0, 0], inv[0, 1], offset[0], inv[1, 0], inv[1, 1], offset[1])
@@ -130,7 +164,7 @@ class RandomAffine:
 
 
 class RandomRotation(RandomAffine):
-    """Rotate by a random angle in [-degrees, degrees]."""
+    """Rotate by a random angle in [-degrees, degrees] (or (min, max)), counter-clockwise positive."""
 
-    def __init__(self, degrees: float, fill: int = 0) -> None:
+    def __init__(self, degrees: float | Sequence[float], fill: int = 0) -> None:
         super().__init__(degrees, fill=fill)

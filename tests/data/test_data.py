@@ -198,3 +198,67 @@ def test_read_idx_rejects_a_truncated_gzip_and_header(tmp_path: Path) -> None:
     header_only.write_bytes(bytes([0, 0, 8, 3]) + b"\x00\x00")
     with pytest.raises(ValueError, match="ends inside its header"):
         read_idx(header_only)
+
+
+class _TopOfRange:
+    """A stand-in generator whose every uniform draw is the top of its range (geometry checks)."""
+
+    def uniform(self, low: float, high: float) -> float:
+        return high
+
+
+def test_affine_geometry_is_exact_at_right_angles_and_whole_pixels(monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image
+
+    monkeypatch.setattr(transforms, "cpu_generator", _TopOfRange)
+    square = np.arange(36, dtype=np.uint8).reshape(6, 6) * 7
+    turned = np.asarray(transforms.RandomRotation((90, 90))(Image.fromarray(square)))
+    np.testing.assert_array_equal(turned, np.rot90(square))  # counter-clockwise, as PIL's rotate
+    image = np.arange(40, dtype=np.uint8).reshape(4, 10) + 1
+    shifted = np.asarray(transforms.RandomAffine(0, translate=(0.2, 0.5))(image))  # 2 px right, 2 px down
+    np.testing.assert_array_equal(shifted[2:, 2:], image[:2, :8])
+    assert not shifted[:2].any() and not shifted[:, :2].any()  # uncovered pixels are the fill
+    blocks = np.kron(square[:4, :4], np.ones((4, 4), np.uint8))  # 16x16 of constant 4x4 blocks
+    zoomed = np.asarray(transforms.RandomAffine(0, scale=(2.0, 2.0))(blocks))
+    # zoom 2 about the centre: output pixel x samples input 8 + (x + 0.5 - 8) / 2, so the
+    # central 8x8 blocks grow to 8x8 each (rows/cols 1-6 and 9-14 lie inside one input block)
+    for rows, i in ((slice(1, 7), 1), (slice(9, 15), 2)):
+        for cols, j in ((slice(1, 7), 1), (slice(9, 15), 2)):
+            assert (zoomed[rows, cols] == square[i, j]).all()
+
+
+def test_augmentations_are_seeded() -> None:
+    augment = transforms.Compose(
+        [
+            transforms.RandomAffine(25, translate=(0.1, 0.1), scale=(0.9, 1.1), shear=(-5, 10)),
+            transforms.RandomHorizontalFlip(),
+        ]
+    )
+    image = np.random.default_rng(0).integers(0, 256, (12, 12, 3), dtype=np.uint8)
+    gg.manual_seed(7)
+    first = [np.asarray(augment(image)) for _ in range(4)]
+    gg.manual_seed(7)
+    again = [np.asarray(augment(image)) for _ in range(4)]
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(first[0], other) for other in first[1:])
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: transforms.RandomAffine(-5), "degrees must be >= 0"),
+        (lambda: transforms.RandomAffine((10, 5)), "min <= max"),
+        (lambda: transforms.RandomAffine(0, translate=(0.5, 2.0)), "translate"),
+        (lambda: transforms.RandomAffine(0, scale=(0.0, 1.0)), "scale"),
+        (lambda: transforms.RandomRotation(-1), "RandomRotation: degrees"),
+        (lambda: transforms.RandomHorizontalFlip(p=1.5), "p must be"),
+        (lambda: transforms.Resize(0), "Resize: size"),
+        (lambda: transforms.Normalize([0.5], [0.0]), "std must be non-zero"),
+        (lambda: transforms.ToTensor()(np.zeros((1, 2, 3, 4), np.uint8)), "HW or HWC"),
+        (lambda: transforms.Normalize([0.5], [0.5])(gg.zeros(3, 2, 2)), "1 means for a tensor with 3 channels"),
+    ],
+)
+def test_bad_transform_arguments(make, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make()
