@@ -29,8 +29,9 @@ def default_collate(samples: list[Any]) -> Any:
 class DataLoader:
     """Iterate over ``dataset`` in batches of ``batch_size``.
 
-    ``shuffle`` draws a new order each epoch from ``generator`` (default: the
-    global one seeded by ``glassgrad.manual_seed``). A TensorDataset (or a
+    ``shuffle`` draws a new order each epoch from ``generator`` (a
+    ``numpy.random.Generator``; default: the global one seeded by
+    ``glassgrad.manual_seed``). A TensorDataset (or a
     Subset of one) is indexed a whole batch at a time, with no per-sample work.
     """
 
@@ -43,8 +44,12 @@ class DataLoader:
         generator: np.random.Generator | None = None,
         collate_fn: Callable[[list[Any]], Any] | None = None,
     ) -> None:
-        if not isinstance(batch_size, int) or batch_size <= 0:
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise TypeError(f"DataLoader: the dataset needs __len__ and __getitem__, got a {type(dataset).__name__}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        if generator is not None and not isinstance(generator, np.random.Generator):
+            raise TypeError(f"DataLoader: generator must be a numpy.random.Generator, got {type(generator).__name__}")
         self.dataset, self.batch_size, self.shuffle, self.drop_last = dataset, batch_size, shuffle, drop_last
         self.generator = generator
         self.collate_fn = collate_fn or default_collate

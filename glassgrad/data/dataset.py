@@ -46,6 +46,9 @@ class Subset(Dataset):
     def __init__(self, dataset: Any, indices: Sequence[int]) -> None:
         self.dataset = dataset
         self.indices = [int(i) for i in indices]
+        n = len(dataset)
+        if self.indices and not (-n <= min(self.indices) and max(self.indices) < n):
+            raise IndexError(f"Subset: indices run from {min(self.indices)} to {max(self.indices)}, dataset has {n}")
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -57,13 +60,28 @@ class Subset(Dataset):
 
 
 def random_split(dataset: Any, lengths: Sequence[float], generator: np.random.Generator | None = None) -> list[Subset]:
-    """Split into non-overlapping random subsets of the given lengths (or fractions summing to 1)."""
+    """Split into non-overlapping random subsets of the given lengths (or fractions summing to 1).
+
+    Fractions become ⌊n·f⌋ samples each, the remainder handed out one by one
+    from the first subset on, as PyTorch does. The order is a permutation drawn
+    from ``generator`` (default: the global one seeded by ``glassgrad.manual_seed``).
+    """
     n = len(dataset)
-    if all(0 <= x <= 1 for x in lengths) and math.isclose(sum(lengths), 1.0) and sum(lengths) != n:
+    if isinstance(lengths, int | float) or not all(
+        isinstance(x, int | float | np.integer | np.floating) and not isinstance(x, bool) and x >= 0 for x in lengths
+    ):
+        raise ValueError(f"random_split: lengths must be a list of counts or fractions >= 0, got {lengths!r}")
+    if generator is not None and not isinstance(generator, np.random.Generator):
+        raise TypeError(f"random_split: generator must be a numpy.random.Generator, got {type(generator).__name__}")
+    if all(x <= 1 for x in lengths) and math.isclose(sum(lengths), 1.0) and sum(lengths) != n:
         counts = [math.floor(n * f) for f in lengths]
         for i in range(n - sum(counts)):  # hand out the remainder round-robin, as PyTorch does
             counts[i % len(counts)] += 1
     else:
+        if any(x != int(x) for x in lengths):
+            raise ValueError(
+                f"random_split: lengths {list(lengths)} are neither whole counts nor fractions summing to 1"
+            )
         counts = [int(x) for x in lengths]
     if sum(counts) != n:
         raise ValueError(f"random_split: lengths {list(lengths)} don't add up to the dataset's {n} samples")

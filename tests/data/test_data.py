@@ -262,3 +262,50 @@ def test_augmentations_are_seeded() -> None:
 def test_bad_transform_arguments(make, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         make()
+
+
+@pytest.mark.parametrize(
+    ("lengths", "error", "message"),
+    [
+        ([-2, 12], ValueError, "counts or fractions >= 0"),
+        ([2.5, 7.5], ValueError, "neither whole counts nor fractions"),
+        (10, ValueError, "list of counts"),
+        ([0.5, 0.6], ValueError, "neither whole counts nor fractions summing to 1"),
+        ([3, 3], ValueError, "don.t add up"),
+    ],
+)
+def test_random_split_bad_lengths(lengths, error, message: str) -> None:
+    with pytest.raises(error, match=message):
+        random_split(TensorDataset(gg.arange(10)), lengths)
+
+
+def test_random_split_is_seeded_and_hands_out_remainders() -> None:
+    data = TensorDataset(gg.arange(10))
+    parts = random_split(data, [0.34, 0.33, 0.33], generator=np.random.default_rng(4))
+    assert [len(p) for p in parts] == [4, 3, 3]  # floor gives 3+3+3, the remainder goes to the first
+    again = random_split(data, [0.34, 0.33, 0.33], generator=np.random.default_rng(4))
+    assert [p.indices for p in parts] == [p.indices for p in again]
+    with pytest.raises(TypeError, match="numpy.random.Generator"):
+        random_split(data, [5, 5], generator=42)
+
+
+def test_subset_and_loader_argument_checks() -> None:
+    data = TensorDataset(gg.arange(4))
+    with pytest.raises(IndexError, match="indices run from 0 to 9, dataset has 4"):
+        gg.data.Subset(data, [0, 9])
+    with pytest.raises(TypeError, match="__len__ and __getitem__"):
+        DataLoader(42)
+    with pytest.raises(ValueError, match="batch_size"):
+        DataLoader(data, batch_size=True)
+    with pytest.raises(TypeError, match="generator"):
+        DataLoader(data, shuffle=True, generator=0)
+
+
+def test_shuffled_subset_of_tensor_dataset_uses_the_batched_path() -> None:
+    x = gg.arange(30).reshape(15, 2)
+    part = gg.data.Subset(TensorDataset(x, gg.arange(15)), [14, 3, 7, 0, 9])
+    got = [(xb.tolist(), yb.tolist()) for xb, yb in DataLoader(part, batch_size=2, shuffle=True)]
+    rows = [r for xb, _ in got for r in xb]
+    labels = [label for _, yb in got for label in yb]
+    assert sorted(labels) == [0, 3, 7, 9, 14] and [len(xb) for xb, _ in got] == [2, 2, 1]
+    assert rows == [[2 * i, 2 * i + 1] for i in labels]  # rows and labels stay paired
