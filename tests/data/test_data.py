@@ -309,3 +309,42 @@ def test_shuffled_subset_of_tensor_dataset_uses_the_batched_path() -> None:
     labels = [label for _, yb in got for label in yb]
     assert sorted(labels) == [0, 3, 7, 9, 14] and [len(xb) for xb, _ in got] == [2, 2, 1]
     assert rows == [[2 * i, 2 * i + 1] for i in labels]  # rows and labels stay paired
+
+
+def test_cifar10_train_batches_in_the_archive_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "cifar-10-batches-bin"
+    folder.mkdir()
+    rng = np.random.default_rng(5)
+    written = []
+    for i in (1, 2):
+        labels = rng.integers(0, 10, 3, dtype=np.uint8)
+        pixels = rng.integers(0, 256, (3, 3, 32, 32), dtype=np.uint8)
+        np.concatenate([labels[:, None], pixels.reshape(3, -1)], axis=1).tofile(folder / f"data_batch_{i}.bin")
+        written.append((labels, pixels))
+    data = CIFAR10(tmp_path, train=True, transform=transforms.ToTensor())
+    assert len(data) == 6 and data.targets == [int(v) for labels, _ in written for v in labels]
+    image, label = data[4]  # second file, second record, via ToTensor on the HWC array
+    np.testing.assert_allclose(image.numpy(), written[1][1][1] / 255, rtol=1e-6)
+    bad = np.zeros((1, 3073), np.uint8)
+    bad[0, 0] = 11
+    bad.tofile(folder / "test_batch.bin")
+    with pytest.raises(ValueError, match="label 11"):
+        CIFAR10(tmp_path, train=False)
+    with pytest.raises(FileNotFoundError, match="test_batch.bin"):
+        CIFAR10(tmp_path / "nowhere", train=False)
+
+
+def test_default_collate_of_dicts_and_arrays() -> None:
+    samples = [{"x": np.full(3, i, np.float32), "y": i, "pair": (gg.tensor([i]), float(i))} for i in range(4)]
+    batch = gg.data.default_collate(samples)
+    assert batch["x"].shape == (4, 3) and batch["x"].dtype == gg.float32
+    assert batch["y"].tolist() == [0, 1, 2, 3]
+    assert batch["pair"][0].shape == (4, 1) and batch["pair"][1].tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_mnist_transform_gets_the_uint8_image(tmp_path: Path) -> None:
+    images, labels = _fake_mnist(tmp_path)
+    data = MNIST(tmp_path, train=True, transform=transforms.Compose([transforms.ToTensor()]))
+    image, label = data[5]
+    assert image.shape == (1, 28, 28) and label == labels[5]
+    np.testing.assert_allclose(image.numpy()[0], images[5] / 255, rtol=1e-6)
