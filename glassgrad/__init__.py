@@ -7,7 +7,7 @@ and kernels are written out in the open.
     x.grad          # d(sum)/dx, computed by the ops' hand-written backward
 """
 
-from . import data, kernels, nn, optim  # noqa: E402,F401 - subpackages
+from . import cpu_threads, data, kernels, nn, optim  # noqa: F401 - cpu_threads: numba's threading layer (first)
 from .engine import ops as _ops
 from .engine.backend import cuda_is_available
 from .engine.creation import (

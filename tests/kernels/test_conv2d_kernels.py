@@ -44,10 +44,32 @@ def test_every_variant_matches_the_reference(op: str, dtype: str) -> None:
         assert report.passed, str(report)
 
 
-def test_the_default_is_the_measured_fastest_reference() -> None:
-    """benchmarks/results/conv2d_cpu.json: on 2 shared cores the NumPy reference beat numba_im2col."""
+def test_the_default_is_the_measured_fastest() -> None:
+    """benchmarks/results/conv2d_cpu.json: the chunked numba_im2col beat the whole-batch NumPy reference."""
     for op in OPS:
-        assert kernels.default_name(op, "cpu") == "reference"
+        assert kernels.default_name(op, "cpu") == "numba_im2col"
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_numba_im2col_in_several_chunks_with_a_short_last_one(monkeypatch: pytest.MonkeyPatch, groups: int) -> None:
+    """A chunk budget of about two images' columns: 5 images go as 2 + 2 + 1 through one reused buffer."""
+    from glassgrad.kernels.conv2d import cpu_numba
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 4, 9, 8))
+    w = rng.standard_normal((6, 4 // groups, 3, 2))
+    b = rng.standard_normal(6)
+    options = {"stride": (2, 1), "padding": (1, 1), "dilation": (1, 2), "groups": groups}
+    geometry = ConvGeometry.of(x.shape, w.shape, **options)
+    monkeypatch.setattr(cpu_numba, "CHUNK_BYTES", 2 * groups * geometry.column_rows * geometry.positions * 8 + 8)
+    tx, tw, tb = (torch.from_numpy(a) for a in (x, w, b))
+    y = torch.nn.functional.conv2d(tx, tw, tb, **options)
+    dy = rng.standard_normal(tuple(y.shape))
+    np.testing.assert_allclose(cpu_numba.conv2d(x, w, b, **options), y.numpy(), rtol=1e-12, atol=1e-12)
+    grad_input = torch.nn.grad.conv2d_input(x.shape, tw, torch.from_numpy(dy), **options).numpy()
+    np.testing.assert_allclose(cpu_numba.conv2d_grad_input(dy, w, x.shape, **options), grad_input, atol=1e-12)
+    grad_weight = torch.nn.grad.conv2d_weight(tx, w.shape, torch.from_numpy(dy), **options).numpy()
+    np.testing.assert_allclose(cpu_numba.conv2d_grad_weight(x, dy, w.shape, **options), grad_weight, atol=1e-12)
 
 
 def test_validation_covers_non_contiguous_inputs() -> None:

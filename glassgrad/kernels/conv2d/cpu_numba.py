@@ -1,19 +1,27 @@
-"""conv2d with im2col and col2im as parallel numba loops and the whole batch in one GEMM.
+"""conv2d with numba im2col/col2im over cache-sized chunks of the batch, each chunk's GEMMs in BLAS.
 
-Unlike the reference (one GEMM per image), the columns put every image side by
-side, (groups, (C/groups)·kh·kw, N·H_out·W_out), so each pass is one large BLAS
-GEMM per group (BLAS runs far nearer its peak on a 64×576×32768 product than on
-32 of 64×576×1024), at the price of an (N, O) ↔ (O, N) transpose of the output.
+The reference builds the columns of the whole batch at once (a 75 MB matrix
+for a 32×64×32×32 input with 3×3 taps) and BLAS then streams them back from
+memory. Here the batch goes through in chunks whose columns fit in about one
+core's L2 (``CHUNK_BYTES``; one image for that ResNet layer, the whole batch
+for LeNet's), and one buffer is reused, so BLAS reads columns that were just
+written and are still in cache:
 
-im2col: one task per (image, channel) plane (``prange``) copies that plane's
-pixels into its kh·kw rows of the column matrix; the in-bounds output columns
-of each row are computed once, so the inner loop is a plain strided copy and
-the padded input is never built. col2im: one task per
-plane adds every column entry back onto its pixel; a task only writes its own
-plane, so there are no races and no atomics. The input is made C-contiguous first (a copy only for a strided view).
+    forward        for each chunk:  cols = im2col(X[chunk]);  Y[chunk] = W · cols
+    input grad     for each chunk:  cols = Wᵀ · dY[chunk];    dX[chunk] = col2im(cols)
+    weight grad    for each chunk:  cols = im2col(X[chunk]);  dW += Σ dY[chunk] · colsᵀ
+
+(per group, as in gemm.py). im2col and col2im are parallel numba loops with
+one task per (image, channel) plane; a col2im task writes only its own plane,
+so there are no races and no atomics. Their inner loops are plain indexed
+loads and stores with the padding test inline, which numba vectorises; array
+slices inside a numba loop cost an allocation each and made the first version
+of this file four times slower.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numba
 import numpy as np
@@ -22,53 +30,48 @@ from ..registry import register
 from .gemm import check_dtypes, check_grad_output, grouped_weight
 from .geometry import ConvGeometry
 
-
-@numba.njit(cache=True, inline="always")
-def _valid_range(out_w, width, sw, offset):  # pragma: no cover - compiled
-    """The output columns ow with 0 ≤ ow·sw + offset < width, as [lo, hi)."""
-    lo = 0 if offset >= 0 else (-offset + sw - 1) // sw
-    hi = 0 if width - offset <= 0 else min(out_w, (width - offset + sw - 1) // sw)
-    return lo, max(lo, hi)
+CHUNK_BYTES = 2 << 20
+"""The size of one chunk's columns: about one core's L2 on the machine the benchmark ran on."""
 
 
 @numba.njit(parallel=True, cache=True)
 def _im2col_kernel(x, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols):  # pragma: no cover - compiled
+    """cols[(c·kh + i)·kw + j, n, oh·W_out + ow] = x[n, c, oh·sh − ph + i·dh, ow·sw − pw + j·dw], 0 in the padding."""
     n_images, channels, height, width = x.shape
     for plane in numba.prange(n_images * channels):
         n, c = plane // channels, plane % channels
         for i in range(kh):
             for j in range(kw):
                 row = (c * kh + i) * kw + j
-                lo, hi = _valid_range(out_w, width, sw, j * dw - pw)
                 for oh in range(out_h):
                     ih = oh * sh - ph + i * dh
-                    out = cols[row, n, oh * out_w : (oh + 1) * out_w]
-                    if ih < 0 or ih >= height:
-                        out[:] = 0.0
-                        continue
-                    out[:lo] = 0.0
-                    out[hi:] = 0.0
-                    start = lo * sw + j * dw - pw
-                    for ow in range(lo, hi):
-                        out[ow] = x[n, c, ih, start + (ow - lo) * sw]
+                    row_inside = ih >= 0 and ih < height
+                    for ow in range(out_w):
+                        iw = ow * sw - pw + j * dw
+                        inside = row_inside and iw >= 0 and iw < width
+                        cols[row, n, oh * out_w + ow] = x[n, c, ih, iw] if inside else 0.0
 
 
 @numba.njit(parallel=True, cache=True)
 def _col2im_kernel(cols, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, grad):  # pragma: no cover - compiled
+    """grad[n, c, ih, iw] = Σ of the column entries im2col copied from pixel (ih, iw): its adjoint."""
     n_images, channels, height, width = grad.shape
     for plane in numba.prange(n_images * channels):
         n, c = plane // channels, plane % channels
+        for ih in range(height):
+            for iw in range(width):
+                grad[n, c, ih, iw] = 0.0
         for i in range(kh):
             for j in range(kw):
                 row = (c * kh + i) * kw + j
-                lo, hi = _valid_range(out_w, width, sw, j * dw - pw)
                 for oh in range(out_h):
                     ih = oh * sh - ph + i * dh
                     if ih < 0 or ih >= height:
                         continue
-                    start = lo * sw + j * dw - pw
-                    for ow in range(lo, hi):
-                        grad[n, c, ih, start + (ow - lo) * sw] += cols[row, n, oh * out_w + ow]
+                    for ow in range(out_w):
+                        iw = ow * sw - pw + j * dw
+                        if iw >= 0 and iw < width:
+                            grad[n, c, ih, iw] += cols[row, n, oh * out_w + ow]
 
 
 def _loop_args(geometry: ConvGeometry) -> tuple[int, ...]:
@@ -82,35 +85,44 @@ def _loop_args(geometry: ConvGeometry) -> tuple[int, ...]:
     )
 
 
-def im2col(x: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
-    """(groups, (C/groups)·kh·kw, N·H_out·W_out) columns of x: every image side by side."""
-    rows = geometry.in_channels * geometry.kernel[0] * geometry.kernel[1]
-    cols = np.empty((rows, geometry.batch, geometry.positions), dtype=x.dtype)
-    _im2col_kernel(np.ascontiguousarray(x), *_loop_args(geometry), cols)
-    return cols.reshape(geometry.groups, geometry.column_rows, geometry.batch * geometry.positions)
+def _chunks(geometry: ConvGeometry, dtype: np.dtype) -> Iterator[tuple[slice, np.ndarray]]:
+    """Consecutive slices of the batch, each with the reused (groups, (C/groups)·kh·kw, images, H_out·W_out) buffer."""
+    rows = geometry.groups * geometry.column_rows
+    per_image = rows * geometry.positions * np.dtype(dtype).itemsize
+    step = max(1, min(geometry.batch, CHUNK_BYTES // max(per_image, 1)))
+    buffer = np.empty(rows * step * geometry.positions, dtype=dtype)
+    for start in range(0, geometry.batch, step):
+        stop = min(start + step, geometry.batch)
+        used = buffer[: rows * (stop - start) * geometry.positions]  # a prefix: still one contiguous block
+        yield slice(start, stop), used.reshape(geometry.groups, geometry.column_rows, stop - start, -1)
 
 
-def col2im(cols: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
-    """Every column entry summed back onto its input pixel, one plane per task."""
-    grad = np.zeros(geometry.input_shape, dtype=cols.dtype)
-    flat = np.ascontiguousarray(cols).reshape(-1, geometry.batch, geometry.positions)
-    _col2im_kernel(flat, *_loop_args(geometry), grad)
-    return grad
+def _im2col_into(cols: np.ndarray, x: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
+    """Fill a chunk's buffer with the columns of its images x (C-contiguous); returns the buffer."""
+    groups, rows, images, positions = cols.shape
+    _im2col_kernel(x, *_loop_args(geometry), cols.reshape(groups * rows, images, positions))
+    return cols
 
 
-def _outputs_side_by_side(y: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
-    """(N, O, H_out, W_out) as (groups, O/groups, N·H_out·W_out): the layout of W · cols."""
-    side = y.reshape(geometry.batch, geometry.out_channels, geometry.positions).transpose(1, 0, 2)
-    return np.ascontiguousarray(side).reshape(geometry.groups, -1, geometry.batch * geometry.positions)
+def _side_by_side(cols: np.ndarray) -> np.ndarray:
+    """A chunk's (groups, rows, images, positions) array as the (groups, rows, images·positions) GEMM operand."""
+    return cols.reshape(*cols.shape[:2], -1)
 
 
-def _as_nchw(y: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
-    """(groups, O/groups, N·H_out·W_out) back to (N, O, H_out, W_out)."""
-    y = y.reshape(geometry.out_channels, geometry.batch, geometry.positions).transpose(1, 0, 2)
-    return np.ascontiguousarray(y).reshape(geometry.output_shape)
+def _images_side_by_side(y: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
+    """(images, O, H_out, W_out) as a C-contiguous (groups, O/groups, images·H_out·W_out)."""
+    per_group = geometry.out_channels // geometry.groups
+    grouped = y.reshape(len(y), geometry.groups, per_group, geometry.positions).transpose(1, 2, 0, 3)
+    return np.ascontiguousarray(grouped).reshape(geometry.groups, per_group, -1)
 
 
-@register("conv2d", "cpu", "numba_im2col", "parallel numba im2col of the whole batch + one BLAS GEMM per group")
+@register(
+    "conv2d",
+    "cpu",
+    "numba_im2col",
+    "numba im2col of L2-sized chunks of the batch + one BLAS GEMM per chunk and group",
+    default=True,
+)
 def conv2d(
     input: np.ndarray,  # noqa: A002 - PyTorch's name
     weight: np.ndarray,
@@ -120,16 +132,28 @@ def conv2d(
     dilation: tuple[int, int] = (1, 1),
     groups: int = 1,
 ) -> np.ndarray:
-    """Y = W · cols with the batch side by side in the columns (one large GEMM), then NCHW."""
+    """Y[chunk] = W · im2col(X[chunk]) (+ bias), chunk by chunk."""
     check_dtypes("conv2d", input, weight, bias)
     geometry = ConvGeometry.of(input.shape, weight.shape, stride, padding, dilation, groups)
-    y = _as_nchw(np.matmul(grouped_weight(weight, geometry), im2col(input, geometry)), geometry)
+    x = np.ascontiguousarray(input)
+    w = grouped_weight(np.ascontiguousarray(weight), geometry)
+    y = np.empty(geometry.output_shape, dtype=x.dtype)
+    for chunk, cols in _chunks(geometry, x.dtype):
+        y_chunk = np.matmul(w, _side_by_side(_im2col_into(cols, x[chunk], geometry)))
+        y_chunk = y_chunk.reshape(geometry.out_channels, -1, geometry.positions).transpose(1, 0, 2)
+        y[chunk] = y_chunk.reshape(-1, *geometry.output_shape[1:])
     if bias is not None:
         y += bias.reshape(1, -1, 1, 1)
     return y
 
 
-@register("conv2d_grad_input", "cpu", "numba_im2col", "one BLAS GEMM Wᵀ·dY per group + parallel numba col2im")
+@register(
+    "conv2d_grad_input",
+    "cpu",
+    "numba_im2col",
+    "one BLAS GEMM Wᵀ·dY per chunk and group into an L2-sized buffer + numba col2im",
+    default=True,
+)
 def conv2d_grad_input(
     grad_output: np.ndarray,
     weight: np.ndarray,
@@ -139,19 +163,25 @@ def conv2d_grad_input(
     dilation: tuple[int, int] = (1, 1),
     groups: int = 1,
 ) -> np.ndarray:
-    """dX = col2im(Wᵀ · dY) with the batch side by side."""
+    """dX[chunk] = col2im(Wᵀ · dY[chunk]), chunk by chunk."""
     check_dtypes("conv2d_grad_input", grad_output, weight)
     geometry = ConvGeometry.of(input_size, weight.shape, stride, padding, dilation, groups)
     check_grad_output("conv2d_grad_input", grad_output, geometry)
-    weight_t = grouped_weight(weight, geometry).transpose(0, 2, 1)
-    return col2im(np.matmul(weight_t, _outputs_side_by_side(grad_output, geometry)), geometry)
+    weight_t = grouped_weight(np.ascontiguousarray(weight), geometry).transpose(0, 2, 1)
+    grad = np.empty(geometry.input_shape, dtype=grad_output.dtype)
+    for chunk, cols in _chunks(geometry, grad_output.dtype):
+        np.matmul(weight_t, _images_side_by_side(grad_output[chunk], geometry), out=_side_by_side(cols))
+        groups, rows, images, positions = cols.shape
+        _col2im_kernel(cols.reshape(groups * rows, images, positions), *_loop_args(geometry), grad[chunk])
+    return grad
 
 
 @register(
     "conv2d_grad_weight",
     "cpu",
     "numba_im2col",
-    "parallel numba im2col + one BLAS GEMM dY·colsᵀ per group",
+    "numba im2col of L2-sized chunks + one BLAS GEMM dY·colsᵀ per chunk and group, summed",
+    default=True,
 )
 def conv2d_grad_weight(
     input: np.ndarray,  # noqa: A002 - PyTorch's name
@@ -162,12 +192,13 @@ def conv2d_grad_weight(
     dilation: tuple[int, int] = (1, 1),
     groups: int = 1,
 ) -> np.ndarray:
-    """dW = dY · colsᵀ: the sum over the batch happens inside the GEMM's inner dim."""
+    """dW = Σ over chunks of dY[chunk] · im2col(X[chunk])ᵀ (the columns rebuilt, not saved from forward)."""
     check_dtypes("conv2d_grad_weight", input, grad_output)
     geometry = ConvGeometry.of(input.shape, weight_size, stride, padding, dilation, groups)
     check_grad_output("conv2d_grad_weight", grad_output, geometry)
-    cols = im2col(input, geometry)
-    grad_t = np.matmul(
-        cols, _outputs_side_by_side(grad_output, geometry).transpose(0, 2, 1)
-    )  # (dY·colsᵀ)ᵀ: BLAS splits it better
-    return grad_t.transpose(0, 2, 1).reshape(geometry.weight_shape)
+    x = np.ascontiguousarray(input)
+    grad = np.zeros((geometry.groups, geometry.out_channels // geometry.groups, geometry.column_rows), x.dtype)
+    for chunk, cols in _chunks(geometry, x.dtype):
+        cols = _side_by_side(_im2col_into(cols, x[chunk], geometry))
+        grad += np.matmul(_images_side_by_side(grad_output[chunk], geometry), cols.transpose(0, 2, 1))
+    return grad.reshape(geometry.weight_shape)
