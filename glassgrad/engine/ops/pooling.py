@@ -41,9 +41,9 @@ class MaxPool2d(Function):
     def forward(ctx: Context, x: Any, indices: Any) -> Any:
         ctx.save_for_backward(indices)
         ctx.input_shape = x.shape
-        n, c = x.shape[:2]
-        flat = x.reshape(n, c, -1)
-        return ctx.xp.take_along_axis(flat, indices.reshape(n, c, -1), axis=2).reshape(indices.shape)
+        n, c, h, w = x.shape
+        plane_starts = ctx.xp.arange(0, n * c * h * w, h * w).reshape(n, c, 1, 1)
+        return ctx.xp.take(ctx.xp.ascontiguousarray(x).reshape(-1), indices + plane_starts)  # 3× take_along_axis
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, None]:

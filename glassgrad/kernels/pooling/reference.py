@@ -1,8 +1,9 @@
 """Reference max pooling (NumPy or CuPy): the arg-max of each window, and its gradient.
 
 The windows are a strided view of the input padded with −∞, of shape
-(N, C, H_out, W_out, kh·kw); ``argmax`` over the taps picks the first largest
-(NaN counts as largest). A window whose real pixels are all −∞ could pick a
+(N, C, H_out, W_out, kh·kw); ``argmax`` over the taps picks the first largest,
+and a window with NaNs picks its last NaN (PyTorch's rule: a NaN always takes
+the place of the best so far). A window whose real pixels are all −∞ could pick a
 padding tap, so such a window takes its first real pixel instead. The result
 is PyTorch's index: the flat position h·W + w of the winner in its (H, W)
 plane. The gradient adds each output's gradient onto its winner
@@ -67,7 +68,10 @@ def max_pool2d_argmax(
     xp = xp_of(input)
     padded = xp.pad(input, ((0, 0), (0, 0), *widths), constant_values=-float("inf"))
     real = xp.pad(xp.ones((height, width), dtype=bool), widths)
-    tap = _windows(padded, (out_h, out_w), kernel_size, stride, dilation).argmax(axis=-1)
+    windows = _windows(padded, (out_h, out_w), kernel_size, stride, dilation)
+    nans = xp.isnan(windows)
+    last_nan = kh * kw - 1 - nans[..., ::-1].argmax(axis=-1)
+    tap = xp.where(nans.any(axis=-1), last_nan, windows.argmax(axis=-1))
     real_taps = _windows(real, (out_h, out_w), kernel_size, stride, dilation)
     picked_real = xp.take_along_axis(xp.broadcast_to(real_taps, (*tap.shape, kh * kw)), tap[..., None], axis=-1)[..., 0]
     tap = xp.where(picked_real, tap, real_taps.argmax(axis=-1))

@@ -35,7 +35,7 @@ def _options(kernel: tuple, stride: tuple, padding: tuple, dilation: tuple, ceil
 
 
 def argmax_cases(xp: Any, dtype: Any) -> list[Case]:
-    """The geometries, ties (small integers), a permuted (NHWC memory) and a sliced input."""
+    """The geometries, ties (small integers), NaNs, a permuted (NHWC memory) and a sliced input."""
     out = [
         Case(name, (xp.asarray(_rand(shape, dtype, i)),), _options(*rest))
         for i, (name, shape, *rest) in enumerate(GEOMETRIES)
@@ -46,6 +46,15 @@ def argmax_cases(xp: Any, dtype: Any) -> list[Case]:
             "ties (values in {0, 1, 2}), kernel 3, stride 2",
             (xp.asarray(ties),),
             _options((3, 3), (2, 2), (1, 1), (1, 1), False),
+        )
+    )
+    ties_and_nans = np.random.default_rng(23).integers(0, 3, (2, 3, 8, 10)).astype(dtype)
+    ties_and_nans[ties_and_nans == 0] = np.nan if np.dtype(dtype).kind == "f" else 0
+    out.append(
+        Case(
+            "ties and NaNs, kernel 2, stride 2 (the 2x2 fast path)",
+            (xp.asarray(ties_and_nans),),
+            _options((2, 2), (2, 2), (0, 0), (1, 1), False),
         )
     )
     nhwc = xp.asarray(_rand((2, 10, 9, 3), dtype, 21)).transpose(0, 3, 1, 2)
