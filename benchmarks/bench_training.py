@@ -5,7 +5,7 @@ Timed workloads (same model, same initial weights, same batches, Adam lr 1e-3):
   * mlp: 100 steps of the 784-256-256-10 ReLU MLP, batch 64, cross-entropy.
 Both libraries run on ``--threads`` threads (numba's and PyTorch's). Each is warmed
 up first (numba compiles its kernels on first use) and timed as the best of
-``--repeats`` runs. Prints a table and writes benchmarks/results/training_cpu.json.
+``--repeats`` runs, the two libraries' runs interleaved. Prints a table and writes benchmarks/results/training_cpu.json.
 
 ``--accuracy`` also trains the mnist-cnn recipe for 5 epochs and records its test
 accuracy per epoch in benchmarks/results/training_mnist_cnn.json.
@@ -124,8 +124,12 @@ def main() -> None:
         gg.manual_seed(0)
         time_glassgrad(build(), batches, 3)  # warm-up: numba compiles here
         time_torch(torch_twin(build(), torch), batches, 3, torch)
-        t_gg = min(time_glassgrad(build(), batches, steps) for _ in range(args.repeats))
-        t_torch = min(time_torch(torch_twin(build(), torch), batches, steps, torch) for _ in range(args.repeats))
+        runs = []  # interleaved, so that both libraries see the same load on a shared machine
+        for _ in range(args.repeats):
+            runs.append(
+                (time_glassgrad(build(), batches, steps), time_torch(torch_twin(build(), torch), batches, steps, torch))
+            )
+        t_gg, t_torch = (min(column) for column in zip(*runs, strict=True))
         rows.append(
             {"workload": name, "steps": steps, "glassgrad_s": t_gg, "torch_s": t_torch, "ratio": t_gg / t_torch}
         )
