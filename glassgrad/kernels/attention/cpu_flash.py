@@ -25,21 +25,22 @@ from ..registry import register
 BQ, BK = 64, 64
 
 
-@numba.njit(cache=True, fastmath=False, inline="always")
-def _tile_scores(q, k, mask, has_mask, causal, scale, n, i0, i1, j0, j1, mask_n):  # pragma: no cover - compiled
-    s = np.dot(q[n, i0:i1], k[n, j0:j1].T) * scale
-    for r in range(i1 - i0):
-        for c in range(j1 - j0):
-            if has_mask:
-                s[r, c] += mask[mask_n, i0 + r, j0 + c]
-            if causal and j0 + c > i0 + r:
+@numba.njit(cache=True, inline="always")
+def _tile_scores(q_scaled, k, mask, has_mask, causal, n, i0, i1, j0, j1, mask_n):  # pragma: no cover - compiled
+    """S = (Q·scale)[i0:i1] K[j0:j1]ᵀ (+ mask), −∞ above the diagonal when causal (only tiles that reach it)."""
+    s = np.dot(q_scaled[n, i0:i1], k[n, j0:j1].T)
+    if has_mask:
+        s += mask[mask_n, i0:i1, j0:j1]
+    if causal and j1 - 1 > i0:
+        for r in range(i1 - i0):
+            for c in range(max(0, i0 + r + 1 - j0), j1 - j0):
                 s[r, c] = -np.inf
     return s
 
 
 @numba.njit(parallel=True, cache=True)
-def _forward(q, k, v, mask, has_mask, causal, scale, out, lse):  # pragma: no cover - compiled
-    n_heads, lq, _ = q.shape
+def _forward(q_scaled, k, v, mask, has_mask, causal, out, lse):  # pragma: no cover - compiled
+    n_heads, lq, _ = q_scaled.shape
     lk = k.shape[1]
     blocks = (lq + BQ - 1) // BQ
     for task in numba.prange(n_heads * blocks):
@@ -48,14 +49,14 @@ def _forward(q, k, v, mask, has_mask, causal, scale, out, lse):  # pragma: no co
         i0 = b * BQ
         i1 = min(i0 + BQ, lq)
         rows = i1 - i0
-        m = np.full(rows, -np.inf)
-        l = np.zeros(rows)
-        acc = np.zeros((rows, v.shape[2]), dtype=q.dtype)
+        m = np.full(rows, -np.inf, dtype=out.dtype)  # the input's precision: float32 exps are the fast ones
+        l = np.zeros(rows, dtype=np.float64)
+        acc = np.zeros((rows, v.shape[2]), dtype=out.dtype)
         for j0 in range(0, lk, BK):
             if causal and j0 > i1 - 1:
                 break  # every key from here on is after every query of the block
             j1 = min(j0 + BK, lk)
-            s = _tile_scores(q, k, mask, has_mask, causal, scale, n, i0, i1, j0, j1, mask_n)
+            s = _tile_scores(q_scaled, k, mask, has_mask, causal, n, i0, i1, j0, j1, mask_n)
             for r in range(rows):
                 m_new = max(m[r], s[r].max())
                 if m_new == -np.inf:
@@ -77,46 +78,33 @@ def _forward(q, k, v, mask, has_mask, causal, scale, out, lse):  # pragma: no co
 
 
 @numba.njit(parallel=True, cache=True)
-def _backward_kv(q, k, v, do, lse, delta, mask, has_mask, causal, scale, dk, dv):  # pragma: no cover - compiled
-    n_heads, lq, _ = q.shape
+def _backward(q_scaled, k, v, do, lse, delta, mask, has_mask, causal, scale, dq, dk, dv):  # pragma: no cover - compiled
+    n_heads, lq, _ = q_scaled.shape
     lk = k.shape[1]
-    blocks = (lk + BK - 1) // BK
-    for task in numba.prange(n_heads * blocks):
-        n, b = task // blocks, task % blocks
+    for head in numba.prange(n_heads):
+        n = head - 0  # a signed int: prange's index is unsigned, and unsigned with 0 unifies to a float
         mask_n = n if mask.shape[0] > 1 else 0
-        j0 = b * BK
-        j1 = min(j0 + BK, lk)
-        for i0 in range(0, lq, BQ):
-            i1 = min(i0 + BQ, lq)
-            if causal and j0 > i1 - 1:
-                continue
-            s = _tile_scores(q, k, mask, has_mask, causal, scale, n, i0, i1, j0, j1, mask_n)
-            p = np.exp(s - lse[n, i0:i1].reshape(-1, 1))
-            dv[n, j0:j1] += np.dot(p.T, do[n, i0:i1])
-            dp = np.dot(do[n, i0:i1], v[n, j0:j1].T)
-            ds = p * (dp - delta[n, i0:i1].reshape(-1, 1))
-            dk[n, j0:j1] += np.dot(ds.T, q[n, i0:i1]) * scale
-
-
-@numba.njit(parallel=True, cache=True)
-def _backward_q(q, k, v, do, lse, delta, mask, has_mask, causal, scale, dq):  # pragma: no cover - compiled
-    n_heads, lq, _ = q.shape
-    lk = k.shape[1]
-    blocks = (lq + BQ - 1) // BQ
-    for task in numba.prange(n_heads * blocks):
-        n, b = task // blocks, task % blocks
-        mask_n = n if mask.shape[0] > 1 else 0
-        i0 = b * BQ
-        i1 = min(i0 + BQ, lq)
         for j0 in range(0, lk, BK):
-            if causal and j0 > i1 - 1:
-                break
             j1 = min(j0 + BK, lk)
-            s = _tile_scores(q, k, mask, has_mask, causal, scale, n, i0, i1, j0, j1, mask_n)
-            p = np.exp(s - lse[n, i0:i1].reshape(-1, 1))
-            dp = np.dot(do[n, i0:i1], v[n, j0:j1].T)
-            ds = p * (dp - delta[n, i0:i1].reshape(-1, 1))
-            dq[n, i0:i1] += np.dot(ds, k[n, j0:j1]) * scale
+            dk_tile = np.zeros((j1 - j0, k.shape[2]), dtype=k.dtype)
+            dv_tile = np.zeros((j1 - j0, v.shape[2]), dtype=v.dtype)
+            for i0 in range(0, lq, BQ):
+                i1 = min(i0 + BQ, lq)
+                if causal and j0 > i1 - 1:
+                    continue
+                p = _tile_scores(q_scaled, k, mask, has_mask, causal, n, i0, i1, j0, j1, mask_n)
+                for r in range(i1 - i0):
+                    for c in range(j1 - j0):
+                        p[r, c] = np.exp(p[r, c] - lse[n, i0 + r])
+                dv_tile += np.dot(p.T, do[n, i0:i1])
+                ds = np.dot(do[n, i0:i1], v[n, j0:j1].T)  # dP, then dS in place
+                for r in range(i1 - i0):
+                    for c in range(j1 - j0):
+                        ds[r, c] = p[r, c] * (ds[r, c] - delta[n, i0 + r])
+                dk_tile += np.dot(ds.T, q_scaled[n, i0:i1])
+                dq[n, i0:i1] += np.dot(ds, k[n, j0:j1]) * scale
+            dk[n, j0:j1] = dk_tile
+            dv[n, j0:j1] = dv_tile
 
 
 def _prepare(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: Any) -> tuple[Any, ...]:
@@ -136,7 +124,7 @@ def flash_forward(
     q, k, v, mask3, has_mask = _prepare(q, k, v, mask)
     out = np.empty((q.shape[0], q.shape[1], v.shape[2]), dtype=q.dtype)
     lse = np.empty(q.shape[:2], dtype=q.dtype)
-    _forward(q, k, v, mask3, has_mask, is_causal, q.dtype.type(scale), out, lse)
+    _forward(q * q.dtype.type(scale), k, v, mask3, has_mask, is_causal, out, lse)
     return out, lse
 
 
@@ -164,6 +152,5 @@ def flash_backward(
     delta = (do * out).sum(axis=-1)
     dq, dk, dv = np.zeros_like(q), np.zeros_like(k), np.zeros_like(v)
     s = q.dtype.type(scale)
-    _backward_kv(q, k, v, do, lse, delta, mask3, has_mask, is_causal, s, dk, dv)
-    _backward_q(q, k, v, do, lse, delta, mask3, has_mask, is_causal, s, dq)
+    _backward(q * s, k, v, do, lse, delta, mask3, has_mask, is_causal, s, dq, dk, dv)
     return dq, dk, dv
