@@ -20,6 +20,7 @@ from typing import Any
 import numba
 import numpy as np
 
+from ..numba_exp import exp_rows
 from ..registry import register
 
 BQ, BK = 64, 64
@@ -50,6 +51,7 @@ def _forward(q_scaled, k, v, mask, has_mask, causal, out, lse):  # pragma: no co
         i1 = min(i0 + BQ, lq)
         rows = i1 - i0
         m = np.full(rows, -np.inf, dtype=out.dtype)  # the input's precision: float32 exps are the fast ones
+        m_new, shift = np.empty_like(m), np.empty_like(m)
         l = np.zeros(rows, dtype=np.float64)
         acc = np.zeros((rows, v.shape[2]), dtype=out.dtype)
         for j0 in range(0, lk, BK):
@@ -58,19 +60,15 @@ def _forward(q_scaled, k, v, mask, has_mask, causal, out, lse):  # pragma: no co
             j1 = min(j0 + BK, lk)
             s = _tile_scores(q_scaled, k, mask, has_mask, causal, n, i0, i1, j0, j1, mask_n)
             for r in range(rows):
-                m_new = max(m[r], s[r].max())
-                if m_new == -np.inf:
-                    s[r] = 0.0
-                    continue
-                corr = np.exp(m[r] - m_new)
-                total = 0.0
-                for c in range(j1 - j0):
-                    p = np.exp(s[r, c] - m_new)
-                    s[r, c] = p
-                    total += p
-                l[r] = l[r] * corr + total
-                acc[r] *= corr
-                m[r] = m_new
+                m_new[r] = max(m[r], s[r].max())
+                shift[r] = m_new[r] if m_new[r] > -np.inf else 0.0  # a row with no key yet: e^-∞ = 0
+            exp_rows(s, shift)  # P = e^{S - m_new}
+            for r in range(rows):
+                if m_new[r] > -np.inf:
+                    corr = np.exp(m[r] - m_new[r])
+                    l[r] = l[r] * corr + s[r].sum()
+                    acc[r] *= corr
+                    m[r] = m_new[r]
             acc += np.dot(s, v[n, j0:j1])
         for r in range(rows):
             out[n, i0 + r] = acc[r] / l[r]
@@ -93,9 +91,7 @@ def _backward(q_scaled, k, v, do, lse, delta, mask, has_mask, causal, scale, dq,
                 if causal and j0 > i1 - 1:
                     continue
                 p = _tile_scores(q_scaled, k, mask, has_mask, causal, n, i0, i1, j0, j1, mask_n)
-                for r in range(i1 - i0):
-                    for c in range(j1 - j0):
-                        p[r, c] = np.exp(p[r, c] - lse[n, i0 + r])
+                exp_rows(p, lse[n, i0:i1])  # P = e^{S - lse}
                 dv_tile += np.dot(p.T, do[n, i0:i1])
                 ds = np.dot(do[n, i0:i1], v[n, j0:j1].T)  # dP, then dS in place
                 for r in range(i1 - i0):
