@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import optim
@@ -18,6 +19,19 @@ OPTIMIZER_CLASSES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": 
 def make_optimizer(config: TrainConfig, params: Iterable[Any], **options: Any) -> Any:
     """``optim.<config.optimizer>(params, lr=config.lr, **options)``."""
     return getattr(optim, OPTIMIZER_CLASSES[config.optimizer])(params, lr=config.lr, **options)
+
+
+def warmup_then_cosine(total_steps: int, warmup_share: float = 0.2) -> Callable[[int], float]:
+    """The lr factor at step t (for LambdaLR): t/w during a warm-up of w = warmup_share·T steps,
+    then ½(1 + cos(π·(t − w)/(T − w))) down to 0 at the last step T."""
+    warmup = max(1, round(warmup_share * total_steps))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return step / warmup
+        return 0.5 * (1 + math.cos(math.pi * min(step - warmup, total_steps - warmup) / max(total_steps - warmup, 1)))
+
+    return factor
 
 
 def loaders(train: Dataset, test: Dataset | None, config: TrainConfig) -> tuple[DataLoader, DataLoader | None]:

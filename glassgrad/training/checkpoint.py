@@ -1,5 +1,5 @@
-"""Training checkpoints: every module's and optimizer's state, the epoch, and the
-random-number generator, written with ``glassgrad.save`` (no pickle).
+"""Training checkpoints: every module's, optimizer's and lr scheduler's state, the
+epoch, and the random-number generator, written with ``glassgrad.save`` (no pickle).
 
 Restoring the generator is what makes ``--resume`` exact: the shuffling of later
 epochs and any dropout masks draw the same numbers as in an uninterrupted run.
@@ -35,8 +35,15 @@ def save_checkpoint(path: str | Path, task: Task, epoch: int) -> None:
         "rng": rng_state(),
         "modules": {name: module.state_dict() for name, module in task.modules().items()},
         "optimizers": {name: opt.state_dict() for name, opt in task.optimizers().items()},
+        "schedulers": {name: scheduler.state_dict() for name, scheduler in _schedulers(task).items()},
     }
     glassgrad.save(state, path)
+
+
+def _schedulers(task: Task) -> dict[str, Any]:
+    """The task's lr schedulers by name (a task without a ``schedulers()`` method has none)."""
+    schedulers = getattr(task, "schedulers", None)
+    return schedulers() if schedulers is not None else {}
 
 
 def load_checkpoint(path: str | Path, task: Task) -> int:
@@ -47,8 +54,8 @@ def load_checkpoint(path: str | Path, task: Task) -> int:
     if not path.exists():
         raise FileNotFoundError(f"load_checkpoint: no checkpoint at {path} to resume from")
     state = glassgrad.load(path)
-    modules, optimizers = task.modules(), task.optimizers()
-    expected = {"modules": set(modules), "optimizers": set(optimizers)}
+    modules, optimizers, schedulers = task.modules(), task.optimizers(), _schedulers(task)
+    expected = {"modules": set(modules), "optimizers": set(optimizers), "schedulers": set(schedulers)}
     for key, names in expected.items():
         found = set(state.get(key, {}))
         if found != names:
@@ -57,5 +64,7 @@ def load_checkpoint(path: str | Path, task: Task) -> int:
         module.load_state_dict(state["modules"][name])
     for name, optimizer in optimizers.items():
         optimizer.load_state_dict(state["optimizers"][name])
+    for name, scheduler in schedulers.items():
+        scheduler.load_state_dict(state["schedulers"][name])
     set_rng_state(state["rng"])
     return int(state["epoch"])

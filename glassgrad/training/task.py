@@ -60,10 +60,11 @@ def to_device(batch: Any, device: str) -> Any:
 
 @dataclass
 class SupervisedTask:
-    """loss = loss_fn(model(x), y); backward; optimizer step.
+    """loss = loss_fn(model(x), y); backward; optimizer step (then ``scheduler.step()``, if any).
 
     ``count_correct(output, target)`` returns the number of right answers as a
-    tensor (see ``accuracy.py``), or is None for regression.
+    tensor (see ``accuracy.py``), or is None for regression. A ``scheduler`` is
+    stepped once per batch, so its "epoch" counts steps (a warm-up, a cosine).
     """
 
     model: Module
@@ -73,12 +74,16 @@ class SupervisedTask:
     test_loader: Iterable[Any] | None = None
     count_correct: Callable[[Tensor, Tensor], Tensor] | None = None
     device: str = "cpu"
+    scheduler: Any = None
 
     def modules(self) -> dict[str, Module]:
         return {"model": self.model}
 
     def optimizers(self) -> dict[str, Any]:
         return {"optimizer": self.optimizer}
+
+    def schedulers(self) -> dict[str, Any]:
+        return {} if self.scheduler is None else {"scheduler": self.scheduler}
 
     def _result(self, output: Tensor, target: Tensor, loss: Tensor) -> StepResult:
         count = output.shape[0] if output.ndim else 1
@@ -93,6 +98,8 @@ class SupervisedTask:
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
         return self._result(output, target, loss)
 
     def eval_step(self, batch: Any) -> StepResult:
