@@ -3,7 +3,8 @@
     NUMBA_NUM_THREADS=2 python benchmarks/bench_attention.py [--json benchmarks/results/attention_cpu.json]
 
 (a) forward + backward time at (8, 8, 512, 64), causal and not, side by side
-    with torch in one run, both on the same number of threads;
+    with torch in one run, both on the same number of threads: the best of
+    ``--repeat`` runs, the libraries taking turns;
 (b) peak memory (tracemalloc, NumPy's allocations) of one forward + backward of
     the reference and the flash variant at sequence lengths 512, 1024, 2048.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 import tracemalloc
 
 import numba
@@ -22,6 +22,7 @@ import torch
 import glassgrad as gg
 import glassgrad.nn.functional as F
 from glassgrad import kernels
+from glassgrad.kernels import timing as timing_lib
 from glassgrad.kernels.harness import machine_info
 
 
@@ -37,20 +38,10 @@ def step_torch(q, k, v, causal: bool) -> None:
     q.grad = k.grad = v.grad = None
 
 
-def median_time(fn, repeat: int = 5) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", help="write results here")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args()
     torch.set_num_threads(numba.get_num_threads())
     rng = np.random.default_rng(0)
@@ -61,23 +52,31 @@ def main() -> None:
     print(f"{'shape':18s} {'causal':6s} {'variant':10s} {'ours ms':>9s} {'torch ms':>9s} {'ratio':>6s}")
     for causal in (False, True):
         tq = [torch.tensor(a, requires_grad=True) for a in arrays]
-        theirs = median_time(lambda tq=tq, c=causal: step_torch(*tq, c), args.repeat)
+        fns = {"torch": lambda tq=tq, c=causal: step_torch(*tq, c)}
         for variant in ("flash", "reference"):
             gq = [gg.tensor(a, requires_grad=True) for a in arrays]
-            with kernels.use("attention", variant, "cpu"), kernels.use("attention_backward", variant, "cpu"):
-                ours = median_time(lambda gq=gq, c=causal: step_glassgrad(*gq, c), args.repeat)
+
+            def ours(gq=gq, c=causal, variant=variant) -> None:
+                with kernels.use("attention", variant, "cpu"), kernels.use("attention_backward", variant, "cpu"):
+                    step_glassgrad(*gq, c)
+
+            fns[variant] = ours
+        best = {name: min(times) for name, times in timing_lib.time_interleaved(fns, args.repeat).items()}
+        theirs = best["torch"]
+        for variant in ("flash", "reference"):
+            ours_s = best[variant]
             timing.append(
                 {
                     "shape": shape,
                     "causal": causal,
                     "variant": variant,
-                    "ours_s": ours,
+                    "ours_s": ours_s,
                     "torch_s": theirs,
-                    "ratio": ours / theirs,
+                    "ratio": ours_s / theirs,
                 }
             )
             print(
-                f"{str(shape):18s} {causal!s:6s} {variant:10s} {ours * 1e3:9.1f} {theirs * 1e3:9.1f} {ours / theirs:6.2f}"
+                f"{str(shape):18s} {causal!s:6s} {variant:10s} {ours_s * 1e3:9.1f} {theirs * 1e3:9.1f} {ours_s / theirs:6.2f}"
             )
     memory = []
     print(f"\n{'seq':>5s} {'variant':10s} {'peak MB (fwd+bwd)':>18s}")

@@ -24,6 +24,23 @@ def time_cpu(fn: Callable[[], Any], repeat: int, warmup: int) -> list[float]:
     return times
 
 
+def time_interleaved(fns: dict[str, Callable[[], Any]], repeat: int, warmup: int = 1) -> dict[str, list[float]]:
+    """``repeat`` timings of each function, the functions taking turns so that a busy spell
+    on a shared machine hits every contender alike. Each turn first makes ``warmup``
+    untimed calls: they absorb what the previous contender left behind (PyTorch's
+    OpenMP threads spin for a while after its last op and would slow the next
+    library's first call)."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            for _ in range(warmup):
+                fn()
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
 def time_cuda(fn: Callable[[], Any], repeat: int, warmup: int) -> list[float]:
     import cupy
 
