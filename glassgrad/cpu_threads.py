@@ -1,35 +1,72 @@
 """How numba's parallel loops share the CPU cores with BLAS's threads.
 
 A training step on the CPU alternates numba's parallel loops (im2col, col2im,
-pooling) with OpenBLAS's GEMMs, each with its own pool of threads. Under
-numba's OpenMP layer the pool's threads spin for a while after every loop,
-and the GEMM that runs next finds its cores taken: one mnist-cnn epoch took
-12.1 s that way, against 3.4 s with the workqueue layer (threads that sleep
-at once) and 2.7 s with TBB (threads that spin briefly, then sleep), on the
-2-core machine of benchmarks/results/training_cpu.json. Making OpenMP's
-threads passive (OMP_WAIT_POLICY) would also have slowed PyTorch, which
-shares the process in the benchmarks.
+pooling) with OpenBLAS's GEMMs, each with its own pool of threads. A pool whose
+threads keep spinning after their work is done takes the cores from the other
+pool's next piece of work, so glassgrad makes both pools let go quickly:
 
-So glassgrad asks numba for TBB first (the ``tbb`` package comes with
-glassgrad where PyPI has it), then workqueue, and OpenMP last, unless the user
-has chosen with NUMBA_THREADING_LAYER or NUMBA_THREADING_LAYER_PRIORITY.
+* numba: under its OpenMP layer the threads spin after every loop; one
+  mnist-cnn epoch took 12.1 s that way, against 3.4 s with the workqueue layer
+  (threads that sleep at once) and 2.7 s with TBB (threads that spin briefly,
+  then sleep). glassgrad asks numba for TBB first (the ``tbb`` package comes
+  with glassgrad where PyPI has it), then workqueue, and OpenMP last.
+  (Making OpenMP's threads passive with OMP_WAIT_POLICY would also have slowed
+  PyTorch, which shares the process in the benchmarks.)
+* OpenBLAS: an idle thread spins for 2^OPENBLAS_THREAD_TIMEOUT cycles, 2^28 by
+  default (about 0.1 s), before it sleeps. With 2^4 the mnist-cnn epoch went
+  from 9.2-9.5 s to 6.4-7.6 s (three epochs, 2 cores). OpenBLAS reads the
+  variable when it loads; when NumPy (and so OpenBLAS) is already loaded,
+  glassgrad has it read its environment again and restarts its idle threads
+  (``openblas_read_env`` and ``blas_thread_shutdown_``, both exported by
+  OpenBLAS; the threads come back at the next GEMM).
+
+A choice the user made in the environment (NUMBA_THREADING_LAYER,
+NUMBA_THREADING_LAYER_PRIORITY, OPENBLAS_THREAD_TIMEOUT) is left alone.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 
-PRIORITY = "tbb workqueue omp"
+NUMBA_PRIORITY = "tbb workqueue omp"
+OPENBLAS_TIMEOUT = "4"  # 2^4 cycles of spinning, OpenBLAS's minimum
 
 
 def prefer_threads_that_sleep() -> None:
     """Set numba's threading-layer priority (before its first parallel loop runs) unless the user set one."""
     if "NUMBA_THREADING_LAYER" in os.environ or "NUMBA_THREADING_LAYER_PRIORITY" in os.environ:
         return
-    os.environ["NUMBA_THREADING_LAYER_PRIORITY"] = PRIORITY  # read by numba's config on its next reload
+    os.environ["NUMBA_THREADING_LAYER_PRIORITY"] = NUMBA_PRIORITY  # read by numba's config on its next reload
     import numba
 
-    numba.config.THREADING_LAYER_PRIORITY = PRIORITY.split()
+    numba.config.THREADING_LAYER_PRIORITY = NUMBA_PRIORITY.split()
 
 
+def loaded_openblas_paths() -> list[str]:
+    """The OpenBLAS shared libraries this process has loaded (Linux; elsewhere none are found)."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:
+        return []
+    return sorted(p for p in paths if ".so" in p)
+
+
+def short_openblas_spin() -> None:
+    """OPENBLAS_THREAD_TIMEOUT=4 for an OpenBLAS loaded from now on, and for one already loaded."""
+    if "OPENBLAS_THREAD_TIMEOUT" in os.environ:
+        return
+    os.environ["OPENBLAS_THREAD_TIMEOUT"] = OPENBLAS_TIMEOUT
+    if "numpy" not in sys.modules:
+        return  # NumPy's OpenBLAS will read it when it loads
+    for path in loaded_openblas_paths():
+        library = ctypes.CDLL(path)
+        if hasattr(library, "openblas_read_env") and hasattr(library, "blas_thread_shutdown_"):
+            library.openblas_read_env()
+            library.blas_thread_shutdown_()
+
+
+short_openblas_spin()
 prefer_threads_that_sleep()

@@ -1,4 +1,5 @@
-"""numba's threading layer: glassgrad prefers threads that sleep between parallel loops (cpu_threads.py)."""
+"""numba's threading layer and OpenBLAS's spin: glassgrad prefers threads that let go of the cores
+between parallel loops and GEMMs (cpu_threads.py)."""
 
 from __future__ import annotations
 
@@ -39,3 +40,27 @@ def test_openmp_comes_last() -> None:
 @pytest.mark.parametrize("layer", ["workqueue", "omp"])
 def test_the_users_choice_wins(layer: str) -> None:
     assert _layer(NUMBA_THREADING_LAYER=layer) == layer
+
+
+READ_OPENBLAS_TIMEOUT = """
+import ctypes
+{first}
+from glassgrad.cpu_threads import loaded_openblas_paths
+print(*[ctypes.CDLL(p).openblas_thread_timeout() for p in loaded_openblas_paths()])
+"""
+
+
+@pytest.mark.parametrize("first", ["import numpy", "import glassgrad"])
+def test_openblas_threads_spin_briefly_whichever_is_imported_first(first: str) -> None:
+    clean = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    code = READ_OPENBLAS_TIMEOUT.format(first=f"{first}\nimport glassgrad")
+    done = subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, check=True)
+    timeouts = done.stdout.split()
+    assert timeouts and set(timeouts) == {"4"}, done.stdout  # NumPy's OpenBLAS, re-read after it loaded
+
+
+def test_the_users_openblas_timeout_wins() -> None:
+    code = READ_OPENBLAS_TIMEOUT.format(first="import glassgrad")
+    env = os.environ | {"OPENBLAS_THREAD_TIMEOUT": "12"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert set(done.stdout.split()) == {"12"}
