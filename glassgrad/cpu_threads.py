@@ -13,8 +13,13 @@ pool's next piece of work, so glassgrad makes both pools let go quickly:
   (Making OpenMP's threads passive with OMP_WAIT_POLICY would also have slowed
   PyTorch, which shares the process in the benchmarks.)
 * OpenBLAS: an idle thread spins for 2^OPENBLAS_THREAD_TIMEOUT cycles, 2^28 by
-  default (about 0.1 s), before it sleeps. With 2^4 the mnist-cnn epoch went
-  from 9.2-9.5 s to 6.4-7.6 s (three epochs, 2 cores). OpenBLAS reads the
+  default (about 0.1 s), before it sleeps. With 2^4 three mnist-cnn epochs
+  went from 9.2-9.5 s to 6.4-7.6 s on 2 cores, but an MLP, all GEMMs with short
+  gaps, then paid for waking the threads. Switching the value inside one process
+  (best of 4, one mnist-cnn epoch / 100 steps of the 784-256-256-10 MLP):
+  2^4: 1.80 s / 0.28 s (median 0.39 s), 2^16: 1.82 s / 0.27 s (median 0.30 s),
+  2^20: 1.94 s / 0.28 s, 2^28: 2.27 s / 0.28 s. 2^16 cycles is about 25 µs:
+  enough to bridge the gaps between an MLP's GEMMs. OpenBLAS reads the
   variable when it loads; when NumPy (and so OpenBLAS) is already loaded,
   glassgrad has it read its environment again and restarts its idle threads
   (``openblas_read_env`` and ``blas_thread_shutdown_``, both exported by
@@ -31,7 +36,7 @@ import os
 import sys
 
 NUMBA_PRIORITY = "tbb workqueue omp"
-OPENBLAS_TIMEOUT = "4"  # 2^4 cycles of spinning, OpenBLAS's minimum
+OPENBLAS_TIMEOUT = "16"  # 2^16 cycles of spinning before an idle OpenBLAS thread sleeps
 
 
 def prefer_threads_that_sleep() -> None:
@@ -55,7 +60,7 @@ def loaded_openblas_paths() -> list[str]:
 
 
 def short_openblas_spin() -> None:
-    """OPENBLAS_THREAD_TIMEOUT=4 for an OpenBLAS loaded from now on, and for one already loaded."""
+    """OPENBLAS_THREAD_TIMEOUT=16 for an OpenBLAS loaded from now on, and for one already loaded."""
     if "OPENBLAS_THREAD_TIMEOUT" in os.environ:
         return
     os.environ["OPENBLAS_THREAD_TIMEOUT"] = OPENBLAS_TIMEOUT

@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from glassgrad.cpu_threads import OPENBLAS_TIMEOUT
+
 RUN_A_PARALLEL_LOOP = """
 import numpy as np, numba
 import glassgrad
@@ -56,7 +58,7 @@ def test_openblas_threads_spin_briefly_whichever_is_imported_first(first: str) -
     code = READ_OPENBLAS_TIMEOUT.format(first=f"{first}\nimport glassgrad")
     done = subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, check=True)
     timeouts = done.stdout.split()
-    assert timeouts and set(timeouts) == {"4"}, done.stdout  # NumPy's OpenBLAS, re-read after it loaded
+    assert timeouts and set(timeouts) == {OPENBLAS_TIMEOUT}, done.stdout  # NumPy's OpenBLAS, re-read after it loaded
 
 
 def test_the_users_openblas_timeout_wins() -> None:
