@@ -50,10 +50,17 @@ def test_the_default_is_the_measured_fastest() -> None:
         assert kernels.default_name(op, "cpu") == "numba_im2col"
 
 
+@pytest.mark.parametrize("per_image", [True, False])
 @pytest.mark.parametrize("groups", [1, 2])
-def test_numba_im2col_in_several_chunks_with_a_short_last_one(monkeypatch: pytest.MonkeyPatch, groups: int) -> None:
-    """A chunk budget of about two images' columns: 5 images go as 2 + 2 + 1 through one reused buffer."""
+def test_numba_im2col_in_several_chunks_with_a_short_last_one(
+    monkeypatch: pytest.MonkeyPatch, groups: int, per_image: bool
+) -> None:
+    """A chunk budget of about two images' columns: 5 images go as 2 + 2 + 1 through one reused buffer,
+    with one GEMM per image or the chunk's images side by side."""
     from glassgrad.kernels.conv2d import cpu_numba
+
+    monkeypatch.setattr(cpu_numba, "PER_IMAGE_MAX_ROWS", 10**9 if per_image else 0)
+    monkeypatch.setattr(cpu_numba, "PER_IMAGE_POSITIONS", 1)
 
     rng = np.random.default_rng(3)
     x = rng.standard_normal((5, 4, 9, 8))

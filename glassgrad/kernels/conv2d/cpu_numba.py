@@ -11,7 +11,11 @@ that were just written and are still in cache:
     input grad     for each chunk:  cols = Wᵀ · dY[chunk];    dX[chunk] = col2im(cols)
     weight grad    for each chunk:  cols = im2col(X[chunk]);  dW += Σ dY[chunk] · colsᵀ
 
-(per group, as in gemm.py). im2col and col2im are parallel numba loops with
+(per group, as in gemm.py). Where the columns have few rows and many positions
+(a first layer on a 1- or 3-channel image) each image gets a GEMM of its own,
+whose output lands in NCHW order as it is; otherwise the chunk's images sit side
+by side in one wider GEMM, which BLAS runs faster, and the output and dY are
+transposed (measurements at ``PER_IMAGE_MAX_ROWS``). im2col and col2im are parallel numba loops with
 one task per (image, channel) plane; a col2im task writes only its own plane,
 so there are no races and no atomics. Their inner loops are plain indexed
 loads and stores with the padding test inline, which numba vectorises; array
@@ -28,6 +32,7 @@ Small chunks pay for many small GEMMs; a whole 75 MB batch falls out of cache.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -39,33 +44,41 @@ from .geometry import ConvGeometry
 CHUNK_BYTES = 8 << 20
 """The size of one chunk's columns: well inside the 105 MB last-level cache of the benchmark's machine."""
 
+PER_IMAGE_MAX_ROWS, PER_IMAGE_POSITIONS = 64, 256
+"""One GEMM per image (its output already NCHW) when the columns have fewer than 64 rows, so that
+BLAS has little to do per output element, and each image at least 256 positions; otherwise a chunk's
+images side by side in one wider GEMM (see _Chunk). Forward + both gradients, best of 8:
+9 rows × 676 positions (64×1×28×28, 3×3): 2.9 ms per image, 5.5 ms side by side;
+576 rows × 1024 positions (32×64×32×32, 3×3): 87 ms per image, 82 ms side by side."""
+
 
 @numba.njit(parallel=True, cache=True)
-def _im2col_kernel(x, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols):  # pragma: no cover - compiled
-    """cols[(c·kh + i)·kw + j, n, oh·W_out + ow] = x[n, c, oh·sh − ph + i·dh, ow·sw − pw + j·dw], 0 in the padding."""
+def _im2col_kernel(x, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols, row_step, image_step):  # pragma: no cover
+    """cols[r·row_step + n·image_step, oh·W_out + ow] = x[n, c, oh·sh − ph + i·dh, ow·sw − pw + j·dw], 0 in the
+    padding, for column row r = (c·kh + i)·kw + j of image n."""
     n_images, channels, height, width = x.shape
     for plane in numba.prange(n_images * channels):
         n, c = plane // channels, plane % channels
         for i in range(kh):
             for j in range(kw):
-                row, offset = (c * kh + i) * kw + j, j * dw - pw
+                row, offset = ((c * kh + i) * kw + j) * row_step + n * image_step, j * dw - pw
                 for oh in range(out_h):
                     ih, base = oh * sh - ph + i * dh, oh * out_w
                     if ih < 0 or ih >= height:
                         for ow in range(out_w):
-                            cols[row, n, base + ow] = 0.0
+                            cols[row, base + ow] = 0.0
                     elif sw == 1:  # unit-stride loads: this loop vectorises (1.3-1.5× the general one)
                         for ow in range(out_w):
                             iw = ow + offset
-                            cols[row, n, base + ow] = x[n, c, ih, iw] if iw >= 0 and iw < width else 0.0
+                            cols[row, base + ow] = x[n, c, ih, iw] if iw >= 0 and iw < width else 0.0
                     else:
                         for ow in range(out_w):
                             iw = ow * sw + offset
-                            cols[row, n, base + ow] = x[n, c, ih, iw] if iw >= 0 and iw < width else 0.0
+                            cols[row, base + ow] = x[n, c, ih, iw] if iw >= 0 and iw < width else 0.0
 
 
 @numba.njit(parallel=True, cache=True)
-def _col2im_kernel(cols, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, grad):  # pragma: no cover - compiled
+def _col2im_kernel(cols, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, grad, row_step, image_step):  # pragma: no cover
     """grad[n, c, ih, iw] = Σ of the column entries im2col copied from pixel (ih, iw): its adjoint."""
     n_images, channels, height, width = grad.shape
     for plane in numba.prange(n_images * channels):
@@ -75,7 +88,7 @@ def _col2im_kernel(cols, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, grad):  #
                 grad[n, c, ih, iw] = 0.0
         for i in range(kh):
             for j in range(kw):
-                row = (c * kh + i) * kw + j
+                row = ((c * kh + i) * kw + j) * row_step + n * image_step
                 offset = j * dw - pw
                 for oh in range(out_h):
                     ih, base = oh * sh - ph + i * dh, oh * out_w
@@ -85,12 +98,12 @@ def _col2im_kernel(cols, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, grad):  #
                         for ow in range(out_w):
                             iw = ow + offset
                             if iw >= 0 and iw < width:
-                                grad[n, c, ih, iw] += cols[row, n, base + ow]
+                                grad[n, c, ih, iw] += cols[row, base + ow]
                     else:
                         for ow in range(out_w):
                             iw = ow * sw + offset
                             if iw >= 0 and iw < width:
-                                grad[n, c, ih, iw] += cols[row, n, base + ow]
+                                grad[n, c, ih, iw] += cols[row, base + ow]
 
 
 def _loop_args(geometry: ConvGeometry) -> tuple[int, ...]:
@@ -104,42 +117,65 @@ def _loop_args(geometry: ConvGeometry) -> tuple[int, ...]:
     )
 
 
-def _chunks(geometry: ConvGeometry, dtype: np.dtype) -> Iterator[tuple[slice, np.ndarray]]:
-    """Consecutive slices of the batch, each with the reused (groups, (C/groups)·kh·kw, images, H_out·W_out) buffer."""
-    rows = geometry.groups * geometry.column_rows
-    per_image = rows * geometry.positions * np.dtype(dtype).itemsize
-    step = max(1, min(geometry.batch, CHUNK_BYTES // max(per_image, 1)))
-    buffer = np.empty(rows * step * geometry.positions, dtype=dtype)
+@dataclass(frozen=True)
+class _Chunk:
+    """A slice of the batch and its columns in the reused buffer, laid out for one of two GEMM shapes.
+
+    Per image: ``columns`` is (images, groups, rows, positions) and each image's GEMM writes its
+    output straight into NCHW order. Side by side: ``columns`` is (groups, rows, images·positions),
+    one wider GEMM per group, then a transpose.
+    """
+
+    images: slice
+    columns: np.ndarray
+    per_image: bool
+
+    def kernel_args(self) -> tuple[np.ndarray, int, int]:
+        """The buffer as the kernels' 2-D (rows·images, positions) array, with a column row's step and an image's."""
+        if self.per_image:
+            images, groups, rows, positions = self.columns.shape
+            return self.columns.reshape(-1, positions), 1, groups * rows
+        groups, rows, width = self.columns.shape
+        images = self.images.stop - self.images.start
+        return self.columns.reshape(-1, width // images), images, 1
+
+
+def _chunks(geometry: ConvGeometry, dtype: np.dtype) -> Iterator[_Chunk]:
+    """Consecutive slices of the batch of about CHUNK_BYTES of columns, sharing one buffer."""
+    groups, rows, positions = geometry.groups, geometry.column_rows, geometry.positions
+    per_image = geometry.column_rows < PER_IMAGE_MAX_ROWS and positions >= PER_IMAGE_POSITIONS
+    step = max(1, min(geometry.batch, CHUNK_BYTES // max(groups * rows * positions * np.dtype(dtype).itemsize, 1)))
+    buffer = np.empty(step * groups * rows * positions, dtype=dtype)
     for start in range(0, geometry.batch, step):
-        stop = min(start + step, geometry.batch)
-        used = buffer[: rows * (stop - start) * geometry.positions]  # a prefix: still one contiguous block
-        yield slice(start, stop), used.reshape(geometry.groups, geometry.column_rows, stop - start, -1)
+        images = min(start + step, geometry.batch) - start
+        used = buffer[: images * groups * rows * positions]  # a prefix: still one contiguous block
+        shape = (images, groups, rows, positions) if per_image else (groups, rows, images * positions)
+        yield _Chunk(slice(start, start + images), used.reshape(shape), per_image)
 
 
-def _im2col_into(cols: np.ndarray, x: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
-    """Fill a chunk's buffer with the columns of its images x (C-contiguous); returns the buffer."""
-    groups, rows, images, positions = cols.shape
-    _im2col_kernel(x, *_loop_args(geometry), cols.reshape(groups * rows, images, positions))
-    return cols
+def _im2col_into(chunk: _Chunk, x: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
+    """Fill the chunk's columns from its images of x (C-contiguous); returns the columns."""
+    columns, row_step, image_step = chunk.kernel_args()
+    _im2col_kernel(x[chunk.images], *_loop_args(geometry), columns, row_step, image_step)
+    return chunk.columns
 
 
-def _side_by_side(cols: np.ndarray) -> np.ndarray:
-    """A chunk's (groups, rows, images, positions) array as the (groups, rows, images·positions) GEMM operand."""
-    return cols.reshape(*cols.shape[:2], -1)
+def _grouped(y: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
+    """A C-contiguous (images, O, H_out, W_out) array as the (images, groups, O/groups, positions) view."""
+    return y.reshape(len(y), geometry.groups, geometry.out_channels // geometry.groups, geometry.positions)
 
 
 def _images_side_by_side(y: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
     """(images, O, H_out, W_out) as a C-contiguous (groups, O/groups, images·H_out·W_out)."""
-    per_group = geometry.out_channels // geometry.groups
-    grouped = y.reshape(len(y), geometry.groups, per_group, geometry.positions).transpose(1, 2, 0, 3)
-    return np.ascontiguousarray(grouped).reshape(geometry.groups, per_group, -1)
+    grouped = _grouped(y, geometry).transpose(1, 2, 0, 3)
+    return np.ascontiguousarray(grouped).reshape(*grouped.shape[:2], -1)
 
 
 @register(
     "conv2d",
     "cpu",
     "numba_im2col",
-    "numba im2col of cache-sized chunks of the batch + one BLAS GEMM per chunk and group",
+    "numba im2col of cache-sized chunks of the batch + BLAS W·cols per image or per chunk",
     default=True,
 )
 def conv2d(
@@ -157,10 +193,13 @@ def conv2d(
     x = np.ascontiguousarray(input)
     w = grouped_weight(np.ascontiguousarray(weight), geometry)
     y = np.empty(geometry.output_shape, dtype=x.dtype)
-    for chunk, cols in _chunks(geometry, x.dtype):
-        y_chunk = np.matmul(w, _side_by_side(_im2col_into(cols, x[chunk], geometry)))
-        y_chunk = y_chunk.reshape(geometry.out_channels, -1, geometry.positions).transpose(1, 0, 2)
-        y[chunk] = y_chunk.reshape(-1, *geometry.output_shape[1:])
+    for chunk in _chunks(geometry, x.dtype):
+        columns = _im2col_into(chunk, x, geometry)
+        if chunk.per_image:
+            np.matmul(w, columns, out=_grouped(y[chunk.images], geometry))
+        else:
+            y_chunk = np.matmul(w, columns).reshape(geometry.out_channels, -1, geometry.positions)
+            y[chunk.images] = y_chunk.transpose(1, 0, 2).reshape(-1, *geometry.output_shape[1:])
     if bias is not None:
         y += bias.reshape(1, -1, 1, 1)
     return y
@@ -170,7 +209,7 @@ def conv2d(
     "conv2d_grad_input",
     "cpu",
     "numba_im2col",
-    "one BLAS GEMM Wᵀ·dY per chunk and group into a cache-sized buffer + numba col2im",
+    "BLAS Wᵀ·dY per image or per chunk into a cache-sized buffer + numba col2im",
     default=True,
 )
 def conv2d_grad_input(
@@ -186,12 +225,16 @@ def conv2d_grad_input(
     check_dtypes("conv2d_grad_input", grad_output, weight)
     geometry = ConvGeometry.of(input_size, weight.shape, stride, padding, dilation, groups)
     check_grad_output("conv2d_grad_input", grad_output, geometry)
+    dy = np.ascontiguousarray(grad_output)
     weight_t = grouped_weight(np.ascontiguousarray(weight), geometry).transpose(0, 2, 1)
-    grad = np.empty(geometry.input_shape, dtype=grad_output.dtype)
-    for chunk, cols in _chunks(geometry, grad_output.dtype):
-        np.matmul(weight_t, _images_side_by_side(grad_output[chunk], geometry), out=_side_by_side(cols))
-        groups, rows, images, positions = cols.shape
-        _col2im_kernel(cols.reshape(groups * rows, images, positions), *_loop_args(geometry), grad[chunk])
+    grad = np.empty(geometry.input_shape, dtype=dy.dtype)
+    for chunk in _chunks(geometry, dy.dtype):
+        if chunk.per_image:
+            np.matmul(weight_t, _grouped(dy[chunk.images], geometry), out=chunk.columns)
+        else:
+            np.matmul(weight_t, _images_side_by_side(dy[chunk.images], geometry), out=chunk.columns)
+        columns, row_step, image_step = chunk.kernel_args()
+        _col2im_kernel(columns, *_loop_args(geometry), grad[chunk.images], row_step, image_step)
     return grad
 
 
@@ -199,7 +242,7 @@ def conv2d_grad_input(
     "conv2d_grad_weight",
     "cpu",
     "numba_im2col",
-    "numba im2col of cache-sized chunks + one BLAS GEMM dY·colsᵀ per chunk and group, summed",
+    "numba im2col of cache-sized chunks + BLAS dY·colsᵀ per image or per chunk, summed",
     default=True,
 )
 def conv2d_grad_weight(
@@ -215,10 +258,13 @@ def conv2d_grad_weight(
     check_dtypes("conv2d_grad_weight", input, grad_output)
     geometry = ConvGeometry.of(input.shape, weight_size, stride, padding, dilation, groups)
     check_grad_output("conv2d_grad_weight", grad_output, geometry)
-    x = np.ascontiguousarray(input)
+    x, dy = np.ascontiguousarray(input), np.ascontiguousarray(grad_output)
     grad = np.zeros((geometry.groups, geometry.out_channels // geometry.groups, geometry.column_rows), x.dtype)
-    for chunk, cols in _chunks(geometry, x.dtype):
-        cols = _side_by_side(_im2col_into(cols, x[chunk], geometry))
-        dy = _images_side_by_side(grad_output[chunk], geometry)
-        grad += np.matmul(cols, dy.transpose(0, 2, 1)).transpose(0, 2, 1)  # (cols·dYᵀ)ᵀ: 1.3× dY·colsᵀ in BLAS
+    for chunk in _chunks(geometry, x.dtype):
+        columns = _im2col_into(chunk, x, geometry)
+        if chunk.per_image:
+            grad += np.matmul(_grouped(dy[chunk.images], geometry), columns.swapaxes(-1, -2)).sum(axis=0)
+        else:
+            dy_chunk = _images_side_by_side(dy[chunk.images], geometry)
+            grad += np.matmul(columns, dy_chunk.transpose(0, 2, 1)).transpose(0, 2, 1)  # (cols·dYᵀ)ᵀ: 1.3× in BLAS
     return grad.reshape(geometry.weight_shape)
