@@ -74,14 +74,24 @@ def _initial_gradient(root: Tensor, gradient: Any) -> Any:
     return g.astype(root.dtype, copy=False)
 
 
+def _memory_owner(g: Any) -> Any:
+    """The array whose memory g is all of (g itself, or the base of a view that spans its base), else None."""
+    if getattr(g, "flags", None) is None:
+        return None
+    owner = g if g.flags.owndata else g.base
+    return owner if owner is not None and owner.size == g.size else None
+
+
 def _accumulate_grad(tensor: Tensor, g: Any, handed_out: set[int]) -> None:
     """tensor.grad += g. A fresh array that no other .grad holds is adopted without a
-    copy; views and arrays already handed to another tensor are copied, so that
-    in-place updates of one .grad never show up in another."""
+    copy, and so is a view of all of one (such as Linear's W.grad coming back
+    transposed through Wᵀ); partial views and memory already handed to another
+    tensor are copied, so that in-place updates of one .grad never show up in another."""
     if tensor.grad is None:
-        owned = getattr(g, "flags", None) is not None and g.flags.owndata and id(g) not in handed_out
-        tensor.grad = Tensor(g if owned else g.copy())
-        handed_out.add(id(tensor.grad.array))
+        owner = _memory_owner(g)
+        adopt = owner is not None and id(owner) not in handed_out
+        tensor.grad = Tensor(g if adopt else g.copy())
+        handed_out.add(id(owner) if adopt else id(tensor.grad.array))
     else:
         tensor.grad = Tensor(tensor.grad.array + g)
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import glassgrad as gg
+import glassgrad.nn.functional as F
 
 
 def test_gradients_accumulate_until_zeroed() -> None:
@@ -154,3 +155,24 @@ def test_repeated_indices_scatter_add() -> None:
     x = gg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     x[gg.tensor([0, 0, 2, 0])].sum().backward()
     assert x.grad.tolist() == [3.0, 0.0, 1.0]
+
+
+def test_leaf_grads_that_are_views_of_one_array_do_not_share_memory() -> None:
+    """Add hands one gradient array to both inputs and each transpose returns a view of all of
+    it: the first leaf adopts that memory, the second gets a copy."""
+    a = gg.randn(3, 4, requires_grad=True)
+    b = gg.randn(3, 4, requires_grad=True)
+    (a.mT + b.mT).sum().backward()
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
+    a.grad.numpy()[...] = 5.0
+    np.testing.assert_array_equal(b.grad.numpy(), np.ones((3, 4)))
+
+
+def test_linear_weight_grad_is_adopted_without_a_copy() -> None:
+    """dL/dW comes back through Wᵀ as a view of all of a fresh array; it becomes W.grad as it is."""
+    x = gg.randn(8, 5)
+    w = gg.randn(3, 5, requires_grad=True)
+    F.linear(x, w).sum().backward()
+    grad = w.grad.numpy()
+    assert grad.flags.c_contiguous and not grad.flags.owndata  # the view itself, not a copy of it
+    np.testing.assert_allclose(grad, np.ones((8, 3)).T @ x.numpy(), rtol=1e-6)
