@@ -27,6 +27,7 @@ import torch
 
 import glassgrad as gg
 import glassgrad.nn.functional as F
+from glassgrad.kernels import timing
 from glassgrad.kernels.harness import machine_info
 
 
@@ -39,21 +40,26 @@ def blas_threads() -> int:
         return 1
 
 
-def per_call_us(fn, seconds: float = 0.3) -> float:
-    """Median over 5 rounds of the mean time per call, each round ~seconds/5."""
-    fn()
+def paired_us(ours, theirs, seconds: float = 0.3, rounds: int = 7) -> tuple[float, float]:
+    """(ours, theirs) in µs per call: the best of ``rounds`` rounds, each a batch of calls lasting
+    about seconds/rounds, the two taking turns (timing.time_interleaved: a busy spell of the shared
+    machine hits both, and an untimed batch before each timed one absorbs the other's leftovers)."""
+    ours()
     n, start = 0, time.perf_counter()
     while time.perf_counter() - start < 0.02:
-        fn()
+        ours()
         n += 1
-    reps = max(n * int(seconds / 5 / 0.02), 10)
-    rounds = []
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(reps):
-            fn()
-        rounds.append((time.perf_counter() - start) / reps * 1e6)
-    return float(np.median(rounds))
+    reps = max(int(n * seconds / rounds / 0.02), 10)
+
+    def batch(fn):
+        def run() -> None:
+            for _ in range(reps):
+                fn()
+
+        return run
+
+    times = timing.time_interleaved({"ours": batch(ours), "theirs": batch(theirs)}, rounds)
+    return min(times["ours"]) / reps * 1e6, min(times["theirs"]) / reps * 1e6
 
 
 TINY_OPS = {
@@ -71,7 +77,7 @@ def measure_op(ours, theirs, x: np.ndarray, y: np.ndarray) -> tuple[tuple[float,
     """((fwd ours, fwd torch), (fwd+bwd ours, fwd+bwd torch)) in µs for one tiny op."""
     a, b = gg.tensor(x), gg.tensor(y)
     ta, tb = torch.tensor(x), torch.tensor(y)
-    fwd = (per_call_us(lambda: ours(a, b)), per_call_us(lambda: theirs(ta, tb)))
+    fwd = paired_us(lambda: ours(a, b), lambda: theirs(ta, tb))
     ga, tga = gg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
 
     def ours_bwd() -> None:
@@ -82,7 +88,7 @@ def measure_op(ours, theirs, x: np.ndarray, y: np.ndarray) -> tuple[tuple[float,
         theirs(tga, tb).sum().backward()
         tga.grad = None
 
-    return fwd, (per_call_us(ours_bwd), per_call_us(theirs_bwd))
+    return fwd, paired_us(ours_bwd, theirs_bwd)
 
 
 def overhead_rows() -> list[dict]:
@@ -126,7 +132,8 @@ def mlp_step_ms() -> tuple[float, float]:
         tf = torch.nn.functional
         step(theirs, tx, ty, tf.linear, tf.relu, tf.nll_loss, tf.log_softmax)
 
-    return per_call_us(ours_step, 2.0) / 1e3, per_call_us(theirs_step, 2.0) / 1e3
+    ours_us, theirs_us = paired_us(ours_step, theirs_step, 2.0)
+    return ours_us / 1e3, theirs_us / 1e3
 
 
 def main() -> None:
