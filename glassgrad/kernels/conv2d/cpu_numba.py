@@ -3,9 +3,9 @@
 The reference builds the columns of the whole batch at once (a 75 MB matrix
 for a 32×64×32×32 input with 3×3 taps) and BLAS then streams them back from
 memory. Here the batch goes through in chunks of about ``CHUNK_BYTES`` of
-columns (three images for that ResNet layer, the whole batch for the small
-layers of LeNet or mnist-cnn), and one buffer is reused, so BLAS reads columns
-that were just written and are still in cache:
+columns (three images for that ResNet layer, 60 for mnist-cnn's second layer,
+the whole batch for LeNet's first), and one buffer is reused, so BLAS reads
+columns that were just written and are still in cache:
 
     forward        for each chunk:  cols = im2col(X[chunk]);  Y[chunk] = W · cols
     input grad     for each chunk:  cols = Wᵀ · dY[chunk];    dX[chunk] = col2im(cols)
