@@ -84,7 +84,7 @@ def _memory_owner(g: Any) -> Any:
 
 def _accumulate_grad(tensor: Tensor, g: Any, handed_out: set[int]) -> None:
     """tensor.grad += g. A fresh array that no other .grad holds is adopted without a
-    copy, and so is a view of all of one (such as Linear's W.grad coming back
+    copy, and so is a view of all of one (such as Linear's W.grad, xᵀg coming back
     transposed through Wᵀ); partial views and memory already handed to another
     tensor are copied, so that in-place updates of one .grad never show up in another."""
     if tensor.grad is None:

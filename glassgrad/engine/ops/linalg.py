@@ -69,12 +69,7 @@ class MatMul(Function):
             gx = matmul_arrays(g, y2.swapaxes(-1, -2))
             gx = gx[..., 0, :] if x.ndim == 1 else gx
         if ctx.needs_input_grad[1]:
-            if y2.ndim == 2 and g.ndim == 2 and y2.flags.f_contiguous and not y2.flags.c_contiguous:
-                # y is a transposed matrix (Linear's Wᵀ): (gᵀx)ᵀ comes back through the transpose as the
-                # C-contiguous gᵀx, so W.grad needs no copy (xᵀg would come back as a strided view)
-                gy = matmul_arrays(g.swapaxes(-1, -2), x2).swapaxes(-1, -2)
-            else:
-                gy = matmul_arrays(x2.swapaxes(-1, -2), g)
+            gy = matmul_arrays(x2.swapaxes(-1, -2), g)
             gy = gy[..., 0] if y.ndim == 1 else gy
         return gx, gy
 

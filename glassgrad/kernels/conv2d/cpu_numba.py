@@ -38,7 +38,7 @@ import numba
 import numpy as np
 
 from ..registry import register
-from .gemm import check_dtypes, check_grad_output, grouped_weight
+from .gemm import check_dtypes, check_grad_output, grouped_output, grouped_weight
 from .geometry import ConvGeometry
 
 CHUNK_BYTES = 8 << 20
@@ -160,14 +160,9 @@ def _im2col_into(chunk: _Chunk, x: np.ndarray, geometry: ConvGeometry) -> np.nda
     return chunk.columns
 
 
-def _grouped(y: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
-    """A C-contiguous (images, O, H_out, W_out) array as the (images, groups, O/groups, positions) view."""
-    return y.reshape(len(y), geometry.groups, geometry.out_channels // geometry.groups, geometry.positions)
-
-
 def _images_side_by_side(y: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
     """(images, O, H_out, W_out) as a C-contiguous (groups, O/groups, images·H_out·W_out)."""
-    grouped = _grouped(y, geometry).transpose(1, 2, 0, 3)
+    grouped = grouped_output(y, geometry).transpose(1, 2, 0, 3)
     return np.ascontiguousarray(grouped).reshape(*grouped.shape[:2], -1)
 
 
@@ -196,7 +191,7 @@ def conv2d(
     for chunk in _chunks(geometry, x.dtype):
         columns = _im2col_into(chunk, x, geometry)
         if chunk.per_image:
-            np.matmul(w, columns, out=_grouped(y[chunk.images], geometry))
+            np.matmul(w, columns, out=grouped_output(y[chunk.images], geometry))
         else:
             y_chunk = np.matmul(w, columns).reshape(geometry.out_channels, -1, geometry.positions)
             y[chunk.images] = y_chunk.transpose(1, 0, 2).reshape(-1, *geometry.output_shape[1:])
@@ -230,7 +225,7 @@ def conv2d_grad_input(
     grad = np.empty(geometry.input_shape, dtype=dy.dtype)
     for chunk in _chunks(geometry, dy.dtype):
         if chunk.per_image:
-            np.matmul(weight_t, _grouped(dy[chunk.images], geometry), out=chunk.columns)
+            np.matmul(weight_t, grouped_output(dy[chunk.images], geometry), out=chunk.columns)
         else:
             np.matmul(weight_t, _images_side_by_side(dy[chunk.images], geometry), out=chunk.columns)
         columns, row_step, image_step = chunk.kernel_args()
@@ -263,7 +258,7 @@ def conv2d_grad_weight(
     for chunk in _chunks(geometry, x.dtype):
         columns = _im2col_into(chunk, x, geometry)
         if chunk.per_image:
-            grad += np.matmul(_grouped(dy[chunk.images], geometry), columns.swapaxes(-1, -2)).sum(axis=0)
+            grad += np.matmul(grouped_output(dy[chunk.images], geometry), columns.swapaxes(-1, -2)).sum(axis=0)
         else:
             dy_chunk = _images_side_by_side(dy[chunk.images], geometry)
             grad += np.matmul(columns, dy_chunk.transpose(0, 2, 1)).transpose(0, 2, 1)  # (cols·dYᵀ)ᵀ: 1.3× in BLAS

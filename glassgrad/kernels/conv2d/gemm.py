@@ -49,10 +49,10 @@ def check_grad_output(op: str, grad_output: np.ndarray, geometry: ConvGeometry) 
         raise ValueError(f"{op}: grad_output {grad_output.shape} should be {geometry.output_shape}")
 
 
-def _grouped_output(y: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
-    """An (N, O, H_out, W_out) array as (N, groups, O/groups, H_out·W_out)."""
+def grouped_output(y: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
+    """An (images, O, H_out, W_out) array as (images, groups, O/groups, H_out·W_out) (a view when contiguous)."""
     groups = geometry.groups
-    return y.reshape(geometry.batch, groups, geometry.out_channels // groups, geometry.positions)
+    return y.reshape(len(y), groups, geometry.out_channels // groups, geometry.positions)
 
 
 def conv2d_with(
@@ -90,7 +90,7 @@ def conv2d_grad_input_with(
     geometry = ConvGeometry.of(input_size, weight.shape, stride, padding, dilation, groups)
     check_grad_output("conv2d_grad_input", grad_output, geometry)
     weight_t = grouped_weight(weight, geometry).transpose(0, 2, 1)
-    return col2im(xp_of(weight).matmul(weight_t, _grouped_output(grad_output, geometry)), geometry)
+    return col2im(xp_of(weight).matmul(weight_t, grouped_output(grad_output, geometry)), geometry)
 
 
 def conv2d_grad_weight_with(
@@ -108,7 +108,7 @@ def conv2d_grad_weight_with(
     geometry = ConvGeometry.of(input.shape, weight_size, stride, padding, dilation, groups)
     check_grad_output("conv2d_grad_weight", grad_output, geometry)
     cols = im2col(input, geometry)
-    per_image = xp_of(input).matmul(_grouped_output(grad_output, geometry), cols.transpose(0, 1, 3, 2))
+    per_image = xp_of(input).matmul(grouped_output(grad_output, geometry), cols.transpose(0, 1, 3, 2))
     return per_image.sum(axis=0).reshape(geometry.weight_shape)
 
 
