@@ -5,25 +5,29 @@ pooling) with OpenBLAS's GEMMs, each with its own pool of threads. A pool whose
 threads keep spinning after their work is done takes the cores from the other
 pool's next piece of work, so glassgrad makes both pools let go quickly:
 
-* numba: under its OpenMP layer the threads spin after every loop; one
-  mnist-cnn epoch took 12.1 s that way, against 3.4 s with the workqueue layer
-  (threads that sleep at once) and 2.7 s with TBB (threads that spin briefly,
-  then sleep). glassgrad asks numba for TBB first (the ``tbb`` package comes
-  with glassgrad where PyPI has it), then workqueue, and OpenMP last.
-  (Making OpenMP's threads passive with OMP_WAIT_POLICY would also have slowed
+* numba: under its OpenMP layer the threads spin after every loop. One
+  mnist-cnn epoch took 6.5 s that way, against 2.5 s with the workqueue layer
+  (threads that sleep at once) and 2.1 s with TBB (threads that spin briefly,
+  then sleep); on an earlier, busier spell of the same machine 12.1, 3.4 and
+  2.7 s. glassgrad asks numba for TBB first (the ``tbb`` package comes with
+  glassgrad where PyPI has it), then workqueue, and OpenMP last. (Making
+  OpenMP's threads passive with OMP_WAIT_POLICY would also have slowed
   PyTorch, which shares the process in the benchmarks.)
 * OpenBLAS: an idle thread spins for 2^OPENBLAS_THREAD_TIMEOUT cycles, 2^28 by
-  default (about 0.1 s), before it sleeps. With 2^4 three mnist-cnn epochs
-  went from 9.2-9.5 s to 6.4-7.6 s on 2 cores, but an MLP, all GEMMs with short
-  gaps, then paid for waking the threads. Switching the value inside one process
-  (best of 4, one mnist-cnn epoch / 100 steps of the 784-256-256-10 MLP):
-  2^4: 1.80 s / 0.28 s (median 0.39 s), 2^16: 1.82 s / 0.27 s (median 0.30 s),
-  2^20: 1.94 s / 0.28 s, 2^28: 2.27 s / 0.28 s. 2^16 cycles is about 25 µs:
-  enough to bridge the gaps between an MLP's GEMMs. OpenBLAS reads the
-  variable when it loads; when NumPy (and so OpenBLAS) is already loaded,
-  glassgrad has it read its environment again and restarts its idle threads
-  (``openblas_read_env`` and ``blas_thread_shutdown_``, both exported by
-  OpenBLAS; the threads come back at the next GEMM).
+  default (about 0.1 s), before it sleeps, and takes a core from numba's next
+  loop. Best / median of 4 runs of one mnist-cnn epoch, switching the value
+  inside one process: 2^4: 2.07 / 2.52 s, 2^16: 2.28 / 2.48 s, 2^20: 2.01 /
+  2.36 s, 2^28: 2.60 / 3.02 s (an earlier run: 1.80, 1.82, 1.94, 2.27 s best).
+  100 steps of the 784-256-256-10 MLP, all GEMMs with short gaps, showed no
+  cost from the shorter spins beyond the machine's noise (0.33-0.47 s best in
+  either run); 2^16 cycles, about 25 µs, still bridges those gaps. OpenBLAS
+  reads the variable when it loads; when NumPy (and so OpenBLAS) is already
+  loaded, glassgrad has it read its environment again and restarts its idle
+  threads (``openblas_read_env`` and ``blas_thread_shutdown_``, both exported
+  by OpenBLAS; the threads come back at the next GEMM).
+
+Measured by ``python benchmarks/bench_cpu_threads.py`` (2 cores;
+benchmarks/results/cpu_threads.json).
 
 A choice the user made in the environment (NUMBA_THREADING_LAYER,
 NUMBA_THREADING_LAYER_PRIORITY, OPENBLAS_THREAD_TIMEOUT) is left alone.
