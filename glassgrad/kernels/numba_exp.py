@@ -4,7 +4,7 @@ numba calls the C library's ``expf`` one value at a time (its vector library,
 SVML, needs a patched LLVM this environment does not have), and at about 3 ns
 a call the exps were half of the flash-attention forward. For float32 the
 tile goes through a loop of plain arithmetic instead, which LLVM turns into
-AVX-512 code (about 3× faster, 16.8 M values in 13 ms on 2 cores):
+AVX-512 code (about 3× faster in an ad-hoc timing, 16.8 M values in 13 ms on 2 cores):
 
     y = (s − shift)·log₂e, clamped to [−127, 127]
     e = round(y),  f = y − e ∈ [−½, ½]
