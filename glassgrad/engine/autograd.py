@@ -2,9 +2,9 @@
 
 For a scalar loss L and every tensor t in its graph, backward computes
 dL/dt by the chain rule, visiting each tensor only after every tensor that
-uses it (reverse topological order), so a tensor used twice (a diamond) gets
-the *sum* of its gradients before passing them on. The order is built with an
-explicit stack, so a chain of 100,000 ops needs no recursion.
+uses it (reverse topological order), so a tensor used twice (a diamond, a
+residual connection) gets the *sum* of its gradients before passing them on.
+The order is built without recursion, so a chain of 100,000 ops works.
 """
 
 from __future__ import annotations
@@ -32,26 +32,46 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
 
 
 def topological_order(root: Tensor) -> list[Tensor]:
-    """Tensors that ``root`` depends on and that require grad, root first.
+    """Tensors that ``root`` depends on and that require grad, root first, each one
+    after *every* tensor that consumed it.
 
-    Iterative depth-first search; a tensor appears after every tensor that
-    consumed it.
+    Kahn's algorithm on consumer counts, iterative (no recursion limit):
+
+    1. walk the graph once and count, for every tensor t, the edges from the
+       nodes that use t (``a * a`` counts two);
+    2. start from the root; a tensor becomes ready when its last consumer has
+       been emitted, i.e. when all of dL/dt has been summed.
+
+    Marking a tensor when it is first *reached* instead (a plain DFS with a
+    visited set) emits it too early whenever it is used both directly and
+    through a longer path (``a + 2 * a``, every residual connection).
     """
-    order: list[Tensor] = []
-    visited: set[int] = {id(root)}
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    consumers: dict[int, int] = {id(root): 0}
+    stack = [root]
     while stack:
-        tensor, children_done = stack.pop()
-        if children_done:
-            order.append(tensor)
+        node = stack.pop().grad_fn
+        if node is None:
             continue
-        stack.append((tensor, True))
-        if tensor.grad_fn is not None:
-            for parent in tensor.grad_fn.inputs:
-                if parent is not None and parent.requires_grad and id(parent) not in visited:
-                    visited.add(id(parent))
-                    stack.append((parent, False))
-    order.reverse()
+        for parent in node.inputs:
+            if parent is not None and parent.requires_grad:
+                key = id(parent)
+                if key not in consumers:
+                    consumers[key] = 0
+                    stack.append(parent)
+                consumers[key] += 1
+    order: list[Tensor] = []
+    ready = [root]
+    while ready:
+        tensor = ready.pop()
+        order.append(tensor)
+        if tensor.grad_fn is None:
+            continue
+        for parent in tensor.grad_fn.inputs:
+            if parent is not None and parent.requires_grad:
+                key = id(parent)
+                consumers[key] -= 1
+                if consumers[key] == 0:
+                    ready.append(parent)
     return order
 
 
