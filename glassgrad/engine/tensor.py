@@ -404,6 +404,21 @@ class Tensor:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self.item())
 
+    # ------------------------------------------ elementwise math, rounding, bitwise and floor division
+    # (methods of this family go here, written out: def name(self, ...): return ops.name(self, ...))
+
+    # ------------------------------------------ cumulative, sorting and einsum
+    # (methods of this family go here, written out: def name(self, ...): return ops.name(self, ...))
+
+    # ------------------------------------------ scatter, index and matrix structure
+    # (methods of this family go here, written out: def name(self, ...): return ops.name(self, ...))
+
+    # ------------------------------------------ semantics and conveniences (views, reductions, new_*, half)
+    # (methods of this family go here, written out: def name(self, ...): return ops.name(self, ...))
+
+    # ------------------------------------------ nn-facing methods
+    # (methods of this family go here, written out: def name(self, ...): return ops.name(self, ...))
+
     def __repr__(self) -> str:
         body = np.array2string(backend.to_device(self.array, "cpu"), separator=", ", prefix="tensor(", precision=4)
         extras = []

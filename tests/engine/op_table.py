@@ -1,5 +1,6 @@
 """The table of engine ops the tests sweep: each entry runs the same function in
-glassgrad and PyTorch on the same inputs.
+glassgrad and PyTorch on the same inputs. Families of ops keep their entries in
+``op_table_<family>.py`` beside this file; ``OPS`` is all of them.
 
 ``shapes`` lists input-shape tuples; broadcast pairs, size-1 and size-0 dims
 are among them. ``positive`` draws inputs from (0.5, 2) for ops defined there.
@@ -8,8 +9,6 @@ are among them. ``positive`` draws inputs from (0.5, 2) for ops defined there.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as TF
@@ -17,16 +16,7 @@ import torch.nn.functional as TF
 import glassgrad as gg
 import glassgrad.nn.functional as F
 
-
-@dataclass(frozen=True)
-class OpCase:
-    name: str
-    ours: Callable[..., Any]
-    theirs: Callable[..., Any]
-    shapes: tuple[tuple[tuple[int, ...], ...], ...]
-    positive: bool = False
-    gradcheck: bool = True  # False for ops with kinks hit by random inputs (none today)
-
+from op_case import OpCase
 
 UNARY_SHAPES = (((3, 4),), ((1,),), ((2, 0, 3),), ((2, 1, 3),))
 BINARY_SHAPES = (((3, 4), (3, 4)), ((3, 1), (4,)), ((2, 1, 3), (1, 4, 1)), ((0, 3), (1, 3)), ((), (2, 3)))
@@ -142,3 +132,12 @@ OPS: list[OpCase] = [
         ),
     ),
 ]
+
+# Each family's table, one file each (op_table_<family>.py), appended here.
+from op_table_cumulative_sorting import OPS as _CUMULATIVE_SORTING  # noqa: E402
+from op_table_elementwise import OPS as _ELEMENTWISE  # noqa: E402
+from op_table_nn import OPS as _NN  # noqa: E402
+from op_table_scatter_structure import OPS as _SCATTER_STRUCTURE  # noqa: E402
+from op_table_semantics import OPS as _SEMANTICS  # noqa: E402
+
+OPS += _CUMULATIVE_SORTING + _ELEMENTWISE + _NN + _SCATTER_STRUCTURE + _SEMANTICS

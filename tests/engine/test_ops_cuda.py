@@ -9,7 +9,8 @@ import pytest
 import glassgrad as gg
 import glassgrad.nn.functional as F
 
-from op_table import OPS, OpCase
+from op_case import OpCase, draw_inputs
+from op_table import OPS
 
 pytestmark = pytest.mark.gpu
 CASES = [(op, i) for op in OPS for i in range(len(op.shapes))]
@@ -28,10 +29,7 @@ def _run(op: OpCase, arrays: list[np.ndarray], device: str) -> tuple[np.ndarray,
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize(("op", "index"), CASES, ids=[f"{op.name}-{i}" for op, i in CASES])
 def test_cuda_matches_cpu(op: OpCase, index: int, dtype: str) -> None:
-    rng = np.random.default_rng(index)
-    arrays = [
-        (rng.uniform(0.5, 2.0, s) if op.positive else rng.standard_normal(s)).astype(dtype) for s in op.shapes[index]
-    ]
+    arrays = [a.astype(dtype) for a in draw_inputs(op, op.shapes[index], seed=index)]
     out_cpu, grads_cpu = _run(op, arrays, "cpu")
     out_gpu, grads_gpu = _run(op, arrays, "cuda")
     np.testing.assert_allclose(out_gpu, out_cpu, **TOL[dtype])

@@ -1,0 +1,7 @@
+"""The nn.functional entries of the op table (see op_table.py)."""
+
+from __future__ import annotations
+
+from op_case import OpCase
+
+OPS: list[OpCase] = []

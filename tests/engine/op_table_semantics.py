@@ -1,0 +1,7 @@
+"""The semantics fixes (views, reductions, attention) entries of the op table (see op_table.py)."""
+
+from __future__ import annotations
+
+from op_case import OpCase
+
+OPS: list[OpCase] = []
