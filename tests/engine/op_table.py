@@ -137,7 +137,8 @@ OPS: list[OpCase] = [
 from op_table_cumulative_sorting import OPS as _CUMULATIVE_SORTING  # noqa: E402
 from op_table_elementwise import OPS as _ELEMENTWISE  # noqa: E402
 from op_table_nn import OPS as _NN  # noqa: E402
+from op_table_nn_layers import OPS as _NN_LAYERS  # noqa: E402
 from op_table_scatter_structure import OPS as _SCATTER_STRUCTURE  # noqa: E402
 from op_table_semantics import OPS as _SEMANTICS  # noqa: E402
 
-OPS += _CUMULATIVE_SORTING + _ELEMENTWISE + _NN + _SCATTER_STRUCTURE + _SEMANTICS
+OPS += _CUMULATIVE_SORTING + _ELEMENTWISE + _NN + _NN_LAYERS + _SCATTER_STRUCTURE + _SEMANTICS

@@ -1,4 +1,4 @@
-"""The nn.functional entries of the op table (see op_table.py)."""
+"""The nn.functional entries (activations, pad, interpolate) of the op table (see op_table.py)."""
 
 from __future__ import annotations
 
