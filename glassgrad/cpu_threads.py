@@ -29,6 +29,15 @@ pool's next piece of work, so glassgrad makes both pools let go quickly:
 Measured by ``python benchmarks/bench_cpu_threads.py`` (2 cores;
 benchmarks/results/cpu_threads.json).
 
+The ``tbb`` wheel puts ``libtbb.so.12`` in ``<prefix>/lib`` of the environment it
+is installed into. The dynamic loader searches that folder only for the
+interpreter's own prefix, so in a virtualenv, a ``--user`` install or any
+other prefix numba would not find it and would silently fall back to
+workqueue. glassgrad loads the wheel's library by its full path first (found
+through the wheel's own file list), so that numba's TBB extension finds it
+already loaded; when it still cannot be loaded, ``tbb_status()`` says why and
+``python -m glassgrad doctor`` prints it.
+
 A choice the user made in the environment (NUMBA_THREADING_LAYER,
 NUMBA_THREADING_LAYER_PRIORITY, OPENBLAS_THREAD_TIMEOUT) is left alone.
 """
@@ -36,11 +45,47 @@ NUMBA_THREADING_LAYER_PRIORITY, OPENBLAS_THREAD_TIMEOUT) is left alone.
 from __future__ import annotations
 
 import ctypes
+import importlib.metadata
 import os
 import sys
+from pathlib import Path
 
 NUMBA_PRIORITY = "tbb workqueue omp"
 OPENBLAS_TIMEOUT = "16"  # 2^16 cycles of spinning before an idle OpenBLAS thread sleeps
+
+
+TBB_LIBRARY_NAMES = ("libtbb.so.12", "libtbb.12.dylib", "tbb12.dll")  # the names numba's TBB layer links
+
+
+def tbb_library_path() -> Path | None:
+    """Where the installed ``tbb`` wheel put its TBB 12 library, from the wheel's file list (None if absent)."""
+    try:
+        files = importlib.metadata.distribution("tbb").files or []
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for file in files:
+        if file.name in TBB_LIBRARY_NAMES:
+            path = Path(file.locate()).resolve()
+            if path.exists():
+                return path
+    return None
+
+
+def load_tbb() -> str:
+    """Load the tbb wheel's library by path (RTLD_GLOBAL) before numba looks for it by name; says what happened."""
+    path = tbb_library_path()
+    if path is None:
+        return "absent: the tbb package is not installed (pip install tbb), so numba uses workqueue"
+    try:
+        ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
+    except OSError as err:
+        return f"unloadable: {path}: {err}; numba uses workqueue"
+    return f"loaded from {path}"
+
+
+def tbb_status() -> str:
+    """What became of numba's TBB layer in this process: loaded from where, absent, or why it failed."""
+    return _tbb_status
 
 
 def prefer_threads_that_sleep() -> None:
@@ -78,4 +123,5 @@ def short_openblas_spin() -> None:
 
 
 short_openblas_spin()
+_tbb_status = load_tbb()  # also where the user picked a layer: their choice may be tbb
 prefer_threads_that_sleep()
