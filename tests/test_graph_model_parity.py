@@ -1,0 +1,442 @@
+"""Whole models with the graph shapes that once broke the engine (skip connections,
+shared parameters, one module called twice, detach() mid-graph), each trained
+beside a PyTorch twin from the same weights on the same batches.
+
+Every model is written once, as a function of the library (``nn``, ``F``), and built
+twice: with glassgrad and with PyTorch, so the two graphs are the same by construction.
+The glassgrad model's initial state is copied into the twin (``torch_twin.copy_into_torch``).
+Then, at every step and in float64: the loss, the input's gradient, every parameter's
+gradient (before ``optimizer.step()``; None where PyTorch has None), every parameter
+after the step and every buffer (BatchNorm's running statistics) must agree to
+rtol 1e-9 (atol 1e-12 for values near zero)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import glassgrad as gg
+
+from oracle import to_numpy
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "nn"))
+from torch_twin import copy_into_torch  # noqa: E402
+
+RTOL, ATOL = 1e-9, 1e-12
+STEPS = 6
+
+GG = SimpleNamespace(name="glassgrad", nn=gg.nn, F=gg.nn.functional, optim=gg.optim)
+TORCH = SimpleNamespace(name="torch", nn=torch.nn, F=torch.nn.functional, optim=torch.optim)
+
+OPTIMIZERS: dict[str, Callable[[Any, Any], Any]] = {
+    "sgd-momentum": lambda lib, params: lib.optim.SGD(params, lr=0.05, momentum=0.9),
+    "adam": lambda lib, params: lib.optim.Adam(params, lr=1e-2),
+    "adamw": lambda lib, params: lib.optim.AdamW(params, lr=1e-2, weight_decay=0.1),
+}
+
+
+# --------------------------------------------------------------------------- models
+def residual_mlp(lib: SimpleNamespace, dim: int = 6, hidden: int = 10, out: int = 3) -> Any:
+    """x ← x + fc2(relu(fc1(x))), twice, then a Linear head."""
+    nn, F = lib.nn, lib.F
+
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc1, self.fc2 = nn.Linear(dim, hidden), nn.Linear(hidden, dim)
+
+        def forward(self, x: Any) -> Any:
+            return x + self.fc2(F.relu(self.fc1(x)))
+
+    class ResidualMLP(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.block1, self.block2, self.head = Block(), Block(), nn.Linear(dim, out)
+
+        def forward(self, x: Any) -> Any:
+            return self.head(self.block2(self.block1(x)))
+
+    return ResidualMLP()
+
+
+def resnet(lib: SimpleNamespace, classes: int = 3) -> Any:
+    """Two ResNet basic blocks (conv3x3-BN-ReLU-conv3x3-BN + shortcut, ReLU after the add):
+    3→3 channels with the identity shortcut, then 3→6 at stride 2 with a 1x1 conv + BN
+    shortcut; global average pool and a Linear head."""
+    nn, F = lib.nn, lib.F
+
+    class BasicBlock(nn.Module):
+        def __init__(self, cin: int, cout: int, stride: int) -> None:
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.downsample = None
+            if stride != 1 or cin != cout:
+                self.downsample = nn.Sequential(
+                    nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout)
+                )
+
+        def forward(self, x: Any) -> Any:
+            out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+            shortcut = x if self.downsample is None else self.downsample(x)
+            return F.relu(out + shortcut)
+
+    class ResNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer1, self.layer2 = BasicBlock(3, 3, 1), BasicBlock(3, 6, 2)
+            self.head = nn.Linear(6, classes)
+
+        def forward(self, x: Any) -> Any:
+            return self.head(self.layer2(self.layer1(x)).mean((2, 3)))
+
+    return ResNet()
+
+
+def transformer(lib: SimpleNamespace, vocab: int = 11, seq: int = 5, dim: int = 8, heads: int = 2) -> Any:
+    """Embedding (+ a learned position table) → one pre-norm block
+    x ← x + out(sdpa(q(LN x), k(LN x), v(LN x), causal));  x ← x + fc2(gelu(fc1(LN x)))
+    → LN → Linear head over the vocabulary."""
+    nn, F = lib.nn, lib.F
+
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ln1, self.ln2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+            self.q, self.k, self.v, self.out = (nn.Linear(dim, dim) for _ in range(4))
+            self.fc1, self.fc2 = nn.Linear(dim, 2 * dim), nn.Linear(2 * dim, dim)
+
+        def attention(self, x: Any) -> Any:
+            b, t, d = x.shape
+            q, k, v = (proj(x).reshape(b, t, heads, d // heads).transpose(1, 2) for proj in (self.q, self.k, self.v))
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            return self.out(y.transpose(1, 2).reshape(b, t, d))
+
+        def forward(self, x: Any) -> Any:
+            x = x + self.attention(self.ln1(x))
+            return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
+
+    class Transformer(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb = nn.Embedding(vocab, dim)
+            self.pos = nn.Embedding(seq, dim)
+            self.block = Block()
+            self.ln = nn.LayerNorm(dim)
+            self.head = nn.Linear(dim, vocab)
+
+        def forward(self, tokens: Any) -> Any:
+            positions = self.pos.weight[: tokens.shape[1]]
+            return self.head(self.ln(self.block(self.emb(tokens) + positions)))
+
+    return Transformer()
+
+
+def tied_embeddings(lib: SimpleNamespace, vocab: int = 9, dim: int = 6) -> Any:
+    """h = tanh(fc(emb(tokens)));  logits = h @ emb.weightᵀ + bias: one Parameter used twice."""
+    nn = lib.nn
+
+    class Tied(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb = nn.Embedding(vocab, dim)
+            self.fc = nn.Linear(dim, dim)
+            self.bias = nn.Parameter(lib_zeros(lib, vocab))
+
+        def forward(self, tokens: Any) -> Any:
+            h = self.fc(self.emb(tokens)).tanh()
+            return h @ self.emb.weight.T + self.bias
+
+    return Tied()
+
+
+def shared_module(lib: SimpleNamespace, dim: int = 5, out: int = 3) -> Any:
+    """The same Linear at two places: y = shared(relu(shared(x)) + x), then a head."""
+    nn, F = lib.nn, lib.F
+
+    class Shared(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.shared, self.head = nn.Linear(dim, dim), nn.Linear(dim, out)
+
+        def forward(self, x: Any) -> Any:
+            y = self.shared(F.relu(self.shared(x)) + x)
+            return self.head(y.tanh())
+
+    return Shared()
+
+
+def detached(lib: SimpleNamespace, dim: int = 5, hidden: int = 7, out: int = 3) -> Any:
+    """detach() mid-graph: h = fc1(x) feeds fc2 live and fc3 detached, so fc1 learns only
+    through fc2; the gate's output is used only detached, so gate gets no gradient at all."""
+    nn, F = lib.nn, lib.F
+
+    class Detached(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc1 = nn.Linear(dim, hidden)
+            self.fc2, self.fc3 = nn.Linear(hidden, out), nn.Linear(hidden, out)
+            self.gate = nn.Linear(dim, out)
+
+        def forward(self, x: Any) -> Any:
+            h = F.relu(self.fc1(x))
+            return (self.fc2(h) + self.fc3(h.detach())) * self.gate(x).sigmoid().detach()
+
+    return Detached()
+
+
+def gpt2_tied(lib: SimpleNamespace, vocab: int = 9, dim: int = 6) -> Any:
+    """GPT-2's tying: the head is a Linear whose weight *is* the embedding's
+    (``head.weight = emb.weight``), so one Parameter sits in two modules."""
+    nn, F = lib.nn, lib.F
+
+    class Gpt2Tied(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb = nn.Embedding(vocab, dim)
+            self.ln = nn.LayerNorm(dim)
+            self.head = nn.Linear(dim, vocab, bias=False)
+            self.head.weight = self.emb.weight
+
+        def forward(self, tokens: Any) -> Any:
+            h = self.emb(tokens)
+            return self.head(self.ln(h + F.gelu(h)))
+
+    return Gpt2Tied()
+
+
+def batchnorm_twice(lib: SimpleNamespace, dim: int = 4, out: int = 3) -> Any:
+    """One BatchNorm1d called at two places in one forward: two batch statistics, the
+    running statistics updated twice per step (and num_batches_tracked += 2). The Linear layers
+    feeding it have no bias: a bias right before BatchNorm has a gradient of exactly zero, which
+    float64 roundoff turns into noise that Adam's m/√v blows up to ±lr (the same in ResNet's convs)."""
+    nn, F = lib.nn, lib.F
+
+    class BatchNormTwice(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc1, self.fc2 = nn.Linear(dim, dim, bias=False), nn.Linear(dim, dim, bias=False)
+            self.bn, self.head = nn.BatchNorm1d(dim), nn.Linear(dim, out)
+
+        def forward(self, x: Any) -> Any:
+            y = F.relu(self.bn(self.fc1(x)))
+            return self.head(self.bn(self.fc2(y)) + y)
+
+    return BatchNormTwice()
+
+
+def dense_concat(lib: SimpleNamespace, dim: int = 4, growth: int = 3, out: int = 3) -> Any:
+    """DenseNet-style skips through cat, and a GLU through chunk:
+    h = [x, relu(fc1 x)];  h = [h, relu(fc2 h)];  a, b = chunk(fc3 h, 2);  head(a · σ(b))."""
+    nn, F = lib.nn, lib.F
+    cat = gg.cat if lib is GG else torch.cat
+
+    class DenseConcat(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc1 = nn.Linear(dim, growth)
+            self.fc2 = nn.Linear(dim + growth, growth)
+            self.fc3 = nn.Linear(dim + 2 * growth, 2 * dim)
+            self.head = nn.Linear(dim, out)
+
+        def forward(self, x: Any) -> Any:
+            h = cat([x, F.relu(self.fc1(x))], -1)
+            h = cat([h, F.relu(self.fc2(h))], -1)
+            a, b = self.fc3(h).chunk(2, -1)
+            return self.head(a * b.sigmoid())
+
+    return DenseConcat()
+
+
+def lib_zeros(lib: SimpleNamespace, *shape: int) -> Any:
+    return gg.zeros(*shape) if lib is GG else torch.zeros(*shape)
+
+
+# -------------------------------------------------------------------------- batches
+def float_batches(shape: tuple[int, ...], outputs: int, loss: str, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    n = shape[0]
+    target = (lambda: rng.standard_normal((n, outputs))) if loss == "mse" else (lambda: rng.integers(0, outputs, n))
+    return [(rng.standard_normal(shape), target()) for _ in range(STEPS)]
+
+
+def token_batches(batch: int, seq: int, vocab: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Next-token prediction: targets are the inputs shifted by one."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(STEPS):
+        tokens = rng.integers(0, vocab, (batch, seq + 1))
+        out.append((tokens[:, :-1], tokens[:, 1:]))
+    return out
+
+
+def criterion(lib: SimpleNamespace, loss: str, logits: Any, target: Any) -> Any:
+    if loss == "mse":
+        return lib.F.mse_loss(logits, target)
+    return lib.F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
+
+
+# name: (build, batches, loss)
+MODELS: dict[str, tuple[Callable[[SimpleNamespace], Any], Callable[[], list], str]] = {
+    "residual-mlp-mse": (residual_mlp, lambda: float_batches((8, 6), 3, "mse", 1), "mse"),
+    "residual-mlp-ce": (residual_mlp, lambda: float_batches((8, 6), 3, "ce", 2), "ce"),
+    "resnet-bn": (resnet, lambda: float_batches((4, 3, 6, 6), 3, "ce", 3), "ce"),
+    "transformer": (transformer, lambda: token_batches(3, 5, 11, 4), "ce"),
+    "tied-embeddings": (tied_embeddings, lambda: token_batches(3, 4, 9, 5), "ce"),
+    "shared-module": (shared_module, lambda: float_batches((6, 5), 3, "mse", 6), "mse"),
+    "detached": (detached, lambda: float_batches((6, 5), 3, "ce", 7), "ce"),
+    "gpt2-tied": (gpt2_tied, lambda: token_batches(3, 4, 9, 8), "ce"),
+    "batchnorm-twice": (batchnorm_twice, lambda: float_batches((6, 4), 3, "mse", 9), "mse"),
+    "dense-concat": (dense_concat, lambda: float_batches((6, 4), 3, "ce", 10), "ce"),
+}
+CASES = [(m, o) for m in MODELS for o in ("sgd-momentum", "adam")] + [
+    ("transformer", "adamw"),
+    ("resnet-bn", "adamw"),
+    ("tied-embeddings", "adamw"),
+    ("gpt2-tied", "adamw"),
+]
+
+
+# --------------------------------------------------------------------------- checks
+def assert_close(ours: Any, theirs: Any, what: str) -> None:
+    np.testing.assert_allclose(to_numpy(ours), to_numpy(theirs), rtol=RTOL, atol=ATOL, err_msg=what)
+
+
+def assert_same_state(model: Any, twin: Any, what: str) -> None:
+    """Every parameter and buffer, by name (the two models have the same names)."""
+    ours = dict(model.named_parameters()) | dict(model.named_buffers())
+    theirs = dict(twin.named_parameters()) | dict(twin.named_buffers())
+    assert ours.keys() == theirs.keys(), what
+    for name, value in ours.items():
+        assert_close(value, theirs[name], f"{what}: {name}")
+
+
+def assert_same_grads(model: Any, twin: Any, what: str) -> None:
+    """Every parameter's gradient; a parameter PyTorch leaves without one must have none here."""
+    theirs = dict(twin.named_parameters())
+    for name, param in model.named_parameters():
+        ref = theirs[name].grad
+        if ref is None:
+            assert param.grad is None, f"{what}: {name} has a gradient where PyTorch has none"
+        else:
+            assert param.grad is not None, f"{what}: {name} has no gradient where PyTorch has one"
+            assert_close(param.grad, ref, f"{what}: grad of {name}")
+
+
+def inputs(x: np.ndarray, y: np.ndarray) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+    """(x, y) for glassgrad and for torch; float inputs require grad (their gradient is compared too)."""
+    floating = x.dtype.kind == "f"
+    xg, xt = gg.tensor(x, requires_grad=floating), torch.tensor(x, requires_grad=floating)
+    return (xg, gg.tensor(y)), (xt, torch.tensor(y))
+
+
+def build_twins(model_name: str) -> tuple[Any, Any]:
+    build = MODELS[model_name][0]
+    model = build(GG).to(gg.float64)
+    twin = copy_into_torch(model, build(TORCH).to(torch.float64))
+    assert [n for n, _ in model.named_parameters()] == [n for n, _ in twin.named_parameters()]
+    assert_same_state(model, twin, "initial state")
+    return model, twin
+
+
+def train_side_by_side(model_name: str, optimizer_name: str) -> tuple[Any, Any]:
+    _, batches, loss = MODELS[model_name]
+    model, twin = build_twins(model_name)
+    make = OPTIMIZERS[optimizer_name]
+    opt_gg, opt_torch = make(GG, model.parameters()), make(TORCH, twin.parameters())
+    for step, (x, y) in enumerate(batches()):
+        (xg, yg), (xt, yt) = inputs(x, y)
+        at = f"{model_name} {optimizer_name} step {step}"
+        opt_gg.zero_grad()
+        opt_torch.zero_grad()
+        loss_gg, loss_torch = criterion(GG, loss, model(xg), yg), criterion(TORCH, loss, twin(xt), yt)
+        assert_close(loss_gg, loss_torch, f"{at}: loss")
+        loss_gg.backward()
+        loss_torch.backward()
+        if xt.requires_grad:
+            assert_close(xg.grad, xt.grad, f"{at}: input grad")
+        assert_same_grads(model, twin, at)
+        opt_gg.step()
+        opt_torch.step()
+        assert_same_state(model, twin, f"{at}: after the step")
+    return model, twin
+
+
+@pytest.mark.parametrize(("model_name", "optimizer_name"), CASES)
+def test_trains_step_for_step_like_pytorch(model_name: str, optimizer_name: str) -> None:
+    train_side_by_side(model_name, optimizer_name)
+
+
+@pytest.mark.parametrize("optimizer_name", ["sgd-momentum", "adam"])
+def test_resnet_eval_mode_after_training(optimizer_name: str) -> None:
+    """After training in train mode (batch statistics; running ones updated and compared at
+    every step), eval mode normalises with the running statistics: output and gradients agree."""
+    model, twin = train_side_by_side("resnet-bn", optimizer_name)
+    model.eval()
+    twin.eval()
+    x, y = float_batches((4, 3, 6, 6), 3, "ce", 11)[0]
+    (xg, yg), (xt, yt) = inputs(x, y)
+    out_gg, out_torch = model(xg), twin(xt)
+    assert_close(out_gg, out_torch, "eval forward")
+    for m in (model, twin):
+        m.zero_grad()
+    criterion(GG, "ce", out_gg, yg).backward()
+    criterion(TORCH, "ce", out_torch, yt).backward()
+    assert_close(xg.grad, xt.grad, "eval: input grad")
+    assert_same_grads(model, twin, "eval")
+    assert_same_state(model, twin, "eval: running statistics untouched")
+
+
+def test_detached_parts_get_no_gradient() -> None:
+    """The graph really is cut: the gate has no gradient, and fc1's comes only through fc2."""
+    model, twin = build_twins("detached")
+    x, y = float_batches((6, 5), 3, "ce", 7)[0]
+    (xg, yg), (xt, yt) = inputs(x, y)
+    criterion(GG, "ce", model(xg), yg).backward()
+    criterion(TORCH, "ce", twin(xt), yt).backward()
+    assert model.gate.weight.grad is None and model.gate.bias.grad is None
+    assert twin.gate.weight.grad is None
+    assert_same_grads(model, twin, "detached")
+    assert_close(xg.grad, xt.grad, "detached: input grad")
+
+
+def test_gradient_accumulation_retain_graph_and_clipping() -> None:
+    """Gradients kept across backward calls: zero_grad(set_to_none=False), two micro-batches,
+    the first backward twice on one graph (retain_graph=True) as two losses of one trunk would,
+    then clip_grad_norm_ (in place on every .grad) and an SGD step with momentum."""
+    model, twin = build_twins("residual-mlp-mse")
+    opt_gg = gg.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    opt_torch = torch.optim.SGD(twin.parameters(), lr=0.05, momentum=0.9)
+    batches = float_batches((8, 6), 3, "mse", 12)
+    for step in range(0, len(batches), 2):
+        at = f"accumulation step {step // 2}"
+        opt_gg.zero_grad(set_to_none=False)
+        opt_torch.zero_grad(set_to_none=False)
+        for micro, (x, y) in enumerate(batches[step : step + 2]):
+            (xg, yg), (xt, yt) = inputs(x, y)
+            out_gg, out_torch = model(xg), twin(xt)
+            first_gg, first_torch = criterion(GG, "mse", out_gg, yg), criterion(TORCH, "mse", out_torch, yt)
+            first_gg.backward(retain_graph=True)
+            first_torch.backward(retain_graph=True)
+            second_gg, second_torch = (out_gg**2).mean(), (out_torch**2).mean()
+            assert_close(second_gg, second_torch, f"{at}.{micro}: second loss")
+            second_gg.backward()
+            second_torch.backward()
+            assert_close(xg.grad, xt.grad, f"{at}.{micro}: input grad")
+            assert_same_grads(model, twin, f"{at}.{micro}: accumulated")
+        norm_gg = gg.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+        norm_torch = torch.nn.utils.clip_grad_norm_(twin.parameters(), 0.5)
+        assert_close(norm_gg, norm_torch, f"{at}: total norm")
+        assert_same_grads(model, twin, f"{at}: clipped")
+        opt_gg.step()
+        opt_torch.step()
+        assert_same_state(model, twin, f"{at}: after the step")
