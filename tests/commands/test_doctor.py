@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 
@@ -23,7 +24,7 @@ def test_doctor_reports_versions_threads_blas_gpu_and_nvcc() -> None:
     done = _doctor()
     assert done.returncode == 0, done.stderr  # every required package is installed here
     report = done.stdout.split("\nmissing:\n")[0]
-    rows = dict(line.split(None, 1) for line in report.splitlines() if line)
+    rows = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in report.splitlines() if line)  # name  value
     assert rows["numpy"] == numpy.__version__ and rows["numba"] == numba.__version__
     assert rows["python"].startswith(sys.version.split()[0])
     out = done.stdout
