@@ -356,13 +356,15 @@ class Tensor:
         return ops.ne(self, other)
 
     def __invert__(self) -> Tensor:
-        return ops.logical_not(self)
+        if self.dtype.kind == "f":
+            raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+        return ops.bitwise_not(self)
 
     def __and__(self, other: Any) -> Tensor:
-        return ops.logical_and(self, other)
+        return ops.bitwise_and(self, other)
 
     def __or__(self, other: Any) -> Tensor:
-        return ops.logical_or(self, other)
+        return ops.bitwise_or(self, other)
 
     __hash__ = object.__hash__
 
@@ -406,6 +408,383 @@ class Tensor:
 
     # ------------------------------------------ elementwise math, rounding, bitwise and floor division
     # (methods of this family go here, written out: def name(self, ...): return ops.name(self, ...))
+    def tan(self) -> Tensor:
+        return ops.tan(self)
+
+    def asin(self) -> Tensor:
+        return ops.asin(self)
+
+    def acos(self) -> Tensor:
+        return ops.acos(self)
+
+    def atan(self) -> Tensor:
+        return ops.atan(self)
+
+    def sinh(self) -> Tensor:
+        return ops.sinh(self)
+
+    def cosh(self) -> Tensor:
+        return ops.cosh(self)
+
+    def asinh(self) -> Tensor:
+        return ops.asinh(self)
+
+    def acosh(self) -> Tensor:
+        return ops.acosh(self)
+
+    def atanh(self) -> Tensor:
+        return ops.atanh(self)
+
+    def arcsin(self) -> Tensor:
+        return ops.arcsin(self)
+
+    def arccos(self) -> Tensor:
+        return ops.arccos(self)
+
+    def arctan(self) -> Tensor:
+        return ops.arctan(self)
+
+    def arcsinh(self) -> Tensor:
+        return ops.arcsinh(self)
+
+    def arccosh(self) -> Tensor:
+        return ops.arccosh(self)
+
+    def arctanh(self) -> Tensor:
+        return ops.arctanh(self)
+
+    def exp2(self) -> Tensor:
+        return ops.exp2(self)
+
+    def expm1(self) -> Tensor:
+        return ops.expm1(self)
+
+    def erf(self) -> Tensor:
+        return ops.erf(self)
+
+    def erfc(self) -> Tensor:
+        return ops.erfc(self)
+
+    def erfinv(self) -> Tensor:
+        return ops.erfinv(self)
+
+    def trunc(self) -> Tensor:
+        return ops.trunc(self)
+
+    def fix(self) -> Tensor:
+        return ops.fix(self)
+
+    def floor(self) -> Tensor:
+        return ops.floor(self)
+
+    def ceil(self) -> Tensor:
+        return ops.ceil(self)
+
+    def frac(self) -> Tensor:
+        return ops.frac(self)
+
+    def isfinite(self) -> Tensor:
+        return ops.isfinite(self)
+
+    def isposinf(self) -> Tensor:
+        return ops.isposinf(self)
+
+    def isneginf(self) -> Tensor:
+        return ops.isneginf(self)
+
+    def bitwise_not(self) -> Tensor:
+        return ops.bitwise_not(self)
+
+    def logical_not(self) -> Tensor:
+        return ops.logical_not(self)
+
+    def round(self, *, decimals: int = 0) -> Tensor:
+        return ops.round(self, decimals=decimals)
+
+    def atan2(self, other: Any) -> Tensor:
+        return ops.atan2(self, other)
+
+    def arctan2(self, other: Any) -> Tensor:
+        return ops.arctan2(self, other)
+
+    def hypot(self, other: Any) -> Tensor:
+        return ops.hypot(self, other)
+
+    def logaddexp(self, other: Any) -> Tensor:
+        return ops.logaddexp(self, other)
+
+    def logaddexp2(self, other: Any) -> Tensor:
+        return ops.logaddexp2(self, other)
+
+    def copysign(self, other: Any) -> Tensor:
+        return ops.copysign(self, other)
+
+    def fmod(self, other: Any) -> Tensor:
+        return ops.fmod(self, other)
+
+    def remainder(self, other: Any) -> Tensor:
+        return ops.remainder(self, other)
+
+    def floor_divide(self, other: Any) -> Tensor:
+        return ops.floor_divide(self, other)
+
+    def bitwise_and(self, other: Any) -> Tensor:
+        return ops.bitwise_and(self, other)
+
+    def bitwise_or(self, other: Any) -> Tensor:
+        return ops.bitwise_or(self, other)
+
+    def bitwise_xor(self, other: Any) -> Tensor:
+        return ops.bitwise_xor(self, other)
+
+    def bitwise_left_shift(self, other: Any) -> Tensor:
+        return ops.bitwise_left_shift(self, other)
+
+    def bitwise_right_shift(self, other: Any) -> Tensor:
+        return ops.bitwise_right_shift(self, other)
+
+    def logical_and(self, other: Any) -> Tensor:
+        return ops.logical_and(self, other)
+
+    def logical_or(self, other: Any) -> Tensor:
+        return ops.logical_or(self, other)
+
+    def logical_xor(self, other: Any) -> Tensor:
+        return ops.logical_xor(self, other)
+
+    def isclose(self, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+        return ops.isclose(self, other, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+        return ops.nan_to_num(self, nan=nan, posinf=posinf, neginf=neginf)
+
+    def tan_(self) -> Tensor:
+        self._check_inplace("tan_")
+        return self._assign(ops.tan(self._before()), "tan_")
+
+    def asin_(self) -> Tensor:
+        self._check_inplace("asin_")
+        return self._assign(ops.asin(self._before()), "asin_")
+
+    def acos_(self) -> Tensor:
+        self._check_inplace("acos_")
+        return self._assign(ops.acos(self._before()), "acos_")
+
+    def atan_(self) -> Tensor:
+        self._check_inplace("atan_")
+        return self._assign(ops.atan(self._before()), "atan_")
+
+    def sinh_(self) -> Tensor:
+        self._check_inplace("sinh_")
+        return self._assign(ops.sinh(self._before()), "sinh_")
+
+    def cosh_(self) -> Tensor:
+        self._check_inplace("cosh_")
+        return self._assign(ops.cosh(self._before()), "cosh_")
+
+    def asinh_(self) -> Tensor:
+        self._check_inplace("asinh_")
+        return self._assign(ops.asinh(self._before()), "asinh_")
+
+    def acosh_(self) -> Tensor:
+        self._check_inplace("acosh_")
+        return self._assign(ops.acosh(self._before()), "acosh_")
+
+    def atanh_(self) -> Tensor:
+        self._check_inplace("atanh_")
+        return self._assign(ops.atanh(self._before()), "atanh_")
+
+    def arcsin_(self) -> Tensor:
+        self._check_inplace("arcsin_")
+        return self._assign(ops.arcsin(self._before()), "arcsin_")
+
+    def arccos_(self) -> Tensor:
+        self._check_inplace("arccos_")
+        return self._assign(ops.arccos(self._before()), "arccos_")
+
+    def arctan_(self) -> Tensor:
+        self._check_inplace("arctan_")
+        return self._assign(ops.arctan(self._before()), "arctan_")
+
+    def arcsinh_(self) -> Tensor:
+        self._check_inplace("arcsinh_")
+        return self._assign(ops.arcsinh(self._before()), "arcsinh_")
+
+    def arccosh_(self) -> Tensor:
+        self._check_inplace("arccosh_")
+        return self._assign(ops.arccosh(self._before()), "arccosh_")
+
+    def arctanh_(self) -> Tensor:
+        self._check_inplace("arctanh_")
+        return self._assign(ops.arctanh(self._before()), "arctanh_")
+
+    def exp2_(self) -> Tensor:
+        self._check_inplace("exp2_")
+        return self._assign(ops.exp2(self._before()), "exp2_")
+
+    def expm1_(self) -> Tensor:
+        self._check_inplace("expm1_")
+        return self._assign(ops.expm1(self._before()), "expm1_")
+
+    def erf_(self) -> Tensor:
+        self._check_inplace("erf_")
+        return self._assign(ops.erf(self._before()), "erf_")
+
+    def erfc_(self) -> Tensor:
+        self._check_inplace("erfc_")
+        return self._assign(ops.erfc(self._before()), "erfc_")
+
+    def erfinv_(self) -> Tensor:
+        self._check_inplace("erfinv_")
+        return self._assign(ops.erfinv(self._before()), "erfinv_")
+
+    def trunc_(self) -> Tensor:
+        self._check_inplace("trunc_")
+        return self._assign(ops.trunc(self._before()), "trunc_")
+
+    def fix_(self) -> Tensor:
+        self._check_inplace("fix_")
+        return self._assign(ops.fix(self._before()), "fix_")
+
+    def floor_(self) -> Tensor:
+        self._check_inplace("floor_")
+        return self._assign(ops.floor(self._before()), "floor_")
+
+    def ceil_(self) -> Tensor:
+        self._check_inplace("ceil_")
+        return self._assign(ops.ceil(self._before()), "ceil_")
+
+    def frac_(self) -> Tensor:
+        self._check_inplace("frac_")
+        return self._assign(ops.frac(self._before()), "frac_")
+
+    def log2_(self) -> Tensor:
+        self._check_inplace("log2_")
+        return self._assign(ops.log2(self._before()), "log2_")
+
+    def log10_(self) -> Tensor:
+        self._check_inplace("log10_")
+        return self._assign(ops.log10(self._before()), "log10_")
+
+    def sign_(self) -> Tensor:
+        self._check_inplace("sign_")
+        return self._assign(ops.sign(self._before()), "sign_")
+
+    def bitwise_not_(self) -> Tensor:
+        self._check_inplace("bitwise_not_")
+        return self._assign(ops.bitwise_not(self._before()), "bitwise_not_")
+
+    def logical_not_(self) -> Tensor:
+        self._check_inplace("logical_not_")
+        return self._assign(ops.logical_not(self._before()), "logical_not_")
+
+    def round_(self, *, decimals: int = 0) -> Tensor:
+        self._check_inplace("round_")
+        return self._assign(ops.round(self._before(), decimals=decimals), "round_")
+
+    def atan2_(self, other: Any) -> Tensor:
+        self._check_inplace("atan2_")
+        return self._assign(ops.atan2(self._before(), other), "atan2_")
+
+    def arctan2_(self, other: Any) -> Tensor:
+        self._check_inplace("arctan2_")
+        return self._assign(ops.arctan2(self._before(), other), "arctan2_")
+
+    def hypot_(self, other: Any) -> Tensor:
+        self._check_inplace("hypot_")
+        return self._assign(ops.hypot(self._before(), other), "hypot_")
+
+    def copysign_(self, other: Any) -> Tensor:
+        self._check_inplace("copysign_")
+        return self._assign(ops.copysign(self._before(), other), "copysign_")
+
+    def fmod_(self, other: Any) -> Tensor:
+        self._check_inplace("fmod_")
+        return self._assign(ops.fmod(self._before(), other), "fmod_")
+
+    def remainder_(self, other: Any) -> Tensor:
+        self._check_inplace("remainder_")
+        return self._assign(ops.remainder(self._before(), other), "remainder_")
+
+    def floor_divide_(self, other: Any) -> Tensor:
+        self._check_inplace("floor_divide_")
+        return self._assign(ops.floor_divide(self._before(), other), "floor_divide_")
+
+    def bitwise_and_(self, other: Any) -> Tensor:
+        self._check_inplace("bitwise_and_")
+        return self._assign(ops.bitwise_and(self._before(), other), "bitwise_and_")
+
+    def bitwise_or_(self, other: Any) -> Tensor:
+        self._check_inplace("bitwise_or_")
+        return self._assign(ops.bitwise_or(self._before(), other), "bitwise_or_")
+
+    def bitwise_xor_(self, other: Any) -> Tensor:
+        self._check_inplace("bitwise_xor_")
+        return self._assign(ops.bitwise_xor(self._before(), other), "bitwise_xor_")
+
+    def bitwise_left_shift_(self, other: Any) -> Tensor:
+        self._check_inplace("bitwise_left_shift_")
+        return self._assign(ops.bitwise_left_shift(self._before(), other), "bitwise_left_shift_")
+
+    def bitwise_right_shift_(self, other: Any) -> Tensor:
+        self._check_inplace("bitwise_right_shift_")
+        return self._assign(ops.bitwise_right_shift(self._before(), other), "bitwise_right_shift_")
+
+    def logical_and_(self, other: Any) -> Tensor:
+        self._check_inplace("logical_and_")
+        return self._assign(ops.logical_and(self._before(), other), "logical_and_")
+
+    def logical_or_(self, other: Any) -> Tensor:
+        self._check_inplace("logical_or_")
+        return self._assign(ops.logical_or(self._before(), other), "logical_or_")
+
+    def logical_xor_(self, other: Any) -> Tensor:
+        self._check_inplace("logical_xor_")
+        return self._assign(ops.logical_xor(self._before(), other), "logical_xor_")
+
+    def nan_to_num_(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+        self._check_inplace("nan_to_num_")
+        return self._assign(ops.nan_to_num(self._before(), nan=nan, posinf=posinf, neginf=neginf), "nan_to_num_")
+
+    def __xor__(self, other: Any) -> Tensor:
+        return ops.bitwise_xor(self, other)
+
+    def __rxor__(self, other: Any) -> Tensor:
+        return ops.bitwise_xor(other, self)
+
+    def __lshift__(self, other: Any) -> Tensor:
+        return ops.bitwise_left_shift(self, other)
+
+    def __rlshift__(self, other: Any) -> Tensor:
+        return ops.bitwise_left_shift(other, self)
+
+    def __rshift__(self, other: Any) -> Tensor:
+        return ops.bitwise_right_shift(self, other)
+
+    def __rrshift__(self, other: Any) -> Tensor:
+        return ops.bitwise_right_shift(other, self)
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        return ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return ops.floor_divide(other, self)
+
+    def __mod__(self, other: Any) -> Tensor:
+        return ops.remainder(self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return ops.remainder(other, self)
+
+    def __rand__(self, other: Any) -> Tensor:
+        return ops.bitwise_and(other, self)
+
+    def __ror__(self, other: Any) -> Tensor:
+        return ops.bitwise_or(other, self)
+
+    __iand__, __ior__, __ixor__ = bitwise_and_, bitwise_or_, bitwise_xor_
+    __ilshift__, __irshift__ = bitwise_left_shift_, bitwise_right_shift_
+    __ifloordiv__, __imod__ = floor_divide_, remainder_
 
     # ------------------------------------------ cumulative, sorting and einsum
     # (methods of this family go here, written out: def name(self, ...): return ops.name(self, ...))

@@ -2,19 +2,24 @@
 forward and backward sit side by side with their math in the docstring."""
 
 from .activations import elu, gelu, leaky_relu, relu, silu, softplus
-from .arithmetic import add, cast, clone, contiguous, div, mul, neg, pow, sub, to_device
+from .arithmetic import add, cast, clone, contiguous, div, floor_divide, fmod, mul, neg, pow, remainder, sub, to_device
 from .compare import (
     allclose,
     eq,
     equal,
     ge,
     gt,
+    isclose,
+    isfinite,
     isinf,
     isnan,
+    isneginf,
+    isposinf,
     le,
     logical_and,
     logical_not,
     logical_or,
+    logical_xor,
     lt,
     ne,
 )
@@ -23,7 +28,7 @@ from .indexing import gather, getitem, index_arrays, take_along_dim
 from .linalg import bmm, dot, matmul, mm, outer
 from .pooling import adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from .reductions import all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, norm, prod, std, sum, var
-from .select import clamp, clip, masked_fill, maximum, minimum, where
+from .select import clamp, clip, masked_fill, maximum, minimum, nan_to_num, where
 from .shape import (
     broadcast_tensors,
     broadcast_to,
@@ -52,8 +57,45 @@ from .shape import (
     view_as,
 )
 from .softmax import log_softmax, one_hot, softmax
-from .unary import abs, cos, exp, log, log1p, log2, log10, reciprocal, rsqrt, sigmoid, sign, sin, sqrt, square, tanh
+from .unary import (
+    abs,
+    acos,
+    acosh,
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan,
+    arctanh,
+    asin,
+    asinh,
+    atan,
+    atanh,
+    cos,
+    cosh,
+    exp,
+    exp2,
+    expm1,
+    log,
+    log10,
+    log1p,
+    log2,
+    reciprocal,
+    rsqrt,
+    sigmoid,
+    sign,
+    sin,
+    sinh,
+    sqrt,
+    square,
+    tan,
+    tanh,
+)
 
 # new op families (one import line each, added when the module exists)
+from .binary_math import arctan2, atan2, copysign, hypot, logaddexp, logaddexp2
+from .bitwise import bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift, bitwise_xor
+from .error_function import erf, erfc, erfinv
+from .rounding import ceil, fix, floor, frac, round, trunc
 
 subtract, multiply, divide, true_divide, negative = sub, mul, div, div, neg

@@ -1,4 +1,10 @@
-"""Arithmetic: + - * / ** and negation, plus the dtype cast and device copy.
+"""Arithmetic: + - * / // % ** and negation, plus fmod, the dtype cast and device copy.
+
+Division comes in PyTorch's three roundings: true (``/``, integers give
+float32), ``trunc`` and ``floor`` (``//``; integers stay integers and dividing
+them by zero raises, as in PyTorch). ``%`` is the remainder of floor division,
+with the sign of the divisor; ``fmod`` that of trunc division, with the sign of
+the dividend.
 
 Gradients are returned in the broadcast shape; the engine sums them back to
 each input's shape (``autograd.unbroadcast``).
@@ -10,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
+from .. import backend, dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
 from .operands import promote
@@ -78,7 +84,14 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any) -> Any:
-        z = ctx.xp.power(x, y)
+        xp = ctx.xp
+        if getattr(y, "dtype", None) is not None and y.dtype.kind in "iu" and getattr(x, "dtype", y.dtype).kind in "iu":
+            # integers to negative integer powers, as PyTorch computes them: 1, ±1 for -1, else 0
+            negative = y < 0
+            z = xp.power(x, xp.where(negative, 0, y))
+            wrap = xp.where(x == 1, 1, xp.where(x == -1, 1 - 2 * (y % 2), 0))
+            return xp.where(negative, wrap, z).astype(z.dtype, copy=False)
+        z = xp.power(x, y)
         ctx.save_for_backward(x, y, z)
         return z
 
@@ -93,6 +106,94 @@ class Pow(Function):
             with np.errstate(divide="ignore", invalid="ignore"):
                 gy = xp.where((x == 0) & (y >= 0), 0, grad * z * xp.log(x))
         return gx, gy
+
+
+class RoundedDiv(Function):
+    """z = trunc(x / y) or floor(x / y) (``mode``), in the operands' dtype;  dL/dx = 0,  dL/dy = 0"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, y: Any, mode: str, integer: bool) -> Any:
+        xp = ctx.xp
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if mode == "floor":
+                return xp.floor_divide(x, y)  # Python's floor division, also at inf and -0.0
+            if not integer:
+                return xp.trunc(xp.true_divide(x, y))
+            q = xp.floor_divide(x, y)  # integers: one up where floor went below the true quotient
+            return q + ((q * y != x) & ((xp.asarray(x) < 0) != (xp.asarray(y) < 0)))
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
+        zeros = ctx.xp.zeros_like(grad)
+        return zeros, zeros
+
+
+class FloorDivide(RoundedDiv):
+    """z = floor(x / y) (``//``); PyTorch defines no derivative for it, and neither do we"""
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
+        raise RuntimeError("floor_divide: derivative is not implemented (use div(..., rounding_mode='floor'))")
+
+
+class Remainder(Function):
+    """z = x - floor(x / y) · y (``%``, the sign of y);  dL/dx = g,  dL/dy = -g · floor(x / y)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, y: Any) -> Any:
+        xp = ctx.xp
+        ctx.save_for_backward(x, y)
+        with np.errstate(invalid="ignore"):
+            m = xp.fmod(x, y)
+            return xp.where((m != 0) & ((m < 0) != (xp.asarray(y) < 0)), m + y, m)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
+        x, y = ctx.saved_arrays
+        gy = None
+        if ctx.needs_input_grad[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gy = -grad * ctx.xp.floor_divide(x, y)
+        return grad, gy
+
+
+class ScalarRemainder(Remainder):
+    """z = c % y for a number c; PyTorch defines no derivative for it, and neither do we"""
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
+        raise RuntimeError("remainder: derivative of a number % a tensor is not implemented")
+
+
+class Fmod(Function):
+    """z = x - trunc(x / y) · y (C's fmod, the sign of x);  dL/dx = g,  dL/dy = -g · trunc(x / y)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, y: Any) -> Any:
+        ctx.save_for_backward(x, y)
+        with np.errstate(invalid="ignore"):
+            return ctx.xp.fmod(x, y)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
+        x, y = ctx.saved_arrays
+        gy = None
+        if ctx.needs_input_grad[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gy = -grad * ctx.xp.trunc(ctx.xp.true_divide(x, y))
+        return grad, gy
+
+
+def _division_operands(op: str, input: Any, other: Any) -> tuple[Any, Any]:  # noqa: A002
+    """The promoted operands of a rounded division, after PyTorch's checks: no bools, and no
+    integer division by zero (RuntimeError "ZeroDivisionError")."""
+    x, y = promote(op, input, other)
+    dtype = dtypes.result_type(x, y)
+    if dtype == dtypes.bool_:
+        raise NotImplementedError(f"{op}: not implemented for bool tensors")
+    if dtype.kind in "iu" and bool((y.array == 0).any() if isinstance(y, Tensor) else y == 0):
+        raise RuntimeError(f"ZeroDivisionError: {op}: integer division by zero")
+    return x, y
 
 
 class Neg(Function):
@@ -162,13 +263,45 @@ def mul(input: Any, other: Any) -> Tensor:  # noqa: A002
     return Mul.apply(*promote("mul", input, other))
 
 
-def div(input: Any, other: Any) -> Tensor:  # noqa: A002
-    """True division: integer inputs give float32, as in PyTorch."""
-    return Div.apply(*promote("div", input, other, to_float=True))
+def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:  # noqa: A002
+    """input / other. ``rounding_mode=None``: true division (integer inputs give float32);
+    ``"trunc"``: rounded towards zero, ``"floor"``: rounded down (both keep integer dtypes)."""
+    if rounding_mode is None:
+        return Div.apply(*promote("div", input, other, to_float=True))
+    if rounding_mode not in ("trunc", "floor"):
+        raise RuntimeError(
+            f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found {rounding_mode!r}"
+        )
+    x, y = _division_operands("div", input, other)
+    return RoundedDiv.apply(x, y, mode=rounding_mode, integer=dtypes.result_type(x, y).kind in "iu")
+
+
+def floor_divide(input: Any, other: Any) -> Tensor:  # noqa: A002
+    """input // other, rounded down (Python's floor division), in the operands' dtype."""
+    x, y = _division_operands("floor_divide", input, other)
+    return FloorDivide.apply(x, y, mode="floor", integer=dtypes.result_type(x, y).kind in "iu")
+
+
+def remainder(input: Any, other: Any) -> Tensor:  # noqa: A002
+    """input % other = input - floor(input / other) · other, with the sign of ``other``."""
+    op = Remainder if isinstance(input, Tensor) else ScalarRemainder
+    return op.apply(*_division_operands("remainder", input, other))
+
+
+def fmod(input: Tensor, other: Any) -> Tensor:  # noqa: A002
+    """C's fmod: input - trunc(input / other) · other, with the sign of ``input``."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"fmod: argument 'input' must be a Tensor, not {type(input).__name__}")
+    return Fmod.apply(*_division_operands("fmod", input, other))
 
 
 def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001,A002
-    return Pow.apply(*promote("pow", input, exponent))
+    """input ** exponent; an integer tensor to a negative integer power raises, as in PyTorch
+    (to a tensor of integer exponents, a negative entry gives 1 for 1, ±1 for -1, else 0)."""
+    x, y = promote("pow", input, exponent)
+    if isinstance(y, int) and not isinstance(y, bool) and y < 0 and dtypes.result_type(x, y).kind in "iub":
+        raise RuntimeError(f"pow: Integers to negative integer powers are not allowed. (exponent {y})")
+    return Pow.apply(x, y)
 
 
 def neg(input: Tensor) -> Tensor:  # noqa: A002

@@ -1,4 +1,4 @@
-"""Ops that pick values elementwise: where, maximum, minimum, clamp, masked_fill."""
+"""Ops that pick values elementwise: where, maximum, minimum, clamp, masked_fill, nan_to_num."""
 
 from __future__ import annotations
 
@@ -82,6 +82,28 @@ class Clamp(Function):
         return grad * keep
 
 
+class NanToNum(Function):
+    """z = x with nan, +inf, -inf replaced by given numbers;  dL/dx = g where x is finite, else 0"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, nan: float, posinf: float | None, neginf: float | None) -> Any:
+        xp = ctx.xp
+        if x.dtype.kind != "f":
+            return x.copy()  # integers and bools have nothing to replace
+        big = xp.finfo(x.dtype)
+        posinf = big.max if posinf is None else posinf
+        neginf = big.min if neginf is None else neginf
+        ctx.save_for_backward(x)
+        z = xp.where(xp.isnan(x), nan, x)
+        z = xp.where(x == xp.inf, posinf, z)
+        return xp.where(x == -xp.inf, neginf, z).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (x,) = ctx.saved_arrays
+        return grad * ctx.xp.isfinite(x)
+
+
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002
     """``input`` where ``condition`` holds, else ``other`` (either may be a number).
     With only a condition, the indices where it holds (like ``nonzero(as_tuple=True)``)."""
@@ -119,3 +141,14 @@ clip = clamp
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:  # noqa: A002
     """``value`` where ``mask`` holds, else ``input`` (gradient flows where mask is False)."""
     return where(mask, value, input)
+
+
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:  # noqa: A002
+    """nan → ``nan``, +inf → ``posinf``, -inf → ``neginf`` (by default the largest and the
+    lowest finite value of the dtype); integer and bool tensors come back unchanged."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"nan_to_num: argument 'input' must be a Tensor, not {type(input).__name__}")
+    for name, value in (("nan", nan), ("posinf", posinf), ("neginf", neginf)):
+        if value is not None and not isinstance(value, int | float):
+            raise TypeError(f"nan_to_num: {name} must be a number, got {type(value).__name__}")
+    return NanToNum.apply(input, nan=nan, posinf=posinf, neginf=neginf)

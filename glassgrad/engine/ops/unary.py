@@ -6,6 +6,7 @@ in PyTorch.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -14,9 +15,11 @@ from ..function import Context, Function
 from ..tensor import Tensor
 from .operands import promote
 
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+
 
 class Abs(Function):
-    """z = |x|;  dz/dx = sign(x) (0 at 0)"""
+    """z = |x|;  dL/dx = g · sign(x) (0 at 0)"""
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
@@ -30,7 +33,7 @@ class Abs(Function):
 
 
 class Exp(Function):
-    """z = eˣ;  dz/dx = eˣ = z"""
+    """z = eˣ;  dL/dx = g · z"""
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
@@ -45,7 +48,7 @@ class Exp(Function):
 
 
 class Log(Function):
-    """z = ln x;  dz/dx = 1/x"""
+    """z = ln x;  dL/dx = g / x"""
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
@@ -60,7 +63,7 @@ class Log(Function):
 
 
 class Log1p(Function):
-    """z = ln(1 + x);  dz/dx = 1/(1 + x)"""
+    """z = ln(1 + x);  dL/dx = g / (1 + x)"""
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
@@ -75,7 +78,7 @@ class Log1p(Function):
 
 
 class Sqrt(Function):
-    """z = √x;  dz/dx = 1/(2√x) = 1/(2z)"""
+    """z = √x;  dL/dx = g / (2z)"""
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
@@ -92,7 +95,7 @@ class Sqrt(Function):
 
 
 class Rsqrt(Function):
-    """z = 1/√x;  dz/dx = -1/(2 x^(3/2)) = -z³/2"""
+    """z = 1/√x;  dL/dx = -g · z³/2"""
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
@@ -108,7 +111,7 @@ class Rsqrt(Function):
 
 
 class Sin(Function):
-    """z = sin x;  dz/dx = cos x"""
+    """z = sin x;  dL/dx = g · cos x"""
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
@@ -122,7 +125,7 @@ class Sin(Function):
 
 
 class Cos(Function):
-    """z = cos x;  dz/dx = -sin x"""
+    """z = cos x;  dL/dx = -g · sin x"""
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
@@ -136,7 +139,7 @@ class Cos(Function):
 
 
 class Tanh(Function):
-    """z = tanh x;  dz/dx = 1 - z²"""
+    """z = tanh x;  dL/dx = g · (1 - z²)"""
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
@@ -151,7 +154,7 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
-    """z = σ(x) = 1/(1 + e⁻ˣ);  dz/dx = z(1 - z)
+    """z = σ(x) = 1/(1 + e⁻ˣ);  dL/dx = g · z(1 - z)
 
     Computed as e^(x)/(1 + e^(x)) for x < 0 so that neither branch overflows.
     """
@@ -171,7 +174,7 @@ class Sigmoid(Function):
 
 
 class Square(Function):
-    """z = x²;  dz/dx = 2x"""
+    """z = x²;  dL/dx = g · 2x"""
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
@@ -185,15 +188,221 @@ class Square(Function):
 
 
 class Sign(Function):
-    """z = sign(x);  dz/dx = 0 everywhere it exists"""
+    """z = sign(x) = (x > 0) - (x < 0), so sign(nan) = 0 and sign(-0.0) = +0 as in PyTorch;  dL/dx = 0"""
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
-        return ctx.xp.sign(x)
+        if x.dtype == bool:
+            return x.copy()
+        return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
         return ctx.xp.zeros_like(grad)
+
+
+class Tan(Function):
+    """z = tan x;  dL/dx = g · (1 + z²)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any) -> Any:
+        z = ctx.xp.tan(x)
+        ctx.save_for_backward(z)
+        return z
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (z,) = ctx.saved_arrays
+        return grad * (1 + z * z)
+
+
+class Asin(Function):
+    """z = asin x (|x| ≤ 1);  dL/dx = g / √(1 - x²)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        with np.errstate(invalid="ignore"):
+            return ctx.xp.arcsin(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (x,) = ctx.saved_arrays
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return grad / ctx.xp.sqrt(1 - x * x)
+
+
+class Acos(Function):
+    """z = acos x (|x| ≤ 1);  dL/dx = -g / √(1 - x²)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        with np.errstate(invalid="ignore"):
+            return ctx.xp.arccos(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (x,) = ctx.saved_arrays
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return -grad / ctx.xp.sqrt(1 - x * x)
+
+
+class Atan(Function):
+    """z = atan x;  dL/dx = g / (1 + x²)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        return ctx.xp.arctan(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (x,) = ctx.saved_arrays
+        return grad / (1 + x * x)
+
+
+class Sinh(Function):
+    """z = sinh x = (eˣ - e⁻ˣ)/2;  dL/dx = g · cosh x"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        with np.errstate(over="ignore"):
+            return ctx.xp.sinh(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (x,) = ctx.saved_arrays
+        with np.errstate(over="ignore"):
+            return grad * ctx.xp.cosh(x)
+
+
+class Cosh(Function):
+    """z = cosh x = (eˣ + e⁻ˣ)/2;  dL/dx = g · sinh x"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        with np.errstate(over="ignore"):
+            return ctx.xp.cosh(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (x,) = ctx.saved_arrays
+        with np.errstate(over="ignore"):
+            return grad * ctx.xp.sinh(x)
+
+
+class Asinh(Function):
+    """z = asinh x = ln(x + √(x² + 1));  dL/dx = g / √(x² + 1)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        return ctx.xp.arcsinh(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (x,) = ctx.saved_arrays
+        with np.errstate(over="ignore"):
+            return grad / ctx.xp.sqrt(x * x + 1)
+
+
+class Acosh(Function):
+    """z = acosh x = ln(x + √(x² - 1)) (x ≥ 1);  dL/dx = g / √(x² - 1)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        with np.errstate(invalid="ignore"):
+            return ctx.xp.arccosh(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (x,) = ctx.saved_arrays
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return grad / ctx.xp.sqrt(x * x - 1)
+
+
+class Atanh(Function):
+    """z = atanh x = ½ ln((1 + x)/(1 - x)) (|x| ≤ 1);  dL/dx = g / (1 - x²)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return ctx.xp.arctanh(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (x,) = ctx.saved_arrays
+        with np.errstate(divide="ignore"):
+            return grad / (1 - x * x)
+
+
+class Exp2(Function):
+    """z = 2ˣ;  dL/dx = g · z · ln 2"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any) -> Any:
+        with np.errstate(over="ignore"):
+            z = ctx.xp.exp2(x)
+        ctx.save_for_backward(z)
+        return z
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (z,) = ctx.saved_arrays
+        return grad * z * _LN2
+
+
+class Expm1(Function):
+    """z = eˣ - 1 (exact for small x);  dL/dx = g · (z + 1)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any) -> Any:
+        with np.errstate(over="ignore"):
+            z = ctx.xp.expm1(x)
+        ctx.save_for_backward(z)
+        return z
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (z,) = ctx.saved_arrays
+        return grad * (z + 1)
+
+
+class Log2(Function):
+    """z = log₂ x;  dL/dx = g / (x · ln 2)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return ctx.xp.log2(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (x,) = ctx.saved_arrays
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return grad / (x * _LN2)
+
+
+class Log10(Function):
+    """z = log₁₀ x;  dL/dx = g / (x · ln 10)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return ctx.xp.log10(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (x,) = ctx.saved_arrays
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return grad / (x * _LN10)
 
 
 def _float_input(op: str, x: Tensor) -> Tensor:
@@ -214,13 +423,11 @@ def log(input: Tensor) -> Tensor:  # noqa: A002
 
 
 def log2(input: Tensor) -> Tensor:  # noqa: A002
-    """log₂ x = ln x / ln 2"""
-    return log(input) / float(np.log(2.0))
+    return Log2.apply(_float_input("log2", input))
 
 
 def log10(input: Tensor) -> Tensor:  # noqa: A002
-    """log₁₀ x = ln x / ln 10"""
-    return log(input) / float(np.log(10.0))
+    return Log10.apply(_float_input("log10", input))
 
 
 def log1p(input: Tensor) -> Tensor:  # noqa: A002
@@ -262,3 +469,50 @@ def square(input: Tensor) -> Tensor:  # noqa: A002
 
 def sign(input: Tensor) -> Tensor:  # noqa: A002
     return Sign.apply(input)
+
+
+def tan(input: Tensor) -> Tensor:  # noqa: A002
+    return Tan.apply(_float_input("tan", input))
+
+
+def asin(input: Tensor) -> Tensor:  # noqa: A002
+    return Asin.apply(_float_input("asin", input))
+
+
+def acos(input: Tensor) -> Tensor:  # noqa: A002
+    return Acos.apply(_float_input("acos", input))
+
+
+def atan(input: Tensor) -> Tensor:  # noqa: A002
+    return Atan.apply(_float_input("atan", input))
+
+
+def sinh(input: Tensor) -> Tensor:  # noqa: A002
+    return Sinh.apply(_float_input("sinh", input))
+
+
+def cosh(input: Tensor) -> Tensor:  # noqa: A002
+    return Cosh.apply(_float_input("cosh", input))
+
+
+def asinh(input: Tensor) -> Tensor:  # noqa: A002
+    return Asinh.apply(_float_input("asinh", input))
+
+
+def acosh(input: Tensor) -> Tensor:  # noqa: A002
+    return Acosh.apply(_float_input("acosh", input))
+
+
+def atanh(input: Tensor) -> Tensor:  # noqa: A002
+    return Atanh.apply(_float_input("atanh", input))
+
+
+def exp2(input: Tensor) -> Tensor:  # noqa: A002
+    return Exp2.apply(_float_input("exp2", input))
+
+
+def expm1(input: Tensor) -> Tensor:  # noqa: A002
+    return Expm1.apply(_float_input("expm1", input))
+
+
+arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
