@@ -3,7 +3,7 @@
 from . import functional, init, utils
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
 from .containers import ModuleDict, ModuleList, Sequential
-from .conv import Conv1d, Conv2d
+from .conv import Conv1d, Conv2d, ConvTranspose2d, Fold, Unfold
 from .dropout import Dropout
 from .embedding import Embedding
 from .flatten import Flatten, Unflatten
@@ -28,6 +28,9 @@ __all__ = [
     "Linear",
     "Conv1d",
     "Conv2d",
+    "ConvTranspose2d",
+    "Fold",
+    "Unfold",
     "MaxPool2d",
     "AvgPool2d",
     "AdaptiveAvgPool2d",

@@ -22,6 +22,7 @@ from ..engine.ops.attention import scaled_dot_product_attention
 from ..engine.ops.conv import conv1d, conv2d, conv_transpose2d
 from ..engine.ops.dropout import dropout
 from ..engine.ops.embedding import embedding
+from ..engine.ops.fold import fold, unfold
 from ..engine.ops.linalg import matmul
 from ..engine.ops.losses import (
     binary_cross_entropy,
@@ -66,6 +67,8 @@ __all__ = [
     "cross_entropy",
     "dropout",
     "embedding",
+    "fold",
+    "unfold",
     "group_norm",
     "huber_loss",
     "kl_div",

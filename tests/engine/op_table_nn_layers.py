@@ -2,6 +2,65 @@
 
 from __future__ import annotations
 
+import torch.nn.functional as TF
+
+import glassgrad.nn.functional as F
+
 from op_case import OpCase
 
-OPS: list[OpCase] = []
+
+def _both(name: str, fn: str, shapes: tuple, **options: object) -> OpCase:
+    """The F function ``fn`` with the same options in glassgrad and PyTorch."""
+    ours, theirs = getattr(F, fn), getattr(TF, fn)
+    return OpCase(name, lambda *a: ours(*a, **options), lambda *a: theirs(*a, **options), shapes)
+
+
+# conv_transpose2d: input (N, C, H, W), weight (C, O/groups, kh, kw), bias (O,)
+_CONV_T = (((2, 4, 4, 5), (4, 3, 3, 2), (6,)),)
+
+OPS: list[OpCase] = [
+    _both("unfold", "unfold", (((2, 3, 5, 6),), ((3, 4, 4),)), kernel_size=2),
+    _both(
+        "unfold_options",
+        "unfold",
+        (((2, 3, 6, 7),), ((1, 2, 5, 5),)),
+        kernel_size=(2, 3),
+        dilation=(1, 2),
+        padding=(1, 0),
+        stride=(2, 1),
+    ),
+    _both("fold", "fold", (((2, 12, 20),), ((8, 20),)), output_size=(5, 6), kernel_size=2),
+    # blocks: ((5 + 2 − 1 − 1)//2 + 1) × ((6 − 2·2 − 1)//1 + 1) = 3 × 2 = 6, rows C·2·3
+    _both(
+        "fold_options",
+        "fold",
+        (((2, 12, 6),), ((6, 6),)),
+        output_size=(5, 6),
+        kernel_size=(2, 3),
+        dilation=(1, 2),
+        padding=(1, 0),
+        stride=(2, 1),
+    ),
+    _both("conv_transpose2d", "conv_transpose2d", (((2, 4, 4, 5), (4, 3, 3, 2), (3,)), ((4, 4, 5), (4, 2, 2, 2)))),
+    _both(
+        "conv_transpose2d_options",
+        "conv_transpose2d",
+        _CONV_T,
+        stride=(2, 3),
+        padding=(1, 0),
+        output_padding=(1, 2),
+        groups=2,
+        dilation=(1, 2),
+    ),
+    # output_padding ≥ stride (allowed below the dilation): the cropped-window path
+    _both(
+        "conv_transpose2d_output_padding_over_stride",
+        "conv_transpose2d",
+        _CONV_T,
+        stride=1,
+        padding=(0, 1),
+        output_padding=(1, 2),
+        groups=2,
+        dilation=(2, 3),
+    ),
+]

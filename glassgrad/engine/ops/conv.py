@@ -24,7 +24,7 @@ from ...kernels.conv2d.geometry import ConvGeometry
 from .. import backend
 from ..function import Context, Function
 from ..tensor import Tensor
-from .normalization import float_operands
+from .normalization import same_float_dtype
 from .shape import pad, squeeze, unsqueeze
 
 
@@ -61,24 +61,62 @@ class Conv2d(Function):
 
 
 class ConvTranspose2d(Function):
-    """y = conv2d_grad_input(x, W) + b (the adjoint of conv2d);  dL/dx = conv2d(dL/dy, W),
-    dL/dW = conv2d_grad_weight(dL/dy, x),  dL/db = Σ_{n,h,w} dL/dy"""
+    """y = conv2d_grad_input(x, W) + b (the adjoint of conv2d);  dL/dx = conv2d(g, W),
+    dL/dW = conv2d_grad_weight(g, x),  dL/db = Σ_{n,h,w} g
+
+    ``window`` is set when output_padding ≥ stride (allowed while it is below the dilation):
+    conv2d over the output then has more positions than x, so the kernels run unpadded over
+    the full (H − 1)·s + d·(k − 1) + 1 rows and y is rows p … p + H_out of that (zeros past its end):
+    dL/dx and dL/dW then take g placed back into those rows."""
 
     @staticmethod
-    def forward(ctx: Context, x: Any, weight: Any, bias: Any, output_size: tuple[int, ...], **options: Any) -> Any:
+    def forward(
+        ctx: Context, x: Any, weight: Any, bias: Any, output_size: tuple[int, ...], window: Any, **options: Any
+    ) -> Any:
         ctx.save_for_backward(x, weight)
-        ctx.options = options
-        y = _kernel("conv2d_grad_input", x)(x, weight, output_size, **options)
+        ctx.options, ctx.window = options, window
+        if window is None:
+            y = _kernel("conv2d_grad_input", x)(x, weight, output_size, **options)
+        else:
+            start, full = window
+            z = _kernel("conv2d_grad_input", x)(x, weight, (*output_size[:2], *full), **options)
+            y = _crop(ctx.xp, z, start, output_size)
         return y if bias is None else y + bias.reshape(1, -1, 1, 1)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
         x, weight = ctx.saved_arrays
         need_x, need_w, need_b = ctx.needs_input_grad
+        gb = grad.sum(axis=(0, 2, 3)) if need_b else None
+        if ctx.window is not None:  # g back into the rows of the full output it was cropped from
+            start, full = ctx.window
+            grad = _uncrop(ctx.xp, grad, start, (*grad.shape[:2], *full))
         gx = _kernel("conv2d", grad)(grad, weight, None, **ctx.options) if need_x else None
         gw = _kernel("conv2d_grad_weight", grad)(grad, x, weight.shape, **ctx.options) if need_w else None
-        gb = grad.sum(axis=(0, 2, 3)) if need_b else None
         return gx, gw, gb
+
+
+def _overlap(start: tuple[int, int], size: tuple[int, ...], full: tuple[int, ...]) -> tuple[Any, Any]:
+    """The slices of a (.., size) window starting at ``start`` in (.., full) rows, and of the window itself."""
+    inner = tuple(slice(p, min(f, p + n)) for p, n, f in zip(start, size[2:], full[2:], strict=True))
+    outer = tuple(slice(0, s.stop - s.start) for s in inner)
+    return (..., *inner), (..., *outer)
+
+
+def _crop(xp: Any, z: Any, start: tuple[int, int], size: tuple[int, ...]) -> Any:
+    """Rows start … start + size of z, zeros where they run past z's end."""
+    y = xp.zeros(size, dtype=z.dtype)
+    inner, outer = _overlap(start, size, z.shape)
+    y[outer] = z[inner]
+    return y
+
+
+def _uncrop(xp: Any, y: Any, start: tuple[int, int], full: tuple[int, ...]) -> Any:
+    """The adjoint of ``_crop``: y placed at ``start`` in zeros of shape ``full``."""
+    z = xp.zeros(full, dtype=y.dtype)
+    inner, outer = _overlap(start, y.shape, full)
+    z[inner] = y[outer]
+    return z
 
 
 def _check_shapes(op: str, input: Tensor, weight: Tensor, bias: Tensor | None, dims: int) -> None:  # noqa: A002
@@ -114,7 +152,7 @@ def conv2d(
 ) -> Tensor:
     """2-D convolution (cross-correlation, as in PyTorch) of an (N, C, H, W) or (C, H, W) input
     with an (O, C/groups, kh, kw) weight; ``padding`` is ints, "same" or "valid"."""
-    input, weight, bias = float_operands("conv2d", input, weight, bias)  # noqa: A001
+    same_float_dtype("conv2d", input=input, weight=weight, bias=bias)
     _check_shapes("conv2d", input, weight, bias, 2)
     if not isinstance(groups, int) or groups < 1:
         raise ValueError(f"conv2d: groups must be a positive int, got {groups!r}")
@@ -149,7 +187,7 @@ def conv1d(
 ) -> Tensor:
     """1-D convolution of an (N, C, L) or (C, L) input with an (O, C/groups, k) weight,
     computed as a conv2d over a height-1 image."""
-    input, weight, bias = float_operands("conv1d", input, weight, bias)  # noqa: A001
+    same_float_dtype("conv1d", input=input, weight=weight, bias=bias)
     _check_shapes("conv1d", input, weight, bias, 1)
 
     def single(name: str, value: Any, minimum: int) -> int:
@@ -178,7 +216,7 @@ def conv_transpose2d(
     the gradient of conv2d with respect to its input. Output size per dim:
     (H − 1)·s − 2p + d·(k − 1) + output_padding + 1."""
     op = "conv_transpose2d"
-    input, weight, bias = float_operands(op, input, weight, bias)  # noqa: A001
+    same_float_dtype(op, input=input, weight=weight, bias=bias)
     _check_shapes(op, input, weight, None, 2)
     if not isinstance(groups, int) or groups < 1 or weight.shape[0] % groups:
         raise ValueError(f"{op}: groups={groups!r} must be a positive int dividing weight.shape[0] ({weight.shape[0]})")
@@ -187,8 +225,10 @@ def conv_transpose2d(
         raise ValueError(f"{op}: bias of shape {bias.shape} should be ({out_channels},) for weight {weight.shape}")
     stride, padding = pair(op, "stride", stride, 1), pair(op, "padding", padding, 0)
     dilation, output_padding = pair(op, "dilation", dilation, 1), pair(op, "output_padding", output_padding, 0)
-    if any(extra >= s for extra, s in zip(output_padding, stride, strict=True)):
-        raise ValueError(f"{op}: output_padding {output_padding} must be smaller than stride {stride}")
+    if any(extra >= max(s, d) for extra, s, d in zip(output_padding, stride, dilation, strict=True)):
+        raise RuntimeError(
+            f"{op}: output_padding {output_padding} must be smaller than either stride {stride} or dilation {dilation}"
+        )
     unbatched = input.ndim == 3
     x = unsqueeze(input, 0) if unbatched else input
     if x.shape[1] != weight.shape[0]:
@@ -205,6 +245,13 @@ def conv_transpose2d(
         raise ValueError(
             f"{op}: input {x.shape} with weight {weight.shape} and padding {padding} gives output size {size}"
         )
+    window = None
+    if any(extra >= s for extra, s in zip(output_padding, stride, strict=True)):  # see ConvTranspose2d
+        full = tuple(
+            (n - 1) * s + d * (k - 1) + 1
+            for n, s, d, k in zip(x.shape[2:], stride, dilation, weight.shape[2:], strict=True)
+        )
+        window, padding = (padding, full), (0, 0)
     options = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
-    y = ConvTranspose2d.apply(x, weight, bias, output_size=(x.shape[0], out_channels, *size), **options)
+    y = ConvTranspose2d.apply(x, weight, bias, output_size=(x.shape[0], out_channels, *size), window=window, **options)
     return squeeze(y, 0) if unbatched else y

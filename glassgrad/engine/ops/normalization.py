@@ -35,6 +35,23 @@ def float_operands(op: str, *tensors: Tensor | None) -> tuple[Tensor | None, ...
     return tuple(None if t is None else next(promoted) for t in tensors)
 
 
+def same_float_dtype(op: str, **tensors: Tensor | None) -> None:
+    """PyTorch's rule for layers (conv, linear, layer_norm): the input, weight and bias are not
+    promoted to a common dtype. Different dtypes raise RuntimeError, integer or bool ones
+    NotImplementedError, both naming ``op`` and the dtypes; None (no bias) is skipped."""
+    given = {name: t for name, t in tensors.items() if t is not None}
+    for name, t in given.items():
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
+    if len({t.dtype for t in given.values()}) > 1:
+        names = ", ".join(given)
+        shown = ", ".join(f"{name} {t.dtype}" for name, t in given.items())
+        raise RuntimeError(f"{op}: expected {names} to have the same dtype, but got {shown}")
+    dtype = next(iter(given.values())).dtype
+    if dtype.kind != "f":
+        raise NotImplementedError(f"{op}: not implemented for {dtype} tensors (floating point only)")
+
+
 def standardize(xp: Any, x: Any, axes: tuple[int, ...], eps: float) -> tuple[Any, Any]:
     """(x̂, 1/σ) with statistics over ``axes`` (kept as size-1 dims)."""
     mean = x.mean(axis=axes, keepdims=True)
