@@ -1,8 +1,10 @@
 """Activation modules: thin wrappers over the engine's activation ops (their
-derivatives are in ``engine/ops/activations.py`` and ``engine/ops/softmax.py``)."""
+derivatives are in ``engine/ops/activations.py`` and ``engine/ops/softmax.py``).
+``inplace`` is accepted wherever PyTorch has it; the result is always a new tensor."""
 
 from __future__ import annotations
 
+from ..engine.ops.activations import legacy_softmax_dim
 from ..engine.tensor import Tensor
 from . import functional as F
 from .module import Module
@@ -91,11 +93,6 @@ class Tanh(Module):
         return F.tanh(input)
 
 
-def _legacy_softmax_dim(ndim: int) -> int:
-    """PyTorch's choice when Softmax is built without ``dim``: 0 for 0-, 1- and 3-d input, else 1."""
-    return 0 if ndim in (0, 1, 3) else 1
-
-
 class Softmax(Module):
     """e^xᵢ / Σⱼ e^xⱼ along ``dim``."""
 
@@ -104,7 +101,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return F.softmax(input, self.dim if self.dim is not None else _legacy_softmax_dim(input.ndim))
+        return F.softmax(input, self.dim if self.dim is not None else legacy_softmax_dim("softmax", input.ndim))
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -118,7 +115,153 @@ class LogSoftmax(Module):
         self.dim = dim
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return F.log_softmax(input, self.dim if self.dim is not None else _legacy_softmax_dim(input.ndim))
+        return F.log_softmax(input, self.dim if self.dim is not None else legacy_softmax_dim("log_softmax", input.ndim))
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+def _inplace(inplace: bool) -> str:
+    return "inplace=True" if inplace else ""
+
+
+class ReLU6(Module):
+    """min(max(x, 0), 6)."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.relu6(input)
+
+    def extra_repr(self) -> str:
+        return _inplace(self.inplace)
+
+
+class Hardtanh(Module):
+    """min(max(x, min_val), max_val)."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        if not max_val > min_val:  # PyTorch asserts this in the module (the function allows equality)
+            raise AssertionError(f"Hardtanh: max_val ({max_val}) must be greater than min_val ({min_val})")
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.hardtanh(input, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")
+
+
+class CELU(Module):
+    """max(0, x) + min(0, α(e^(x/α) − 1))."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.celu(input, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class SELU(Module):
+    """λ·elu(x, α), α = 1.6733, λ = 1.0507 (self-normalising)."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.selu(input)
+
+    def extra_repr(self) -> str:
+        return _inplace(self.inplace)
+
+
+class Hardsigmoid(Module):
+    """min(max(x + 3, 0), 6) / 6."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.hardsigmoid(input)
+
+    def extra_repr(self) -> str:
+        return _inplace(self.inplace)
+
+
+class Hardswish(Module):
+    """x·min(max(x + 3, 0), 6) / 6."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.hardswish(input)
+
+    def extra_repr(self) -> str:
+        return _inplace(self.inplace)
+
+
+class Mish(Module):
+    """x·tanh(softplus(x))."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.mish(input)
+
+    def extra_repr(self) -> str:
+        return _inplace(self.inplace)
+
+
+class Softsign(Module):
+    """x / (1 + |x|)."""
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.softsign(input)
+
+
+class LogSigmoid(Module):
+    """ln σ(x)."""
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.logsigmoid(input)
+
+
+class Softmin(Module):
+    """e^(−xᵢ) / Σⱼ e^(−xⱼ) along ``dim``."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.softmin(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class GLU(Module):
+    """a·σ(b) for the halves a, b of the input along ``dim``."""
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.glu(input, self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

@@ -2,6 +2,49 @@
 
 from __future__ import annotations
 
+import torch.nn.functional as TF
+
+import glassgrad.nn.functional as F
+
 from op_case import OpCase
 
-OPS: list[OpCase] = []
+ACT_SHAPES = (((3, 4),), ((1,),), ((2, 0, 3),), ((2, 1, 3),))
+WIDE = (-4.0, 4.0)  # reaches the flat parts of hardtanh, relu6 (x < 0), hardsigmoid and hardswish (|x| > 3)
+
+
+def _act(name: str, ours, theirs, domain: tuple[float, float] | None = WIDE) -> OpCase:
+    return OpCase(name, ours, theirs, ACT_SHAPES, domain=domain)
+
+
+OPS: list[OpCase] = [
+    # activations
+    _act("celu", F.celu, TF.celu),
+    _act("celu_alpha", lambda a: F.celu(a, 0.5), lambda a: TF.celu(a, 0.5)),
+    _act("selu", F.selu, TF.selu),
+    _act("elu_alpha", lambda a: F.elu(a, 1.7), lambda a: TF.elu(a, 1.7)),
+    _act("relu6", F.relu6, TF.relu6, domain=(-3.0, 9.0)),
+    _act("hardtanh", F.hardtanh, TF.hardtanh),
+    _act("hardtanh_range", lambda a: F.hardtanh(a, -0.5, 2.0), lambda a: TF.hardtanh(a, -0.5, 2.0)),
+    _act("hardsigmoid", F.hardsigmoid, TF.hardsigmoid),
+    _act("hardswish", F.hardswish, TF.hardswish),
+    _act("mish", F.mish, TF.mish, domain=(-6.0, 6.0)),
+    _act("softsign", F.softsign, TF.softsign),
+    _act("logsigmoid", F.logsigmoid, TF.logsigmoid, domain=(-8.0, 8.0)),
+    OpCase("softmin", lambda a: F.softmin(a, -1), lambda a: TF.softmin(a, -1), (((3, 4),), ((2, 3, 4),), ((1, 5),))),
+    OpCase("softmin_dim0", lambda a: F.softmin(a, 0), lambda a: TF.softmin(a, 0), (((3, 4),), ((2, 3, 4),))),
+    OpCase("glu", F.glu, TF.glu, (((3, 4),), ((2, 3, 6),), ((0, 2),))),
+    OpCase("glu_dim0", lambda a: F.glu(a, 0), lambda a: TF.glu(a, 0), (((4, 3),), ((2, 5),))),
+    OpCase("normalize", F.normalize, TF.normalize, (((3, 4),), ((2, 3, 4),), ((2, 1),))),
+    OpCase(
+        "normalize_p1_dim",
+        lambda a: F.normalize(a, p=1, dim=-1),
+        lambda a: TF.normalize(a, p=1, dim=-1),
+        (((3, 4),), ((2, 3, 4),)),
+    ),
+    OpCase(
+        "normalize_p3_dims",
+        lambda a: F.normalize(a, p=3, dim=(0, 2)),
+        lambda a: TF.normalize(a, p=3, dim=(0, 2)),
+        (((2, 3, 4),),),
+    ),
+]

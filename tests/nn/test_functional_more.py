@@ -1,0 +1,242 @@
+"""nn.functional additions (activations, pad modes, interpolate, pixel shuffle) and their modules:
+options, special values, kink conventions and bad inputs, each case run in PyTorch too."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import glassgrad as gg
+import glassgrad.nn as nn
+import glassgrad.nn.functional as F
+
+from oracle import compare_with_torch
+
+NAN, INF = float("nan"), float("inf")
+SPECIALS = [NAN, -INF, INF, -6.0, -3.0, -1.0, -0.0, 0.0, 1.0, 3.0, 6.0, 2.5, -2.5, 30.0, -30.0]
+
+ACTIVATIONS = {
+    "relu": (F.relu, TF.relu),
+    "relu6": (F.relu6, TF.relu6),
+    "hardtanh": (F.hardtanh, TF.hardtanh),
+    "hardtanh_0_6": (lambda x: F.hardtanh(x, 0.0, 6.0), lambda x: TF.hardtanh(x, 0.0, 6.0)),
+    "hardtanh_-3_3": (lambda x: F.hardtanh(x, -3.0, 3.0), lambda x: TF.hardtanh(x, -3.0, 3.0)),
+    "hardsigmoid": (F.hardsigmoid, TF.hardsigmoid),
+    "hardswish": (F.hardswish, TF.hardswish),
+    "elu": (F.elu, TF.elu),
+    "elu_0.5": (lambda x: F.elu(x, 0.5), lambda x: TF.elu(x, 0.5)),
+    "celu": (F.celu, TF.celu),
+    "celu_2": (lambda x: F.celu(x, 2.0), lambda x: TF.celu(x, 2.0)),
+    "selu": (F.selu, TF.selu),
+    "leaky_relu": (F.leaky_relu, TF.leaky_relu),
+    "mish": (F.mish, TF.mish),
+    "softsign": (F.softsign, TF.softsign),
+    "logsigmoid": (F.logsigmoid, TF.logsigmoid),
+}
+
+
+def _both(fn_gg, fn_t, values, dtype="float64", upstream=None):
+    """Forward and backward of the same values in glassgrad and PyTorch (NaN-aware comparison)."""
+    a = np.asarray(values, dtype=dtype)
+    g = np.arange(1.0, a.size + 1).reshape(a.shape).astype(dtype) if upstream is None else upstream
+    x = gg.tensor(a, requires_grad=True)
+    t = torch.tensor(a, requires_grad=True)
+    y, yt = fn_gg(x), fn_t(t)
+    y.backward(gg.tensor(g))
+    yt.backward(torch.tensor(g))
+    return y.detach().numpy(), yt.detach().numpy(), x.grad.numpy(), t.grad.numpy()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_activation_special_values_and_kinks_match_torch(name: str, dtype: str) -> None:
+    """NaN, ±inf, ±0 and each kink (0, ±1, ±3, 6): same values and same gradient as PyTorch.
+
+    Each value goes through PyTorch as a one-element tensor: PyTorch's CPU kernels run a vectorised
+    loop over whole chunks and a scalar loop over the tail, and at NaN the two disagree for hardtanh,
+    relu6, hardswish and the elu family (the vectorised loop gives 0 or NaN, the scalar loop, which is
+    the kernel as written, passes g). glassgrad follows the scalar loop, for every position."""
+    fn_gg, fn_t = ACTIVATIONS[name]
+    tol = 1e-6 if dtype == "float32" else 1e-12
+    y, _, gx, _ = _both(fn_gg, fn_t, SPECIALS, dtype=dtype)
+    for i, v in enumerate(SPECIALS):
+        _, yt, _, gt = _both(fn_gg, fn_t, [v], dtype=dtype, upstream=np.array([i + 1.0], dtype=dtype))
+        np.testing.assert_allclose(y[i : i + 1], yt, rtol=tol, atol=tol, equal_nan=True, err_msg=f"forward at {v}")
+        np.testing.assert_allclose(gx[i : i + 1], gt, rtol=tol, atol=tol, equal_nan=True, err_msg=f"gradient at {v}")
+
+
+def test_nan_gradient_in_torch_depends_on_the_position_ours_does_not() -> None:
+    """The reason the test above feeds PyTorch one element at a time (float64: chunks of 8)."""
+    t = torch.full((20,), NAN, dtype=torch.float64, requires_grad=True)
+    TF.hardtanh(t).sum().backward()
+    assert t.grad[0].item() == 0.0 and t.grad[-1].item() == 1.0  # vectorised body vs scalar tail
+    x = gg.full((20,), NAN, dtype=gg.float64, requires_grad=True)
+    F.hardtanh(x).sum().backward()
+    assert x.grad.tolist() == [1.0] * 20
+
+
+def test_relu_passes_the_upstream_gradient_at_nan_like_torch() -> None:
+    """PyTorch's threshold_backward zeroes the gradient only where x ≤ 0, so at NaN it passes g."""
+    x = gg.tensor([NAN, -1.0, 0.0, 2.0], requires_grad=True)
+    gg.nn.functional.relu(x).backward(gg.tensor([5.0, 6.0, 7.0, 8.0]))
+    t = torch.tensor([NAN, -1.0, 0.0, 2.0], requires_grad=True)
+    TF.relu(t).backward(torch.tensor([5.0, 6.0, 7.0, 8.0]))
+    assert t.grad.tolist() == [5.0, 0.0, 0.0, 8.0]
+    assert x.grad.tolist() == [5.0, 0.0, 0.0, 8.0]
+    # and an infinite upstream gradient where x ≤ 0 gives 0, not NaN (a select, not a product)
+    x = gg.tensor([-1.0, 1.0], requires_grad=True)
+    t = torch.tensor([-1.0, 1.0], requires_grad=True)
+    x.relu().backward(gg.tensor([INF, INF]))
+    t.relu().backward(torch.tensor([INF, INF]))
+    assert x.grad.tolist() == t.grad.tolist() == [0.0, INF]
+
+
+def test_kink_conventions_spelled_out() -> None:
+    """The gradient at each boundary, as PyTorch gives it (the table above checks against torch too)."""
+
+    def grad(fn, values):
+        x = gg.tensor(values, dtype=gg.float64, requires_grad=True)
+        fn(x).sum().backward()
+        return x.grad.tolist()
+
+    assert grad(lambda x: F.hardtanh(x, -1.0, 2.0), [-1.0, 2.0, 0.0, NAN]) == [0.0, 0.0, 1.0, 1.0]
+    assert grad(F.relu6, [0.0, 6.0, 3.0, NAN]) == [0.0, 0.0, 1.0, 1.0]
+    assert grad(F.hardswish, [-3.0, 3.0, NAN]) == [0.0, 1.0, 1.0]
+    h = grad(F.hardsigmoid, [-3.0, 3.0, 0.0, NAN])
+    assert h[0] == h[1] == h[3] == 0.0 and h[2] == pytest.approx(1 / 6)
+    assert grad(lambda x: F.elu(x, 0.5), [0.0])[0] == pytest.approx(0.5)  # the x ≤ 0 branch at 0
+    assert grad(F.selu, [0.0])[0] == pytest.approx(1.0507009873554805 * 1.6732632423543772)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.bool])
+@pytest.mark.parametrize(
+    "name", ["relu", "relu6", "hardtanh", "hardsigmoid", "hardswish", "elu", "celu", "selu", "mish", "logsigmoid"]
+)
+def test_activation_integer_and_bool_inputs_like_torch(name: str, dtype: torch.dtype) -> None:
+    """relu/relu6/hardtanh keep an integer dtype and refuse bool; the others refuse both (NotImplementedError)."""
+    values = [-3, -1, 0, 2, 7] if dtype != torch.bool else [True, False]
+    t = torch.tensor(values, dtype=dtype)
+    x = gg.tensor(np.array(values, dtype=str(t.numpy().dtype)))
+    fn_gg, fn_t = ACTIVATIONS[name]
+    try:
+        expected = fn_t(t)
+    except Exception as err:  # noqa: BLE001 - the type is what we compare
+        with pytest.raises(type(err), match=name.split("_")[0]):
+            fn_gg(x)
+        return
+    got = fn_gg(x)
+    assert str(got.dtype) == str(expected.numpy().dtype)
+    assert got.tolist() == expected.tolist()
+
+
+def test_softsign_on_integers_is_float_like_torch() -> None:
+    t = TF.softsign(torch.arange(-2, 3))
+    x = F.softsign(gg.arange(-2, 3))
+    assert x.dtype == gg.float32 and t.dtype == torch.float32
+    np.testing.assert_allclose(x.numpy(), t.numpy())
+
+
+def test_activation_bad_options_like_torch() -> None:
+    with pytest.raises(ValueError, match="min_val cannot be greater than max_val"):
+        TF.hardtanh(torch.zeros(2), 2.0, 1.0)
+    with pytest.raises(ValueError, match=r"hardtanh: min_val cannot be greater than max_val.*min_val=2.0"):
+        F.hardtanh(gg.zeros(2), 2.0, 1.0)
+    assert (
+        F.hardtanh(gg.tensor([0.0, 5.0]), 1.0, 1.0).tolist() == TF.hardtanh(torch.tensor([0.0, 5.0]), 1.0, 1.0).tolist()
+    )
+    with pytest.raises(RuntimeError, match="alpha cannot be 0"):
+        TF.celu(torch.zeros(2), 0.0)
+    with pytest.raises(RuntimeError, match="celu: .*alpha cannot be 0"):
+        F.celu(gg.zeros(2), 0.0)
+    with pytest.raises(AssertionError):
+        torch.nn.Hardtanh(1.0, 1.0)
+    with pytest.raises(AssertionError, match="Hardtanh"):
+        nn.Hardtanh(1.0, 1.0)
+    # negative alpha is allowed by both
+    compare_with_torch(lambda a: F.celu(a, -1.5), lambda a: TF.celu(a, -1.5), [np.linspace(-2, 2, 9)])
+
+
+def test_glu_like_torch() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2, 6, 4))
+    for dim in (0, 1, -1, -2):
+        compare_with_torch(lambda x, d=dim: F.glu(x, d), lambda x, d=dim: TF.glu(x, d), [a])
+    for bad, dim in [((2, 3), -1), ((), -1), ((4, 3), 2), ((4, 3), -3)]:
+        t_arr = torch.zeros(bad)
+        with pytest.raises(Exception) as expected:  # noqa: PT011 - the type is read from torch
+            TF.glu(t_arr, dim)
+        with pytest.raises(expected.type, match="glu"):
+            F.glu(gg.zeros(bad), dim)
+
+
+def test_softmin_options_like_torch() -> None:
+    a = np.random.default_rng(1).standard_normal((2, 3, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = TF.softmin(torch.tensor(a))  # 3-d: the legacy dim is 0
+    with pytest.warns(UserWarning, match="Implicit dimension choice for softmin"):
+        got = F.softmin(gg.tensor(a))
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-12)
+    got = F.softmin(gg.tensor(a, dtype=gg.float32), 1, dtype=gg.float64)
+    expected = TF.softmin(torch.tensor(a, dtype=torch.float32), 1, dtype=torch.float64)
+    assert got.dtype == gg.float64 and expected.dtype == torch.float64
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-6)
+    with pytest.raises(IndexError):
+        TF.softmin(torch.zeros(2, 3), 3)
+    with pytest.raises(IndexError, match="softmax"):
+        F.softmin(gg.zeros(2, 3), 3)
+    with pytest.raises(NotImplementedError):
+        TF.softmin(torch.arange(3), 0)
+    with pytest.raises(NotImplementedError, match="softmin"):
+        F.softmin(gg.arange(3), 0)
+
+
+def test_normalize_options_and_zero_vectors_like_torch() -> None:
+    a = np.random.default_rng(2).standard_normal((2, 3, 4))
+    for kw in [{}, {"dim": 0}, {"p": 1.0}, {"p": INF, "dim": -1}, {"dim": (1, 2)}, {"p": 2, "dim": 2, "eps": 0.5}]:
+        compare_with_torch(lambda x, k=kw: F.normalize(x, **k), lambda x, k=kw: TF.normalize(x, **k), [a])
+    # a zero (or tiny) vector is divided by eps: forward 0, gradient g/eps
+    for rows in (np.zeros((2, 3)), np.array([[1e-13, 0.0, 0.0]])):
+        compare_with_torch(F.normalize, TF.normalize, [rows])
+    with pytest.raises(IndexError):
+        TF.normalize(torch.zeros(4))  # dim=1 on a 1-d tensor
+    with pytest.raises(IndexError, match="norm"):
+        F.normalize(gg.zeros(4))
+    with pytest.raises(RuntimeError):
+        TF.normalize(torch.arange(4).reshape(2, 2))
+    with pytest.raises(RuntimeError, match="normalize"):
+        F.normalize(gg.arange(4).reshape(2, 2))
+
+
+MODULES = [
+    (lambda m: m.ReLU6(), {}),
+    (lambda m: m.Hardtanh(), {}),
+    (lambda m: m.Hardtanh(-2.0, 3.0), {}),
+    (lambda m: m.CELU(0.5), {}),
+    (lambda m: m.SELU(), {}),
+    (lambda m: m.Hardsigmoid(), {}),
+    (lambda m: m.Hardswish(), {}),
+    (lambda m: m.Mish(), {}),
+    (lambda m: m.Softsign(), {}),
+    (lambda m: m.LogSigmoid(), {}),
+    (lambda m: m.Softmin(dim=1), {}),
+    (lambda m: m.GLU(), {}),
+    (lambda m: m.GLU(dim=1), {}),
+    (lambda m: m.ReLU6(inplace=True), {}),
+    (lambda m: m.SELU(inplace=True), {}),
+    (lambda m: m.CELU(inplace=True), {}),
+]
+
+
+@pytest.mark.parametrize("index", range(len(MODULES)))
+def test_activation_modules_match_torch(index: int) -> None:
+    make, _ = MODULES[index]
+    ours, theirs = make(nn), make(torch.nn)
+    assert repr(ours) == repr(theirs)
+    a = np.random.default_rng(index).uniform(-4, 4, (2, 4, 6))
+    # PyTorch's inplace=True writes into its input, which a leaf that requires grad forbids: forward only
+    compare_with_torch(ours, theirs, [a], grad=not getattr(theirs, "inplace", False))
