@@ -378,7 +378,7 @@ class Tensor:
                 "__setitem__: in-place assignment to a tensor that requires grad is not "
                 "recorded by autograd; do it under no_grad() or on .detach()"
             )
-        self.array[ops.index_arrays(index, self.device)] = value.array if isinstance(value, Tensor) else value
+        ops.setitem_array(self.array, index, value.array if isinstance(value, Tensor) else value, self.device)
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -788,12 +788,151 @@ class Tensor:
 
     # ------------------------------------------ cumulative, sorting and einsum
     # (methods of this family go here, written out: def name(self, ...): return ops.name(self, ...))
+    def cumsum(self, dim: int | None = None, *, dtype: Any = None, axis: int | None = None) -> Tensor:
+        return ops.cumsum(self, dim, dtype=dtype, axis=axis)
+
+    def cumprod(self, dim: int | None = None, *, dtype: Any = None, axis: int | None = None) -> Tensor:
+        return ops.cumprod(self, dim, dtype=dtype, axis=axis)
+
+    def cummax(self, dim: int | None = None, *, axis: int | None = None) -> Any:
+        return ops.cummax(self, dim, axis=axis)
+
+    def cummin(self, dim: int | None = None, *, axis: int | None = None) -> Any:
+        return ops.cummin(self, dim, axis=axis)
+
+    def logcumsumexp(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+        return ops.logcumsumexp(self, dim, axis=axis)
+
+    def sort(self, dim: int = -1, descending: bool = False, *, stable: bool | None = False) -> Any:
+        return ops.sort(self, dim, descending, stable=stable)
+
+    def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
+        return ops.argsort(self, dim, descending, stable=stable)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
+        return ops.topk(self, k, dim, largest, sorted)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+        return ops.kthvalue(self, k, dim, keepdim)
+
+    def median(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        return ops.median(self, dim, keepdim)
 
     # ------------------------------------------ scatter, index and matrix structure
     # (methods of this family go here, written out: def name(self, ...): return ops.name(self, ...))
+    def scatter(self, dim: Any = None, index: Any = None, src: Any = None, value: Any = None, *, reduce: Any = None, axis: Any = None) -> Tensor:  # fmt: skip
+        return ops.scatter(self, dim, index, src, value, reduce=reduce, axis=axis)
+
+    def scatter_(self, dim: Any = None, index: Any = None, src: Any = None, value: Any = None, *, reduce: Any = None, axis: Any = None) -> Tensor:  # fmt: skip
+        self._check_inplace("scatter_")
+        return self._assign(ops.scatter(self._before(), dim, index, src, value, reduce=reduce, axis=axis), "scatter_")
+
+    def scatter_add(self, dim: Any = None, index: Any = None, src: Any = None, *, axis: Any = None) -> Tensor:
+        return ops.scatter_add(self, dim, index, src, axis=axis)
+
+    def scatter_add_(self, dim: Any = None, index: Any = None, src: Any = None, *, axis: Any = None) -> Tensor:
+        self._check_inplace("scatter_add_")
+        return self._assign(ops.scatter_add(self._before(), dim, index, src, axis=axis), "scatter_add_")
+
+    def scatter_reduce(self, dim: Any = None, index: Any = None, src: Any = None, reduce: Any = None, *, include_self: bool = True, axis: Any = None) -> Tensor:  # fmt: skip
+        return ops.scatter_reduce(self, dim, index, src, reduce, include_self=include_self, axis=axis)
+
+    def scatter_reduce_(self, dim: Any = None, index: Any = None, src: Any = None, reduce: Any = None, *, include_self: bool = True, axis: Any = None) -> Tensor:  # fmt: skip
+        self._check_inplace("scatter_reduce_")
+        out = ops.scatter_reduce(self._before(), dim, index, src, reduce, include_self=include_self, axis=axis)
+        return self._assign(out, "scatter_reduce_")
+
+    def index_select(self, dim: Any = None, index: Any = None, *, axis: Any = None) -> Tensor:
+        return ops.index_select(self, dim, index, axis=axis)
+
+    def index_add(self, dim: Any = None, index: Any = None, source: Any = None, *, alpha: Any = 1, axis: Any = None) -> Tensor:  # fmt: skip
+        return ops.index_add(self, dim, index, source, alpha=alpha, axis=axis)
+
+    def index_add_(self, dim: Any = None, index: Any = None, source: Any = None, *, alpha: Any = 1, axis: Any = None) -> Tensor:  # fmt: skip
+        self._check_inplace("index_add_")
+        return self._assign(ops.index_add(self._before(), dim, index, source, alpha=alpha, axis=axis), "index_add_")
+
+    def index_copy(self, dim: Any = None, index: Any = None, source: Any = None, *, axis: Any = None) -> Tensor:
+        return ops.index_copy(self, dim, index, source, axis=axis)
+
+    def index_copy_(self, dim: Any = None, index: Any = None, source: Any = None, *, axis: Any = None) -> Tensor:
+        self._check_inplace("index_copy_")
+        return self._assign(ops.index_copy(self._before(), dim, index, source, axis=axis), "index_copy_")
+
+    def index_fill(self, dim: Any = None, index: Any = None, value: Any = None, *, axis: Any = None) -> Tensor:
+        return ops.index_fill(self, dim, index, value, axis=axis)
+
+    def index_fill_(self, dim: Any = None, index: Any = None, value: Any = None, *, axis: Any = None) -> Tensor:
+        self._check_inplace("index_fill_")
+        return self._assign(ops.index_fill(self._before(), dim, index, value, axis=axis), "index_fill_")
+
+    def masked_select(self, mask: Tensor) -> Tensor:
+        return ops.masked_select(self, mask)
+
+    def masked_scatter(self, mask: Tensor, source: Tensor) -> Tensor:
+        return ops.masked_scatter(self, mask, source)
+
+    def masked_scatter_(self, mask: Tensor, source: Tensor) -> Tensor:
+        self._check_inplace("masked_scatter_")
+        return self._assign(ops.masked_scatter(self._before(), mask, source), "masked_scatter_")
+
+    def nonzero(self, *, as_tuple: bool = False) -> Any:
+        return ops.nonzero(self, as_tuple=as_tuple)
+
+    # (end of the scatter, index and matrix structure methods)
 
     # ------------------------------------------ semantics and conveniences (views, reductions, new_*, half)
     # (methods of this family go here, written out: def name(self, ...): return ops.name(self, ...))
+    def stride(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """Steps in elements between neighbours along each dim (PyTorch's strides)."""
+        steps = tuple(s // self.array.itemsize for s in self.array.strides)
+        return steps if dim is None else steps[ops.operands.normalize_dim("stride", dim, self.ndim)]
+
+    def t(self) -> Tensor:
+        return ops.t(self)
+
+    def mm(self, mat2: Tensor) -> Tensor:
+        return ops.mm(self, mat2)
+
+    def bmm(self, mat2: Tensor) -> Tensor:
+        return ops.bmm(self, mat2)
+
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        return ops.narrow(self, dim, start, length)
+
+    def unflatten(self, dim: int, sizes: Any) -> Tensor:
+        return ops.unflatten(self, dim, sizes)
+
+    def half(self) -> Tensor:
+        return self.to(dtypes.float16)
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        from .creation import new_filled
+
+        return new_filled(self, "zeros", size, dtype, device, requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        from .creation import new_filled
+
+        return new_filled(self, "ones", size, dtype, device, requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        from .creation import new_filled
+
+        return new_filled(self, "empty", size, dtype, device, requires_grad)
+
+    def new_full(
+        self, size: Any, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    ) -> Tensor:
+        from .creation import new_filled
+
+        return new_filled(self, "full", (size,), dtype, device, requires_grad, fill_value)
+
+    def new_tensor(self, data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        from .creation import tensor
+
+        dtype = self.dtype if dtype is None else dtype
+        return tensor(data, dtype=dtype, device=device or self.device, requires_grad=requires_grad)
 
     # ------------------------------------------ nn-facing methods
     # (methods of this family go here, written out: def name(self, ...): return ops.name(self, ...))

@@ -24,10 +24,28 @@ from .compare import (
     ne,
 )
 from .conv import conv1d, conv2d, conv_transpose2d
-from .indexing import gather, getitem, index_arrays, take_along_dim
+from .indexing import gather, getitem, index_arrays, setitem_array, split_index, take_along_dim
 from .linalg import bmm, dot, matmul, mm, outer
 from .pooling import adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
-from .reductions import all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, norm, prod, std, sum, var
+from .reductions import (
+    all,
+    amax,
+    amin,
+    any,
+    argmax,
+    argmin,
+    logsumexp,
+    max,
+    mean,
+    min,
+    norm,
+    prod,
+    std,
+    std_mean,
+    sum,
+    var,
+    var_mean,
+)
 from .select import clamp, clip, masked_fill, maximum, minimum, nan_to_num, where
 from .shape import (
     broadcast_tensors,
@@ -97,5 +115,19 @@ from .binary_math import arctan2, atan2, copysign, hypot, logaddexp, logaddexp2
 from .bitwise import bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift, bitwise_xor
 from .error_function import erf, erfc, erfinv
 from .rounding import ceil, fix, floor, frac, round, trunc
+from .cumulative import cummax, cummin, cumprod, cumsum, logcumsumexp
+from .sorting import argsort, kthvalue, median, sort, topk
+from .scatter import (
+    index_add,
+    index_copy,
+    index_fill,
+    index_select,
+    masked_scatter,
+    masked_select,
+    nonzero,
+    scatter,
+    scatter_add,
+    scatter_reduce,
+)
 
 subtract, multiply, divide, true_divide, negative = sub, mul, div, div, neg
