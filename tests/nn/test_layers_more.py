@@ -160,3 +160,87 @@ def test_unfold_fold_of_integers_are_not_implemented_as_in_torch(fn: str) -> Non
         lambda: getattr(TF, fn)(torch.zeros(*shape, dtype=torch.int64), *args),
         f"{fn}: not implemented for integer input \\(int64\\)",
     )
+
+
+# ------------------------------------------------------------------ ConvTranspose2d
+CONV_T_CASES = [
+    {"kernel_size": 3},
+    {"kernel_size": (3, 2), "stride": 2, "padding": 1, "output_padding": 1, "bias": False},
+    {"kernel_size": 3, "stride": (2, 3), "padding": (1, 0), "output_padding": (1, 2), "groups": 2, "dilation": (1, 2)},
+    {"kernel_size": 2, "output_padding": 1, "dilation": 2, "groups": 4},  # output_padding ≥ stride, < dilation
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("options", CONV_T_CASES)
+def test_conv_transpose2d_module_matches_torch(options: dict, dtype: str, rng: np.random.Generator) -> None:
+    x = rng.standard_normal((2, 4, 5, 6))
+    check_against_torch(nn.ConvTranspose2d(4, 8, **options), torch.nn.ConvTranspose2d(4, 8, **options), [x], dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_conv_transpose2d_unbatched_matches_torch(dtype: str, rng: np.random.Generator) -> None:
+    options = {"kernel_size": 3, "stride": 2, "padding": 1}
+    x = rng.standard_normal((4, 5, 6))
+    check_against_torch(nn.ConvTranspose2d(4, 6, **options), torch.nn.ConvTranspose2d(4, 6, **options), [x], dtype)
+
+
+@pytest.mark.parametrize("output_size", [(9, 11), [10, 12], (2, 6, 10, 11), torch.Size([9, 12])])
+def test_conv_transpose2d_output_size_picks_the_output_padding(output_size: Any, rng: np.random.Generator) -> None:
+    options = {"kernel_size": 3, "stride": 2, "padding": 1}
+    x = rng.standard_normal((2, 4, 5, 6))
+    ours, theirs = nn.ConvTranspose2d(4, 6, **options), torch.nn.ConvTranspose2d(4, 6, **options)
+    out = check_against_torch(ours, theirs, [x], "float64", output_size=output_size)
+    assert out.shape[-2:] == tuple(output_size)[-2:]
+
+
+@pytest.mark.parametrize("output_size", [(8, 11), (11, 11), (2, 11), (1, 2, 6, 10, 11)])
+def test_conv_transpose2d_bad_output_size_raises_like_torch(output_size: tuple) -> None:
+    ours = nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1)
+    theirs = torch.nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1)
+    raises_like_torch(
+        lambda: ours(gg.zeros(2, 4, 5, 6), output_size=output_size),
+        lambda: theirs(torch.zeros(2, 4, 5, 6), output_size=output_size),
+        r"ConvTranspose2d: (requested an output size of|for 4D input, output_size must have 2 or 4 elements)",
+    )
+
+
+def test_conv_transpose2d_weight_layout_init_and_repr_as_torch() -> None:
+    ours = nn.ConvTranspose2d(6, 8, (3, 5), groups=2)
+    theirs = torch.nn.ConvTranspose2d(6, 8, (3, 5), groups=2)
+    assert ours.weight.shape == tuple(theirs.weight.shape) == (6, 4, 3, 5)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight", "bias"]
+    bound = 1 / math.sqrt(4 * 3 * 5)  # fan_in = weight.shape[1] · kh · kw = out_channels / groups · kh · kw
+    for ours_p, theirs_p in ((ours.weight, theirs.weight), (ours.bias, theirs.bias)):
+        w, t = to_numpy(ours_p), theirs_p.detach().numpy()
+        assert np.abs(w).max() <= bound and np.abs(t).max() <= bound
+        assert np.abs(w).max() > 0.8 * bound and np.abs(t).max() > 0.8 * bound
+    assert abs(to_numpy(ours.weight).std() - bound / math.sqrt(3)) < 0.1 * bound  # U(±b) has std b/√3
+    for args, kwargs in [
+        ((6, 8, (3, 5)), {"groups": 2}),
+        ((4, 6, 3), {"stride": 2, "output_padding": 1, "groups": 2, "dilation": 2, "bias": False}),
+        ((4, 6, 3), {"padding": (1, 0)}),
+    ]:
+        assert repr(nn.ConvTranspose2d(*args, **kwargs)) == repr(torch.nn.ConvTranspose2d(*args, **kwargs))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"padding_mode": "reflect"}, "ConvTranspose2d: padding_mode must be 'zeros'"),
+        ({"groups": 3}, r"ConvTranspose2d: in_channels \(4\) and out_channels \(6\) must be divisible by groups \(3\)"),
+    ],
+)
+def test_conv_transpose2d_bad_arguments_raise_like_torch(kwargs: dict, match: str) -> None:
+    raises_like_torch(
+        lambda: nn.ConvTranspose2d(4, 6, 3, **kwargs), lambda: torch.nn.ConvTranspose2d(4, 6, 3, **kwargs), match
+    )
+
+
+def test_conv_transpose2d_output_padding_past_stride_and_dilation_raises_like_torch() -> None:
+    x, w = np.zeros((1, 2, 4, 4)), np.zeros((2, 1, 3, 3))
+    raises_like_torch(
+        lambda: F.conv_transpose2d(gg.tensor(x), gg.tensor(w), output_padding=1, dilation=(1, 2)),
+        lambda: TF.conv_transpose2d(torch.tensor(x), torch.tensor(w), output_padding=1, dilation=(1, 2)),
+        r"conv_transpose2d: output_padding \(1, 1\) must be smaller than either stride \(1, 1\) or dilation \(1, 2\)",
+    )
