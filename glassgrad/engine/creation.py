@@ -75,14 +75,19 @@ def from_dlpack(obj: Any) -> Tensor:
 
 
 def _filled(
-    fill: str, size: tuple[Any, ...], dtype: Any, device: Any, requires_grad: bool, value: Any = None
+    fill: str,
+    size: tuple[Any, ...],
+    dtype: Any,
+    device: Any,
+    requires_grad: bool,
+    value: Any = None,
+    op: str | None = None,
 ) -> Tensor:
     from .ops.operands import shape_args
 
-    shape = shape_args(fill, size)
-    if any(n < 0 for n in shape):
-        raise RuntimeError(f"{fill}: negative dimension in size {shape}")
-    dev = backend.normalize_device(device, fill)
+    op = op or fill
+    shape = shape_args(op, size, sizes=True)
+    dev = backend.normalize_device(device, op)
     xp = backend.array_module(dev)
     if dtype is None:
         dtype = dtypes.scalar_dtype(value) if fill == "full" else dtypes.DEFAULT_FLOAT
@@ -105,6 +110,21 @@ def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
 
 def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     return _filled("full", (size,), dtype, device, requires_grad, value=fill_value)
+
+
+def new_filled(
+    self: Tensor, fill: str, size: tuple[Any, ...], dtype: Any, device: Any, requires_grad: bool, value: Any = None
+) -> Tensor:
+    """``x.new_zeros(size)`` and friends: a new tensor with ``x``'s dtype and device unless given."""
+    return _filled(
+        fill,
+        size,
+        self.dtype if dtype is None else dtype,
+        self.device if device is None else device,
+        requires_grad,
+        value,
+        op="new_" + fill,
+    )
 
 
 def _like(fn: Any, input: Tensor, dtype: Any, device: Any, requires_grad: bool, *extra: Any) -> Tensor:  # noqa: A002
@@ -138,7 +158,7 @@ def full_like(
 def _random(kind: str, size: tuple[Any, ...], dtype: Any, device: Any, requires_grad: bool) -> Tensor:
     from .ops.operands import shape_args
 
-    shape = shape_args(kind, size)
+    shape = shape_args(kind, size, sizes=True)
     dev = backend.normalize_device(device, kind)
     dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes.DEFAULT_FLOAT
     rng = generator(dev)
@@ -166,10 +186,18 @@ def rand_like(input: Tensor, dtype: Any = None, device: Any = None, requires_gra
 
 def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None, device: Any = None) -> Tensor:
     """Integers in [low, high) (``randint(high, size)`` means low = 0)."""
+    from .ops.operands import as_int, shape_args
+
+    if isinstance(high, tuple | list):  # randint(high, size)
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
+    low, high = as_int("randint", "low", low), as_int("randint", "high", high)
+    if low >= high:
+        raise RuntimeError(f"randint: expects 'low' to be less than 'high', but got low={low} >= high={high}")
+    shape = shape_args("randint", (size,), sizes=True)
     dev = backend.normalize_device(device, "randint")
-    array = cpu_generator().integers(low, high, size=tuple(size))
+    array = cpu_generator().integers(low, high, size=shape)
     return Tensor(backend.to_device(array.astype(dtype or dtypes.int64), dev))
 
 
@@ -190,7 +218,11 @@ def arange(
     if end is None:
         start, end = 0, start
     if step == 0:
-        raise RuntimeError("arange: step must be nonzero")
+        raise RuntimeError(f"arange: step must be nonzero, got {step}")
+    if (end - start) * step < 0:
+        raise RuntimeError(
+            f"arange: upper bound and lower bound inconsistent with step sign (start={start}, end={end}, step={step})"
+        )
     if dtype is None:
         dtype = dtypes.int64 if all(isinstance(v, int) for v in (start, end, step)) else dtypes.DEFAULT_FLOAT
     xp = backend.array_module(backend.normalize_device(device, "arange"))
@@ -200,6 +232,11 @@ def arange(
 def linspace(
     start: float, end: float, steps: int, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
+    from .ops.operands import as_int
+
+    steps = as_int("linspace", "steps", steps)
+    if steps < 0:
+        raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
     xp = backend.array_module(backend.normalize_device(device, "linspace"))
     dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes.DEFAULT_FLOAT
     return Tensor(xp.linspace(start, end, steps).astype(dt), requires_grad=requires_grad)

@@ -897,8 +897,8 @@ class Tensor:
     def bmm(self, mat2: Tensor) -> Tensor:
         return ops.bmm(self, mat2)
 
-    def narrow(self, dim: int, start: int, length: int) -> Tensor:
-        return ops.narrow(self, dim, start, length)
+    def narrow(self, dim: int | None = None, start: int = 0, length: int = 0, *, axis: int | None = None) -> Tensor:
+        return ops.narrow(self, dim, start, length, axis=axis)
 
     def unflatten(self, dim: int, sizes: Any) -> Tensor:
         return ops.unflatten(self, dim, sizes)

@@ -47,6 +47,7 @@ from ..engine.ops.losses import (
     l1_loss,
     mse_loss,
     nll_loss,
+    smooth_l1_loss,
 )
 from ..engine.ops.normalization import batch_norm, group_norm, layer_norm
 from ..engine.ops.pooling import adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
@@ -103,6 +104,7 @@ __all__ = [
     "linear",
     "mse_loss",
     "nll_loss",
+    "smooth_l1_loss",
     "elu",
     "gelu",
     "leaky_relu",

@@ -53,6 +53,23 @@ class HuberLoss(_Loss):
         return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
 
+class SmoothL1Loss(_Loss):
+    """½d²/beta for |d| < beta, |d| − ½beta beyond (d = x − y); beta = 0 is L1Loss."""
+
+    def __init__(
+        self, size_average: None = None, reduce: None = None, reduction: str = "mean", beta: float = 1.0
+    ) -> None:
+        if size_average is not None or reduce is not None:
+            raise ValueError("SmoothL1Loss: size_average and reduce are deprecated; use reduction=")
+        super().__init__(reduction)
+        if beta < 0:
+            raise RuntimeError(f"SmoothL1Loss: does not support negative values for beta, got {beta}")
+        self.beta = beta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
 class BCELoss(_WeightedLoss):
     """−[y log x + (1 − y) log(1 − x)] on probabilities x (after a sigmoid)."""
 

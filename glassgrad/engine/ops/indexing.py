@@ -6,14 +6,14 @@ Repeated integer indices pick the same element several times, so the gradient
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .. import backend
 from ..function import Context, Function
 from ..tensor import Tensor
-from .operands import normalize_dim
+from .operands import dim_or_axis, normalize_dim
 
 
 def index_arrays(index: Any, device: str) -> Any:
@@ -26,33 +26,104 @@ def index_arrays(index: Any, device: str) -> Any:
                 raise RuntimeError(f"getitem: index on {part.device} for a tensor on {device}")
             return part.array
         if isinstance(part, list):
-            return xp.asarray(part)
+            array = xp.asarray(part)
+            return array.astype(np.int64) if array.size == 0 else array  # x[[]] picks nothing (int64, as PyTorch)
         return part
 
     return tuple(convert(p) for p in index) if isinstance(index, tuple) else convert(index)
 
 
-def _is_basic(index: Any) -> bool:
-    """True for ints, slices, None and Ellipsis only (a view, each element picked once)."""
-    parts = index if isinstance(index, tuple) else (index,)
-    return all(p is None or p is Ellipsis or isinstance(p, int | slice | np.integer) for p in parts)
+def _is_array(part: Any) -> bool:
+    return hasattr(part, "ndim") and hasattr(part, "dtype") and not isinstance(part, np.generic)
+
+
+class _NewDim(NamedTuple):
+    """A bool in an index: a new dim of size 1 that an index [True] keeps or [False] empties."""
+
+    keep: bool
+
+
+def split_index(op: str, index: Any, shape: tuple[int, ...], device: str) -> tuple[tuple[Any, ...], Any]:
+    """PyTorch's indexing as two NumPy indexes: ``x[index] == x[basic][advanced]``.
+
+    PyTorch applies ints (and 0-d integer tensors), slices, None and Ellipsis first, as a
+    view (an int removes its dim), and only then the index tensors, to that view. NumPy
+    instead counts an int as one more index array when arrays are present, which moves the
+    indexed dims: for x of shape (3, 4, 5) and d of shape (2,), ``x[1, :, d]`` is (4, 2) in
+    PyTorch but (2, 4) in NumPy. ``basic`` holds ints, slices and None (slice(None) where an
+    array goes), ``advanced`` (None when there are no arrays) the arrays, in the view's dims.
+    A Python bool (or 0-d bool tensor) adds a dim of size 1 (True) or 0 (False), as in PyTorch.
+    """
+    xp = backend.array_module(device)
+    parts = list(index_arrays(index, device)) if isinstance(index, tuple) else [index_arrays(index, device)]
+    for i, part in enumerate(parts):
+        if _is_array(part) and part.ndim == 0 and part.dtype.kind in "iu":
+            parts[i] = int(part)  # a 0-d integer tensor selects, like an int
+        elif isinstance(part, np.generic) and part.dtype.kind in "iu":
+            parts[i] = int(part)
+        elif isinstance(part, bool | np.bool_) or (_is_array(part) and part.ndim == 0 and part.dtype.kind == "b"):
+            parts[i] = _NewDim(bool(part))
+    consumed = 0
+    for part in parts:
+        if _is_array(part):
+            consumed += part.ndim if part.dtype.kind == "b" else 1
+        elif isinstance(part, int | slice):
+            consumed += 1
+        elif part is not None and part is not Ellipsis and not isinstance(part, _NewDim):
+            raise IndexError(
+                f"{op}: only integers, slices, None, Ellipsis, bools and integer or bool tensors are valid "
+                f"indices, got {type(part).__name__}"
+            )
+    if sum(p is Ellipsis for p in parts) > 1:
+        raise IndexError(f"{op}: an index can only have a single ellipsis ('...')")
+    if consumed > len(shape):
+        raise IndexError(f"{op}: too many indices for a tensor of dimension {len(shape)} (index {index!r})")
+    basic: list[Any] = []
+    advanced: list[Any] = []
+    has_arrays = False
+    for part in parts:
+        if part is Ellipsis:
+            basic.extend([slice(None)] * (len(shape) - consumed))
+            advanced.extend([slice(None)] * (len(shape) - consumed))
+        elif isinstance(part, slice):
+            if part.step is not None and int(part.step) <= 0:
+                raise ValueError(f"{op}: step must be greater than zero, got {part.step} (use flip to reverse)")
+            basic.append(part)
+            advanced.append(slice(None))
+        elif part is None:
+            basic.append(None)
+            advanced.append(slice(None))
+        elif isinstance(part, _NewDim):  # a new dim of size 1, kept (True) or dropped (False)
+            basic.append(None)
+            advanced.append(xp.asarray([part.keep]))
+            has_arrays = True
+        elif isinstance(part, int):
+            basic.append(part)
+        else:
+            if part.dtype.kind not in "iub":
+                raise IndexError(f"{op}: tensors used as indices must be long, int or bool tensors, got {part.dtype}")
+            basic.extend([slice(None)] * (part.ndim if part.dtype.kind == "b" else 1))
+            advanced.append(part)
+            has_arrays = True
+    return tuple(basic), (tuple(advanced) if has_arrays else None)
 
 
 class GetItem(Function):
-    """z = x[index];  dz/dx = zeros with grad added at the indexed places"""
+    """z = x[index] (PyTorch's rule: see ``split_index``);  dL/dx = zeros with g added at the indexed places"""
 
     @staticmethod
-    def forward(ctx: Context, x: Any, index: Any) -> Any:
-        ctx.shape, ctx.dtype, ctx.index = x.shape, x.dtype, index
-        return x[index]
+    def forward(ctx: Context, x: Any, basic: tuple[Any, ...], advanced: Any) -> Any:
+        ctx.shape, ctx.basic, ctx.advanced = x.shape, basic, advanced
+        view = x[basic]
+        return view if advanced is None else view[advanced]
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
         g = ctx.xp.zeros(ctx.shape, dtype=grad.dtype)
-        if _is_basic(ctx.index):
-            g[ctx.index] = grad
-        else:
-            backend.scatter_add(g, ctx.index, grad)
+        if ctx.advanced is None:
+            g[ctx.basic] = grad
+        else:  # g[basic] is a view of g (it keeps the array's dim), and repeated indices add up
+            backend.scatter_add(g[ctx.basic], ctx.advanced, grad)
         return g
 
 
@@ -81,12 +152,24 @@ class TakeAlongDim(Function):
 
 
 def getitem(input: Tensor, index: Any) -> Tensor:  # noqa: A002
-    """NumPy indexing: ints, slices with steps, None, Ellipsis, bool masks, integer arrays."""
-    arrays = index_arrays(index, input.device)
+    """PyTorch indexing: ints, slices with positive steps, None, Ellipsis, bools, bool masks,
+    integer tensors and lists; the dims of index tensors are placed as PyTorch places them."""
     try:
-        return GetItem.apply(input, index=arrays)
+        basic, advanced = split_index("getitem", index, input.shape, input.device)
+        return GetItem.apply(input, basic=basic, advanced=advanced)
     except IndexError as err:
+        if str(err).startswith("getitem:"):
+            raise
         raise IndexError(f"getitem: index {index!r} is invalid for shape {input.shape}: {err}") from err
+
+
+def setitem_array(array: Any, index: Any, value: Any, device: str) -> None:
+    """``array[index] = value`` in place, with ``index`` read by PyTorch's rule (``split_index``)."""
+    basic, advanced = split_index("setitem", index, array.shape, device)
+    if advanced is None:
+        array[basic] = value
+    else:
+        array[basic][advanced] = value  # array[basic] is a view, so this writes into array
 
 
 def take_along_dim(input: Tensor, indices: Tensor, dim: int) -> Tensor:  # noqa: A002
@@ -101,14 +184,28 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int) -> Tensor:  # noqa:
     return TakeAlongDim.apply(input, indices, dim=d)
 
 
-def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:  # noqa: A002
+def gather(  # noqa: A002
+    input: Tensor, dim: int | None = None, index: Tensor | None = None, *, axis: int | None = None
+) -> Tensor:
     """out[i][j] = input[index[i][j]][j] for dim 0, and so on (PyTorch's gather)."""
+    dim = dim_or_axis("gather", dim, axis)
+    if index is None or not isinstance(index, Tensor):
+        raise TypeError(f"gather: index must be a Tensor, got {type(index).__name__}")
     d = normalize_dim("gather", dim, input.ndim)
     for i, (n, m) in enumerate(zip(index.shape, input.shape, strict=False)):
         if i != d and n > m:
             raise RuntimeError(f"gather: index shape {index.shape} is larger than input shape {input.shape} in dim {i}")
     if index.ndim != input.ndim:
         raise RuntimeError(f"gather: index shape {index.shape} and input shape {input.shape} differ in ndim")
+    if index.dtype.kind not in "iu":
+        raise RuntimeError(f"gather: index must be an int64 tensor, got {index.dtype}")
+    # Bounds are checked on the cpu only: on cuda reading the index back would stall on a
+    # device-to-host copy (PyTorch checks there with an asynchronous device-side assert).
+    if index.device == "cpu" and index.numel():
+        low, high = int(index.array.min()), int(index.array.max())
+        if low < 0 or high >= input.shape[d]:
+            bad = low if low < 0 else high
+            raise RuntimeError(f"gather: index {bad} is out of bounds for dimension {dim} with size {input.shape[d]}")
     if index.shape != input.shape:
         crop = tuple(slice(0, n) if i != d else slice(None) for i, n in enumerate(index.shape))
         input = input[crop]

@@ -94,7 +94,39 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     return MatMul.apply(input, other)
 
 
-mm = bmm = matmul
+def _check_same_dtype(op: str, input: Tensor, other: Tensor) -> None:  # noqa: A002
+    if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+        raise TypeError(f"{op}: expected Tensors, got {type(input).__name__} and {type(other).__name__}")
+    if input.dtype != other.dtype:
+        raise RuntimeError(f"{op}: expected both operands to have the same dtype, got {input.dtype} and {other.dtype}")
+
+
+def mm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
+    """Product of two matrices (n, m) @ (m, p), without broadcasting (use matmul for that)."""
+    _check_same_dtype("mm", input, mat2)
+    if input.ndim != 2 or mat2.ndim != 2:
+        which = "self" if input.ndim != 2 else "mat2"
+        raise RuntimeError(f"mm: {which} must be a matrix, got shapes {input.shape} and {mat2.shape}")
+    if input.shape[1] != mat2.shape[0]:
+        raise RuntimeError(
+            f"mm: mat1 and mat2 shapes cannot be multiplied ({input.shape[0]}x{input.shape[1]} and "
+            f"{mat2.shape[0]}x{mat2.shape[1]})"
+        )
+    return MatMul.apply(input, mat2)
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
+    """Batched product (b, n, m) @ (b, m, p), the same b on both sides, without broadcasting."""
+    _check_same_dtype("bmm", input, mat2)
+    if input.ndim != 3 or mat2.ndim != 3:
+        which = "batch1" if input.ndim != 3 else "batch2"
+        raise RuntimeError(f"bmm: {which} must be a 3D tensor, got shapes {input.shape} and {mat2.shape}")
+    if mat2.shape[:2] != (input.shape[0], input.shape[2]):
+        raise RuntimeError(
+            f"bmm: expected size for first two dimensions of batch2 tensor to be: [{input.shape[0]}, "
+            f"{input.shape[2]}] but got: [{mat2.shape[0]}, {mat2.shape[1]}] (shapes {input.shape} and {mat2.shape})"
+        )
+    return MatMul.apply(input, mat2)
 
 
 def outer(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002

@@ -5,6 +5,7 @@ Pointwise losses give one value per element (d = x − y):
     mse        l = d²                                   dl/dx = 2d
     l1         l = |d|                                  dl/dx = sign d
     huber      l = ½d² if |d| < δ else δ(|d| − ½δ)      dl/dx = clip(d, −δ, δ)
+    smooth_l1  l = ½d²/β if |d| < β else |d| − ½β       dl/dx = clip(d/β, −1, 1)  (β = 0: sign d)
     bce        l = −w[y log x + (1−y) log(1−x)]         dl/dx = w(x − y) / (x(1 − x))
     bce_logits l = w[(1−y)x + (1 + (p−1)y) softplus(−x)]  dl/dx = w[(py + 1 − y)σ(x) − py]
     kl_div     l = y(log y − x)                         dl/dx = −y
@@ -113,6 +114,30 @@ class HuberError(Function):
     def backward(ctx: Context, grad: Any) -> Any:
         (d,) = ctx.saved_arrays
         g = ctx.xp.clip(d, -ctx.delta, ctx.delta) * grad
+        return g, -g
+
+
+class SmoothL1Error(Function):
+    """l = ½d²/β if |d| < β else |d| − ½β, d = x − y;  dL/dx = g · (d/β if |d| < β else sign d) = −dL/dy
+    (β = 0 is the L1 loss, with gradient 0 at d = 0 as PyTorch)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, y: Any, beta: float) -> Any:
+        xp = ctx.xp
+        d = x - y
+        ctx.save_for_backward(d)
+        ctx.beta = beta
+        a = xp.abs(d)
+        if beta == 0:
+            return a
+        return xp.where(a < beta, 0.5 * d * d / beta, a - 0.5 * beta)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        xp = ctx.xp
+        (d,) = ctx.saved_arrays
+        slope = xp.sign(d) if ctx.beta == 0 else xp.where(xp.abs(d) < ctx.beta, d / ctx.beta, xp.sign(d))
+        g = slope * grad
         return g, -g
 
 
@@ -225,6 +250,13 @@ def _class_weights(ctx: Context, shape: tuple[int, ...], target: Any, weight: An
     return q.astype(dtype, copy=False)
 
 
+def _weighted_sum(xp: Any, q: Any, log_p: Any) -> Any:
+    """Σ_c q_nc · log p_nc over dim 1, where a class of weight 0 adds 0 even if its log p is -inf
+    (a masked logit): 0 · (-inf) would be nan, and PyTorch picks the target's value instead."""
+    with np.errstate(invalid="ignore"):
+        return xp.where(q != 0, q * log_p, 0).sum(axis=1)
+
+
 def _reduced(ctx: Context, loss: Any) -> Any:
     """Apply ``ctx.reduction`` to per-sample losses (N, d1, ...)."""
     if ctx.reduction == "none":
@@ -249,7 +281,7 @@ class NegativeLogLikelihood(Function):
         ctx.reduction = options["reduction"]
         q = _class_weights(ctx, x.shape, target, weight, {**options, "dtype": x.dtype, "probabilities": False})
         ctx.save_for_backward(q)
-        return _reduced(ctx, -(q * x).sum(axis=1))
+        return _reduced(ctx, -_weighted_sum(ctx.xp, q, x))
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
@@ -281,7 +313,10 @@ class CrossEntropy(Function):
         log_p = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
         q = _class_weights(ctx, x.shape, target, weight, {**options, "dtype": x.dtype})
         ctx.save_for_backward(log_p, q)
-        return _reduced(ctx, -(q * log_p).sum(axis=1))
+        if ctx.probabilities:  # PyTorch forms Σ t·log p as is: a zero probability on a -inf logit gives nan
+            with np.errstate(invalid="ignore"):
+                return _reduced(ctx, -(q * log_p).sum(axis=1))
+        return _reduced(ctx, -_weighted_sum(xp, q, log_p))
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
@@ -324,6 +359,29 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     return _reduce(HuberError.apply(*float_operands("huber_loss", input, target), delta=float(delta)), reduction)
+
+
+def smooth_l1_loss(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    size_average: None = None,
+    reduce: None = None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
+    """Quadratic ½d²/beta for |d| < beta, linear |d| − ½beta beyond (d = x − y); beta = 0 is L1.
+    ``size_average`` and ``reduce`` are PyTorch's deprecated arguments, kept for their positions."""
+    _check_tensor("smooth_l1_loss", input=input, target=target)
+    if size_average is not None or reduce is not None:
+        raise ValueError("smooth_l1_loss: size_average and reduce are deprecated; use reduction=")
+    check_reduction("smooth_l1_loss", reduction)
+    _check_same_shape("smooth_l1_loss", input, target)
+    if not dtypes.is_floating(input.dtype):
+        raise NotImplementedError(f"smooth_l1_loss: not implemented for {input.dtype} input")
+    if beta < 0:
+        raise RuntimeError(f"smooth_l1_loss: does not support negative values for beta, got {beta}")
+    x, y = float_operands("smooth_l1_loss", input, target)
+    return _reduce(SmoothL1Error.apply(x, y, beta=float(beta)), reduction)
 
 
 def binary_cross_entropy(
@@ -392,6 +450,8 @@ def _class_loss(
     """
     _check_tensor(op, input=input, target=target)
     check_reduction(op, reduction)
+    if not dtypes.is_floating(input.dtype):  # PyTorch has no integer log-softmax or nll kernel
+        raise NotImplementedError(f"{op}: not implemented for {input.dtype} input; the input must be floating point")
     if input.ndim == 0:
         raise ValueError(f"{op}: input must have at least 1 dim (C,) or (N, C, ...), got a 0-d tensor")
     if not 0.0 <= label_smoothing <= 1.0:

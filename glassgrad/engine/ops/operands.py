@@ -5,6 +5,7 @@ Shared by every op family so that promotion and dim handling are written once.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,30 +47,63 @@ def promote(op: str, *operands: Any, to_float: bool = False) -> tuple[Any, ...]:
     return tuple(o if not isinstance(o, Tensor) or o.dtype == dtype else cast(o, dtype) for o in operands)
 
 
-def normalize_dim(op: str, dim: int, ndim: int) -> int:
-    """A dim in [-ndim, ndim) as a non-negative int, or IndexError naming the op."""
+def as_int(op: str, name: str, value: Any) -> int:
+    """``value`` as a Python int (ints, NumPy ints, 1-element integer tensors), or TypeError naming
+    the op: PyTorch refuses floats, strings and bools where it wants an int (a dim, a size, chunks)."""
+    if isinstance(value, bool | np.bool_):
+        raise TypeError(f"{op}: argument '{name}' must be int, not bool ({value!r})")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{op}: argument '{name}' must be int, not {type(value).__name__} ({value!r})") from None
+
+
+def normalize_dim(op: str, dim: Any, ndim: int) -> int:
+    """A dim in [-ndim, ndim) as a non-negative int (a 0-d tensor takes 0 and -1), or IndexError
+    naming the op; TypeError when ``dim`` is not an int."""
+    dim = as_int(op, "dim", dim)
     size = max(ndim, 1)
     if not -size <= dim < size:
-        raise IndexError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dims")
+        raise IndexError(
+            f"{op}: dim {dim} is out of range for a tensor with {ndim} dims (expected to be in range of "
+            f"[{-size}, {size - 1}])"
+        )
     return dim % size
 
 
-def normalize_dims(op: str, dim: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:
+def normalize_dims(op: str, dim: Any, ndim: int) -> tuple[int, ...]:
     """``dim`` (int, tuple, or None for all) as a sorted tuple of non-negative dims."""
     if dim is None:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int | np.integer) else tuple(dim)
-    out = tuple(sorted(normalize_dim(op, int(d), ndim) for d in dims))
+    if isinstance(dim, str | bytes | float) or not isinstance(dim, Sequence | np.ndarray):
+        dims: tuple[Any, ...] = (dim,)
+    else:
+        dims = tuple(dim)
+    out = tuple(sorted(normalize_dim(op, d, ndim) for d in dims))
     if len(set(out)) != len(out):
         raise RuntimeError(f"{op}: dim {dim} names a dim more than once")
-    return out
+    return out if ndim else ()  # dim 0 or -1 of a 0-d tensor: nothing to reduce over
 
 
-def shape_args(op: str, shape: tuple[Any, ...]) -> tuple[int, ...]:
-    """Accept ``f(2, 3)`` as well as ``f((2, 3))`` and ``f([2, 3])``."""
-    if len(shape) == 1 and isinstance(shape[0], Sequence | np.ndarray):
+def dim_or_axis(op: str, dim: Any, axis: Any, default: Any = None) -> Any:
+    """``dim``, or PyTorch's NumPy-style alias ``axis`` (not both)."""
+    if axis is None:
+        return dim
+    if dim is not default:
+        raise TypeError(f"{op}: got both dim={dim!r} and its alias axis={axis!r}")
+    return axis
+
+
+def shape_args(op: str, shape: tuple[Any, ...], sizes: bool = False) -> tuple[int, ...]:
+    """Accept ``f(2, 3)`` as well as ``f((2, 3))`` and ``f([2, 3])``; every entry must be an int
+    (TypeError otherwise, as PyTorch). ``sizes=True`` (a new tensor's size) refuses negative
+    entries with RuntimeError."""
+    if len(shape) == 1 and isinstance(shape[0], Sequence | np.ndarray) and not isinstance(shape[0], str):
         shape = tuple(shape[0])
-    try:
-        return tuple(int(s) for s in shape)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{op}: expected a shape of ints, got {shape!r}") from err
+    if any(isinstance(s, bool | np.bool_) or not hasattr(s, "__index__") for s in shape):
+        bad = next(s for s in shape if isinstance(s, bool | np.bool_) or not hasattr(s, "__index__"))
+        raise TypeError(f"{op}: size must be a tuple of ints, got {shape!r} (an entry is {type(bad).__name__})")
+    out = tuple(operator.index(s) for s in shape)
+    if sizes and any(n < 0 for n in out):
+        raise RuntimeError(f"{op}: dimension sizes must be non-negative, got {min(out)} in size {out}")
+    return out

@@ -15,7 +15,7 @@ import numpy as np
 from .. import dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
-from .operands import normalize_dim, normalize_dims, promote
+from .operands import dim_or_axis, normalize_dim, normalize_dims, promote
 
 Dim = int | Sequence[int] | None
 
@@ -58,23 +58,36 @@ class Mean(Function):
 
 
 class Var(Function):
-    """z = Σ (x - x̄)² / (n - correction);  dz/dx = 2(x - x̄)/(n - correction)"""
+    """v = Σ (x - x̄)² / max(n - correction, 0);  dL/dx = g · 2(x - x̄)/(n - correction)
+    and with ``root=True`` the standard deviation s = √v;  dL/dx = g/(2s) · 2(x - x̄)/(n - correction),
+    taken as 0 where s = 0 (a constant row), as PyTorch.
+
+    When n - correction ≤ 0 the forward divides by 0 (inf, or nan for a constant row) and, as in
+    PyTorch, the backward divides by the signed n - correction itself."""
 
     @staticmethod
-    def forward(ctx: Context, x: Any, dims: tuple[int, ...], correction: float, keepdim: bool) -> Any:
+    def forward(ctx: Context, x: Any, dims: tuple[int, ...], correction: float, keepdim: bool, root: bool) -> Any:
+        xp = ctx.xp
         n = int(np.prod([x.shape[d] for d in dims]))
-        centered = x - x.mean(axis=dims, keepdims=True)
-        ctx.save_for_backward(centered)
-        ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
-        ctx.denominator = builtins.max(n - correction, 0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return (centered * centered).sum(axis=dims, keepdims=keepdim) / ctx.denominator
+            centered = x - x.mean(axis=dims, keepdims=True)
+            z = (centered * centered).sum(axis=dims, keepdims=True) / x.dtype.type(builtins.max(n - correction, 0))
+            if root:
+                z = xp.sqrt(z)
+        ctx.save_for_backward(centered, z if root else None)
+        ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        ctx.denominator = x.dtype.type(n - correction)
+        return z if keepdim else z.reshape([m for i, m in enumerate(x.shape) if i not in dims])
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        (centered,) = ctx.saved_arrays
+        xp = ctx.xp
+        centered, root = ctx.saved_arrays
+        g = kept(grad, ctx.shape, ctx.dims, ctx.keepdim)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return kept(grad, ctx.shape, ctx.dims, ctx.keepdim) * centered * (2 / ctx.denominator)
+            if root is not None:
+                g = xp.where(root == 0, 0, g / (2 * root))
+            return g * centered * (2 / ctx.denominator)
 
 
 class Prod(Function):
@@ -214,16 +227,43 @@ class ValuesIndices(NamedTuple):
     indices: Tensor
 
 
-def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, dtype: Any = None) -> Tensor:  # noqa: A001,A002
-    """Σ over ``dim``; bool and integer inputs sum to int64, as in PyTorch."""
+def _all_if_empty(dim: Dim) -> Dim:
+    """PyTorch's sum and mean read dim=() or dim=[] as "every dim"."""
+    return None if isinstance(dim, tuple | list) and len(dim) == 0 else dim
+
+
+def _integer_to_int64(input: Tensor, dtype: Any) -> Tensor:  # noqa: A002
+    """The input of sum or prod: cast to ``dtype`` if given; bool and integers accumulate in int64."""
     if dtype is not None:
-        input = input.to(dtype)
-    elif not dtypes.is_floating(input.dtype) and input.dtype != dtypes.int64:
-        input = input.to(dtypes.int64)
+        return input.to(dtype)
+    if not dtypes.is_floating(input.dtype) and input.dtype != dtypes.int64:
+        return input.to(dtypes.int64)
+    return input
+
+
+def sum(  # noqa: A001
+    input: Tensor,  # noqa: A002
+    dim: Dim = None,
+    keepdim: bool = False,
+    dtype: Any = None,
+    *,
+    axis: Dim = None,
+) -> Tensor:
+    """Σ over ``dim``; bool and integer inputs sum to int64, as in PyTorch."""
+    dim = _all_if_empty(dim_or_axis("sum", dim, axis))
+    input = _integer_to_int64(input, dtype)  # noqa: A001
     return Sum.apply(input, dims=normalize_dims("sum", dim, input.ndim), keepdim=keepdim)
 
 
-def mean(input: Tensor, dim: Dim = None, keepdim: bool = False, dtype: Any = None) -> Tensor:  # noqa: A002
+def mean(  # noqa: A002
+    input: Tensor,  # noqa: A002
+    dim: Dim = None,
+    keepdim: bool = False,
+    dtype: Any = None,
+    *,
+    axis: Dim = None,
+) -> Tensor:
+    dim = _all_if_empty(dim_or_axis("mean", dim, axis))
     if dtype is not None:
         input = input.to(dtype)
     if not dtypes.is_floating(input.dtype):
@@ -237,6 +277,15 @@ def _correction(unbiased: bool | None, correction: float | None) -> float:
     return 1 if unbiased is None or unbiased else 0
 
 
+def _spread(op: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any, root: bool) -> Tensor:  # noqa: A002
+    if isinstance(dim, bool):  # var(x, True): PyTorch's older (input, unbiased) form
+        dim, unbiased = None, dim
+    if not dtypes.is_floating(input.dtype):
+        raise RuntimeError(f"{op}: std and var only support floating point dtypes, got {input.dtype}")
+    dims = normalize_dims(op, dim, input.ndim)
+    return Var.apply(input, dims=dims, correction=_correction(unbiased, correction), keepdim=keepdim, root=root)
+
+
 def var(
     input: Tensor,  # noqa: A002
     dim: Dim = None,
@@ -244,11 +293,10 @@ def var(
     keepdim: bool = False,
     *,
     correction: float | None = None,
+    axis: Dim = None,
 ) -> Tensor:
     """Variance with Bessel's correction by default (``correction=1``)."""
-    (x,) = promote("var", input, to_float=True)
-    dims = normalize_dims("var", dim, x.ndim)
-    return Var.apply(x, dims=dims, correction=_correction(unbiased, correction), keepdim=keepdim)
+    return _spread("var", input, dim_or_axis("var", dim, axis), unbiased, keepdim, correction, root=False)
 
 
 def std(
@@ -258,21 +306,68 @@ def std(
     keepdim: bool = False,
     *,
     correction: float | None = None,
+    axis: Dim = None,
 ) -> Tensor:
-    """√var (its gradient comes from Sqrt and Var)."""
-    return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
+    """√var, with its own backward (0 where the deviation is 0, as PyTorch; see Var)."""
+    return _spread("std", input, dim_or_axis("std", dim, axis), unbiased, keepdim, correction, root=True)
 
 
-def prod(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+def var_mean(
+    input: Tensor,  # noqa: A002
+    dim: Dim = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
+    axis: Dim = None,
+) -> tuple[Tensor, Tensor]:
+    """(var, mean) over ``dim``, as ``torch.var_mean``; each has its own gradient (see Var, Mean)."""
+    dim = dim_or_axis("var_mean", dim, axis)
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    v = _spread("var_mean", input, dim, unbiased, keepdim, correction, root=False)
+    return v, mean(input, dim, keepdim)
+
+
+def std_mean(
+    input: Tensor,  # noqa: A002
+    dim: Dim = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
+    axis: Dim = None,
+) -> tuple[Tensor, Tensor]:
+    """(std, mean) over ``dim``, as ``torch.std_mean``; each has its own gradient (see Var, Mean)."""
+    dim = dim_or_axis("std_mean", dim, axis)
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    s = _spread("std_mean", input, dim, unbiased, keepdim, correction, root=True)
+    return s, mean(input, dim, keepdim)
+
+
+def prod(
+    input: Tensor,  # noqa: A002
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    dtype: Any = None,
+    axis: int | None = None,
+) -> Tensor:
+    """Π over one dim (or all); bool and integer inputs multiply in int64, as in PyTorch."""
+    dim = dim_or_axis("prod", dim, axis)
+    input = _integer_to_int64(input, dtype)  # noqa: A001
     return Prod.apply(input, dims=normalize_dims("prod", dim, input.ndim), keepdim=keepdim)
 
 
-def amax(input: Tensor, dim: Dim = (), keepdim: bool = False) -> Tensor:  # noqa: A002
+def amax(input: Tensor, dim: Dim = (), keepdim: bool = False, *, axis: Dim = None) -> Tensor:  # noqa: A002
+    dim = dim_or_axis("amax", dim, axis, ())
     dims = normalize_dims("amax", None if dim == () else dim, input.ndim)
     return AMax.apply(input, dims=dims, keepdim=keepdim, sign=1)
 
 
-def amin(input: Tensor, dim: Dim = (), keepdim: bool = False) -> Tensor:  # noqa: A002
+def amin(input: Tensor, dim: Dim = (), keepdim: bool = False, *, axis: Dim = None) -> Tensor:  # noqa: A002
+    dim = dim_or_axis("amin", dim, axis, ())
     dims = normalize_dims("amin", None if dim == () else dim, input.ndim)
     return AMax.apply(input, dims=dims, keepdim=keepdim, sign=-1)
 
@@ -281,6 +376,9 @@ def _values_indices(fn: str, input: Tensor, dim: int, keepdim: bool) -> ValuesIn
     from .indexing import take_along_dim
 
     dim = normalize_dim(fn, dim, input.ndim)
+    if input.ndim == 0:  # dim 0 or -1 of a 0-d tensor: the value itself, at index 0
+        values, index = _values_indices(fn, input.reshape(1), 0, False)
+        return ValuesIndices(values.reshape(()), index.reshape(()))
     index = ArgExtreme.apply(input, fn="arg" + fn, dim=dim, keepdim=True)
     values = take_along_dim(input, index, dim)
     if not keepdim and input.ndim > 0:
@@ -288,10 +386,11 @@ def _values_indices(fn: str, input: Tensor, dim: int, keepdim: bool) -> ValuesIn
     return ValuesIndices(values, index)
 
 
-def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001,A002
+def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:  # noqa: A001,A002
     """``max()``: the largest value (ties share the gradient);
     ``max(dim)``: (values, indices), the gradient going to the returned index;
     ``max(other_tensor)``: elementwise maximum."""
+    dim = dim_or_axis("max", dim, axis)
     if isinstance(dim, Tensor):
         from .select import maximum
 
@@ -301,8 +400,9 @@ def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: 
     return _values_indices("max", input, dim, keepdim)
 
 
-def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001,A002
+def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:  # noqa: A001,A002
     """Like ``max``, for the smallest value."""
+    dim = dim_or_axis("min", dim, axis)
     if isinstance(dim, Tensor):
         from .select import minimum
 
@@ -312,19 +412,26 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: 
     return _values_indices("min", input, dim, keepdim)
 
 
-def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> Tensor:  # noqa: A002
+    dim = dim_or_axis("argmax", dim, axis)
     if dim is not None:
         dim = normalize_dim("argmax", dim, input.ndim)
+        dim = None if input.ndim == 0 else dim
     return ArgExtreme.apply(input, fn="argmax", dim=dim, keepdim=keepdim)
 
 
-def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> Tensor:  # noqa: A002
+    dim = dim_or_axis("argmin", dim, axis)
     if dim is not None:
         dim = normalize_dim("argmin", dim, input.ndim)
+        dim = None if input.ndim == 0 else dim
     return ArgExtreme.apply(input, fn="argmin", dim=dim, keepdim=keepdim)
 
 
-def logsumexp(input: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:  # noqa: A002
+def logsumexp(input: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None) -> Tensor:  # noqa: A002
+    dim = dim_or_axis("logsumexp", dim, axis)
+    if dim is None:
+        raise TypeError("logsumexp: missing required argument 'dim'")
     (x,) = promote("logsumexp", input, to_float=True)
     return LogSumExp.apply(x, dims=normalize_dims("logsumexp", dim, x.ndim), keepdim=keepdim)
 
@@ -338,9 +445,11 @@ def norm(input: Tensor, p: Any = "fro", dim: Dim = None, keepdim: bool = False) 
     return Norm.apply(x, p=float(p), dims=normalize_dims("norm", dim, x.ndim), keepdim=keepdim)
 
 
-def all(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:  # noqa: A001,A002
+def all(input: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None) -> Tensor:  # noqa: A001,A002
+    dim = dim_or_axis("all", dim, axis)
     return Reduce.apply(input, fn="all", dims=normalize_dims("all", dim, input.ndim), keepdim=keepdim)
 
 
-def any(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:  # noqa: A001,A002
+def any(input: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None) -> Tensor:  # noqa: A001,A002
+    dim = dim_or_axis("any", dim, axis)
     return Reduce.apply(input, fn="any", dims=normalize_dims("any", dim, input.ndim), keepdim=keepdim)

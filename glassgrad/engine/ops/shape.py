@@ -12,7 +12,7 @@ import numpy as np
 
 from ..function import Context, Function
 from ..tensor import Tensor
-from .operands import normalize_dim, normalize_dims, promote, shape_args
+from .operands import as_int, dim_or_axis, normalize_dim, normalize_dims, promote, shape_args
 
 
 class Reshape(Function):
@@ -77,7 +77,7 @@ class Flip(Function):
     @staticmethod
     def forward(ctx: Context, x: Any, dims: tuple[int, ...]) -> Any:
         ctx.dims = dims
-        return ctx.xp.flip(x, dims)
+        return ctx.xp.flip(x, dims).copy()  # a copy, as in PyTorch (whose tensors have no negative strides)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
@@ -144,19 +144,85 @@ def _infer_shape(op: str, shape: tuple[int, ...], numel: int, old: tuple[int, ..
     return shape
 
 
+class View(Function):
+    """z = x with a new shape, sharing x's memory (strides from ``view_strides``);  dL/dx = g reshaped back"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, shape: tuple[int, ...], strides: tuple[int, ...]) -> Any:
+        ctx.shape = x.shape
+        return ctx.xp.lib.stride_tricks.as_strided(x, shape=shape, strides=tuple(s * x.itemsize for s in strides))
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        return grad.reshape(ctx.shape)
+
+
+def view_strides(old: tuple[int, ...], strides: tuple[int, ...], new: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The strides (in elements) of ``new`` as a view of memory laid out as (``old``, ``strides``),
+    or None when no view exists (PyTorch's computeStride).
+
+    Walking the old dims from the last, a run of dims where each stride is the next one's
+    stride times its size is one contiguous "chunk"; a view may split and merge dims inside a
+    chunk but never across two, so the new dims must fill each chunk exactly. Size-1 dims fit
+    anywhere. An empty tensor views as anything.
+    """
+    if not old:
+        return (1,) * len(new)
+    numel = math.prod(old)
+    if numel == 0:
+        if old == new:
+            return strides
+        out, step = [0] * len(new), 1
+        for d in range(len(new) - 1, -1, -1):
+            out[d] = step
+            step *= max(new[d], 1)
+        return tuple(out)
+    out = [0] * len(new)
+    view_d = len(new) - 1
+    base = strides[-1]
+    tensor_numel = view_numel = 1
+    for d in range(len(old) - 1, -1, -1):
+        tensor_numel *= old[d]
+        if d == 0 or (old[d - 1] != 1 and strides[d - 1] != tensor_numel * base):  # the chunk ends at d
+            while view_d >= 0 and (view_numel < tensor_numel or new[view_d] == 1):
+                out[view_d] = view_numel * base
+                view_numel *= new[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return None
+            if d > 0:
+                base, tensor_numel, view_numel = strides[d - 1], 1, 1
+    return tuple(out) if view_d == -1 else None
+
+
 def reshape(input: Tensor, *shape: Any) -> Tensor:  # noqa: A002
+    """The same elements in a new shape: a view when the strides allow it, else a copy."""
     new = _infer_shape("reshape", shape_args("reshape", shape), input.numel(), input.shape)
     return input if new == input.shape else Reshape.apply(input, shape=new)
 
 
-view = reshape
+def view(input: Tensor, *shape: Any) -> Tensor:  # noqa: A002
+    """The same memory seen with a new shape (never a copy: a write through either is seen by both).
+
+    Raises RuntimeError, as PyTorch, when the tensor's strides cannot express ``shape``
+    (e.g. flattening a transposed matrix): use ``reshape`` there (see ``view_strides``)."""
+    new = _infer_shape("view", shape_args("view", shape), input.numel(), input.shape)
+    strides = view_strides(input.shape, tuple(s // input.array.itemsize for s in input.array.strides), new)
+    if strides is None:
+        raise RuntimeError(
+            f"view: view size is not compatible with input tensor's size and stride (at least one dimension "
+            f"spans across two contiguous subspaces): shape {input.shape} with strides {input.stride()} can't be "
+            f"viewed as {new}. Use .reshape(...) instead."
+        )
+    return View.apply(input, shape=new, strides=strides)
 
 
 def view_as(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    return view(input, other.shape)
+
+
+def reshape_as(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     return reshape(input, other.shape)
-
-
-reshape_as = view_as
 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:  # noqa: A002
@@ -172,8 +238,16 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:  # 
 
 
 def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:  # noqa: A002
+    """Split dim ``dim`` into ``sizes`` (one entry may be -1); the inverse of ``flatten``."""
     d = normalize_dim("unflatten", dim, input.ndim)
-    return reshape(input, input.shape[:d] + tuple(sizes) + input.shape[d + 1 :])
+    sizes = shape_args("unflatten", (sizes,))
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    n = input.shape[d]
+    known = math.prod(s for s in sizes if s != -1)
+    if sizes.count(-1) > 1 or (-1 in sizes and (known == 0 or n % known)) or (-1 not in sizes and known != n):
+        raise RuntimeError(f"unflatten: provided sizes {sizes} don't multiply up to the size of dim {dim} ({n})")
+    return reshape(input, input.shape[:d] + sizes + input.shape[d + 1 :])
 
 
 def permute(input: Tensor, *dims: Any) -> Tensor:  # noqa: A002
@@ -200,13 +274,17 @@ def t(input: Tensor) -> Tensor:  # noqa: A002
     return transpose(input, 0, 1) if input.ndim == 2 else input
 
 
-def squeeze(input: Tensor, dim: Any = None) -> Tensor:  # noqa: A002
+def squeeze(input: Tensor, dim: Any = None, *, axis: Any = None) -> Tensor:  # noqa: A002
     """Drop size-1 dims (all of them, or those in ``dim`` that have size 1)."""
+    dim = dim_or_axis("squeeze", dim, axis)
     dims = normalize_dims("squeeze", dim, input.ndim) if input.ndim else ()
     return reshape(input, tuple(n for i, n in enumerate(input.shape) if not (i in dims and n == 1)))
 
 
-def unsqueeze(input: Tensor, dim: int) -> Tensor:  # noqa: A002
+def unsqueeze(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:  # noqa: A002
+    dim = dim_or_axis("unsqueeze", dim, axis)
+    if dim is None:
+        raise TypeError("unsqueeze: missing required argument 'dim'")
     d = normalize_dim("unsqueeze", dim, input.ndim + 1)
     return reshape(input, input.shape[:d] + (1,) + input.shape[d:])
 
@@ -248,22 +326,26 @@ def flip(input: Tensor, *dims: Any) -> Tensor:  # noqa: A002
     return Flip.apply(input, dims=normalize_dims("flip", shape_args("flip", dims), input.ndim))
 
 
-def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:  # noqa: A002
-    """Pad with ``value``; ``pad`` lists (before, after) pairs starting from the LAST dim."""
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:  # noqa: A002
+    """``pad`` lists (before, after) pairs starting from the LAST dim; negative widths crop.
+
+    mode "constant" fills with ``value`` (0 when None); "reflect", "replicate" and "circular"
+    copy the input's own values (engine/ops/padding.py, with their scatter-add backward)."""
+    from .padding import pad_by_mode, pad_widths
+
     if mode != "constant":
-        raise ValueError(f"pad: mode must be 'constant' (the only mode glassgrad has), got {mode!r}")
-    if len(pad) % 2 or len(pad) // 2 > input.ndim:
-        raise RuntimeError(f"pad: pad {tuple(pad)} must have an even length ≤ 2×{input.ndim}")
-    pairs = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)]
-    widths = [(0, 0)] * (input.ndim - len(pairs)) + pairs[::-1]
+        return pad_by_mode(input, pad, mode, value)
+    widths = pad_widths(pad, input.ndim)
+    value = 0.0 if value is None else value
     for (a, b), n in zip(widths, input.shape, strict=True):
         if n + a + b < 0:
             raise RuntimeError(f"pad: pad {tuple(pad)} crops more than the input's shape {input.shape}")
     return Pad.apply(input, widths=tuple(widths), value=value)
 
 
-def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
     """Join along an existing dim; dtypes are promoted, other dims must match."""
+    dim = dim_or_axis("cat", dim, axis, 0)
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("cat: expected a non-empty list of tensors")
@@ -279,8 +361,9 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 concat = concatenate = cat
 
 
-def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
     """Join along a new dim; all shapes must be equal."""
+    dim = dim_or_axis("stack", dim, axis, 0)
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("stack: expected a non-empty list of tensors")
@@ -297,14 +380,17 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Ten
     """Pieces of size ``split_size`` (the last may be smaller), or of the listed sizes."""
     d = normalize_dim("split", dim, input.ndim)
     n = input.shape[d]
-    if isinstance(split_size_or_sections, int):
-        if split_size_or_sections <= 0:
-            raise RuntimeError(f"split: split_size must be positive, got {split_size_or_sections}")
-        sizes = [split_size_or_sections] * (n // split_size_or_sections)
-        if n % split_size_or_sections or n == 0:
-            sizes.append(n % split_size_or_sections)
+    if not isinstance(split_size_or_sections, Sequence | np.ndarray):
+        size = as_int("split", "split_size", split_size_or_sections)
+        if size <= 0:
+            raise RuntimeError(f"split: split_size must be positive, got {size}")
+        sizes = [size] * (n // size)
+        if n % size or n == 0:
+            sizes.append(n % size)
     else:
-        sizes = list(split_size_or_sections)
+        sizes = list(shape_args("split", (split_size_or_sections,)))
+        if any(s < 0 for s in sizes):
+            raise RuntimeError(f"split: split_sizes must be non-negative, got {sizes}")
         if sum(sizes) != n:
             raise RuntimeError(f"split: sections {sizes} don't add up to {n} (dim {dim} of {input.shape})")
     bounds = np.cumsum([0] + sizes)
@@ -312,14 +398,27 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Ten
     return tuple(input[lead + (slice(int(a), int(b)),)] for a, b in zip(bounds[:-1], bounds[1:], strict=True))
 
 
-def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:  # noqa: A002
+def chunk(input: Tensor, chunks: int, dim: int = 0, *, axis: int | None = None) -> tuple[Tensor, ...]:  # noqa: A002
     """``chunks`` pieces of equal size ceil(n / chunks) (fewer if n is small)."""
+    dim = dim_or_axis("chunk", dim, axis, 0)
+    chunks = as_int("chunk", "chunks", chunks)
     if chunks <= 0:
         raise RuntimeError(f"chunk: chunks must be positive, got {chunks}")
     n = input.shape[normalize_dim("chunk", dim, input.ndim)]
     return split(input, max(math.ceil(n / chunks), 1), dim)
 
 
-def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:  # noqa: A002
-    d = normalize_dim("narrow", dim, input.ndim)
+def narrow(  # noqa: A002
+    input: Tensor, dim: int | None = None, start: int = 0, length: int = 0, *, axis: int | None = None
+) -> Tensor:
+    """Elements start .. start + length - 1 of dim ``dim`` (a view); a negative start counts from the end."""
+    d = normalize_dim("narrow", dim_or_axis("narrow", dim, axis), input.ndim)
+    start, length, n = as_int("narrow", "start", start), as_int("narrow", "length", length), input.shape[d]
+    if not -n <= start <= n:
+        raise IndexError(f"narrow: start out of range (expected to be in range of [{-n}, {n}], but got {start})")
+    start = start + n if start < 0 else start
+    if length < 0:
+        raise RuntimeError(f"narrow: length must be non-negative, got {length}")
+    if start + length > n:
+        raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n}) of dim {dim}")
     return input[(slice(None),) * d + (slice(start, start + length),)]

@@ -14,7 +14,7 @@ from ... import kernels
 from .. import backend, dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
-from .operands import normalize_dim, promote
+from .operands import dim_or_axis, normalize_dim
 
 
 def _fused_cuda(x: Any, dim: int) -> bool:
@@ -79,14 +79,28 @@ class OneHot(Function):
         return (index[..., None] == xp.arange(num_classes)).astype(dtypes.int64)
 
 
-def softmax(input: Tensor, dim: int = -1, dtype: Any = None) -> Tensor:  # noqa: A002
-    x = input.to(dtype) if dtype is not None else promote("softmax", input, to_float=True)[0]
-    return Softmax.apply(x, dim=normalize_dim("softmax", dim, x.ndim))
+def float_input(op: str, input: Tensor, dtype: Any = None) -> Tensor:  # noqa: A002
+    """``input`` cast to ``dtype`` when given; else it must be floating: PyTorch has no integer
+    softmax and raises NotImplementedError (a RuntimeError) rather than promoting."""
+    if dtype is not None:
+        return input.to(dtype)
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    if not dtypes.is_floating(input.dtype):
+        raise NotImplementedError(
+            f"{op}: not implemented for {input.dtype} input; pass a floating tensor (e.g. x.float()) or dtype="
+        )
+    return input
 
 
-def log_softmax(input: Tensor, dim: int = -1, dtype: Any = None) -> Tensor:  # noqa: A002
-    x = input.to(dtype) if dtype is not None else promote("log_softmax", input, to_float=True)[0]
-    return LogSoftmax.apply(x, dim=normalize_dim("log_softmax", dim, x.ndim))
+def softmax(input: Tensor, dim: int | None = -1, dtype: Any = None, *, axis: int | None = None) -> Tensor:  # noqa: A002
+    x = float_input("softmax", input, dtype)
+    return Softmax.apply(x, dim=normalize_dim("softmax", dim_or_axis("softmax", dim, axis, -1), x.ndim))
+
+
+def log_softmax(input: Tensor, dim: int | None = -1, dtype: Any = None, *, axis: int | None = None) -> Tensor:  # noqa: A002
+    x = float_input("log_softmax", input, dtype)
+    return LogSoftmax.apply(x, dim=normalize_dim("log_softmax", dim_or_axis("log_softmax", dim, axis, -1), x.ndim))
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
