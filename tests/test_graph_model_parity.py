@@ -29,7 +29,9 @@ from oracle import to_numpy
 sys.path.insert(0, str(Path(__file__).resolve().parent / "nn"))
 from torch_twin import copy_into_torch  # noqa: E402
 
-RTOL, ATOL = 1e-9, 1e-12
+# (rtol, atol) by dtype: float64 is the contract; float32 (a shorter check) as tests/oracle.py's gradient
+# tolerance; integer buffers (num_batches_tracked) exactly
+TOLERANCE = {"float64": (1e-9, 1e-12), "float32": (1e-3, 1e-4), "int64": (0, 0)}
 STEPS = 6
 
 GG = SimpleNamespace(name="glassgrad", nn=gg.nn, F=gg.nn.functional, optim=gg.optim)
@@ -276,6 +278,24 @@ def dense_concat(lib: SimpleNamespace, dim: int = 4, growth: int = 3, out: int =
     return DenseConcat()
 
 
+def inplace_view(lib: SimpleNamespace, dim: int = 5, out: int = 3) -> Any:
+    """An in-place op on a view of a non-leaf: h = fc(x); h[:, :2] *= 3 (written mul_);
+    PyTorch writes it through to h (CopySlices), so the head sees the scaled columns."""
+    nn = lib.nn
+
+    class InplaceView(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc, self.head = nn.Linear(dim, dim), nn.Linear(dim, out)
+
+        def forward(self, x: Any) -> Any:
+            h = self.fc(x)
+            h[:, :2].mul_(3.0)
+            return self.head(h.tanh())
+
+    return InplaceView()
+
+
 def lib_zeros(lib: SimpleNamespace, *shape: int) -> Any:
     return gg.zeros(*shape) if lib is GG else torch.zeros(*shape)
 
@@ -321,12 +341,13 @@ MODELS: dict[str, tuple[Callable[[SimpleNamespace], Any], Callable[[], list], st
     "gpt2-tied": (gpt2_tied, lambda: token_batches(3, 4, 9, 8), "ce"),
     "batchnorm-twice": (batchnorm_twice, lambda: float_batches((6, 4), 3, "mse", 9), "mse"),
     "dense-concat": (dense_concat, lambda: float_batches((6, 4), 3, "ce", 10), "ce"),
+    "inplace-view": (inplace_view, lambda: float_batches((6, 5), 3, "mse", 14), "mse"),
 }
 # resnet-bn with sgd-momentum and adam is trained (and checked at every step) by the eval-mode test
 BASIC = ("sgd-momentum", "adam")
 MORE_OPTIMIZERS = ("sgd-nesterov-wd", "adam-amsgrad-wd", "rmsprop-centered", "adagrad")
 CASES = (
-    [(m, o) for m in MODELS if m != "resnet-bn" for o in BASIC]
+    [(m, o) for m in MODELS if m not in ("resnet-bn", "inplace-view") for o in BASIC]
     + [(m, "adamw") for m in ("transformer", "transformer-padding-mask", "resnet-bn", "tied-embeddings", "gpt2-tied")]
     + [(m, o) for m in ("transformer", "dense-concat") for o in MORE_OPTIMIZERS]
 )
@@ -334,7 +355,11 @@ CASES = (
 
 # --------------------------------------------------------------------------- checks
 def assert_close(ours: Any, theirs: Any, what: str) -> None:
-    np.testing.assert_allclose(to_numpy(ours), to_numpy(theirs), rtol=RTOL, atol=ATOL, err_msg=what)
+    """Same dtype, and values within that dtype's tolerance."""
+    ours, theirs = to_numpy(ours), to_numpy(theirs)
+    assert ours.dtype == theirs.dtype, f"{what}: dtype {ours.dtype}, PyTorch's {theirs.dtype}"
+    rtol, atol = TOLERANCE[str(theirs.dtype)]
+    np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=atol, err_msg=what)
 
 
 def assert_same_state(model: Any, twin: Any, what: str) -> None:
@@ -358,30 +383,32 @@ def assert_same_grads(model: Any, twin: Any, what: str) -> None:
             assert_close(param.grad, ref, f"{what}: grad of {name}")
 
 
-def inputs(x: np.ndarray, y: np.ndarray) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
-    """(x, y) for glassgrad and for torch; float inputs require grad (their gradient is compared too)."""
+def inputs(x: np.ndarray, y: np.ndarray, dtype: str = "float64") -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+    """(x, y) for glassgrad and for torch, floats in ``dtype``; float inputs require grad (their
+    gradient is compared too)."""
+    x, y = (a.astype(dtype) if a.dtype.kind == "f" else a for a in (x, y))
     floating = x.dtype.kind == "f"
     xg, xt = gg.tensor(x, requires_grad=floating), torch.tensor(x, requires_grad=floating)
     return (xg, gg.tensor(y)), (xt, torch.tensor(y))
 
 
-def build_twins(model_name: str) -> tuple[Any, Any]:
+def build_twins(model_name: str, dtype: str = "float64") -> tuple[Any, Any]:
     build = MODELS[model_name][0]
-    model = build(GG).to(gg.float64)
-    twin = copy_into_torch(model, build(TORCH).to(torch.float64))
+    model = build(GG).to(getattr(gg, dtype))
+    twin = copy_into_torch(model, build(TORCH).to(getattr(torch, dtype)))
     assert [n for n, _ in model.named_parameters()] == [n for n, _ in twin.named_parameters()]
     assert_same_state(model, twin, "initial state")
     return model, twin
 
 
-def train_side_by_side(model_name: str, optimizer_name: str) -> tuple[Any, Any]:
+def train_side_by_side(model_name: str, optimizer_name: str, dtype: str = "float64") -> tuple[Any, Any]:
     _, batches, loss = MODELS[model_name]
-    model, twin = build_twins(model_name)
+    model, twin = build_twins(model_name, dtype)
     make = OPTIMIZERS[optimizer_name]
     opt_gg, opt_torch = make(GG, model.parameters()), make(TORCH, twin.parameters())
     for step, (x, y) in enumerate(batches()):
-        (xg, yg), (xt, yt) = inputs(x, y)
-        at = f"{model_name} {optimizer_name} step {step}"
+        (xg, yg), (xt, yt) = inputs(x, y, dtype)
+        at = f"{model_name} {optimizer_name} {dtype} step {step}"
         opt_gg.zero_grad()
         opt_torch.zero_grad()
         loss_gg, loss_torch = criterion(GG, loss, model(xg), yg), criterion(TORCH, loss, twin(xt), yt)
@@ -400,6 +427,13 @@ def train_side_by_side(model_name: str, optimizer_name: str) -> tuple[Any, Any]:
 @pytest.mark.parametrize(("model_name", "optimizer_name"), CASES)
 def test_trains_step_for_step_like_pytorch(model_name: str, optimizer_name: str) -> None:
     train_side_by_side(model_name, optimizer_name)
+
+
+@pytest.mark.parametrize("model_name", ["residual-mlp-ce", "transformer", "gpt2-tied", "batchnorm-twice"])
+def test_float32_training_keeps_float32_and_agrees(model_name: str) -> None:
+    """The same loop in float32: every loss, gradient, parameter and buffer stays float32, as in
+    PyTorch (assert_close checks dtypes), and agrees to float32 tolerance."""
+    train_side_by_side(model_name, "adam", "float32")
 
 
 @pytest.mark.parametrize("optimizer_name", BASIC)
@@ -466,3 +500,13 @@ def test_gradient_accumulation_retain_graph_and_clipping() -> None:
         opt_gg.step()
         opt_torch.step()
         assert_same_state(model, twin, f"{at}: after the step")
+
+
+def test_inplace_op_on_a_view_reaches_its_base() -> None:
+    """h[:, :2].mul_(3) on a non-leaf h: PyTorch updates h (forward and backward). glassgrad
+    must do the same, or refuse with a RuntimeError that names the op; silently leaving h
+    unscaled (a different loss, different gradients) is the bug this guards against."""
+    try:
+        train_side_by_side("inplace-view", "sgd-momentum")
+    except RuntimeError as err:
+        assert "mul_" in str(err), err
