@@ -202,6 +202,11 @@ def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None
 
 
 def randperm(n: int, dtype: Any = None, device: Any = None) -> Tensor:
+    from .ops.operands import as_int
+
+    n = as_int("randperm", "n", n)
+    if n < 0:
+        raise RuntimeError(f"randperm: n must be non-negative, got {n}")
     dev = backend.normalize_device(device, "randperm")
     return Tensor(backend.to_device(cpu_generator().permutation(n).astype(dtype or dtypes.int64), dev))
 
@@ -243,6 +248,12 @@ def linspace(
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    from .ops.operands import as_int
+
+    n = as_int("eye", "n", n)
+    m = n if m is None else as_int("eye", "m", m)
+    if n < 0 or m < 0:
+        raise RuntimeError(f"eye: n and m must be greater or equal to 0, got n={n}, m={m}")
     xp = backend.array_module(backend.normalize_device(device, "eye"))
     dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes.DEFAULT_FLOAT
     return Tensor(xp.eye(n, m, dtype=dt), requires_grad=requires_grad)
