@@ -47,4 +47,42 @@ OPS: list[OpCase] = [
         lambda a: TF.normalize(a, p=3, dim=(0, 2)),
         (((2, 3, 4),),),
     ),
+    # F.pad's copying modes: 1-d, 2-d and 3-d padding, batched and unbatched, negative widths crop
+    *[
+        OpCase(
+            f"pad_{mode}_{i}",
+            lambda a, m=mode, p=p: F.pad(a, p, mode=m),
+            lambda a, m=mode, p=p: TF.pad(a, p, mode=m),
+            shapes,
+        )
+        for mode in ("reflect", "replicate", "circular")
+        for i, (p, shapes) in enumerate(
+            [
+                ((2, 3), (((2, 3, 5),), ((3, 4),))),
+                ((1, -1), (((2, 3, 5),),)),
+                ((4, 0), (((1, 2, 5),),)),
+                ((1, 2, 2, 1), (((2, 3, 4, 5),), ((3, 4, 5),))),
+                ((0, 3, -1, 2), (((1, 2, 4, 5),),)),
+                ((1, 1, 2, 0, 1, 2), (((1, 2, 3, 4, 5),), ((2, 3, 4, 3),))),
+            ]
+        )
+    ],
+    OpCase(
+        "pad_replicate_wide",
+        lambda a: F.pad(a, (6, 7), mode="replicate"),
+        lambda a: TF.pad(a, (6, 7), mode="replicate"),
+        (((2, 2, 3),),),
+    ),
+    OpCase(
+        "pad_circular_full",
+        lambda a: F.pad(a, (5, 5, 0, 3), mode="circular"),
+        lambda a: TF.pad(a, (5, 5, 0, 3), mode="circular"),
+        (((1, 2, 3, 5),),),
+    ),
+    OpCase(
+        "pad_constant_value",
+        lambda a: F.pad(a, (1, 1, 2, 0), "constant", -1.5),
+        lambda a: TF.pad(a, (1, 1, 2, 0), "constant", -1.5),
+        (((2, 3, 4),),),
+    ),
 ]

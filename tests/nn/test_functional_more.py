@@ -240,3 +240,134 @@ def test_activation_modules_match_torch(index: int) -> None:
     a = np.random.default_rng(index).uniform(-4, 4, (2, 4, 6))
     # PyTorch's inplace=True writes into its input, which a leaf that requires grad forbids: forward only
     compare_with_torch(ours, theirs, [a], grad=not getattr(theirs, "inplace", False))
+
+
+# ------------------------------------------------------------------ F.pad
+
+
+def _same_error(fn_gg, fn_t):
+    """Both raise, with the same exception type; ours names the op."""
+    with pytest.raises(Exception) as expected:  # noqa: PT011 - the type is read from torch
+        fn_t()
+    with pytest.raises(expected.type) as got:
+        fn_gg()
+    return str(got.value)
+
+
+PAD_ERRORS = [
+    ("reflect", (5,), (1, 2)),  # 1-d input: NotImplementedError
+    ("reflect", (2, 5), (1, 2, 1, 1)),  # 2-d padding of a 2-d input
+    ("replicate", (1, 1, 1, 2, 5), (1, 2, 1, 1)),  # 2-d padding of a 5-d input
+    ("circular", (1, 1, 1, 1, 2, 5), (1, 1, 1, 1, 1, 1)),  # 6-d input
+    ("reflect", (5,), (1, 2, 1, 1)),  # longer than 2 x ndim: RuntimeError
+    ("reflect", (1, 2, 5), (5, 0)),  # reflect needs pad < n
+    ("reflect", (1, 2, 5), (0, 11)),
+    ("reflect", (1, 2, 3, 4), (1, 1, 3, 0)),
+    ("reflect", (1, 1, 2, 5), (1, 1, 1, 1, 1, 1)),  # unbatched 3-d: C=1 is the depth here
+    ("reflect", (1, 2, 5), (-3, -2)),  # output width 0
+    ("replicate", (1, 2, 5), (-7, 1)),
+    ("reflect", (1, 2, 0), (1, 1)),  # empty non-batch dims
+    ("replicate", (1, 0, 4), (1, 1)),
+    ("replicate", (0, 5), (1, 1)),
+    ("circular", (1, 2, 5), (6, 0)),  # wraps more than once
+    ("circular", (1, 2, 5), (0, 11)),
+    ("circular", (1, 2, 0), (1, 1)),
+    ("circular", (1, 2, 5), (-7, 1)),  # crops past the input
+    ("reflect", (1, 2, 4), (1, 1, 1)),  # odd length
+    ("constant", (1, 2, 4), (1, 1, 1)),
+    ("constant", (1, 2, 4), (1, 1) * 4),
+    ("foo", (1, 2, 4), (1, 1)),  # unknown mode: NotImplementedError
+]
+
+
+@pytest.mark.parametrize(("mode", "shape", "pad"), PAD_ERRORS)
+def test_pad_bad_inputs_raise_like_torch(mode: str, shape: tuple[int, ...], pad: tuple[int, ...]) -> None:
+    msg = _same_error(
+        lambda: F.pad(gg.zeros(shape), pad, mode=mode), lambda: TF.pad(torch.zeros(shape), pad, mode=mode)
+    )
+    assert msg.startswith("pad:")
+
+
+def test_pad_bad_arguments_like_torch() -> None:
+    for mode in ("reflect", "replicate", "circular"):
+        _same_error(
+            lambda m=mode: F.pad(gg.zeros(1, 2, 3), (1, 1), m, 1.0),
+            lambda m=mode: TF.pad(torch.zeros(1, 2, 3), (1, 1), m, 1.0),
+        )
+        _same_error(
+            lambda m=mode: F.pad(gg.zeros(1, 2, 3), (1.0, 1), m),
+            lambda m=mode: TF.pad(torch.zeros(1, 2, 3), (1.0, 1), m),
+        )
+    _same_error(lambda: F.pad(gg.zeros(1, 2, 3), 1), lambda: TF.pad(torch.zeros(1, 2, 3), 1))
+    _same_error(lambda: F.pad(gg.zeros(3), (1.5, 1)), lambda: TF.pad(torch.zeros(3), (1.5, 1)))
+    for mode in ("reflect", "replicate"):
+        _same_error(
+            lambda m=mode: F.pad(gg.ones(1, 2, 3, dtype=gg.bool), (1, 1), m),
+            lambda m=mode: TF.pad(torch.ones(1, 2, 3, dtype=torch.bool), (1, 1), m),
+        )
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular", "constant"])
+def test_pad_options_dtypes_and_empty_batches_like_torch(mode: str) -> None:
+    # value=0 (or None) is accepted by every mode; a list works as well as a tuple
+    a = np.arange(24.0).reshape(2, 3, 4)
+    for kw in ({}, {"value": 0.0}, {"value": None}):
+        got = F.pad(gg.tensor(a), [1, 2], mode=mode, **kw)
+        np.testing.assert_array_equal(got.numpy(), TF.pad(torch.tensor(a), [1, 2], mode=mode, **kw).numpy())
+    # integer tensors keep their dtype (no gradient)
+    i = np.arange(12, dtype=np.int32).reshape(1, 3, 4)
+    got, expected = F.pad(gg.tensor(i), (2, 1), mode=mode), TF.pad(torch.tensor(i), (2, 1), mode=mode)
+    assert str(got.dtype) == "int32" and expected.dtype == torch.int32
+    np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    # an empty batch pads to an empty batch
+    assert F.pad(gg.zeros(0, 2, 5), (1, 2), mode=mode).shape == tuple(
+        TF.pad(torch.zeros(0, 2, 5), (1, 2), mode=mode).shape
+    )
+
+
+def test_pad_circular_of_bool_and_empty_channels_like_torch() -> None:
+    b = np.array([[[True, False, False]]])
+    np.testing.assert_array_equal(
+        F.pad(gg.tensor(b), (1, 2), mode="circular").numpy(), TF.pad(torch.tensor(b), (1, 2), mode="circular").numpy()
+    )
+    for shape in [(0, 5), (1, 0, 4)]:
+        assert F.pad(gg.zeros(shape), (1, 1), mode="circular").shape == tuple(
+            TF.pad(torch.zeros(shape), (1, 1), mode="circular").shape
+        )
+
+
+def test_pad_gradients_accumulate_into_the_source_positions() -> None:
+    """Hand-worked 1-d cases: each source position collects the gradient of every copy of it."""
+
+    def grad(mode, pad, n=4):
+        x = gg.arange(float(n)).reshape(1, 1, n).requires_grad_()
+        y = F.pad(x, pad, mode=mode)
+        y.backward(gg.ones(*y.shape))
+        t = torch.arange(float(n)).reshape(1, 1, n).requires_grad_()
+        TF.pad(t, pad, mode=mode).sum().backward()
+        assert x.grad.tolist() == t.grad.tolist()
+        return x.grad.reshape(-1).tolist(), y.detach().reshape(-1).tolist()
+
+    # x = [0 1 2 3]; reflect (3, 2): [3 2 1 | 0 1 2 3 | 2 1]
+    assert grad("reflect", (3, 2)) == ([1.0, 3.0, 3.0, 2.0], [3.0, 2.0, 1.0, 0.0, 1.0, 2.0, 3.0, 2.0, 1.0])
+    # replicate (3, 2): [0 0 0 | 0 1 2 3 | 3 3]
+    assert grad("replicate", (3, 2)) == ([4.0, 1.0, 1.0, 3.0], [0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 3.0, 3.0])
+    # circular (4, 3): [0 1 2 3 | 0 1 2 3 | 0 1 2]
+    assert grad("circular", (4, 3)) == ([3.0, 3.0, 3.0, 2.0], [0.0, 1.0, 2.0, 3.0] * 2 + [0.0, 1.0, 2.0])
+    # negative widths crop: reflect (-1, 2) of [0 1 2 3] is [1 2 3 | 2 1]
+    assert grad("reflect", (-1, 2)) == ([0.0, 2.0, 2.0, 1.0], [1.0, 2.0, 3.0, 2.0, 1.0])
+
+
+def test_pad_backward_is_the_adjoint_with_a_random_upstream_gradient() -> None:
+    """<pad(x), g> = <x, pad*(g)> for every mode, 2-d and 3-d, against PyTorch's gradient."""
+    rng = np.random.default_rng(5)
+    for mode in ("reflect", "replicate", "circular"):
+        for shape, p in [((2, 3, 4, 5), (2, 1, 3, 2)), ((1, 2, 3, 4, 5), (1, 2, 2, 1, 2, 1))]:
+            a = rng.standard_normal(shape)
+            x, t = gg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+            y, yt = F.pad(x, p, mode=mode), TF.pad(t, p, mode=mode)
+            g = rng.standard_normal(y.shape)
+            y.backward(gg.tensor(g))
+            yt.backward(torch.tensor(g))
+            np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-12)
+            assert np.sum(y.detach().numpy() * g) == pytest.approx(np.sum(a * x.grad.numpy()), rel=1e-12)
