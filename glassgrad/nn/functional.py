@@ -32,20 +32,6 @@ from ..engine.ops.activations import (
     softmin,
     softsign,
 )
-from ..engine.ops.activations import (
-    celu,
-    glu,
-    hardsigmoid,
-    hardswish,
-    hardtanh,
-    logsigmoid,
-    mish,
-    normalize,
-    relu6,
-    selu,
-    softmin,
-    softsign,
-)
 from ..engine.ops.attention import scaled_dot_product_attention
 from ..engine.ops.conv import conv1d, conv2d, conv_transpose2d
 from ..engine.ops.dropout import dropout
@@ -81,18 +67,6 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 __all__ = [
-    "celu",
-    "glu",
-    "hardsigmoid",
-    "hardswish",
-    "hardtanh",
-    "logsigmoid",
-    "mish",
-    "normalize",
-    "relu6",
-    "selu",
-    "softmin",
-    "softsign",
     "celu",
     "glu",
     "hardsigmoid",
