@@ -41,7 +41,7 @@ from .loss import (
     SmoothL1Loss,
 )
 from .module import Module
-from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm
 from .parameter import Parameter
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .summary import summary
@@ -72,6 +72,7 @@ __all__ = [
     "BatchNorm2d",
     "LayerNorm",
     "GroupNorm",
+    "RMSNorm",
     "Embedding",
     "ReLU",
     "LeakyReLU",

@@ -49,7 +49,7 @@ from ..engine.ops.losses import (
     nll_loss,
     smooth_l1_loss,
 )
-from ..engine.ops.normalization import batch_norm, group_norm, layer_norm
+from ..engine.ops.normalization import batch_norm, group_norm, layer_norm, rms_norm
 from ..engine.ops.pooling import adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from ..engine.tensor import Tensor
 
@@ -101,6 +101,7 @@ __all__ = [
     "kl_div",
     "l1_loss",
     "layer_norm",
+    "rms_norm",
     "linear",
     "mse_loss",
     "nll_loss",

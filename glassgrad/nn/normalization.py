@@ -1,4 +1,4 @@
-"""Normalization modules: BatchNorm1d/2d (with running statistics), LayerNorm, GroupNorm.
+"""Normalization modules: BatchNorm1d/2d (with running statistics), LayerNorm, GroupNorm, RMSNorm.
 The math and the closed-form backward are in ``engine/ops/normalization.py``."""
 
 from __future__ import annotations
@@ -174,3 +174,36 @@ class GroupNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={self.bias is not None}"
+
+
+class RMSNorm(Module):
+    """Rescale each sample by the root mean square of its trailing ``normalized_shape`` dims;
+    γ = 1 initially, no β. ``eps=None`` is ``finfo(input.dtype).eps`` (see ``F.rms_norm``)."""
+
+    def __init__(
+        self,
+        normalized_shape: int | Sequence[int],
+        eps: float | None = None,
+        elementwise_affine: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        if any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in shape):
+            raise ValueError(f"RMSNorm: normalized_shape must be non-negative ints, got {normalized_shape!r}")
+        self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(creation.ones(*shape, device=device, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

@@ -41,6 +41,19 @@ OPS: list[OpCase] = [
         padding=(1, 0),
         stride=(2, 1),
     ),
+    OpCase(
+        "rms_norm",
+        lambda x, w: F.rms_norm(x, (4,), w),
+        lambda x, w: TF.rms_norm(x, (4,), w),
+        (((3, 4), (4,)), ((2, 3, 4), (4,)), ((1, 4), (4,))),
+    ),
+    OpCase(
+        "rms_norm_2d_eps",
+        lambda x, w: F.rms_norm(x, (3, 4), w, eps=0.1),
+        lambda x, w: TF.rms_norm(x, (3, 4), w, eps=0.1),
+        (((2, 3, 4), (3, 4)),),
+    ),
+    _both("rms_norm_no_weight", "rms_norm", (((5, 6),), ((2, 1, 6),)), normalized_shape=(6,)),
     _both("conv_transpose2d", "conv_transpose2d", (((2, 4, 4, 5), (4, 3, 3, 2), (3,)), ((4, 4, 5), (4, 2, 2, 2)))),
     _both(
         "conv_transpose2d_options",

@@ -244,3 +244,75 @@ def test_conv_transpose2d_output_padding_past_stride_and_dilation_raises_like_to
         lambda: TF.conv_transpose2d(torch.tensor(x), torch.tensor(w), output_padding=1, dilation=(1, 2)),
         r"conv_transpose2d: output_padding \(1, 1\) must be smaller than either stride \(1, 1\) or dilation \(1, 2\)",
     )
+
+
+# ------------------------------------------------------------------ RMSNorm
+RMS_CASES = [
+    ((4,), {}),
+    ([3, 4], {"eps": 1e-3}),
+    ((4,), {"elementwise_affine": False}),
+    (4, {"eps": 0.5}),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("shape", "options"), RMS_CASES)
+def test_rms_norm_module_matches_torch(shape: Any, options: dict, dtype: str, rng: np.random.Generator) -> None:
+    ours, theirs = nn.RMSNorm(shape, **options), torch.nn.RMSNorm(shape, **options)
+    with torch.no_grad():  # a weight that is not all ones, so its gradient and its product both count
+        for p in theirs.parameters():
+            p.copy_(torch.tensor(rng.uniform(0.5, 2.0, tuple(p.shape))))
+    check_against_torch(ours, theirs, [rng.standard_normal((2, 3, 4))], dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_rms_norm_default_eps_is_the_dtypes_machine_epsilon(dtype: str, rng: np.random.Generator) -> None:
+    """Inputs so small that mean x² is near float32's eps: eps=None must be finfo(dtype).eps, as PyTorch."""
+    x = rng.standard_normal((3, 5)) * 3e-4
+    ours, theirs = nn.RMSNorm(5), torch.nn.RMSNorm(5)
+    out = check_against_torch(ours, theirs, [x], dtype)
+    eps = np.finfo(dtype).eps
+    xd = x.astype(dtype)
+    expected = xd / np.sqrt((xd * xd).mean(-1, keepdims=True) + eps)
+    np.testing.assert_allclose(to_numpy(out), expected, rtol=1e-5 if dtype == "float32" else 1e-12)
+
+
+@pytest.mark.parametrize(("x_dtype", "w_dtype"), [("float64", "float32"), ("float32", "float64")])
+def test_rms_norm_mixed_dtypes_give_the_inputs_dtype_as_torch(
+    x_dtype: str, w_dtype: str, rng: np.random.Generator
+) -> None:
+    x, w = rng.standard_normal((3, 4)), rng.uniform(0.5, 2.0, 4)
+    xg, wg = gg.tensor(x, dtype=x_dtype, requires_grad=True), gg.tensor(w, dtype=w_dtype, requires_grad=True)
+    xt = torch.tensor(x, dtype=getattr(torch, x_dtype), requires_grad=True)
+    wt = torch.tensor(w, dtype=getattr(torch, w_dtype), requires_grad=True)
+    ours, theirs = F.rms_norm(xg, (4,), wg), TF.rms_norm(xt, (4,), wt)
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.") == x_dtype
+    np.testing.assert_allclose(to_numpy(ours), to_numpy(theirs), rtol=1e-6, atol=1e-6)
+    g = rng.standard_normal((3, 4))
+    (ours * gg.tensor(g, dtype=x_dtype)).sum().backward()
+    (theirs * torch.tensor(g, dtype=getattr(torch, x_dtype))).sum().backward()
+    for a, b in ((xg, xt), (wg, wt)):
+        assert str(a.grad.dtype) == str(b.grad.dtype).removeprefix("torch.")
+        np.testing.assert_allclose(to_numpy(a.grad), to_numpy(b.grad), rtol=1e-5, atol=1e-5)
+
+
+def test_rms_norm_init_state_dict_and_repr_as_torch() -> None:
+    for args, kwargs in [((4,), {}), (([2, 3],), {"eps": 1e-5, "elementwise_affine": False}), ((5,), {"eps": 0.1})]:
+        ours, theirs = nn.RMSNorm(*args, **kwargs), torch.nn.RMSNorm(*args, **kwargs)
+        assert repr(ours) == repr(theirs)
+        assert list(ours.state_dict()) == list(theirs.state_dict())
+        for p, q in zip(ours.parameters(), theirs.parameters(), strict=True):
+            np.testing.assert_array_equal(to_numpy(p), q.detach().numpy())
+    assert nn.RMSNorm(3, dtype=gg.float64).weight.dtype == gg.float64
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda f, t: f.rms_norm(t(2, 4), (5,)), r"rms_norm: given normalized_shape=\[5\], expected input .*\[2, 4\]"),
+        (lambda f, t: f.rms_norm(t(2, 4), (4,), t(3)), r"rms_norm: expected weight .* shape \[3\] .* = \[4\]"),
+        (lambda f, t: f.rms_norm(t(2, 4).long(), (4,)), "rms_norm: not implemented for input of dtype int64"),
+    ],
+)
+def test_rms_norm_bad_arguments_raise_like_torch(call, match: str) -> None:
+    raises_like_torch(lambda: call(F, gg.ones), lambda: call(TF, torch.ones), match)

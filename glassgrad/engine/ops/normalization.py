@@ -1,6 +1,6 @@
-"""Batch, layer and group normalization, with their backward in closed form.
+"""Batch, layer, group and RMS normalization, with their backward in closed form.
 
-All three standardise x over some axes A and then scale and shift:
+Batch, layer and group norm standardise x over some axes A and then scale and shift:
 
     μ = mean_A x,  σ = √(var_A x + ε),  x̂ = (x − μ)/σ,  y = γ x̂ + β
 
@@ -13,6 +13,10 @@ They differ only in A: batch norm uses (N, H, W) per channel, layer norm the
 trailing ``normalized_shape`` dims per sample, group norm each group of channels
 per sample. In evaluation mode batch norm uses fixed running statistics, so μ and
 σ are constants and dL/dx = ĝ/σ.
+
+RMS norm (``rms_norm``) only rescales, over the trailing dims: x̂ = x/ρ with
+ρ = √(mean_A x² + ε) and y = γ x̂, so the mean term drops out:
+dL/dx = (1/ρ)(ĝ − x̂ · mean_A(ĝ ⊙ x̂)).
 """
 
 from __future__ import annotations
@@ -140,6 +144,35 @@ class LayerNorm(Function):
         return (grad_x, *_affine_grads(grad, x_hat, weight, bias, lead, shape))
 
 
+class RMSNorm(Function):
+    """y = γ ⊙ x/ρ,  ρ = √(mean_A x² + ε) over the last ``normalized_ndim`` dims (no centring, no β);
+    with x̂ = x/ρ and ĝ = γ·g:  dL/dx = (1/ρ)(ĝ − x̂·mean_A(ĝ ⊙ x̂)),  dL/dγ = Σ g ⊙ x̂"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, weight: Any, normalized_ndim: int, eps: float | None) -> Any:
+        xp = ctx.xp
+        axes = tuple(range(x.ndim - normalized_ndim, x.ndim))
+        wide = x.astype(xp.float32) if x.dtype == xp.float16 else x  # as PyTorch: float16 computes in float32
+        if eps is None:
+            eps = float(xp.finfo(wide.dtype).eps)
+        inv_rms = 1 / xp.sqrt((wide * wide).mean(axis=axes, keepdims=True) + eps)
+        x_hat = wide * inv_rms
+        ctx.save_for_backward(x_hat, inv_rms, weight)
+        ctx.axes = axes
+        y = x_hat if weight is None else x_hat * weight
+        return y.astype(x.dtype, copy=False)  # the input's dtype, whatever the weight's
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        x_hat, inv_rms, weight = ctx.saved_arrays
+        axes = ctx.axes
+        g_hat = grad if weight is None else grad * weight
+        grad_x = inv_rms * (g_hat - x_hat * (g_hat * x_hat).mean(axis=axes, keepdims=True))
+        lead = tuple(range(grad.ndim - len(axes)))
+        grad_weight = None if weight is None else (grad * x_hat).sum(axis=lead)
+        return grad_x, grad_weight
+
+
 class GroupNorm(Function):
     """y = γ(x − μ)/σ + β per channel, statistics over each group of C/G channels (and
     all spatial positions) of each sample; dL/dx = (1/σ)(ĝ − mean ĝ − x̂·mean(ĝ x̂)) per group"""
@@ -242,6 +275,34 @@ def layer_norm(
     _check_vector(op, "bias", bias, shape)
     x, w, b = float_operands(op, input, weight, bias)
     return LayerNorm.apply(x, w, b, normalized_ndim=len(shape), eps=eps)
+
+
+def rms_norm(
+    input: Tensor,  # noqa: A002
+    normalized_shape: int | Sequence[int],
+    weight: Tensor | None = None,
+    eps: float | None = None,
+) -> Tensor:
+    """x / √(mean x² + eps) · weight over the trailing ``normalized_shape`` dims;
+    ``eps=None`` is ``finfo(input.dtype).eps``. The result has the input's dtype (as PyTorch)."""
+    op = "rms_norm"
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    if not shape or input.shape[input.ndim - len(shape) :] != shape:
+        raise RuntimeError(
+            f"{op}: given normalized_shape={list(shape)}, expected input with shape [*, {', '.join(map(str, shape))}], "
+            f"but got input of size {list(input.shape)}"
+        )
+    if weight is not None and (not isinstance(weight, Tensor) or weight.shape != shape):
+        raise RuntimeError(
+            f"{op}: expected weight to be of same shape as normalized_shape, but got weight of shape "
+            f"{list(getattr(weight, 'shape', ()))} and normalized_shape = {list(shape)}"
+        )
+    for name, t in (("input", input), ("weight", weight)):
+        if t is not None and t.dtype.kind != "f":
+            raise NotImplementedError(f"{op}: not implemented for {name} of dtype {t.dtype} (floating point only)")
+    return RMSNorm.apply(input, weight, normalized_ndim=len(shape), eps=eps)
 
 
 def group_norm(
