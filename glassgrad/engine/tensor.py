@@ -498,7 +498,7 @@ class Tensor:
     def logical_not(self) -> Tensor:
         return ops.logical_not(self)
 
-    def round(self, *, decimals: int = 0) -> Tensor:
+    def round(self, *, decimals: int | None = None) -> Tensor:
         return ops.round(self, decimals=decimals)
 
     def atan2(self, other: Any) -> Tensor:
@@ -678,7 +678,7 @@ class Tensor:
         self._check_inplace("logical_not_")
         return self._assign(ops.logical_not(self._before()), "logical_not_")
 
-    def round_(self, *, decimals: int = 0) -> Tensor:
+    def round_(self, *, decimals: int | None = None) -> Tensor:
         self._check_inplace("round_")
         return self._assign(ops.round(self._before(), decimals=decimals), "round_")
 

@@ -23,7 +23,7 @@ from .operands import promote
 
 
 class Add(Function):
-    """z = x + y;  dz/dx = 1,  dz/dy = 1"""
+    """z = x + y;  dL/dx = g,  dL/dy = g"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any) -> Any:
@@ -35,7 +35,7 @@ class Add(Function):
 
 
 class Sub(Function):
-    """z = x - y;  dz/dx = 1,  dz/dy = -1"""
+    """z = x - y;  dL/dx = g,  dL/dy = -g"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any) -> Any:
@@ -47,7 +47,7 @@ class Sub(Function):
 
 
 class Mul(Function):
-    """z = x * y;  dz/dx = y,  dz/dy = x"""
+    """z = x * y;  dL/dx = g · y,  dL/dy = g · x"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any) -> Any:
@@ -63,7 +63,7 @@ class Mul(Function):
 
 
 class Div(Function):
-    """z = x / y;  dz/dx = 1/y,  dz/dy = -x/y² = -z/y"""
+    """z = x / y;  dL/dx = g / y,  dL/dy = -g · x/y² = -g · z/y"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any) -> Any:
@@ -80,7 +80,7 @@ class Div(Function):
 
 
 class Pow(Function):
-    """z = x ** y;  dz/dx = y·x^(y-1) (0 where y = 0),  dz/dy = z·ln x (0 where x = 0, y ≥ 0)"""
+    """z = x ** y;  dL/dx = g · y·x^(y-1) (0 where y = 0),  dL/dy = g · z·ln x (0 where x = 0, y ≥ 0)"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any) -> Any:
@@ -197,7 +197,7 @@ def _division_operands(op: str, input: Any, other: Any) -> tuple[Any, Any]:  # n
 
 
 class Neg(Function):
-    """z = -x;  dz/dx = -1"""
+    """z = -x;  dL/dx = -g"""
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
@@ -209,7 +209,7 @@ class Neg(Function):
 
 
 class Cast(Function):
-    """z = x converted to another dtype;  dz/dx = 1 (the engine casts the gradient back)"""
+    """z = x converted to another dtype;  dL/dx = g (the engine casts the gradient back)"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, dtype: Any) -> Any:
@@ -221,7 +221,7 @@ class Cast(Function):
 
 
 class ToDevice(Function):
-    """z = x copied to another device;  dz/dx = 1 (the gradient is copied back)"""
+    """z = x copied to another device;  dL/dx = g (the gradient is copied back)"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, device: str) -> Any:
@@ -234,7 +234,7 @@ class ToDevice(Function):
 
 
 class Clone(Function):
-    """z = a C-contiguous copy of x;  dz/dx = 1"""
+    """z = a C-contiguous copy of x;  dL/dx = g"""
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:

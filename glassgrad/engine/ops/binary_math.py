@@ -51,7 +51,7 @@ class Hypot(Function):
         x, y, z = ctx.saved_arrays
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = grad / z
-        return scale * x, scale * y
+            return scale * x, scale * y
 
 
 class LogAddExp(Function):

@@ -12,6 +12,8 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+import numpy as np
+
 from .. import dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
@@ -51,7 +53,8 @@ class Frac(Function):
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
-        return x - ctx.xp.trunc(x)
+        with np.errstate(invalid="ignore"):
+            return x - ctx.xp.trunc(x)  # nan at ±inf, as in PyTorch
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
@@ -83,13 +86,14 @@ def ceil(input: Tensor) -> Tensor:  # noqa: A002
     return Rounding.apply(input, name="ceil")
 
 
-def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001,A002
+def round(input: Tensor, *, decimals: int | None = None) -> Tensor:  # noqa: A001,A002
     """The nearest whole number, ties to even (round(2.5) = 2); with ``decimals``, to that many
-    decimal places (negative: to tens, hundreds...)."""
-    if isinstance(decimals, builtins.bool) or not isinstance(decimals, builtins.int):
+    decimal places (negative: to tens, hundreds...). Like PyTorch, integer tensors are returned
+    as they are without ``decimals`` and raise with it (even ``decimals=0``)."""
+    if decimals is not None and (isinstance(decimals, builtins.bool) or not isinstance(decimals, builtins.int)):
         raise TypeError(f"round: decimals must be an int, got {type(decimals).__name__}")
-    _check("round", input, ints=decimals == 0)
-    if decimals == 0:
+    _check("round", input, ints=decimals is None)
+    if not decimals:
         return Rounding.apply(input, name="rint")
     return RoundDecimals.apply(input, decimals=decimals)
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..function import Context, Function
 from ..tensor import Tensor
 from .operands import as_tensor_like, promote
 
 
 class Where(Function):
-    """z = x where c else y;  dz/dx = c,  dz/dy = not c"""
+    """z = x where c else y;  dL/dx = g where c (else 0),  dL/dy = g where not c"""
 
     @staticmethod
     def forward(ctx: Context, c: Any, x: Any, y: Any) -> Any:
@@ -27,7 +29,7 @@ class Where(Function):
 
 
 class Maximum(Function):
-    """z = max(x, y);  dz/dx = 1 where x > y, ½ where x = y, else 0 (and mirrored for y)"""
+    """z = max(x, y);  dL/dx = g where x > y, g/2 where x = y, else 0 (and mirrored for y)"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any) -> Any:
@@ -41,7 +43,7 @@ class Maximum(Function):
 
 
 class Minimum(Function):
-    """z = min(x, y);  dz/dx = 1 where x < y, ½ where x = y, else 0 (and mirrored for y)"""
+    """z = min(x, y);  dL/dx = g where x < y, g/2 where x = y, else 0 (and mirrored for y)"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any) -> Any:
@@ -61,7 +63,7 @@ def _split_ties(xp: Any, grad: Any, x_wins: Any, tie: Any) -> tuple[Any, Any]:
 
 
 class Clamp(Function):
-    """z = min(max(x, lo), hi);  dz/dx = 1 where lo ≤ x ≤ hi, else 0"""
+    """z = min(max(x, lo), hi);  dL/dx = g where lo ≤ x ≤ hi, else 0"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, low: Any, high: Any) -> Any:
@@ -96,7 +98,8 @@ class NanToNum(Function):
         ctx.save_for_backward(x)
         z = xp.where(xp.isnan(x), nan, x)
         z = xp.where(x == xp.inf, posinf, z)
-        return xp.where(x == -xp.inf, neginf, z).astype(x.dtype, copy=False)
+        with np.errstate(over="ignore"):  # a replacement beyond the dtype's range becomes inf, as in PyTorch
+            return xp.where(x == -xp.inf, neginf, z).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:

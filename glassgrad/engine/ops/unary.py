@@ -206,7 +206,8 @@ class Tan(Function):
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
-        z = ctx.xp.tan(x)
+        with np.errstate(invalid="ignore"):
+            z = ctx.xp.tan(x)
         ctx.save_for_backward(z)
         return z
 
