@@ -879,6 +879,51 @@ class Tensor:
     def nonzero(self, *, as_tuple: bool = False) -> Any:
         return ops.nonzero(self, as_tuple=as_tuple)
 
+    def tril(self, diagonal: int = 0) -> Tensor:
+        return ops.tril(self, diagonal)
+
+    def tril_(self, diagonal: int = 0) -> Tensor:
+        self._check_inplace("tril_")
+        return self._assign(ops.tril(self._before(), diagonal), "tril_")
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        return ops.triu(self, diagonal)
+
+    def triu_(self, diagonal: int = 0) -> Tensor:
+        self._check_inplace("triu_")
+        return self._assign(ops.triu(self._before(), diagonal), "triu_")
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        return ops.diag(self, diagonal)
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        return ops.diagonal(self, offset, dim1, dim2)
+
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+        return ops.diag_embed(self, offset, dim1, dim2)
+
+    def trace(self) -> Tensor:
+        return ops.trace(self)
+
+    def roll(self, shifts: Any, dims: Any = None) -> Tensor:
+        return ops.roll(self, shifts, dims)
+
+    def repeat_interleave(self, repeats: Any = None, dim: Any = None, *, output_size: Any = None, axis: Any = None) -> Tensor:  # fmt: skip
+        return ops.repeat_interleave(self, repeats, dim, output_size=output_size, axis=axis)
+
+    def lerp(self, end: Tensor, weight: Any) -> Tensor:
+        return ops.lerp(self, end, weight)
+
+    def lerp_(self, end: Tensor, weight: Any) -> Tensor:
+        self._check_inplace("lerp_")
+        return self._assign(ops.lerp(self._before(), end, weight), "lerp_")
+
+    def unfold(self, dimension: int, size: int, step: int) -> Tensor:
+        return ops.structure.unfold(self, dimension, size, step)
+
+    def rot90(self, k: int = 1, dims: Any = (0, 1)) -> Tensor:
+        return ops.rot90(self, k, dims)
+
     # (end of the scatter, index and matrix structure methods)
 
     # ------------------------------------------ semantics and conveniences (views, reductions, new_*, half)

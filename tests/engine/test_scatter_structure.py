@@ -5,6 +5,7 @@ documents that the two agree: same values, dtype and shape, or the same exceptio
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -482,3 +483,207 @@ def test_failed_inplace_leaves_the_tensor_unchanged() -> None:
         with pytest.raises(RuntimeError):
             call()
         np.testing.assert_array_equal(x.numpy(), np.arange(6.0).reshape(2, 3))
+
+
+# ------------------------------------------------------------------ matrix structure: values
+STRUCTURE_CASES: dict[str, Callable[[Any], Any]] = {
+    "tril_int32": lambda m: m.ones(3, 4, dtype=m.int32).tril(-1),
+    "triu_bool": lambda m: m.ones(2, 3, 3, dtype=m.bool).triu(1),
+    "tril_inf_becomes_zero": lambda m: m.full((2, 2), float("inf")).tril(),
+    "triu_empty": lambda m: m.ones(0, 3).triu(),
+    "tril_k_past_the_matrix": lambda m: m.arange(12.0).view(3, 4).tril(10),
+    "diag_int_vector": lambda m: m.tensor([1, 2], dtype=m.int32).diag(1),
+    "diag_matrix_far_offset": lambda m: m.arange(12).view(3, 4).diag(5),
+    "diag_matrix_far_negative_offset": lambda m: m.arange(12).view(3, 4).diag(-5),
+    "diag_empty_vector": lambda m: m.ones(0).diag(2),
+    "diagonal_far_offset": lambda m: m.ones(2, 3, 4).diagonal(9, 0, 1),
+    "diagonal_bool": lambda m: m.eye(3, dtype=m.bool).diagonal(),
+    "diag_embed_int": lambda m: m.arange(6).view(2, 3).diag_embed(1, 0, 2),
+    "diag_embed_empty": lambda m: m.ones(2, 0).diag_embed(),
+    "trace_int32_gives_int64": lambda m: m.arange(6, dtype=m.int32).view(2, 3).trace(),
+    "trace_uint8": lambda m: m.ones(2, 2, dtype=m.uint8).trace(),
+    "trace_empty": lambda m: m.ones(0, 3).trace(),
+    "roll_int_flat": lambda m: m.arange(6).view(2, 3).roll(1),
+    "roll_same_dim_twice_adds": lambda m: m.arange(6).view(2, 3).roll((1, 1), (1, 1)),
+    "roll_negative_dim": lambda m: m.arange(6).view(2, 3).roll(-4, -1),
+    "roll_empty": lambda m: m.zeros(0, 3).roll(1, 0),
+    "roll_0d": lambda m: m.tensor(1.0).roll(1),
+    "roll_bool": lambda m: m.tensor([True, False, False]).roll(1, 0),
+    "repeat_interleave_int_flat": lambda m: m.tensor([[1, 2], [3, 4]]).repeat_interleave(2),
+    "repeat_interleave_tensor_counts": lambda m: m.tensor([[1, 2], [3, 4]]).repeat_interleave(m.tensor([1, 2]), dim=0),
+    "repeat_interleave_one_count_tensor": lambda m: m.tensor([[1, 2], [3, 4]]).repeat_interleave(m.tensor([3]), dim=1),
+    "repeat_interleave_0d_count_tensor": lambda m: m.tensor([[1, 2], [3, 4]]).repeat_interleave(m.tensor(3), dim=1),
+    "repeat_interleave_counts_flat": lambda m: m.tensor([[1, 2], [3, 4]]).repeat_interleave(m.tensor([1, 2, 3, 4])),
+    "repeat_interleave_int32_counts": lambda m: m.tensor([1.0, 2.0]).repeat_interleave(m.tensor([1, 2], dtype=m.int32)),
+    "repeat_interleave_zero_counts": lambda m: m.ones(2, 3).repeat_interleave(m.tensor([0, 0]), dim=0),
+    "repeat_interleave_output_size": lambda m: m.tensor([[1, 2], [3, 4]]).repeat_interleave(
+        m.tensor([1, 2]), dim=0, output_size=3
+    ),
+    "repeat_interleave_axis": lambda m: m.ones(2, 3).repeat_interleave(2, axis=0),
+    "repeat_interleave_0d": lambda m: m.tensor(5.0).repeat_interleave(3),
+    "repeat_interleave_bool": lambda m: m.tensor([True, False]).repeat_interleave(2),
+    "repeat_interleave_empty": lambda m: m.zeros(0, 3).repeat_interleave(2, dim=0),
+    "repeat_interleave_counts_only": lambda m: m.repeat_interleave(m.tensor([1, 2, 0, 3])),
+    "repeat_interleave_counts_only_int32": lambda m: m.repeat_interleave(m.tensor([1, 2], dtype=m.int32)),
+    "meshgrid_int_xy": lambda m: m.meshgrid(m.arange(2), m.arange(3), indexing="xy"),
+    "meshgrid_list_ij": lambda m: m.meshgrid([m.arange(2), m.arange(3), m.arange(4)], indexing="ij"),
+    "meshgrid_xy_three": lambda m: m.meshgrid(m.arange(2), m.arange(3), m.arange(4), indexing="xy"),
+    "meshgrid_0d": lambda m: m.meshgrid(m.tensor(1), m.arange(3), indexing="ij"),
+    "meshgrid_one": lambda m: m.meshgrid(m.arange(3), indexing="xy"),
+    "meshgrid_empty_tensor": lambda m: m.meshgrid(m.arange(0), m.arange(3), indexing="ij"),
+    "lerp_int_weight": lambda m: m.lerp(m.zeros(2), m.ones(2), 1),
+    "lerp_0d_float64_weight": lambda m: m.lerp(m.zeros(2), m.ones(2), m.tensor(0.3, dtype=m.float64)),
+    "lerp_broadcasts_to_larger": lambda m: m.zeros(2).lerp(m.ones(3, 2), 0.5),
+    "lerp_float64": lambda m: m.lerp(m.zeros(2, dtype=m.float64), m.ones(2, dtype=m.float64), 0.25),
+    "unfold_int": lambda m: m.arange(7).unfold(0, 2, 2),
+    "unfold_exact": lambda m: m.arange(7).unfold(0, 7, 3),
+    "unfold_size_0": lambda m: m.arange(7.0).unfold(0, 0, 1),
+    "unfold_0d": lambda m: m.tensor(3.0).unfold(0, 1, 1),
+    "unfold_0d_size_0": lambda m: m.tensor(3.0).unfold(0, 0, 1),
+    "unfold_empty": lambda m: m.zeros(0, 3).unfold(1, 2, 1),
+    "unfold_negative_dim": lambda m: m.arange(12).view(3, 4).unfold(-2, 2, 1),
+    "unfold_keywords": lambda m: m.arange(5.0).unfold(dimension=0, size=2, step=1),
+    "rot90_int": lambda m: m.arange(6).view(2, 3).rot90(),
+    "rot90_k0_copies": lambda m: m.arange(6).view(2, 3).rot90(0),
+    "rot90_negative_k": lambda m: m.arange(6).view(2, 3).rot90(-1, [0, 1]),
+    "rot90_reversed_dims": lambda m: m.arange(6).view(2, 3).rot90(3, [1, 0]),
+    "rot90_negative_dims": lambda m: m.arange(6).view(1, 2, 3).rot90(1, [-1, -2]),
+    "rot90_bool": lambda m: m.tensor([[True, False]]).rot90(2),
+    "flip_negative_dim": lambda m: m.arange(6).view(2, 3).flip(-1),
+    "flip_list": lambda m: m.arange(6).view(2, 3).flip([0, 1]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STRUCTURE_CASES))
+def test_structure_values_match_torch(name: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every case passes indexing=, so no warning either side
+        assert_same(STRUCTURE_CASES[name])
+
+
+def test_meshgrid_without_indexing_warns_and_uses_ij() -> None:
+    for m in (gg, torch):
+        with pytest.warns(UserWarning, match="indexing"):
+            grids = m.meshgrid(m.arange(2), m.arange(3))
+        assert tuple(grids[0].shape) == (2, 3)
+
+
+def test_rot90_k0_and_diagonal_return_new_tensors() -> None:
+    x = gg.arange(6.0).view(2, 3)
+    for out in (x.rot90(0), x.rot90(4), x.diagonal(), x.tril()):
+        out.array[...] = -1  # writing into the result leaves the input as it was
+    np.testing.assert_array_equal(x.numpy(), np.arange(6.0).reshape(2, 3))
+
+
+STRUCTURE_ERRORS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "tril_1d": ("tril", lambda m: m.arange(3.0).tril()),
+    "triu_float_diagonal": ("triu", lambda m: m.ones(2, 2).triu(1.0)),
+    "diag_0d": ("diag", lambda m: m.tensor(1.0).diag()),
+    "diag_3d": ("diag", lambda m: m.ones(2, 2, 2).diag()),
+    "diagonal_same_dims": ("diagonal", lambda m: m.ones(2, 3, 4).diagonal(0, 1, -2)),
+    "diagonal_1d": ("diagonal", lambda m: m.ones(2).diagonal()),
+    "diagonal_dim_out_of_range": ("diagonal", lambda m: m.ones(2, 2).diagonal(0, 0, 2)),
+    "diag_embed_0d": ("diag_embed", lambda m: m.tensor(1.0).diag_embed()),
+    "diag_embed_same_dims": ("diag_embed", lambda m: m.ones(2).diag_embed(0, 0, 0)),
+    "diag_embed_dim_out_of_range": ("diag_embed", lambda m: m.ones(2, 3).diag_embed(0, 0, 3)),
+    "trace_1d": ("trace", lambda m: m.ones(3).trace()),
+    "trace_3d": ("trace", lambda m: m.ones(3, 3, 3).trace()),
+    "trace_bool": ("trace", lambda m: m.ones(2, 2, dtype=m.bool).trace()),
+    "roll_shifts_dims_mismatch": ("roll", lambda m: m.ones(2, 3).roll((1, 2), 1)),
+    "roll_tuple_shifts_without_dims": ("roll", lambda m: m.ones(2, 3).roll((1, 2))),
+    "roll_dim_out_of_range": ("roll", lambda m: m.ones(2, 3).roll(1, 2)),
+    "roll_0d_with_dims": ("roll", lambda m: m.tensor(1.0).roll(1, 0)),
+    "roll_no_shifts": ("roll", lambda m: m.ones(3).roll((), ())),
+    "roll_float_shift": ("roll", lambda m: m.ones(2, 3).roll(1.0)),
+    "repeat_interleave_wrong_count": (
+        "repeat_interleave",
+        lambda m: m.ones(2, 2).repeat_interleave(m.tensor([1, 2, 3]), dim=0),
+    ),
+    "repeat_interleave_negative": ("repeat_interleave", lambda m: m.ones(2, 2).repeat_interleave(-1)),
+    "repeat_interleave_negative_tensor": (
+        "repeat_interleave",
+        lambda m: m.ones(2, 2).repeat_interleave(m.tensor([-1, 2]), dim=0),
+    ),
+    "repeat_interleave_float_counts": (
+        "repeat_interleave",
+        lambda m: m.ones(2, 2).repeat_interleave(m.tensor([1.0, 2.0]), dim=0),
+    ),
+    "repeat_interleave_2d_counts": (
+        "repeat_interleave",
+        lambda m: m.ones(2, 2).repeat_interleave(m.tensor([[1, 2]]), dim=0),
+    ),
+    "repeat_interleave_float_repeats": ("repeat_interleave", lambda m: m.ones(2, 2).repeat_interleave(2.0, dim=1)),
+    "repeat_interleave_wrong_output_size": (
+        "repeat_interleave",
+        lambda m: m.ones(2, 2).repeat_interleave(2, dim=0, output_size=5),
+    ),
+    "repeat_interleave_0d_with_dim": ("repeat_interleave", lambda m: m.tensor(5.0).repeat_interleave(3, dim=0)),
+    "repeat_interleave_counts_only_2d": ("repeat_interleave", lambda m: m.repeat_interleave(m.tensor([[1, 2]]))),
+    "repeat_interleave_counts_only_float": ("repeat_interleave", lambda m: m.repeat_interleave(m.tensor([1.0, 2.0]))),
+    "meshgrid_bad_indexing": ("meshgrid", lambda m: m.meshgrid(m.arange(2), m.arange(3), indexing="ji")),
+    "meshgrid_dtypes_differ": ("meshgrid", lambda m: m.meshgrid(m.ones(2), m.arange(3), indexing="ij")),
+    "meshgrid_2d": ("meshgrid", lambda m: m.meshgrid(m.ones(2, 2), m.ones(3), indexing="ij")),
+    "meshgrid_nothing": ("meshgrid", lambda m: m.meshgrid(indexing="ij")),
+    "lerp_end_dtype": ("lerp", lambda m: m.lerp(m.zeros(2), m.ones(2, dtype=m.float64), 0.3)),
+    "lerp_weight_dtype": ("lerp", lambda m: m.lerp(m.zeros(2), m.ones(2), m.tensor([0.3, 0.2], dtype=m.float64))),
+    "lerp_int": ("lerp", lambda m: m.lerp(m.zeros(2, dtype=m.int64), m.ones(2, dtype=m.int64), 0.3)),
+    "lerp_not_broadcastable": ("lerp", lambda m: m.lerp(m.zeros(2), m.ones(3), 0.5)),
+    "lerp_number_end": ("lerp", lambda m: m.lerp(m.zeros(2), 1.0, 0.5)),
+    "lerp_inplace_broadcast": ("lerp_", lambda m: m.zeros(2).lerp_(m.ones(3, 2), 0.5)),
+    "unfold_too_big": ("unfold", lambda m: m.arange(7.0).unfold(0, 8, 1)),
+    "unfold_step_0": ("unfold", lambda m: m.arange(7.0).unfold(0, 2, 0)),
+    "unfold_negative_size": ("unfold", lambda m: m.arange(7.0).unfold(0, -1, 1)),
+    "unfold_0d_too_big": ("unfold", lambda m: m.tensor(3.0).unfold(0, 2, 1)),
+    "unfold_dim_out_of_range": ("unfold", lambda m: m.ones(3, 4).unfold(2, 2, 1)),
+    "rot90_1d": ("rot90", lambda m: m.arange(6).rot90()),
+    "rot90_same_dims": ("rot90", lambda m: m.ones(2, 3).rot90(1, [0, 0])),
+    "rot90_same_dim_negative": ("rot90", lambda m: m.ones(2, 3).rot90(1, [0, -2])),
+    "rot90_three_dims": ("rot90", lambda m: m.ones(2, 3).rot90(1, [0, 1, 2])),
+    "rot90_dim_out_of_range": ("rot90", lambda m: m.ones(2, 3).rot90(1, [0, 2])),
+    "rot90_float_k": ("rot90", lambda m: m.ones(2, 3).rot90(1.0)),
+    "tril_inplace_leaf": ("tril_", lambda m: m.ones(2, 2, requires_grad=True).tril_()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STRUCTURE_ERRORS))
+def test_structure_bad_inputs_raise_like_torch(name: str) -> None:
+    op, case = STRUCTURE_ERRORS[name]
+    assert_same_error(case, op)
+
+
+def test_lerp_gradient_reaches_all_three_and_weight_switches_formula_smoothly() -> None:
+    # weights on both sides of 0.5 (PyTorch's two formulas) and outside [0, 1]
+    w = np.array([[-0.5, 0.25, 0.4999, 0.5, 0.5001, 1.0, 1.5]])
+    assert_same_grads(
+        lambda m, a, b, c: m.lerp(a, b, c),
+        [np.ones((2, 7)), np.arange(14.0).reshape(2, 7), w],
+        np.arange(14.0).reshape(2, 7),
+    )
+    inputs = [gg.tensor(a, requires_grad=True) for a in (np.ones((2, 7)), np.arange(14.0).reshape(2, 7), w)]
+    assert gg.gradcheck(gg.lerp, inputs)
+
+
+def test_unfold_gradient_sums_overlapping_windows() -> None:
+    x = gg.arange(5.0, dtype=gg.float64, requires_grad=True)
+    x.unfold(0, 3, 1).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1, 2, 3, 2, 1])  # how many windows hold each entry
+    assert_same_grads(
+        lambda m, a: a.unfold(1, 2, 1).unfold(0, 2, 2),
+        [np.arange(20.0).reshape(5, 4)],
+        np.arange(24.0).reshape(2, 3, 2, 2),
+    )
+
+
+def test_inplace_structure_variants_match_torch() -> None:
+    for name in ("tril_", "triu_"):
+        ours, theirs = gg.arange(9.0).view(3, 3), torch.arange(9.0).view(3, 3)
+        assert getattr(ours, name)(1) is ours
+        getattr(theirs, name)(1)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    ours, theirs = gg.zeros(2, 3), torch.zeros(2, 3)
+    ours.lerp_(gg.ones(3), 0.25)
+    theirs.lerp_(torch.ones(3), 0.25)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert_same_grads(
+        lambda m, a: (a * 2).triu_(-1).tril_(0), [np.arange(9.0).reshape(3, 3)], np.arange(9.0).reshape(3, 3)
+    )

@@ -116,6 +116,7 @@ from .bitwise import bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or, b
 from .error_function import erf, erfc, erfinv
 from .rounding import ceil, fix, floor, frac, round, trunc
 from .cumulative import cummax, cummin, cumprod, cumsum, logcumsumexp
+from .einsum import einsum
 from .sorting import argsort, kthvalue, median, sort, topk
 from .scatter import (
     index_add,
@@ -129,5 +130,6 @@ from .scatter import (
     scatter_add,
     scatter_reduce,
 )
+from .structure import diag, diag_embed, diagonal, lerp, meshgrid, repeat_interleave, roll, rot90, trace, tril, triu
 
 subtract, multiply, divide, true_divide, negative = sub, mul, div, div, neg
