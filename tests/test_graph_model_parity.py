@@ -7,8 +7,13 @@ twice: with glassgrad and with PyTorch, so the two graphs are the same by constr
 The glassgrad model's initial state is copied into the twin (``torch_twin.copy_into_torch``).
 Then, at every step and in float64: the loss, the input's gradient, every parameter's
 gradient (before ``optimizer.step()``; None where PyTorch has None), every parameter
-after the step and every buffer (BatchNorm's running statistics) must agree to
-rtol 1e-9 (atol 1e-12 for values near zero)."""
+after the step and every buffer (BatchNorm's running statistics) must have PyTorch's
+dtype and agree to rtol 1e-9 (atol 1e-12 for values near zero). A short float32 run
+checks that nothing is promoted.
+
+Parameters whose exact gradient is zero (a bias right before BatchNorm, a key bias
+in attention) are left out of the models on purpose: their float64 gradients are pure
+roundoff, which adaptive optimizers (m/√v) turn into different O(lr) steps."""
 
 from __future__ import annotations
 
@@ -278,6 +283,74 @@ def dense_concat(lib: SimpleNamespace, dim: int = 4, growth: int = 3, out: int =
     return DenseConcat()
 
 
+def unrolled_rnn(lib: SimpleNamespace, dim: int = 4, hidden: int = 6, out: int = 3) -> Any:
+    """An Elman RNN unrolled by hand: the same two Linear layers at every time step,
+    h_t = tanh(wx(x_t) + wh(h_{t-1})); the head reads the mean of the stacked h_t."""
+    nn = lib.nn
+    stack = gg.stack if lib is GG else torch.stack
+
+    class UnrolledRNN(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.wx, self.wh = nn.Linear(dim, hidden), nn.Linear(hidden, hidden, bias=False)
+            self.head = nn.Linear(hidden, out)
+
+        def forward(self, x: Any) -> Any:
+            h = self.wx(x[:, 0]).tanh()
+            states = [h]
+            for t in range(1, x.shape[1]):
+                h = (self.wx(x[:, t]) + self.wh(h)).tanh()
+                states.append(h)
+            return self.head(stack(states, 1).mean(1))
+
+    return UnrolledRNN()
+
+
+def recurrent_conv(lib: SimpleNamespace, channels: int = 3, classes: int = 3) -> Any:
+    """One Conv2d + BatchNorm2d pair applied three times, each as a residual step
+    x ← x + relu(bn(conv(x))); adaptive average pool and a head."""
+    nn, F = lib.nn, lib.F
+
+    class RecurrentConv(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+            self.bn, self.head = nn.BatchNorm2d(channels), nn.Linear(channels, classes)
+
+        def forward(self, x: Any) -> Any:
+            for _ in range(3):
+                x = x + F.relu(self.bn(self.conv(x)))
+            return self.head(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+    return RecurrentConv()
+
+
+def manual_attention(lib: SimpleNamespace, vocab: int = 11, dim: int = 8, heads: int = 2) -> Any:
+    """Causal attention written out as users write it: one fused qkv Linear split in three,
+    view/permute into heads, q kᵀ·scale, masked_fill(-inf) above the diagonal, softmax, @ v,
+    permute/contiguous/view back, a residual and a head. (qkv has no bias: the key bias has
+    an exactly-zero gradient, see ``transformer``.)"""
+    nn, F = lib.nn, lib.F
+    tensor = gg.tensor if lib is GG else torch.tensor
+
+    class ManualAttention(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb = nn.Embedding(vocab, dim)
+            self.qkv, self.head = nn.Linear(dim, 3 * dim, bias=False), nn.Linear(dim, vocab)
+
+        def forward(self, tokens: Any) -> Any:
+            x = self.emb(tokens)
+            b, t, d = x.shape
+            q, k, v = (z.view(b, t, heads, d // heads).permute(0, 2, 1, 3) for z in self.qkv(x).split(d, dim=-1))
+            scores = q @ k.transpose(-2, -1) * (d // heads) ** -0.5
+            scores = scores.masked_fill(tensor(np.triu(np.ones((t, t), dtype=bool), 1)), float("-inf"))
+            y = (F.softmax(scores, dim=-1) @ v).permute(0, 2, 1, 3).contiguous().view(b, t, d)
+            return self.head(x + y)
+
+    return ManualAttention()
+
+
 def inplace_view(lib: SimpleNamespace, dim: int = 5, out: int = 3) -> Any:
     """An in-place op on a view of a non-leaf: h = fc(x); h[:, :2] *= 3 (written mul_);
     PyTorch writes it through to h (CopySlices), so the head sees the scaled columns."""
@@ -341,6 +414,9 @@ MODELS: dict[str, tuple[Callable[[SimpleNamespace], Any], Callable[[], list], st
     "gpt2-tied": (gpt2_tied, lambda: token_batches(3, 4, 9, 8), "ce"),
     "batchnorm-twice": (batchnorm_twice, lambda: float_batches((6, 4), 3, "mse", 9), "mse"),
     "dense-concat": (dense_concat, lambda: float_batches((6, 4), 3, "ce", 10), "ce"),
+    "unrolled-rnn": (unrolled_rnn, lambda: float_batches((4, 5, 4), 3, "ce", 15), "ce"),
+    "recurrent-conv": (recurrent_conv, lambda: float_batches((4, 3, 5, 5), 3, "ce", 16), "ce"),
+    "manual-attention": (manual_attention, lambda: token_batches(3, 5, 11, 17), "ce"),
     "inplace-view": (inplace_view, lambda: float_batches((6, 5), 3, "mse", 14), "mse"),
 }
 # resnet-bn with sgd-momentum and adam is trained (and checked at every step) by the eval-mode test
