@@ -150,6 +150,9 @@ VALUE_CASES.update(
         "index_add_int": lambda m: m.zeros(3, dtype=m.int64).index_add(
             0, m.tensor([2, 2], dtype=m.int32), m.tensor([4, 5])
         ),
+        "index_add_int_truncates_alpha": lambda m: m.zeros(2, dtype=m.int64).index_add(
+            0, m.tensor([0, 1]), m.tensor([3, 5]), alpha=1.5
+        ),
         "index_add_bool": lambda m: m.tensor([True, False]).index_add(0, m.tensor([1]), m.tensor([True])),
         "index_add_0d": lambda m: m.tensor(1.0).index_add(0, m.tensor([0]), m.tensor(2.0)),
         "index_add_empty": lambda m: m.ones(2, 3).index_add(0, m.tensor([], dtype=m.int64), m.ones(0, 3)),

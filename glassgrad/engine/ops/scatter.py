@@ -212,7 +212,7 @@ class ScatterReduce(Function):
         if ctx.reduce == "sum":
             gx, gv = g * part, g[flat]
         elif ctx.reduce == "mean":
-            gm = g / ctx.counts
+            gm = g / ctx.counts.astype(g.dtype)
             gx, gv = gm * part, gm[flat]
         elif ctx.reduce == "prod":
             x, values, _ = ctx.saved_arrays
@@ -231,7 +231,7 @@ class ScatterReduce(Function):
             hit_x = part & (x == z)
             hit_v = values == z[flat]
             k = _counts(xp, flat, x.size, hit_v) + hit_x
-            k = xp.where(k == 0, 1, k)
+            k = xp.where(k == 0, 1, k).astype(g.dtype)
             gx = g * hit_x / k
             gv = g[flat] * hit_v / k[flat]
         gsrc = xp.zeros(ctx.src_shape, dtype=grad.dtype)
@@ -484,6 +484,8 @@ def index_add(
     _check_source("index_add", input, d, index, source, RuntimeError)
     _same_dtype("index_add", input, source, "source")
     _bounds("index_add", index, (input.shape or (1,))[d], d, RuntimeError, negative=IndexError)
+    if not dtypes.is_floating(input.dtype) and isinstance(alpha, numbers.Real) and not isinstance(alpha, bool):
+        alpha = int(alpha)  # PyTorch truncates alpha for integer tensors
     x, s = _as_1d(input, source)
     out = IndexAdd.apply(x, index.reshape(-1), s, dim=d, alpha=alpha)
     return out.reshape(()) if input.ndim == 0 else out
