@@ -2,6 +2,56 @@
 
 from __future__ import annotations
 
+import numpy as np
+import torch
+
+import glassgrad as gg
+
 from op_case import OpCase
 
-OPS: list[OpCase] = []
+CUM_SHAPES = (((3, 4),), ((2, 3, 4),), ((5,),), ((2, 0, 3),), ((1, 1),))
+
+# zeros put into cumprod's input inside the graph (x * mask): one zero, and several zeros in a row
+_ONE_ZERO = np.array([[1, 1, 0, 1, 1], [1, 1, 1, 1, 1], [0, 1, 1, 1, 1]], dtype=float)
+_ZEROS = np.array([[1, 0, 1, 0, 1], [0, 0, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=float)
+
+
+def _masked(a, mask: np.ndarray):
+    """``a`` with zeros where ``mask`` is 0 (a product, so the gradient path stays the op's)."""
+    if isinstance(a, torch.Tensor):
+        return a * torch.tensor(mask, dtype=a.dtype)
+    return a * gg.tensor(mask, dtype=a.dtype, device=a.device)
+
+
+OPS: list[OpCase] = [
+    OpCase(
+        "cumsum", lambda a: a.cumsum(1 if a.ndim > 1 else 0), lambda a: a.cumsum(1 if a.ndim > 1 else 0), CUM_SHAPES
+    ),
+    OpCase("cumsum_dim0", lambda a: gg.cumsum(a, 0), lambda a: torch.cumsum(a, 0), CUM_SHAPES),
+    OpCase(
+        "cumsum_dtype",
+        lambda a: gg.cumsum(a, -1, dtype=gg.float64),
+        lambda a: torch.cumsum(a, -1, dtype=torch.float64),
+        CUM_SHAPES[:2],
+    ),
+    OpCase("cumprod", lambda a: a.cumprod(-1), lambda a: a.cumprod(-1), CUM_SHAPES),
+    OpCase("cumprod_dim0", lambda a: gg.cumprod(a, 0), lambda a: torch.cumprod(a, 0), CUM_SHAPES),
+    OpCase(
+        "cumprod_one_zero",
+        lambda a: _masked(a, _ONE_ZERO).cumprod(1),
+        lambda a: _masked(a, _ONE_ZERO).cumprod(1),
+        (((3, 5),),),
+    ),
+    OpCase(
+        "cumprod_zeros", lambda a: _masked(a, _ZEROS).cumprod(1), lambda a: _masked(a, _ZEROS).cumprod(1), (((3, 5),),)
+    ),
+    OpCase("cummax", lambda a: a.cummax(-1)[0], lambda a: a.cummax(-1)[0], CUM_SHAPES),
+    OpCase("cummin_dim0", lambda a: gg.cummin(a, 0).values, lambda a: torch.cummin(a, 0).values, CUM_SHAPES),
+    OpCase("logcumsumexp", lambda a: a.logcumsumexp(-1), lambda a: a.logcumsumexp(-1), CUM_SHAPES),
+    OpCase(
+        "logcumsumexp_large",  # values up to ~±1000: e^x alone overflows float32 and float64
+        lambda a: (a * 300).logcumsumexp(0),
+        lambda a: (a * 300).logcumsumexp(0),
+        CUM_SHAPES[:3],
+    ),
+]

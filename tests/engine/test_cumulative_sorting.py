@@ -1,0 +1,246 @@
+"""Cumulative ops, sorting and einsum beyond the op table: index and dtype results, ties,
+NaN and infinities, 0-d and empty inputs, and bad inputs. Every case runs in PyTorch too,
+so each test documents that the two agree."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import glassgrad as gg
+
+NAN, INF = float("nan"), float("inf")
+
+
+def _np(x: Any) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return x.detach().numpy()
+    return np.asarray(x.detach().array)
+
+
+def same(ours: Any, theirs: Any, exact: bool = True) -> None:
+    """Values, shape and dtype agree (tuples such as (values, indices) field by field)."""
+    if isinstance(theirs, tuple):
+        assert isinstance(ours, tuple) and len(ours) == len(theirs)
+        assert getattr(ours, "_fields", None) == getattr(theirs, "_fields", ("values", "indices"))[: len(ours)]
+        for o, t in zip(ours, theirs, strict=True):
+            same(o, t, exact)
+        return
+    a, b = _np(ours), _np(theirs)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    assert a.dtype == b.dtype, (a.dtype, b.dtype)
+    if exact:
+        np.testing.assert_array_equal(a, b)
+    else:
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12)
+
+
+def both(fn: Callable[[Any], Any], *arrays: Any, **tensor_kw: Any) -> tuple[Any, Any, list, list]:
+    """Run ``fn`` on glassgrad and torch tensors made from ``arrays``."""
+    gs = [gg.tensor(a, **tensor_kw) for a in arrays]
+    ts = [torch.tensor(a, **tensor_kw) for a in arrays]
+    return fn(gs[0] if len(gs) == 1 else gs, gg), fn(ts[0] if len(ts) == 1 else ts, torch), gs, ts
+
+
+def raises_like(fn: Callable[[Any, Any], Any], *arrays: Any, name: str) -> None:
+    """glassgrad raises the exception type PyTorch raises, with a message naming the op."""
+    with pytest.raises(Exception) as theirs:
+        fn(*[torch.tensor(a) for a in arrays], torch)
+    with pytest.raises(theirs.type) as ours:
+        fn(*[gg.tensor(a) for a in arrays], gg)
+    assert name in str(ours.value), str(ours.value)
+
+
+def grads_agree(fn: Callable[[Any, Any], Any], array: Any, grad_out: Any = None, dtype: str = "float64") -> None:
+    """Forward and the gradient of (out · grad_out).sum() agree (NaNs in the same places)."""
+    x = gg.tensor(np.asarray(array, dtype=dtype), requires_grad=True)
+    t = torch.tensor(np.asarray(array, dtype=dtype), requires_grad=True)
+    out_g, out_t = fn(x, gg), fn(t, torch)
+    out_g, out_t = (o[0] if isinstance(o, tuple) else o for o in (out_g, out_t))
+    np.testing.assert_allclose(_np(out_g), _np(out_t), rtol=1e-12, atol=1e-12)
+    w = np.ones(out_t.shape) if grad_out is None else np.asarray(grad_out, dtype=dtype)
+    (out_g * gg.tensor(w, dtype=out_g.dtype)).sum().backward()
+    (out_t * torch.tensor(w, dtype=out_t.dtype)).sum().backward()
+    np.testing.assert_allclose(_np(x.grad), _np(t.grad), rtol=1e-10, atol=1e-12)
+
+
+# ------------------------------------------------------------------------------------ cumulative
+
+CUM_OPS = ["cumsum", "cumprod", "cummax", "cummin", "logcumsumexp"]
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "int16", "uint8", "bool"])
+@pytest.mark.parametrize("op", ["cumsum", "cumprod"])
+def test_cumsum_cumprod_of_integers_and_bools_give_int64(op: str, dtype: str) -> None:
+    a = np.array([[1, 2, 0, 3], [2, 1, 1, 1]]).astype(dtype)
+    ours, theirs, *_ = both(lambda x, lib: getattr(lib, op)(x, 1), a)
+    same(ours, theirs)
+    assert ours.dtype == gg.int64
+
+
+@pytest.mark.parametrize("op", ["cumsum", "cumprod"])
+@pytest.mark.parametrize(("given", "dtype"), [("int64", "float64"), ("float32", "int32"), ("float32", "float64")])
+def test_dtype_argument_casts_first(op: str, given: str, dtype: str) -> None:
+    a = np.array([1.5, 2.0, 3.0, -1.0]).astype(given)
+    ours = getattr(gg, op)(gg.tensor(a), 0, dtype=getattr(gg, dtype))
+    theirs = getattr(torch, op)(torch.tensor(a), 0, dtype=getattr(torch, dtype))
+    same(ours, theirs)
+
+
+def test_dtype_argument_keeps_the_gradient_in_the_input_dtype() -> None:
+    x = gg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    t = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    gg.cumprod(x, 0, dtype=gg.float64).sum().backward()
+    torch.cumprod(t, 0, dtype=torch.float64).sum().backward()
+    same(x.grad, t.grad)
+
+
+@pytest.mark.parametrize("op", ["cummax", "cummin"])
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool", "float32"])
+def test_cummax_cummin_keep_the_dtype_and_give_int64_indices(op: str, dtype: str) -> None:
+    a = np.array([[1, 0, 1, 1], [0, 0, 1, 0]]).astype(dtype)
+    ours, theirs, *_ = both(lambda x, lib: getattr(lib, op)(x, 1), a)
+    same(ours, theirs)
+    assert type(ours).__name__ == "ValuesIndices" and ours.indices.dtype == gg.int64
+
+
+@pytest.mark.parametrize("op", ["cummax", "cummin"])
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1.0, 3.0, 3.0, 2.0, 3.0, 0.0, 0.0],  # ties: the latest index wins
+        [1.0, 1.0, 0.0, 1.0, 0.0, 2.0],
+        [1.0, 3.0, NAN, 2.0, 5.0, NAN, 1.0],  # NaN propagates, its latest occurrence is the index
+        [NAN, NAN, 1.0],
+        [-INF, INF, INF, -INF],
+    ],
+)
+def test_cummax_cummin_ties_and_nan_match_torch(op: str, values: list[float]) -> None:
+    ours, theirs, *_ = both(lambda x, lib: getattr(lib, op)(x, 0), values)
+    same(ours, theirs)
+
+
+@pytest.mark.parametrize("op", ["cummax", "cummin"])
+def test_cummax_gradient_goes_to_the_index_on_ties(op: str) -> None:
+    grads_agree(lambda x, lib: getattr(lib, op)(x, 0), [1.0, 3.0, 3.0, 2.0, 3.0, 0.0, 0.0], [1, 2, 3, 4, 5, 6, 7])
+
+
+def test_cummax_long_rows_match_torch() -> None:
+    """Longer than a few doubling steps, ties included (values drawn from 0..4)."""
+    a = np.random.default_rng(0).integers(0, 5, (3, 1000)).astype(float)
+    for op in ("cummax", "cummin"):
+        ours, theirs, *_ = both(lambda x, lib, op=op: getattr(lib, op)(x, 1), a)
+        same(ours, theirs)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [2.0, 0.0, 3.0, 5.0, 4.0],  # one zero
+        [2.0, 0.0, 3.0, 0.0, 4.0],  # two zeros
+        [0.0, 0.0, 0.0],
+        [3.0, 2.0, 0.5, 0.0],  # zero last
+        [0.0, 1.5, -2.0, 3.0],  # zero first
+    ],
+)
+def test_cumprod_gradient_with_zeros_matches_torch(values: list[float]) -> None:
+    grads_agree(lambda x, lib: lib.cumprod(x, 0), values, np.arange(1.0, len(values) + 1))
+
+
+def test_cumprod_gradient_where_the_product_underflows() -> None:
+    """z = (1e-200, 0, 0, 0) underflows to 0 although no x is 0: the exact gradient,
+    Σ_{i≥k} g_i Π_{j≤i, j≠k} x_j, is (12, 11, 0, 0). PyTorch, which divides by x
+    where z is non-zero and treats the rest as after a zero, gives (1, 0, 0, 0)."""
+    values, w = [1e-200, 1e-200, 1e200, 2.0], [1.0, 2.0, 3.0, 4.0]
+    exact = [sum(w[i] * np.prod([values[j] for j in range(i + 1) if j != k]) for i in range(k, 4)) for k in range(4)]
+    x = gg.tensor(values, dtype=gg.float64, requires_grad=True)
+    (gg.cumprod(x, 0) * gg.tensor(w, dtype=gg.float64)).sum().backward()
+    np.testing.assert_allclose(_np(x.grad), exact, rtol=1e-14)
+    t = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    (torch.cumprod(t, 0) * torch.tensor(w, dtype=torch.float64)).sum().backward()
+    assert _np(t.grad).tolist() == [1.0, 0.0, 0.0, 0.0]
+
+
+def test_cumprod_gradient_long_rows_with_zeros() -> None:
+    a = np.random.default_rng(1).uniform(0.8, 1.2, (4, 300))
+    a[0, 17] = a[1, 3] = a[1, 250] = a[2, 299] = a[3, 0] = 0.0
+    w = np.random.default_rng(2).standard_normal(a.shape)
+    grads_agree(lambda x, lib: lib.cumprod(x, 1), a, w)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    "values",
+    [
+        [-INF, -INF, 0.0, 1000.0, -INF],  # -inf first (its gradient is NaN in both), then large
+        [1000.0, 1001.0, -1000.0, 999.0],
+        [-1e4, 0.0, 1e4, -1e4],
+        [0.0, -INF, 2.0],
+        [INF, 1.0, 0.0],
+    ],
+)
+def test_logcumsumexp_large_values_and_infinities(values: list[float], dtype: str) -> None:
+    x = gg.tensor(np.array(values, dtype=dtype), requires_grad=True)
+    t = torch.tensor(np.array(values, dtype=dtype), requires_grad=True)
+    out_g, out_t = gg.logcumsumexp(x, 0), torch.logcumsumexp(t, 0)
+    same(out_g.detach(), out_t.detach(), exact=False)
+    w = [1.0, -2.0, 3.0, 0.5, 1.0][: len(values)]
+    with np.errstate(invalid="ignore"):  # the loss itself is inf - inf = NaN here; its gradient is not
+        (out_g * gg.tensor(w, dtype=x.dtype)).sum().backward()
+    (out_t * torch.tensor(w, dtype=t.dtype)).sum().backward()
+    np.testing.assert_allclose(_np(x.grad), _np(t.grad), rtol=1e-5 if dtype == "float32" else 1e-12, atol=1e-6)
+    assert np.isfinite(_np(out_g)[np.isfinite(_np(out_t))]).all()
+
+
+def test_logcumsumexp_of_integers_raises_like_torch() -> None:
+    raises_like(lambda x, lib: lib.logcumsumexp(x, 0), [1, 2, 3], name="logcumsumexp")
+
+
+@pytest.mark.parametrize("op", CUM_OPS)
+@pytest.mark.parametrize("dim", [0, -1])
+def test_zero_dim_input(op: str, dim: int) -> None:
+    ours, theirs, *_ = both(lambda x, lib: getattr(lib, op)(x, dim), 2.5)
+    same(ours, theirs)
+    grads_agree(lambda x, lib: getattr(lib, op)(x, dim), 2.5)
+
+
+@pytest.mark.parametrize("op", CUM_OPS)
+@pytest.mark.parametrize(("shape", "dim"), [((0,), 0), ((2, 0), 1), ((2, 0), 0), ((0, 3), 1)])
+def test_empty_input(op: str, shape: tuple[int, ...], dim: int) -> None:
+    ours, theirs, *_ = both(lambda x, lib: getattr(lib, op)(x, dim), np.zeros(shape, dtype=np.float32))
+    same(ours, theirs)
+
+
+@pytest.mark.parametrize("op", CUM_OPS)
+def test_axis_alias_and_methods(op: str) -> None:
+    a = np.random.default_rng(3).standard_normal((3, 4))
+    ours, theirs, *_ = both(lambda x, lib: getattr(x, op)(axis=0), a)
+    same(ours, theirs, exact=False)
+    ours, theirs, *_ = both(lambda x, lib: getattr(x, op)(1), a)
+    same(ours, theirs, exact=False)
+
+
+@pytest.mark.parametrize("op", CUM_OPS)
+@pytest.mark.parametrize(
+    ("shape", "call"),
+    [
+        ((3, 4), lambda op, x, lib: getattr(lib, op)(x, 2)),  # IndexError
+        ((3, 4), lambda op, x, lib: getattr(lib, op)(x, -3)),
+        ((), lambda op, x, lib: getattr(lib, op)(x, 1)),
+        ((3,), lambda op, x, lib: getattr(lib, op)(x)),  # TypeError: dim is required
+        ((3,), lambda op, x, lib: getattr(lib, op)(x, None)),
+        ((3,), lambda op, x, lib: getattr(lib, op)(x, 0.0)),
+    ],
+)
+def test_bad_dims_raise_like_torch(op: str, shape: tuple[int, ...], call: Callable) -> None:
+    raises_like(lambda x, lib: call(op, x, lib), np.zeros(shape), name=op)
+
+
+def test_cum_indices_need_no_gradient() -> None:
+    x = gg.tensor([1.0, 3.0, 2.0], requires_grad=True)
+    values, indices = gg.cummax(x, 0)
+    assert values.requires_grad and not indices.requires_grad
