@@ -525,3 +525,9 @@ def test_nan_to_num_matches_torch() -> None:
         agree(lambda m, x: x.nan_to_num(neginf=1), VALUES.astype(dtype))
     agree(lambda m, x: m.nan_to_num(x), INTS)
     agree(lambda m, x: m.nan_to_num(x, nan=1.5), BOOLS)
+
+
+def test_number_to_integer_tensor_power_keeps_the_tensor_dtype() -> None:
+    agree(lambda m, y: 2**y, np.array([-1, 2, 3], dtype=np.int8))
+    agree(lambda m, y: (-1) ** y, np.array([-1, 2, 3], dtype=np.int16))
+    agree(lambda m, y: 2.5**y, np.array([-1, 2, 3], dtype=np.int16))

@@ -87,6 +87,7 @@ class Pow(Function):
         xp = ctx.xp
         if getattr(y, "dtype", None) is not None and y.dtype.kind in "iu" and getattr(x, "dtype", y.dtype).kind in "iu":
             # integers to negative integer powers, as PyTorch computes them: 1, ±1 for -1, else 0
+            x = x if hasattr(x, "dtype") else xp.asarray(x, dtype=y.dtype)  # a number takes y's dtype
             negative = y < 0
             z = xp.power(x, xp.where(negative, 0, y))
             wrap = xp.where(x == 1, 1, xp.where(x == -1, 1 - 2 * (y % 2), 0))

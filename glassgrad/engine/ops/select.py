@@ -92,7 +92,7 @@ class NanToNum(Function):
         xp = ctx.xp
         if x.dtype.kind != "f":
             return x.copy()  # integers and bools have nothing to replace
-        big = xp.finfo(x.dtype)
+        big = np.finfo(x.dtype)
         posinf = big.max if posinf is None else posinf
         neginf = big.min if neginf is None else neginf
         ctx.save_for_backward(x)
