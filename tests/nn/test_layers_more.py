@@ -318,3 +318,138 @@ def test_rms_norm_init_state_dict_and_repr_as_torch() -> None:
 )
 def test_rms_norm_bad_arguments_raise_like_torch(call, match: str) -> None:
     raises_like_torch(lambda: call(F, gg.ones), lambda: call(TF, torch.ones), match)
+
+
+# ------------------------------------------------------------------ ParameterList / ParameterDict
+def _repr_as_ours(module: torch.nn.Module) -> str:
+    """PyTorch's repr with its dtype names as glassgrad writes them."""
+    return repr(module).replace("torch.FloatTensor", "glassgrad.float32").replace("torch.", "glassgrad.")
+
+
+def test_parameter_list_registers_like_torch() -> None:
+    shapes = [(2, 3), (4,)]
+    ours = nn.ParameterList([gg.ones(*shapes[0]), nn.Parameter(gg.zeros(*shapes[1])), "s", None])
+    theirs = torch.nn.ParameterList([torch.ones(*shapes[0]), torch.nn.Parameter(torch.zeros(*shapes[1])), "s", None])
+    assert len(ours) == len(theirs) == 4
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["0", "1"]
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert isinstance(ours[0], nn.Parameter) and ours[0].requires_grad
+    assert ours[2] == "s" and ours[3] is None and ours[-3] is ours[1]
+    assert repr(ours) == _repr_as_ours(theirs)
+    ours.append(gg.ones(5))
+    ours.extend([gg.ones(1)])
+    ours += [gg.ones(2, 2)]
+    theirs.append(torch.ones(5))
+    theirs.extend([torch.ones(1)])
+    theirs += [torch.ones(2, 2)]
+    assert len(ours) == len(theirs) == 7
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["0", "1", "4", "5", "6"]
+    assert [tuple(p.shape) for p in ours.parameters()] == [tuple(p.shape) for p in theirs.parameters()]
+    assert [type(v).__name__ for v in ours] == [type(v).__name__ for v in theirs]
+    ours[1] = gg.full((3,), 2.0)
+    theirs[1] = torch.full((3,), 2.0)
+    assert ours.state_dict()["1"].shape == tuple(theirs.state_dict()["1"].shape) == (3,)
+    sliced, theirs_sliced = ours[1:6:2], theirs[1:6:2]
+    assert isinstance(sliced, nn.ParameterList) and len(sliced) == len(theirs_sliced) == 3
+    assert sliced[0] is ours[1] and list(sliced.state_dict()) == list(theirs_sliced.state_dict())
+    assert "0" not in dir(ours) and "append" in dir(ours)
+
+
+def test_parameter_dict_registers_like_torch() -> None:
+    ours = nn.ParameterDict({"b": nn.Parameter(gg.ones(2)), "a": gg.zeros(3)})
+    theirs = torch.nn.ParameterDict({"b": torch.nn.Parameter(torch.ones(2)), "a": torch.zeros(3)})
+    assert list(ours) == list(theirs) == ["a", "b"]  # a plain dict goes in sorted, as PyTorch
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert repr(ours) == _repr_as_ours(theirs)
+    pairs = [("z", gg.ones(1)), ("y", gg.ones(2))]
+    ours.update(pairs)
+    theirs.update([("z", torch.ones(1)), ("y", torch.ones(2))])
+    ours["obj"], theirs["obj"] = 3, 3
+    assert list(ours.keys()) == list(theirs.keys()) == ["a", "b", "z", "y", "obj"]
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["a", "b", "z", "y"]
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert "a" in ours and "q" not in ours and len(ours) == len(theirs) == 5
+    assert ours.get("q") is None and ours.get("obj") == 3 and ours["obj"] == 3
+    assert ours.setdefault("w", gg.ones(4)) is ours["w"] and isinstance(ours["w"], nn.Parameter)
+    theirs.setdefault("w", torch.ones(4))
+    assert ours.pop("z").shape == (1,) and theirs.pop("z").shape == (1,)
+    assert ours.popitem()[0] == theirs.popitem()[0] == "w"
+    del ours["b"]
+    del theirs["b"]
+    assert list(ours) == list(theirs) == ["a", "y", "obj"]
+    assert list(reversed(ours)) == list(reversed(theirs))
+    merged = ours | {"m": gg.ones(1)}
+    assert list(merged) == list(theirs | {"m": torch.ones(1)}) and merged["a"] is ours["a"]
+    assert list(ours.copy().state_dict()) == list(theirs.copy().state_dict())
+    assert list(ours.fromkeys(["p", "q"])) == list(theirs.fromkeys(["p", "q"]))
+    ours.clear()
+    theirs.clear()
+    assert len(ours) == len(theirs) == 0 and list(ours.parameters()) == []
+
+
+def test_parameter_containers_nested_train_and_load_like_torch(rng: np.random.Generator) -> None:
+    class Ours(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ws = nn.ParameterList([gg.ones(3, 3), gg.ones(3, 3)])
+            self.bs = nn.ParameterDict({"first": gg.zeros(3), "second": gg.zeros(3)})
+
+        def forward(self, x: gg.Tensor) -> gg.Tensor:
+            for w, name in zip(self.ws, ("first", "second"), strict=True):
+                x = (x @ w + self.bs[name]).tanh()
+            return x
+
+    class Theirs(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ws = torch.nn.ParameterList([torch.randn(3, 3), torch.randn(3, 3)])
+            self.bs = torch.nn.ParameterDict({"first": torch.randn(3), "second": torch.randn(3)})
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            for w, name in zip(self.ws, ("first", "second"), strict=True):
+                x = (x @ w + self.bs[name]).tanh()
+            return x
+
+    ours, theirs = Ours(), Theirs()
+    assert list(theirs.state_dict()) == ["ws.0", "ws.1", "bs.first", "bs.second"]
+    for dtype in DTYPES:
+        ours.zero_grad()
+        theirs.zero_grad()
+        check_against_torch(ours, theirs, [rng.standard_normal((4, 3))], dtype)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda nn_, t: nn_.ParameterList([t(1)])[3], "ParameterList: index 3 is out of range"),
+        (lambda nn_, t: nn_.ParameterList([t(1)])["0"], "cannot be interpreted as an integer"),
+        (lambda nn_, t: nn_.ParameterList().extend(t(3)), "ParameterList.extend should be called with an iterable"),
+        (lambda nn_, t: nn_.ParameterList().extend(3), "ParameterList.extend should be called with an iterable"),
+        (lambda nn_, t: nn_.ParameterList()(t(1)), "ParameterList should not be called"),
+        (lambda nn_, t: nn_.ParameterList().append(t(1).long()), "floating point"),
+        (lambda nn_, t: nn_.ParameterDict()["x"], "'ParameterDict' object has no attribute 'x'"),
+        (lambda nn_, t: nn_.ParameterDict({1: t(1)}), r"not a string \(type is 'int'\)|keys must be strings"),
+        (lambda nn_, t: nn_.ParameterDict({"a.b": t(1)}), r"can.t contain \"\.\"|without \"\.\""),
+        (lambda nn_, t: nn_.ParameterDict({"a": t(1)}).__setitem__("a", 3), "cannot assign 'int' as parameter 'a'"),
+        (lambda nn_, t: nn_.ParameterDict().update(5), "update should be called with an iterable"),
+        (lambda nn_, t: nn_.ParameterDict().update([("x", t(1), 3)]), "element #0 has length 3; 2 is required"),
+        (lambda nn_, t: nn_.ParameterDict().update([5]), "element #0 should be Iterable"),
+        (lambda nn_, t: nn_.ParameterDict().pop("zz"), "has no attribute 'zz'"),
+        (lambda nn_, t: nn_.ParameterDict()(t(1)), "ParameterDict should not be called"),
+    ],
+)
+def test_parameter_containers_bad_use_raises_like_torch(call, match: str) -> None:
+    raises_like_torch(lambda: call(nn, gg.ones), lambda: call(torch.nn, torch.ones), match)
+
+
+def test_parameter_containers_failed_assignment_changes_nothing() -> None:
+    d = nn.ParameterDict({"a": gg.ones(1)})
+    with pytest.raises(TypeError):
+        d[1] = gg.ones(1)
+    with pytest.raises(KeyError):
+        d["a.b"] = gg.ones(1)
+    assert list(d) == ["a"] and list(d.state_dict()) == ["a"]
+    p = nn.ParameterList([gg.ones(1)])
+    with pytest.raises(RuntimeError):
+        p.append(gg.ones(1, dtype=gg.int64))
+    assert len(p) == 1 and list(p.state_dict()) == ["0"]
