@@ -803,6 +803,21 @@ class Tensor:
     def logcumsumexp(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
         return ops.logcumsumexp(self, dim, axis=axis)
 
+    def sort(self, dim: int = -1, descending: bool = False, *, stable: bool | None = False) -> Any:
+        return ops.sort(self, dim, descending, stable=stable)
+
+    def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
+        return ops.argsort(self, dim, descending, stable=stable)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
+        return ops.topk(self, k, dim, largest, sorted)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+        return ops.kthvalue(self, k, dim, keepdim)
+
+    def median(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        return ops.median(self, dim, keepdim)
+
     # ------------------------------------------ scatter, index and matrix structure
     # (methods of this family go here, written out: def name(self, ...): return ops.name(self, ...))
     def scatter(self, dim: Any = None, index: Any = None, src: Any = None, value: Any = None, *, reduce: Any = None, axis: Any = None) -> Tensor:  # fmt: skip

@@ -55,3 +55,47 @@ OPS: list[OpCase] = [
         CUM_SHAPES[:3],
     ),
 ]
+
+SORT_SHAPES = (((3, 4),), ((2, 3, 4),), ((5,),), ((2, 0, 3),), ((1, 1),))
+SELECT_SHAPES = (((3, 4),), ((2, 3, 4),), ((5,),))  # at least 2 along every dim
+
+OPS += [
+    OpCase("sort", lambda a: a.sort()[0], lambda a: a.sort()[0], SORT_SHAPES),
+    OpCase(
+        "sort_descending_dim0",
+        lambda a: gg.sort(a, 0, descending=True).values,
+        lambda a: torch.sort(a, 0, descending=True).values,
+        SORT_SHAPES,
+    ),
+    OpCase(
+        "sort_stable", lambda a: a.sort(dim=-1, stable=True)[0], lambda a: a.sort(dim=-1, stable=True)[0], SORT_SHAPES
+    ),
+    OpCase("topk", lambda a: a.topk(2)[0], lambda a: a.topk(2)[0], SELECT_SHAPES),
+    OpCase(
+        "topk_smallest_dim0",
+        lambda a: gg.topk(a, 2, dim=0, largest=False).values,
+        lambda a: torch.topk(a, 2, dim=0, largest=False).values,
+        SELECT_SHAPES,
+    ),
+    OpCase(  # sorted=False leaves the order open: compare the chosen values in order
+        "topk_unsorted",
+        lambda a: a.topk(2, sorted=False)[0].sort()[0],
+        lambda a: a.topk(2, sorted=False)[0].sort()[0],
+        SELECT_SHAPES,
+    ),
+    OpCase("kthvalue", lambda a: a.kthvalue(2)[0], lambda a: a.kthvalue(2)[0], SELECT_SHAPES),
+    OpCase(
+        "kthvalue_keepdim_dim0",
+        lambda a: gg.kthvalue(a, 1, 0, keepdim=True).values,
+        lambda a: torch.kthvalue(a, 1, 0, keepdim=True).values,
+        SELECT_SHAPES,
+    ),
+    OpCase("median", lambda a: a.median(), lambda a: a.median(), SORT_SHAPES[:3] + (((2, 2),),)),
+    OpCase("median_dim", lambda a: a.median(-1)[0], lambda a: a.median(-1)[0], SORT_SHAPES[:3] + (((3, 2),),)),
+    OpCase(
+        "median_dim0_keepdim",
+        lambda a: gg.median(a, 0, keepdim=True).values,
+        lambda a: torch.median(a, 0, keepdim=True).values,
+        SELECT_SHAPES,
+    ),
+]

@@ -244,3 +244,251 @@ def test_cum_indices_need_no_gradient() -> None:
     x = gg.tensor([1.0, 3.0, 2.0], requires_grad=True)
     values, indices = gg.cummax(x, 0)
     assert values.requires_grad and not indices.requires_grad
+
+
+# ------------------------------------------------------------------------------------ sorting
+
+SPECIAL = [3.0, NAN, -INF, 1.0, NAN, INF, 1.0, -0.0, 0.0, 3.0]  # NaN sorts as the largest, -0.0 ties 0.0
+
+
+def _ties(seed: int, shape: tuple[int, ...] = (4, 300)) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 4, shape).astype(np.float64)
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("values", [SPECIAL, [2.0, 1.0, 2.0, 1.0, 2.0], [NAN, NAN, NAN]])
+def test_sort_stable_matches_torch_with_ties_nan_and_infinities(values: list[float], descending: bool) -> None:
+    ours, theirs, *_ = both(lambda x, lib: lib.sort(x, descending=descending, stable=True), values)
+    same(ours, theirs)
+    ours, theirs, *_ = both(lambda x, lib: lib.argsort(x, descending=descending, stable=True), values)
+    same(ours, theirs)
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_sort_stable_long_rows_with_many_ties(dim: int, descending: bool) -> None:
+    a = _ties(dim + 2)
+    a[1, ::7] = NAN
+    ours, theirs, *_ = both(lambda x, lib: x.sort(dim=dim, descending=descending, stable=True), a)
+    same(ours, theirs)
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_unstable_sort_gives_torchs_values_and_the_stable_indices(descending: bool) -> None:
+    """PyTorch's stable=False CPU sort may order ties differently (it does on these rows);
+    ours is always stable: the values agree with it, the indices with stable=True.
+    (PyTorch wants dim and descending as keywords once stable is given; glassgrad takes both.)"""
+    a = _ties(7)
+    ours = gg.sort(gg.tensor(a), 1, descending)
+    unstable, stable = (
+        torch.sort(torch.tensor(a), 1, descending),
+        torch.sort(torch.tensor(a), dim=1, descending=descending, stable=True),
+    )
+    same(ours.values, unstable.values)
+    same(ours.indices, stable.indices)
+    assert not torch.equal(unstable.indices, stable.indices)  # so the case does test a difference
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("dtype", ["int64", "int32", "int16", "uint8", "bool"])
+def test_sort_integer_and_bool_dtypes(dtype: str, descending: bool) -> None:
+    a = np.array([[3, 1, 0, 2, 1, 3], [0, 0, 1, 1, 0, 1]]).astype(dtype)
+    ours, theirs, *_ = both(lambda x, lib: lib.sort(x, dim=1, descending=descending, stable=True), a)
+    same(ours, theirs)
+    if dtype == "bool":  # PyTorch's topk refuses bool on the cpu, and so does ours
+        raises_like(lambda x, lib: lib.topk(x, 3), a, name="topk")
+        return
+    ours, theirs, *_ = both(lambda x, lib: lib.topk(x, 3, largest=not descending), a)
+    same(ours.values, theirs.values)
+
+
+def test_sort_descending_integer_extremes_do_not_overflow() -> None:
+    info = np.iinfo(np.int64)
+    a = np.array([0, info.min, info.max, -1, info.min, 1])
+    ours, theirs, *_ = both(lambda x, lib: lib.sort(x, descending=True, stable=True), a)
+    same(ours, theirs)
+
+
+def test_sort_gradient_on_ties_follows_the_stable_permutation() -> None:
+    grads_agree(lambda x, lib: lib.sort(x, stable=True, descending=True), [2.0, 1.0, 2.0, 3.0, 1.0], [1, 2, 3, 4, 5])
+
+
+def test_topk_values_match_torch_and_indices_point_at_them() -> None:
+    """With ties PyTorch's topk may pick another of the tied indices; the values agree and
+    each index holds its value. Without ties the indices agree too."""
+    a = _ties(11, (5, 40))
+    for largest in (True, False):
+        ours = gg.topk(gg.tensor(a), 7, largest=largest)
+        theirs = torch.topk(torch.tensor(a), 7, largest=largest)
+        same(ours.values, theirs.values)
+        np.testing.assert_array_equal(np.take_along_axis(a, _np(ours.indices), 1), _np(ours.values))
+    b = np.random.default_rng(12).standard_normal((5, 40))
+    ours, theirs, *_ = both(lambda x, lib: lib.topk(x, 7, dim=1), b)
+    same(ours, theirs)
+
+
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_with_nan_and_infinities(largest: bool) -> None:
+    values = [1.0, NAN, 2.0, NAN, 0.0, INF, -INF]
+    ours, theirs, *_ = both(lambda x, lib: lib.topk(x, 4, largest=largest), values)
+    same(ours, theirs)
+
+
+@pytest.mark.parametrize(
+    ("values", "k"),
+    [
+        ([1.0, NAN, 2.0, NAN, 0.0], 4),
+        ([1.0, NAN, 2.0, NAN, 0.0], 5),
+        (SPECIAL, 1),
+        (SPECIAL, 8),
+        (SPECIAL, 9),
+        (SPECIAL, 10),
+    ],
+)
+def test_kthvalue_with_nan_matches_torch(values: list[float], k: int) -> None:
+    ours, theirs, *_ = both(lambda x, lib: lib.kthvalue(x, k), values)
+    same(ours, theirs)
+
+
+def test_kthvalue_and_median_with_ties_pick_an_index_holding_the_value() -> None:
+    a = _ties(13, (6, 25))
+    for k in (1, 5, 13, 25):
+        ours, theirs = gg.kthvalue(gg.tensor(a), k, 1), torch.kthvalue(torch.tensor(a), k, 1)
+        same(ours.values, theirs.values)
+        np.testing.assert_array_equal(np.take_along_axis(a, _np(ours.indices)[:, None], 1)[:, 0], _np(ours.values))
+    ours, theirs = gg.median(gg.tensor(a), 1), torch.median(torch.tensor(a), 1)
+    same(ours.values, theirs.values)
+    np.testing.assert_array_equal(np.take_along_axis(a, _np(ours.indices)[:, None], 1)[:, 0], _np(ours.values))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [3.0, 1.0, 2.0, 1.0, 3.0, 2.0],  # even length: the lower median
+        [2.0, 1.0, 2.0, 2.0],  # ties share the gradient evenly
+        [2.0, NAN, 2.0, NAN],  # a NaN makes the median NaN; the NaNs share the gradient
+        [5.0],
+        [[1.0, 4.0], [3.0, 2.0]],
+    ],
+)
+def test_median_of_all_elements_and_its_gradient(values: list[float]) -> None:
+    ours, theirs, *_ = both(lambda x, lib: lib.median(x), values)
+    same(ours, theirs)
+    assert ours.ndim == 0
+    grads_agree(lambda x, lib: x.median(), values)
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8"])
+def test_median_of_integers(dtype: str) -> None:
+    a = np.array([[3, 1, 2, 4], [0, 9, 9, 1]]).astype(dtype)
+    ours, theirs, *_ = both(lambda x, lib: lib.median(x), a)
+    same(ours, theirs)
+    ours, theirs, *_ = both(lambda x, lib: lib.median(x, 1), a)
+    same(ours, theirs)
+
+
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize(
+    "values", [[1.0, NAN, 2.0, NAN, 0.0], [[NAN, 1.0, 2.0], [3.0, 2.0, NAN]], [[1.0, 0.0, 2.0, 5.0]]]
+)
+def test_median_dim_with_nan_gives_nan_and_the_first_nans_index(values: list, keepdim: bool) -> None:
+    ours, theirs, *_ = both(lambda x, lib: lib.median(x, -1, keepdim), values)
+    same(ours, theirs)
+
+
+def test_median_dim_gradient_goes_to_the_index() -> None:
+    grads_agree(lambda x, lib: x.median(1), [[3.0, 1.0, 2.0, 5.0], [0.0, -1.0, 4.0, 3.0]], [2.0, 3.0])
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x, lib: lib.sort(x),
+        lambda x, lib: lib.sort(x, 0, True),
+        lambda x, lib: lib.argsort(x, -1),
+        lambda x, lib: lib.topk(x, 1),
+        lambda x, lib: lib.topk(x, 0),  # PyTorch gives the value back for k = 0 too
+        lambda x, lib: lib.kthvalue(x, 1),
+        lambda x, lib: lib.kthvalue(x, 1, 0, True),
+        lambda x, lib: lib.median(x),
+        lambda x, lib: lib.median(x, 0),
+        lambda x, lib: lib.median(x, -1, True),
+    ],
+)
+def test_sorting_zero_dim_input(call: Callable) -> None:
+    ours, theirs, *_ = both(call, 2.5)
+    same(ours, theirs)
+
+
+@pytest.mark.parametrize(
+    ("shape", "call"),
+    [
+        ((0,), lambda x, lib: lib.sort(x)),
+        ((2, 0), lambda x, lib: lib.sort(x, 0, descending=True)),
+        ((2, 0), lambda x, lib: lib.argsort(x, 0)),
+        ((0,), lambda x, lib: lib.topk(x, 0)),
+        ((2, 0), lambda x, lib: lib.topk(x, 2, dim=0)),
+        ((2, 0), lambda x, lib: lib.kthvalue(x, 1, dim=0)),
+        ((2, 0), lambda x, lib: lib.median(x, 0)),
+        ((0,), lambda x, lib: lib.median(x)),  # NaN
+        ((2, 0, 3), lambda x, lib: lib.median(x)),
+    ],
+)
+def test_sorting_empty_input(shape: tuple[int, ...], call: Callable) -> None:
+    ours, theirs, *_ = both(call, np.zeros(shape, dtype=np.float32))
+    same(ours, theirs)
+
+
+@pytest.mark.parametrize(
+    ("shape", "call", "name"),
+    [
+        ((3,), lambda x, lib: lib.sort(x, 1), "sort"),
+        ((3, 2), lambda x, lib: lib.sort(x, -3), "sort"),
+        ((), lambda x, lib: lib.sort(x, 1), "sort"),
+        ((3,), lambda x, lib: lib.sort(x, None), "sort"),
+        ((3,), lambda x, lib: lib.argsort(x, 2), "argsort"),
+        ((3,), lambda x, lib: lib.argsort(x, 0.0), "argsort"),
+        ((3, 4), lambda x, lib: lib.topk(x, 5), "topk"),
+        ((3, 4), lambda x, lib: lib.topk(x, -1), "topk"),
+        ((3, 4), lambda x, lib: lib.topk(x, 1.5), "topk"),
+        ((3, 4), lambda x, lib: lib.topk(x, 2, dim=2), "topk"),
+        ((0,), lambda x, lib: lib.topk(x, 1), "topk"),
+        ((), lambda x, lib: lib.topk(x, 2), "topk"),
+        ((3, 4), lambda x, lib: lib.kthvalue(x, 5), "kthvalue"),
+        ((3, 4), lambda x, lib: lib.kthvalue(x, 0), "kthvalue"),
+        ((3, 4), lambda x, lib: lib.kthvalue(x, 2.0), "kthvalue"),
+        ((), lambda x, lib: lib.kthvalue(x, 2), "kthvalue"),
+        ((0,), lambda x, lib: lib.kthvalue(x, 1), "kthvalue"),  # IndexError: empty reduced dim
+        ((2, 0), lambda x, lib: lib.median(x, 1), "median"),
+        ((3,), lambda x, lib: lib.median(x, 2), "median"),
+        ((3,), lambda x, lib: lib.median(x, 0.5), "median"),
+    ],
+)
+def test_sorting_bad_inputs_raise_like_torch(shape: tuple[int, ...], call: Callable, name: str) -> None:
+    raises_like(call, np.zeros(shape), name=name)
+
+
+def test_stable_is_keyword_only_as_in_torch() -> None:
+    for lib, x in ((gg, gg.zeros(3)), (torch, torch.zeros(3))):
+        with pytest.raises(TypeError):
+            lib.argsort(x, 0, False, True)
+        with pytest.raises(TypeError):
+            lib.sort(x, 0, False, True)
+
+
+@pytest.mark.parametrize("op", ["sort", "argsort", "topk", "kthvalue", "median"])
+def test_sorting_axis_alias_and_methods(op: str) -> None:
+    a = np.random.default_rng(5).standard_normal((3, 4))
+    args = (2,) if op in ("topk", "kthvalue") else ()
+    ours, theirs, *_ = both(lambda x, lib: getattr(lib, op)(x, *args, axis=0), a)
+    same(ours, theirs)
+    ours, theirs, *_ = both(lambda x, lib: getattr(x, op)(*args, 1), a)
+    same(ours, theirs)
+
+
+def test_sorting_results_types_and_no_gradient_on_indices() -> None:
+    x = gg.tensor([[3.0, 1.0, 2.0]], requires_grad=True)
+    for out in (x.sort(), x.topk(2), x.kthvalue(2), x.median(1)):
+        assert type(out).__name__ == "ValuesIndices" and out._fields == ("values", "indices")
+        assert out.values.requires_grad and not out.indices.requires_grad and out.indices.dtype == gg.int64
+    assert x.argsort().dtype == gg.int64 and not x.argsort().requires_grad

@@ -113,9 +113,9 @@ from .unary import (
 # new op families (one import line each, added when the module exists)
 from .binary_math import arctan2, atan2, copysign, hypot, logaddexp, logaddexp2
 from .bitwise import bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift, bitwise_xor
+from .cumulative import cummax, cummin, cumprod, cumsum, logcumsumexp
 from .error_function import erf, erfc, erfinv
 from .rounding import ceil, fix, floor, frac, round, trunc
-from .cumulative import cummax, cummin, cumprod, cumsum, logcumsumexp
 from .scatter import (
     index_add,
     index_copy,
@@ -128,6 +128,7 @@ from .scatter import (
     scatter_add,
     scatter_reduce,
 )
+from .sorting import argsort, kthvalue, median, sort, topk
 from .structure import diag, diag_embed, diagonal, lerp, meshgrid, repeat_interleave, roll, rot90, trace, tril, triu
 
 subtract, multiply, divide, true_divide, negative = sub, mul, div, div, neg

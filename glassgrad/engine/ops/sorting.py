@@ -1,0 +1,219 @@
+"""Sorting and selection along a dim: sort, argsort, topk, kthvalue, median.
+
+Each op first finds *indices* with a stable sort (``SortIndices``, not
+differentiable), then takes the values at those indices with
+``take_along_dim``, whose backward scatters ``g`` back to the chosen
+positions: for ``z_i = x_{p(i)}``, ``dL/dx_j = Σ_{i: p(i)=j} g_i`` (for sort,
+p is a permutation, so each x_j gets exactly one g_i). The exception is
+``median()`` over all elements, whose gradient PyTorch spreads evenly over
+the tied elements (``Median``).
+
+Order: NaN sorts as the largest value (after +inf), as in PyTorch. The sort is
+always stable, so ties keep their original order; PyTorch guarantees that only
+for ``stable=True`` (its unstable CPU sort, topk and kthvalue may pick another
+of the tied indices; the values agree).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..function import Context, Function
+from ..tensor import Tensor
+from .cumulative import along_vector, dim_arg
+from .operands import as_int
+from .reductions import ValuesIndices
+
+
+def _reversed_order(xp: Any, x: Any) -> Any:
+    """A key whose ascending order is x's descending order (ties stay ties, nothing overflows)."""
+    if x.dtype.kind == "f":
+        return -x  # NaN stays NaN (moved to the front afterwards)
+    return ~x  # integers: ~x = -x - 1 reverses the order without overflow; bool: not
+
+
+class SortIndices(Function):
+    """The permutation p that sorts x along ``dim``: x[p] is ascending (or descending).
+
+    Not differentiable itself (the values are x taken at p). Stable; NaN is the largest
+    value, so it comes last ascending and first descending, NaNs in their original order.
+    """
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, dim: int, descending: bool) -> Any:
+        xp = ctx.xp
+        if not descending:
+            return xp.argsort(x, axis=dim, kind="stable")  # NumPy's order already puts NaN last
+        index = xp.argsort(_reversed_order(xp, x), axis=dim, kind="stable")
+        if x.dtype.kind == "f":  # a second stable pass moves the NaNs (last after negation) to the front
+            not_nan = (~xp.isnan(xp.take_along_axis(x, index, axis=dim))).astype(np.int8)
+            index = xp.take_along_axis(index, xp.argsort(not_nan, axis=dim, kind="stable"), axis=dim)
+        return index
+
+
+class MedianIndex(Function):
+    """Index (along ``dim``, kept as size 1) of the lower median: the element at sorted
+    position (n - 1) // 2, or the first NaN when the slice has one (the median is then NaN,
+    as in PyTorch). Not differentiable: the values are x taken there."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, dim: int) -> Any:
+        xp = ctx.xp
+        n = x.shape[dim]
+        order = SortIndices.forward(ctx, x, dim, False)
+        position = xp.full(x.shape[:dim] + (1,) + x.shape[dim + 1 :], (n - 1) // 2, dtype=np.int64)
+        if x.dtype.kind == "f":  # NaNs sort last: the first of them sits at n - (number of NaNs)
+            nans = xp.isnan(x).sum(axis=dim, keepdims=True)
+            position = xp.where(nans > 0, n - nans, position)
+        return xp.take_along_axis(order, position, axis=dim)
+
+
+class Median(Function):
+    """z = the lower median of all elements (sorted position (n - 1) // 2; NaN if any is NaN);
+    dL/dx = g / k at the k elements equal to z (the NaNs when z is NaN), 0 elsewhere:
+    ties share the gradient evenly, as in PyTorch's median()."""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any) -> Any:
+        xp = ctx.xp
+        flat = x.reshape(-1)
+        if flat.size == 0:
+            z = xp.asarray(np.nan, dtype=x.dtype)
+        elif x.dtype.kind == "f" and bool(xp.isnan(flat).any()):
+            z = xp.asarray(np.nan, dtype=x.dtype)
+        else:
+            z = xp.sort(flat)[(flat.size - 1) // 2]
+        if x.dtype.kind == "f":
+            ctx.save_for_backward(xp.isnan(x) if bool(xp.isnan(z)) else x == z)
+        return z
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (hit,) = ctx.saved_arrays
+        return grad * hit / max(int(hit.sum()), 1)
+
+
+# ---------------------------------------------------------------------------------------- wrappers
+
+
+def _take(input: Tensor, index: Tensor, dim: int) -> Tensor:  # noqa: A002
+    from .indexing import take_along_dim
+
+    return take_along_dim(input, index, dim)
+
+
+def sort(
+    input: Tensor,  # noqa: A002
+    dim: int = -1,
+    descending: bool = False,
+    *,
+    stable: bool | None = False,
+    axis: int | None = None,
+) -> ValuesIndices:
+    """(values, indices) with values = x sorted along ``dim``: z_i = x_{p(i)};
+    dL/dx_{p(i)} = g_i (the gradient scattered back through the permutation).
+
+    Always stable (``stable`` is accepted for PyTorch's signature); NaN sorts as the largest."""
+    d = dim_arg("sort", dim, input.ndim, axis, default=-1)
+
+    def run(x: Tensor) -> ValuesIndices:
+        index = SortIndices.apply(x, dim=d, descending=bool(descending))
+        return ValuesIndices(_take(x, index, d), index)
+
+    return along_vector(input, run)
+
+
+def argsort(
+    input: Tensor,  # noqa: A002
+    dim: int = -1,
+    descending: bool = False,
+    *,
+    stable: bool = False,
+    axis: int | None = None,
+) -> Tensor:
+    """The indices ``sort`` returns (int64, no gradient); stable, NaN as the largest."""
+    d = dim_arg("argsort", dim, input.ndim, axis, default=-1)
+    return along_vector(input, lambda x: SortIndices.apply(x, dim=d, descending=bool(descending)))
+
+
+def topk(
+    input: Tensor,  # noqa: A002
+    k: int,
+    dim: int = -1,
+    largest: bool = True,
+    sorted: bool = True,  # noqa: A002
+    *,
+    axis: int | None = None,
+) -> ValuesIndices:
+    """(values, indices) of the k largest (``largest=False``: smallest) along ``dim``,
+    in sorted order: z_i = x_{p(i)} for the first k of the sort;  dL/dx_{p(i)} = g_i,
+    0 at the elements not chosen. NaN counts as the largest; ties: the earliest index first."""
+    k = as_int("topk", "k", k)
+    if input.dtype == np.bool_:
+        raise RuntimeError("topk: bool tensors are not supported (as in PyTorch on the cpu); cast to an integer dtype")
+    d = dim_arg("topk", dim, input.ndim, axis, default=-1)
+    n = input.shape[d] if input.ndim else 1
+    if not 0 <= k <= n:
+        raise RuntimeError(f"topk: selected index k={k} out of range for dim {dim} of size {n} (shape {input.shape})")
+    if input.ndim == 0:  # PyTorch gives the 0-d value back for k = 0 and k = 1
+        return along_vector(input, lambda x: topk(x, 1, 0, largest, sorted))
+
+    index = SortIndices.apply(input, dim=d, descending=bool(largest))
+    index = index[(slice(None),) * d + (slice(0, k),)]
+    return ValuesIndices(_take(input, index, d), index)
+
+
+def _reduced(input: Tensor, d: int, keepdim: bool, index: Tensor) -> ValuesIndices:  # noqa: A002
+    """Values at ``index`` (size 1 along d) with d kept or dropped."""
+    values = _take(input, index, d)
+    if not keepdim:
+        values, index = values.squeeze(d), index.squeeze(d)
+    return ValuesIndices(values, index)
+
+
+def _nonempty(op: str, input: Tensor, d: int) -> None:  # noqa: A002
+    if input.ndim and input.shape[d] == 0:
+        raise IndexError(f"{op}(): expected reduction dim {d} to have non-zero size, got shape {input.shape}")
+
+
+def kthvalue(
+    input: Tensor,  # noqa: A002
+    k: int,
+    dim: int = -1,
+    keepdim: bool = False,
+    *,
+    axis: int | None = None,
+) -> ValuesIndices:
+    """(values, indices) of the k-th smallest element (k from 1) along ``dim``:
+    z = x_{p(k-1)} of the ascending sort;  dL/dx_{p(k-1)} = g, 0 elsewhere.
+    NaN counts as the largest; ties: the k-th in the stable order."""
+    k = as_int("kthvalue", "k", k)
+    d = dim_arg("kthvalue", dim, input.ndim, axis, default=-1)
+    _nonempty("kthvalue", input, d)
+    n = input.shape[d] if input.ndim else 1
+    if not 1 <= k <= n:
+        raise RuntimeError(f"kthvalue(): selected number k={k} out of range for dim {d} of size {n}")
+
+    def run(x: Tensor) -> ValuesIndices:
+        index = SortIndices.apply(x, dim=d, descending=False)
+        return _reduced(x, d, keepdim, index[(slice(None),) * d + (slice(k - 1, k),)])
+
+    return along_vector(input, run)
+
+
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> Any:  # noqa: A002
+    """``median()``: the lower median of all elements as a 0-d tensor (NaN if any element
+    is NaN or the input is empty); dL/dx = g / k at the k elements equal to it.
+    ``median(dim, keepdim=False)``: (values, indices) of the lower median along ``dim``
+    (NaN and the first NaN's index where the slice has a NaN); dL/dx = g at the index."""
+    if dim is None and axis is None:
+        return Median.apply(input)
+    d = dim_arg("median", dim, input.ndim, axis)
+    _nonempty("median", input, d)
+    return along_vector(input, lambda x: _reduced(x, d, keepdim, MedianIndex.apply(x, dim=d)))
