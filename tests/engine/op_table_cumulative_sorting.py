@@ -99,3 +99,62 @@ OPS += [
         SELECT_SHAPES,
     ),
 ]
+
+
+def _einsum(name: str, equation: str, *shapes: tuple[tuple[int, ...], ...]) -> OpCase:
+    """One einsum equation, run on each of ``shapes`` (a tuple of operand shapes each)."""
+    return OpCase(
+        f"einsum_{name}", lambda *x: gg.einsum(equation, *x), lambda *x: torch.einsum(equation, *x), tuple(shapes)
+    )
+
+
+OPS += [
+    _einsum("matmul_implicit", "ij,jk", ((3, 4), (4, 5)), ((1, 2), (2, 1)), ((0, 3), (3, 2))),
+    _einsum("matmul", "ij,jk->ik", ((3, 4), (4, 5)), ((3, 0), (0, 2))),
+    _einsum("matmul_transposed_out", "ij,jk->ki", ((3, 4), (4, 5))),
+    _einsum("batched", "bij,bjk->bik", ((2, 3, 4), (2, 4, 5))),
+    _einsum(
+        "ellipsis_broadcast",
+        "...ij,...jk->...ik",
+        ((2, 3, 4), (2, 4, 5)),
+        ((3, 1, 2, 3), (4, 3, 2)),  # ellipsis (3, 1) against (4,): broadcast to (3, 4)
+        ((3, 4), (2, 4, 5)),  # no ellipsis axes on the left operand
+    ),
+    _einsum("ellipsis_implicit", "...ij,...jk", ((2, 3, 4), (2, 4, 5))),
+    _einsum("ellipsis_summed", "i...->i", ((3, 2, 4),)),
+    _einsum("ellipsis_middle", "i...j->j...i", ((3, 2, 1, 4),)),
+    _einsum("size1_label_broadcast", "ij,jk->ik", ((2, 1), (3, 4)), ((2, 3), (1, 4))),
+    _einsum("trace", "ii->", ((4, 4),)),
+    _einsum("trace_implicit", "ii", ((3, 3),)),
+    _einsum("diagonal", "ii->i", ((4, 4),)),
+    _einsum("batched_diagonal", "...ii->...i", ((2, 3, 3),)),
+    _einsum("repeated_with_other", "iij,jk->ik", ((3, 3, 4), (4, 2))),
+    _einsum("diagonal_times_vector", "ii,i->i", ((3, 3), (3,))),
+    _einsum("triple_repeat", "iii->i", ((3, 3, 3),)),
+    _einsum("repeated_kept_twice", "iji->ij", ((3, 2, 3),)),
+    _einsum("sum_all", "ij->", ((3, 4),)),
+    _einsum("sum_dim", "ijk->ik", ((2, 3, 4),)),
+    _einsum("transpose", "ij->ji", ((3, 4),)),
+    _einsum("outer", "i,j->ij", ((3,), (4,))),
+    _einsum("outer_implicit", "i,j", ((3,), (4,))),
+    _einsum("dot", "i,i->", ((5,), (5,))),
+    _einsum("hadamard", "ij,ij->ij", ((3, 4), (3, 4))),
+    _einsum("scalar_operand", "ij,->ij", ((3, 4), ())),
+    _einsum("bilinear_three", "bn,anm,bm->ba", ((2, 3), (4, 3, 5), (2, 5))),
+    _einsum("chain_four", "a,ab,bc,c->", ((3,), (3, 4), (4, 2), (2,))),
+    _einsum("four_outer_products", "a,b,c,d->abcd", ((2,), (3,), (1,), (2,))),
+    _einsum("label_summed_inside_one", "ij,k->ik", ((3, 4), (2,))),
+    _einsum("spaces_and_case", "iJ , Jk -> ki", ((3, 4), (4, 2))),
+    OpCase(
+        "einsum_operand_list",
+        lambda a, b: gg.einsum("ij,jk->ik", [a, b]),
+        lambda a, b: torch.einsum("ij,jk->ik", [a, b]),
+        (((3, 4), (4, 5)),),
+    ),
+    OpCase(
+        "einsum_sublists",
+        lambda a, b: gg.einsum(a, [0, 1], b, [1, 27], [27, 0]),
+        lambda a, b: torch.einsum(a, [0, 1], b, [1, 27], [27, 0]),
+        (((3, 4), (4, 5)),),
+    ),
+]

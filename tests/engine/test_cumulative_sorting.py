@@ -492,3 +492,170 @@ def test_sorting_results_types_and_no_gradient_on_indices() -> None:
         assert type(out).__name__ == "ValuesIndices" and out._fields == ("values", "indices")
         assert out.values.requires_grad and not out.indices.requires_grad and out.indices.dtype == gg.int64
     assert x.argsort().dtype == gg.int64 and not x.argsort().requires_grad
+
+
+# ------------------------------------------------------------------------------------ einsum
+
+
+def _each(xs: Any) -> list:
+    """``both`` hands one operand over as itself, several as a list."""
+    return xs if isinstance(xs, list) else [xs]
+
+
+def _operands(shapes: list[tuple[int, ...]], seed: int = 0, dtype: str = "float64") -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.integers(-3, 4, s).astype(dtype) for s in shapes]
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "float32", "float64"])
+@pytest.mark.parametrize(
+    ("equation", "shapes"),
+    [
+        ("ij,jk", [(2, 3), (3, 4)]),
+        ("ii->i", [(3, 3)]),
+        ("ii", [(3, 3)]),
+        ("...ij,...jk->...ik", [(2, 1, 2, 3), (4, 3, 2)]),
+        ("i,j,k->ijk", [(2,), (3,), (2,)]),
+        ("ij->", [(2, 3)]),
+    ],
+)
+def test_einsum_result_dtypes_and_values(equation: str, shapes: list, dtype: str) -> None:
+    ours, theirs, *_ = both(lambda xs, lib: lib.einsum(equation, *_each(xs)), *_operands(shapes, dtype=dtype))
+    same(ours, theirs)
+
+
+INTEGER_CASES = [
+    ("ii", [(3, 3)]),
+    ("ij->", [(2, 3)]),
+    ("ij->i", [(2, 1)]),
+    ("ij->ji", [(2, 3)]),
+    ("ii->i", [(3, 3)]),
+    ("ij,jk", [(2, 3), (3, 4)]),
+    ("ij,k->ik", [(2, 3), (4,)]),
+    ("i,i->", [(3,), (3,)]),
+    ("i,i->i", [(3,), (3,)]),
+    ("ij,ij->", [(2, 3), (2, 3)]),
+    ("ij,jk->", [(2, 3), (3, 4)]),
+    ("ij,jk->ik", [(2, 1), (3, 4)]),
+    ("ij,jk->ik", [(2, 3), (1, 4)]),
+    ("ij,jk->ik", [(2, 1), (1, 4)]),
+    ("ij,jk->ik", [(2, 0), (0, 4)]),
+    ("i,i->", [(1,), (3,)]),
+    ("j,ij->i", [(1,), (2, 3)]),
+    ("ab,bc,cd->ad", [(2, 3), (3, 4), (4, 5)]),
+    ("ij,ij,ij->", [(2, 3), (2, 3), (2, 3)]),
+    ("i,j,k->ijk", [(2,), (3,), (4,)]),
+    ("ii,jj->", [(3, 3), (2, 2)]),
+    ("...,...", [(2, 3), (3,)]),
+    ("iij,jk->ik", [(3, 3, 4), (4, 2)]),
+]
+
+
+@pytest.mark.parametrize("dtype", ["int32", "uint8", "bool"])
+@pytest.mark.parametrize(("equation", "shapes"), INTEGER_CASES)
+def test_einsum_integer_and_bool_results_follow_torch(equation: str, shapes: list, dtype: str) -> None:
+    """PyTorch gives int64 where its contraction sums one operand alone, the input dtype where it
+    multiplies, and NotImplementedError where it would multiply-and-sum bools."""
+    arrays = [np.random.default_rng(0).integers(0, 2, s).astype(dtype) for s in shapes]
+    try:
+        theirs = torch.einsum(equation, *[torch.tensor(a) for a in arrays])
+    except NotImplementedError:
+        raises_like(lambda *xs: xs[-1].einsum(equation, *xs[:-1]), *arrays, name="einsum")
+        return
+    same(gg.einsum(equation, *[gg.tensor(a) for a in arrays]), theirs)
+
+
+@pytest.mark.parametrize(
+    ("equation", "shapes"),
+    [
+        ("ba,Ab", [(3, 2), (5, 3)]),  # implicit output in ASCII order: "Aa"
+        ("bA,ab", [(3, 2), (5, 3)]),
+        ("...,...", [(2, 3), (3,)]),
+        ("i...->...", [(2, 3)]),
+        ("ij->...", [(2, 3)]),
+        ("i...i", [(3, 2, 3)]),
+        ("", [()]),
+        ("->", [()]),
+        ("...", [(2, 3)]),
+        ("ij,jk->ik", [(2, 1), (3, 4)]),
+        ("ij,ij->ij", [(2, 1), (2, 4)]),
+    ],
+)
+def test_einsum_shapes_match_torch(equation: str, shapes: list) -> None:
+    arrays = _operands(shapes, seed=4)
+    ours, theirs, *_ = both(lambda xs, lib: lib.einsum(equation, *_each(xs)), *arrays)
+    same(ours, theirs, exact=False)
+
+
+def test_einsum_gradient_only_for_operands_that_need_it() -> None:
+    a, b = _operands([(3, 4), (4, 2)], seed=2)
+    x, w = gg.tensor(a, requires_grad=True), gg.tensor(b)
+    t, tw = torch.tensor(a, requires_grad=True), torch.tensor(b)
+    gg.einsum("ij,jk->ik", x, w).sum().backward()
+    torch.einsum("ij,jk->ik", t, tw).sum().backward()
+    same(x.grad, t.grad)
+    assert w.grad is None
+
+
+def test_einsum_gradient_of_a_broadcast_diagonal() -> None:
+    """'ii,i->i' with a (1, 1) first operand: its diagonal broadcasts against i = 3."""
+    arrays = [np.array([[2.0]]), np.array([1.0, -2.0, 3.0])]
+    xs = [gg.tensor(a, requires_grad=True) for a in arrays]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    (gg.einsum("ii,i->i", *xs) * gg.tensor([1.0, 2.0, 3.0], dtype=gg.float64)).sum().backward()
+    (torch.einsum("ii,i->i", *ts) * torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)).sum().backward()
+    for x, t in zip(xs, ts, strict=True):
+        same(x.grad, t.grad)
+
+
+@pytest.mark.parametrize(
+    ("equation", "shapes"),
+    [
+        ("ij,jk->ik", [(2, 3)]),  # fewer operands than terms
+        ("ij", [(2, 3), (3, 4)]),  # more operands than terms
+        ("ij->ik", [(2, 3)]),  # output label not in any input
+        ("ij->ii", [(2, 3)]),  # output label twice
+        ("ijk->ij", [(2, 3)]),  # too many labels
+        ("i->i", [(2, 3)]),  # too few labels, no ellipsis
+        ("ij,jk->ik", [(2, 3), (2, 4)]),  # sizes do not broadcast
+        ("i,i", [(2,), (3,)]),
+        ("ii->i", [(2, 3)]),  # a repeated label must have equal sizes
+        ("ii->i", [(1, 3)]),
+        ("i1->i", [(2, 3)]),  # invalid characters
+        ("ij-->i", [(2, 3)]),
+        ("ij->i->", [(2, 3)]),
+        ("ij->i,j", [(2, 3)]),
+        ("..ij->i", [(2, 3)]),  # a lone '.'
+        ("...i...->i", [(2, 3)]),  # two ellipses
+        ("ij->.", [(2, 3)]),
+        ("...ij,...jk->...ik", [(5, 2, 2, 3), (4, 3, 4)]),  # ellipsis axes that do not broadcast
+    ],
+)
+def test_einsum_bad_equations_raise_like_torch(equation: str, shapes: list) -> None:
+    raises_like(lambda *xs: xs[-1].einsum(equation, *xs[:-1]), *[np.zeros(s) for s in shapes], name="einsum")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda a, b, lib: lib.einsum("ij,jk->ik", a, b.to(lib.float64)),  # RuntimeError: mixed dtypes
+        lambda a, b, lib: lib.einsum("ij,jk->ik", a, b.to(lib.int64)),
+        lambda a, b, lib: lib.einsum("i,i", a[0] > 0, b[:, 0] > 0),  # NotImplementedError: bool product
+        lambda a, b, lib: lib.einsum("ij->ij", 3.0),  # TypeError: not a tensor
+        lambda a, b, lib: lib.einsum("ij,jk->ik", a, [[1.0]]),
+        lambda a, b, lib: lib.einsum(3, a),
+        lambda a, b, lib: lib.einsum("ij->ij"),  # ValueError: no operand
+        lambda a, b, lib: lib.einsum(a, [0, 52]),  # ValueError: sublist label out of range
+    ],
+)
+def test_einsum_bad_operands_raise_like_torch(call: Callable) -> None:
+    a, b = _operands([(2, 3), (3, 2)], dtype="float32")
+    raises_like(lambda x, y, lib: call(x, y, lib), a, b, name="einsum")
+
+
+def test_einsum_sublist_form_with_ellipsis() -> None:
+    (a,) = _operands([(2, 3, 4)], seed=5)
+    ours, theirs, *_ = both(lambda x, lib: lib.einsum(x, [0, Ellipsis], [Ellipsis]), a)
+    same(ours, theirs)
+    ours, theirs, *_ = both(lambda x, lib: lib.einsum(x, [Ellipsis, 1, 51]), a)
+    same(ours, theirs)

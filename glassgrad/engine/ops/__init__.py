@@ -114,6 +114,7 @@ from .unary import (
 from .binary_math import arctan2, atan2, copysign, hypot, logaddexp, logaddexp2
 from .bitwise import bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift, bitwise_xor
 from .cumulative import cummax, cummin, cumprod, cumsum, logcumsumexp
+from .einsum import einsum
 from .error_function import erf, erfc, erfinv
 from .rounding import ceil, fix, floor, frac, round, trunc
 from .scatter import (
