@@ -582,3 +582,83 @@ def test_smooth_l1_loss_like_torch(beta, reduction) -> None:
     _same(module(gg.tensor(a), gg.tensor(b)), module_t(torch.tensor(a), torch.tensor(b)))
     if beta == 0.0:
         _same(ours, F.l1_loss(gg.tensor(a), gg.tensor(b), reduction=reduction))
+
+
+# ------------------------------------------------------------ attention: mask gradient, grouped-query
+ATTENTION_VARIANTS = [v.name for v in gg.kernels.list("attention", "cpu")]
+
+
+@pytest.mark.parametrize("variant", ATTENTION_VARIANTS)
+@pytest.mark.parametrize("mask_shape", [(2, 3, 5, 7), (1, 3, 5, 7), (5, 7), (2, 1, 1, 7), (3, 1, 7)])
+def test_float_attn_mask_gets_its_gradient_like_torch(variant, mask_shape) -> None:
+    rng = np.random.default_rng(0)
+    q, k, v = rng.standard_normal((2, 3, 5, 4)), rng.standard_normal((2, 3, 7, 4)), rng.standard_normal((2, 3, 7, 6))
+    m = rng.standard_normal(mask_shape)
+    ours_in = [gg.tensor(a, requires_grad=True) for a in (q, k, v, m)]
+    theirs_in = [torch.tensor(a, requires_grad=True) for a in (q, k, v, m)]
+    w = rng.standard_normal((2, 3, 5, 6))
+    with gg.kernels.use("attention", variant, "cpu"), gg.kernels.use("attention_backward", variant, "cpu"):
+        ours = F.scaled_dot_product_attention(*ours_in[:3], attn_mask=ours_in[3])
+        (ours * gg.tensor(w)).sum().backward()
+    theirs = TF.scaled_dot_product_attention(*theirs_in[:3], attn_mask=theirs_in[3])
+    (theirs * torch.tensor(w)).sum().backward()
+    _same(ours, theirs, atol=1e-10)
+    for a, b in zip(ours_in, theirs_in, strict=True):
+        assert a.grad.shape == tuple(b.grad.shape)
+        _same(a.grad, b.grad, atol=1e-10)
+
+
+def test_attn_mask_gradcheck_and_no_grad_mask_keeps_the_default_kernel(monkeypatch) -> None:
+    rng = np.random.default_rng(1)
+    shapes = ((1, 2, 4, 3), (1, 2, 5, 3), (1, 2, 5, 3))
+    q, k, v = (gg.tensor(rng.standard_normal(s), requires_grad=True) for s in shapes)
+    m = gg.tensor(rng.standard_normal((1, 1, 4, 5)), requires_grad=True)
+    assert gg.gradcheck(lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m), [q, k, v, m])
+    asked = []
+    real = gg.kernels.reference
+    monkeypatch.setattr(gg.kernels, "reference", lambda *a: asked.append(a) or real(*a))
+    F.scaled_dot_product_attention(q, k, v, attn_mask=m.detach()).sum().backward()
+    assert asked == []  # no mask gradient wanted: the default (flash) backward ran
+    F.scaled_dot_product_attention(q, k, v, attn_mask=m).sum().backward()
+    assert asked == [("attention_backward", "cpu")] and m.grad is not None
+
+
+@pytest.mark.parametrize(
+    ("hq", "hk", "hv"),
+    [(6, 2, 2), (6, 3, 3), (6, 6, 6), (4, 1, 1), (6, 2, 3)],
+)
+@pytest.mark.parametrize("causal", [False, True])
+def test_grouped_query_attention_like_torch(hq, hk, hv, causal) -> None:
+    rng = np.random.default_rng(2)
+    arrays = [
+        rng.standard_normal((2, hq, 5, 4)),
+        rng.standard_normal((2, hk, 7, 4)),
+        rng.standard_normal((2, hv, 7, 3)),
+    ]
+    ours_in = [gg.tensor(a, requires_grad=True) for a in arrays]
+    theirs_in = [torch.tensor(a, requires_grad=True) for a in arrays]
+    ours = F.scaled_dot_product_attention(*ours_in, is_causal=causal, enable_gqa=True)
+    theirs = TF.scaled_dot_product_attention(*theirs_in, is_causal=causal, enable_gqa=True)
+    _same(ours, theirs, atol=1e-10)
+    w = rng.standard_normal(ours.shape)
+    (ours * gg.tensor(w)).sum().backward()
+    (theirs * torch.tensor(w)).sum().backward()
+    for a, b in zip(ours_in, theirs_in, strict=True):
+        _same(a.grad, b.grad, atol=1e-10)
+
+
+def test_grouped_query_attention_errors_like_torch() -> None:
+    q, k = np.zeros((2, 6, 5, 4)), np.zeros((2, 4, 7, 4))
+    with pytest.raises(RuntimeError):
+        TF.scaled_dot_product_attention(torch.tensor(q), torch.tensor(k), torch.tensor(k), enable_gqa=True)
+    with pytest.raises(RuntimeError, match="must divide the number of heads in query .*key has 4, query has 6"):
+        F.scaled_dot_product_attention(gg.tensor(q), gg.tensor(k), gg.tensor(k), enable_gqa=True)
+    with pytest.raises(RuntimeError):
+        TF.scaled_dot_product_attention(torch.tensor(q), torch.tensor(k), torch.tensor(k))
+    with pytest.raises(RuntimeError, match="batch dims differ"):
+        F.scaled_dot_product_attention(gg.tensor(q), gg.tensor(k), gg.tensor(k))
+    flat = np.zeros((5, 4))
+    with pytest.raises(IndexError):
+        TF.scaled_dot_product_attention(*(torch.tensor(flat),) * 3, enable_gqa=True)
+    with pytest.raises(IndexError, match="enable_gqa needs a heads dim"):
+        F.scaled_dot_product_attention(*(gg.tensor(flat),) * 3, enable_gqa=True)

@@ -5,7 +5,8 @@
 The forward saves Q, K, V, the output and each row's log-sum-exp (not the
 Lq×Lk probabilities); the backward hands them to the selected
 "attention_backward" variant, which recomputes the scores it needs
-(see kernels/attention/reference.py for the math). The mask gets no gradient.
+(see kernels/attention/reference.py for the math). A float mask that requires grad gets
+its gradient through the reference backward, which returns the scores' gradient dS.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ import numpy as np
 
 from ... import kernels
 from ..function import Context, Function
+from ..grad_mode import is_grad_enabled
 from ..tensor import Tensor
 
 
 class ScaledDotProductAttention(Function):
-    """O = softmax(QKᵀ·s + M) V;  dQ, dK, dV from kernels' attention_backward (FlashAttention-2 math)"""
+    """O = softmax(QKᵀ·s + M) V;  dQ, dK, dV from kernels' attention_backward (FlashAttention-2 math),
+    and for a float mask that requires grad  dL/dM = dS = P ⊙ (dP − rowsum(dO ⊙ O)),  dP = dO Vᵀ
+    (the gradient of the scores, since M is added to them; the reference variant computes it)."""
 
     @staticmethod
     def forward(ctx: Context, q: Any, k: Any, v: Any, mask: Any, is_causal: bool, scale: float) -> Any:
@@ -33,10 +37,13 @@ class ScaledDotProductAttention(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any, Any]:
         q, k, v, out, lse = ctx.saved_arrays
+        if ctx.needs_input_grad[3]:  # the mask's gradient needs dS, which only the reference returns
+            backward = kernels.reference("attention_backward", ctx.device)
+            return backward(q, k, v, out, grad, lse, **ctx.options, mask_grad=True)
         backward = kernels.get("attention_backward", ctx.device, q.dtype)
-        return backward(q, k, v, out, grad, lse, **ctx.options)
+        return (*backward(q, k, v, out, grad, lse, **ctx.options), None)
 
 
 def _mask_array(attn_mask: Any, q: Tensor, k: Tensor, lead: tuple[int, ...], n: int) -> Any:
@@ -65,6 +72,23 @@ def _mask_array(attn_mask: Any, q: Tensor, k: Tensor, lead: tuple[int, ...], n: 
     return xp.broadcast_to(mask, (*lead, *mask.shape[-2:])).reshape(n, *mask.shape[-2:])
 
 
+def _repeat_heads(name: str, label: str, t: Tensor, heads: int) -> Tensor:
+    """Grouped-query attention: each of t's Hkv heads (dim -3) repeated heads/Hkv times in a row
+    (PyTorch's repeat_interleave), as differentiable expand + reshape: dL/dt sums over the copies."""
+    if t.ndim < 3:
+        raise IndexError(f"{name}: enable_gqa needs a heads dim (-3), got {label} of shape {t.shape}")
+    h = t.shape[-3]
+    if h == heads:
+        return t
+    if h == 0 or heads % h:
+        raise RuntimeError(
+            f"{name}: number of heads in key and value must divide the number of heads in query "
+            f"({label} has {h}, query has {heads})"
+        )
+    lead, rest = t.shape[:-3], t.shape[-2:]
+    return t.unsqueeze(-3).expand(*lead, h, heads // h, *rest).reshape(*lead, heads, *rest)
+
+
 def scaled_dot_product_attention(
     query: Tensor,
     key: Tensor,
@@ -73,12 +97,15 @@ def scaled_dot_product_attention(
     dropout_p: float = 0.0,
     is_causal: bool = False,
     scale: float | None = None,
+    enable_gqa: bool = False,
 ) -> Tensor:
     """PyTorch's F.scaled_dot_product_attention over (..., L, D) tensors (e.g. batch, heads, seq, dim).
 
     ``attn_mask``: bool (True = attend) or float (added to the scores), broadcastable to
-    (..., Lq, Lk). ``is_causal`` hides keys after each query (top-left aligned).
-    ``scale`` defaults to 1/√D. Dropout on the attention weights is not supported.
+    (..., Lq, Lk); a float mask that requires grad gets dL/dM (the scores' gradient).
+    ``is_causal`` hides keys after each query (top-left aligned). ``scale`` defaults to 1/√D.
+    ``enable_gqa``: key and value may have fewer heads (dim -3) than query, each shared by
+    consecutive query heads. Dropout on the attention weights is not supported.
     """
     name = "scaled_dot_product_attention"
     if dropout_p:
@@ -86,6 +113,11 @@ def scaled_dot_product_attention(
     for label, t in (("query", query), ("key", key), ("value", value)):
         if not isinstance(t, Tensor) or t.ndim < 2:
             raise RuntimeError(f"{name}: {label} must be a tensor with at least 2 dims, got {getattr(t, 'shape', t)}")
+    if enable_gqa:
+        if query.ndim < 3:
+            raise IndexError(f"{name}: enable_gqa needs a heads dim (-3), got query of shape {query.shape}")
+        key = _repeat_heads(name, "key", key, query.shape[-3])
+        value = _repeat_heads(name, "value", value, query.shape[-3])
     if query.shape[-1] != key.shape[-1]:
         raise RuntimeError(f"{name}: query and key head dims differ: {query.shape} vs {key.shape}")
     if key.shape[-2] != value.shape[-2]:
@@ -99,7 +131,15 @@ def scaled_dot_product_attention(
     lead = query.shape[:-2]
     n = math.prod(lead)
     mask = None if attn_mask is None else _mask_array(attn_mask, query, key, lead, n)
+    if isinstance(attn_mask, Tensor) and attn_mask.requires_grad and is_grad_enabled():
+        # a learned additive bias: the mask goes in as a differentiable (N, Lq, Lk) input
+        # (expand's backward sums its gradient back to the mask's own shape)
+        if attn_mask.dtype != query.dtype:
+            raise RuntimeError(
+                f"{name}: a float attn_mask must have the query's dtype {query.dtype}, got {attn_mask.dtype}"
+            )
+        mask = attn_mask.expand(*lead, query.shape[-2], key.shape[-2]).reshape(n, query.shape[-2], key.shape[-2])
     q, k, v = (t.reshape(n, *t.shape[-2:]) for t in (query, key, value))
     s = 1 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
-    out = ScaledDotProductAttention.apply(q, k, v, mask=mask, is_causal=bool(is_causal), scale=s)
+    out = ScaledDotProductAttention.apply(q, k, v, mask, is_causal=bool(is_causal), scale=s)
     return out.reshape(*lead, *out.shape[-2:])

@@ -70,8 +70,10 @@ def attention_backward(
     mask: Any = None,
     is_causal: bool = False,
     scale: float = 1.0,
-) -> tuple[Any, Any, Any]:
-    """(dQ, dK, dV) from the saved O and lse (P recomputed as e^{S - lse})."""
+    mask_grad: bool = False,
+) -> tuple[Any, ...]:
+    """(dQ, dK, dV) from the saved O and lse (P recomputed as e^{S - lse}); with ``mask_grad``
+    also dS, the gradient of the additive mask (N, Lq, Lk): (dQ, dK, dV, dS)."""
     xp = backend.xp_of(q)
     with np.errstate(invalid="ignore"):
         p = xp.exp(scores(q, k, mask, is_causal, scale) - lse[..., None])
@@ -79,4 +81,5 @@ def attention_backward(
     dp = xp.matmul(grad_out, v.swapaxes(-1, -2))
     d = (grad_out * out).sum(axis=-1, keepdims=True)
     ds = p * (dp - d)
-    return xp.matmul(ds, k) * scale, xp.matmul(ds.swapaxes(-1, -2), q) * scale, dv
+    grads = (xp.matmul(ds, k) * scale, xp.matmul(ds.swapaxes(-1, -2), q) * scale, dv)
+    return (*grads, ds) if mask_grad else grads

@@ -10,6 +10,11 @@
 // gradient is a device array: one value per row (reduction "none") or one
 // value for all rows (grad_stride 0: "mean" divides it by the count first),
 // so the launcher never reads it on the host.
+//
+// Masked logits (-inf, e.g. hidden classes): online_add skips them, so they add
+// e^-inf = 0 to s, and their dx is e^(-inf - lse) = 0. The loss and gradient stay
+// finite as in PyTorch; no product 0 · (-inf) is ever formed (the engine's CPU path
+// avoids that nan with a where). Only a target on a masked logit gives loss inf.
 #include "rows.cuh"
 
 __device__ __forceinline__ long long this_row() { return (long long)blockIdx.x * blockDim.y + threadIdx.y; }
