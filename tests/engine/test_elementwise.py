@@ -531,3 +531,15 @@ def test_number_to_integer_tensor_power_keeps_the_tensor_dtype() -> None:
     agree(lambda m, y: 2**y, np.array([-1, 2, 3], dtype=np.int8))
     agree(lambda m, y: (-1) ** y, np.array([-1, 2, 3], dtype=np.int16))
     agree(lambda m, y: 2.5**y, np.array([-1, 2, 3], dtype=np.int16))
+
+
+def test_bitwise_with_numpy_arrays_behaves_as_with_tensors() -> None:
+    """A NumPy array operand is taken as a tensor (PyTorch hands it to NumPy instead, so its side here is a tensor)."""
+
+    def lift(m: Any, a: np.ndarray) -> Any:
+        return a if m is gg else torch.tensor(a)
+
+    agree(lambda m, x: x & lift(m, np.array([3, 3, 1, 1, 0])), I1)
+    agree(lambda m, x: x | lift(m, np.array([False, True, False, True])), B1)
+    agree(lambda m, x: lift(m, np.array([True, True, False, False])) ^ x, B1)
+    agree(lambda m, x: x & lift(m, np.array([1.5, 2.0, 0, 0, 0])), I1)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .. import dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
@@ -52,9 +54,9 @@ class Shift(Function):
 def _integers(op: str, *operands: Any) -> tuple[Any, ...]:
     """The operands promoted to their common integer or bool dtype, or the error PyTorch raises."""
     for o in operands:
-        if isinstance(o, float):
+        if isinstance(o, float | np.floating):
             raise NotImplementedError(f"{op}: not implemented for float operands, got {o!r}")
-        if not isinstance(o, Tensor | int):
+        if not isinstance(o, Tensor | int | np.ndarray):
             raise TypeError(f"{op}: expected tensors or integers, got {type(o).__name__}")
     if not any(isinstance(o, Tensor) for o in operands):
         raise TypeError(f"{op}: expected at least one tensor")
