@@ -815,8 +815,8 @@ class Tensor:
     def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
         return ops.kthvalue(self, k, dim, keepdim)
 
-    def median(self, dim: int | None = None, keepdim: bool = False) -> Any:
-        return ops.median(self, dim, keepdim)
+    def median(self, *args: Any, **kwargs: Any) -> Any:  # median() or median(dim, keepdim): see ops.median
+        return ops.median(self, *args, **kwargs)
 
     # ------------------------------------------ scatter, index and matrix structure
     # (methods of this family go here, written out: def name(self, ...): return ops.name(self, ...))

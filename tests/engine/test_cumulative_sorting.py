@@ -462,10 +462,34 @@ def test_sorting_empty_input(shape: tuple[int, ...], call: Callable) -> None:
         ((2, 0), lambda x, lib: lib.median(x, 1), "median"),
         ((3,), lambda x, lib: lib.median(x, 2), "median"),
         ((3,), lambda x, lib: lib.median(x, 0.5), "median"),
+        ((3, 2), lambda x, lib: lib.median(x, None), "median"),  # None is not "all elements"
+        ((3, 2), lambda x, lib: x.median(None), "median"),
+        ((3, 2), lambda x, lib: lib.median(x, keepdim=True), "median"),
+        ((3,), lambda x, lib: lib.topk(x, 1, None), "topk"),
+        ((3,), lambda x, lib: lib.kthvalue(x, 1, None), "kthvalue"),
     ],
 )
 def test_sorting_bad_inputs_raise_like_torch(shape: tuple[int, ...], call: Callable, name: str) -> None:
     raises_like(call, np.zeros(shape), name=name)
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda x, lib: lib.median(x), "median"),  # NotImplementedError for bool
+        (lambda x, lib: lib.median(x, 0), "median"),
+        (lambda x, lib: lib.kthvalue(x, 1), "kthvalue"),
+        (lambda x, lib: lib.logcumsumexp(x, 0), "logcumsumexp"),
+    ],
+)
+def test_bool_inputs_refused_like_torch(call: Callable, name: str) -> None:
+    raises_like(call, np.array([True, False, True]), name=name)
+
+
+def test_bool_sort_and_cummax_work_like_torch() -> None:
+    for call in (lambda x, lib: lib.sort(x, stable=True), lambda x, lib: lib.cummax(x, 0)):
+        ours, theirs, *_ = both(call, [True, False, True, False])
+        same(ours, theirs)
 
 
 def test_stable_is_keyword_only_as_in_torch() -> None:

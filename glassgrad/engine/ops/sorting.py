@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
 from .cumulative import along_vector, dim_arg
@@ -153,7 +154,8 @@ def topk(
 ) -> ValuesIndices:
     """(values, indices) of the k largest (``largest=False``: smallest) along ``dim``,
     in sorted order: z_i = x_{p(i)} for the first k of the sort;  dL/dx_{p(i)} = g_i,
-    0 at the elements not chosen. NaN counts as the largest; ties: the earliest index first."""
+    0 at the elements not chosen. NaN counts as the largest; ties: the earliest index first.
+    ``sorted=False`` (order unspecified in PyTorch) gives the sorted order too."""
     k = as_int("topk", "k", k)
     if input.dtype == np.bool_:
         raise RuntimeError("topk: bool tensors are not supported (as in PyTorch on the cpu); cast to an integer dtype")
@@ -194,6 +196,10 @@ def kthvalue(
     z = x_{p(k-1)} of the ascending sort;  dL/dx_{p(k-1)} = g, 0 elsewhere.
     NaN counts as the largest; ties: the k-th in the stable order."""
     k = as_int("kthvalue", "k", k)
+    if input.dtype == np.bool_:
+        raise NotImplementedError(
+            "kthvalue: not implemented for bool tensors (as in PyTorch); cast to an integer dtype"
+        )
     d = dim_arg("kthvalue", dim, input.ndim, axis, default=-1)
     _nonempty("kthvalue", input, d)
     n = input.shape[d] if input.ndim else 1
@@ -207,13 +213,36 @@ def kthvalue(
     return along_vector(input, run)
 
 
-def median(input: Tensor, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> Any:  # noqa: A002
+class _AllElements:
+    """``median()``'s default dim: all elements (PyTorch has two overloads; None is a TypeError there)."""
+
+    def __repr__(self) -> str:
+        return "<all elements>"
+
+
+ALL_ELEMENTS = _AllElements()
+
+
+def median(
+    input: Tensor,  # noqa: A002
+    dim: Any = ALL_ELEMENTS,
+    keepdim: bool = False,
+    *,
+    axis: int | None = None,
+) -> Any:
     """``median()``: the lower median of all elements as a 0-d tensor (NaN if any element
     is NaN or the input is empty); dL/dx = g / k at the k elements equal to it.
     ``median(dim, keepdim=False)``: (values, indices) of the lower median along ``dim``
-    (NaN and the first NaN's index where the slice has a NaN); dL/dx = g at the index."""
-    if dim is None and axis is None:
+    (NaN and the first NaN's index where the slice has a NaN); dL/dx = g at the index.
+    ``dim=None`` is a TypeError, as in PyTorch; bool inputs raise NotImplementedError."""
+    if input.dtype == np.bool_:
+        raise NotImplementedError("median: not implemented for bool tensors (as in PyTorch); cast to an integer dtype")
+    if dim is ALL_ELEMENTS and axis is None:
+        if keepdim:
+            raise TypeError("median(): keepdim=True needs a dim")
+        if input.numel() == 0 and not dtypes.is_floating(input.dtype):
+            raise RuntimeError(f"median: an empty {input.dtype} tensor has no median (and no NaN to give)")
         return Median.apply(input)
-    d = dim_arg("median", dim, input.ndim, axis)
+    d = dim_arg("median", dim, input.ndim, axis, default=ALL_ELEMENTS)
     _nonempty("median", input, d)
     return along_vector(input, lambda x: _reduced(x, d, keepdim, MedianIndex.apply(x, dim=d)))
