@@ -37,6 +37,14 @@ from ..engine.ops.conv import conv1d, conv2d, conv_transpose2d
 from ..engine.ops.dropout import dropout
 from ..engine.ops.embedding import embedding
 from ..engine.ops.fold import fold, unfold
+from ..engine.ops.interpolate import (
+    interpolate,
+    pixel_shuffle,
+    pixel_unshuffle,
+    upsample,
+    upsample_bilinear,
+    upsample_nearest,
+)
 from ..engine.ops.linalg import matmul
 from ..engine.ops.losses import (
     binary_cross_entropy,
@@ -79,6 +87,12 @@ __all__ = [
     "selu",
     "softmin",
     "softsign",
+    "interpolate",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "upsample",
+    "upsample_bilinear",
+    "upsample_nearest",
     "scaled_dot_product_attention",
     "adaptive_avg_pool2d",
     "avg_pool1d",

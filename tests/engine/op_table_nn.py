@@ -85,4 +85,47 @@ OPS: list[OpCase] = [
         lambda a: TF.pad(a, (1, 1, 2, 0), "constant", -1.5),
         (((2, 3, 4),),),
     ),
+    # F.interpolate: every mode, size given and scale_factor given, align_corners both ways
+    *[
+        OpCase(
+            f"interpolate_{name}",
+            lambda a, kw=kw: F.interpolate(a, **kw),
+            lambda a, kw=kw: TF.interpolate(a, **kw),
+            shapes,
+        )
+        for name, kw, shapes in [
+            ("nearest_size", {"size": 7}, (((2, 3, 5),),)),
+            ("nearest_scale", {"scale_factor": 2.5}, (((2, 3, 4),),)),
+            ("nearest_down", {"size": 3}, (((1, 2, 7),),)),
+            ("nearest_exact", {"size": 7, "mode": "nearest-exact"}, (((2, 3, 5),),)),
+            ("nearest_exact_scale", {"scale_factor": 1.7, "mode": "nearest-exact"}, (((2, 2, 6),),)),
+            ("linear", {"size": 8, "mode": "linear"}, (((2, 3, 5),), ((1, 1, 1),))),
+            ("linear_ac", {"size": 8, "mode": "linear", "align_corners": True}, (((2, 3, 5),),)),
+            ("linear_down", {"scale_factor": 0.6, "mode": "linear"}, (((2, 3, 9),),)),
+            ("nearest2d", {"size": (3, 7)}, (((2, 3, 4, 5),),)),
+            ("nearest2d_x2", {"scale_factor": 2}, (((1, 2, 3, 4),),)),
+            ("nearest_exact2d", {"scale_factor": (1.5, 0.7), "mode": "nearest-exact"}, (((1, 2, 4, 5),),)),
+            ("bilinear", {"size": (5, 7), "mode": "bilinear"}, (((2, 3, 4, 5),),)),
+            ("bilinear_ac", {"size": (5, 7), "mode": "bilinear", "align_corners": True}, (((2, 3, 4, 5),),)),
+            ("bilinear_scale", {"scale_factor": (1.5, 0.5), "mode": "bilinear"}, (((1, 2, 4, 6),),)),
+            ("bicubic", {"size": (7, 9), "mode": "bicubic"}, (((2, 2, 4, 5),),)),
+            ("bicubic_ac", {"size": (7, 3), "mode": "bicubic", "align_corners": True}, (((1, 2, 4, 5),),)),
+            ("bicubic_scale", {"scale_factor": 2, "mode": "bicubic"}, (((1, 2, 3, 3),),)),
+            ("bicubic_down", {"size": (2, 3), "mode": "bicubic"}, (((1, 1, 5, 7),),)),
+            ("trilinear", {"size": (3, 4, 5), "mode": "trilinear"}, (((1, 2, 2, 3, 4),),)),
+            ("nearest3d", {"scale_factor": (2.0, 1.5, 0.5)}, (((1, 2, 2, 3, 4),),)),
+        ]
+    ],
+    OpCase(
+        "pixel_shuffle",
+        lambda a: F.pixel_shuffle(a, 2),
+        lambda a: TF.pixel_shuffle(a, 2),
+        (((2, 8, 3, 3),), ((4, 2, 5),)),
+    ),
+    OpCase(
+        "pixel_unshuffle",
+        lambda a: F.pixel_unshuffle(a, 2),
+        lambda a: TF.pixel_unshuffle(a, 2),
+        (((1, 2, 4, 6),), ((2, 1, 2, 2, 4),)),
+    ),
 ]

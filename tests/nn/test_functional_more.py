@@ -3,6 +3,7 @@ options, special values, kink conventions and bad inputs, each case run in PyTor
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -371,3 +372,218 @@ def test_pad_backward_is_the_adjoint_with_a_random_upstream_gradient() -> None:
             yt.backward(torch.tensor(g))
             np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-12)
             assert np.sum(y.detach().numpy() * g) == pytest.approx(np.sum(a * x.grad.numpy()), rel=1e-12)
+
+
+# ------------------------------------------------------------------ F.interpolate, Upsample, pixel shuffle
+
+INTERP_ERRORS = [
+    ((2, 3, 5), {"size": 4, "mode": "bilinear"}),  # NotImplementedError: 3-d input, 4-d mode
+    ((2, 3, 4, 5), {"size": 4, "mode": "linear"}),
+    ((2, 3, 5), {"size": 4, "mode": "bicubic"}),
+    ((1, 2, 3, 4, 5), {"size": 4, "mode": "bilinear"}),
+    ((3, 5), {"size": 4}),  # 2-d input
+    ((1, 1, 1, 1, 1, 3), {"size": 4}),
+    ((2, 3, 5), {"size": 4, "mode": "foo"}),
+    ((2, 3, 5), {"size": 4, "align_corners": True}),  # ValueError: align_corners with nearest
+    ((2, 3, 5), {"size": 4, "mode": "nearest-exact", "align_corners": False}),
+    ((2, 3, 5), {"size": 4, "scale_factor": 2.0}),  # both
+    ((2, 3, 5), {}),  # neither
+    ((2, 3, 5), {"size": (4, 4)}),  # wrong number of spatial dims
+    ((2, 3, 5), {"scale_factor": (2.0, 2.0)}),
+    ((2, 3, 5), {"size": 4, "recompute_scale_factor": True}),
+    ((2, 3, 5), {"size": 0}),  # RuntimeError: output size 0
+    ((2, 3, 5), {"scale_factor": 0.1}),
+    ((2, 3, 5), {"size": -2}),
+    ((2, 3, 5), {"scale_factor": -2.0}),
+    ((1, 2, 0), {"size": 7}),  # empty spatial input
+    ((1, 0, 5), {"size": 7, "mode": "linear"}),  # empty channels
+    ((2, 3, 4, 5), {"size": (None, 4)}),  # TypeError
+    ((2, 3, 4, 5), {"size": 3, "antialias": True}),  # ValueError: antialias needs bilinear/bicubic
+]
+
+
+@pytest.mark.parametrize(("shape", "kw"), INTERP_ERRORS)
+def test_interpolate_bad_inputs_raise_like_torch(shape: tuple[int, ...], kw: dict) -> None:
+    msg = _same_error(lambda: F.interpolate(gg.zeros(shape), **kw), lambda: TF.interpolate(torch.zeros(shape), **kw))
+    assert msg.startswith("interpolate:")
+
+
+def test_interpolate_dtypes_like_torch() -> None:
+    u = np.arange(10, dtype=np.uint8).reshape(1, 2, 5)
+    for mode in ("nearest", "nearest-exact"):
+        got, expected = (
+            F.interpolate(gg.tensor(u), size=7, mode=mode),
+            TF.interpolate(torch.tensor(u), size=7, mode=mode),
+        )
+        assert str(got.dtype) == "uint8" and expected.dtype == torch.uint8
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    for dtype, mode in [(np.int64, "nearest"), (np.int64, "linear"), (np.bool_, "nearest")]:
+        a = np.ones((1, 2, 5), dtype=dtype)
+        _same_error(
+            lambda a=a, m=mode: F.interpolate(gg.tensor(a), size=7, mode=m),
+            lambda a=a, m=mode: TF.interpolate(torch.tensor(a), size=7, mode=m),
+        )
+    # float16 goes through float32 index arithmetic, as in PyTorch
+    h = np.random.default_rng(0).standard_normal((1, 2, 3, 4)).astype(np.float16)
+    got = F.interpolate(gg.tensor(h), scale_factor=1.7, mode="bilinear")
+    expected = TF.interpolate(torch.tensor(h), scale_factor=1.7, mode="bilinear")
+    assert str(got.dtype) == "float16"
+    np.testing.assert_allclose(got.numpy().astype(np.float32), expected.numpy().astype(np.float32), atol=2e-3)
+    # an empty batch resamples to an empty batch
+    assert F.interpolate(gg.zeros(0, 2, 5), size=7).shape == tuple(TF.interpolate(torch.zeros(0, 2, 5), size=7).shape)
+
+
+def _arange_source(fn_gg, fn_t, shape):
+    """Which input pixel each output pixel reads (nearest modes): interpolate the pixel numbers."""
+    a = np.arange(math.prod(shape), dtype=np.float64).reshape(shape)
+    return fn_gg(gg.tensor(a)).numpy(), fn_t(torch.tensor(a)).numpy()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_interpolate_nearest_source_indices_exactly_as_torch(dtype: str) -> None:
+    """Every size 1..40 to every size 1..60 and a set of scale factors, 3-d and 4-d input: the same pixel."""
+    for mode in ("nearest", "nearest-exact"):
+        for n_in in (1, 2, 3, 5, 7, 10, 13, 24, 40):
+            cases = [{"size": n} for n in range(1, 61)]
+            cases += [
+                {"scale_factor": s} for s in (0.3, 0.5, 0.7, 1.1, 1.3, 1.5, 2.0, 2.3, 2.5, 3.0, 1 / 3, 2 / 3, 0.7)
+            ]
+            for kw in cases:
+                if "scale_factor" in kw and int(n_in * kw["scale_factor"]) < 1:
+                    continue
+                for shape, kw2 in (((1, 1, n_in), kw), ((1, 1, n_in, 2), {k: (v, 1) for k, v in kw.items()})):
+                    a = np.arange(math.prod(shape), dtype=dtype).reshape(shape)
+                    got = F.interpolate(gg.tensor(a), mode=mode, **kw2).numpy()
+                    expected = TF.interpolate(torch.tensor(a), mode=mode, **kw2).numpy()
+                    np.testing.assert_array_equal(got, expected, err_msg=f"{mode} {shape} {kw2}")
+
+
+def test_interpolate_options_like_torch() -> None:
+    rng = np.random.default_rng(3)
+    a3, a4 = rng.standard_normal((2, 3, 5)), rng.standard_normal((1, 2, 4, 5))
+    cases = [
+        (a3, {"scale_factor": 1.7, "mode": "linear", "recompute_scale_factor": True}),
+        (a3, {"scale_factor": 1.7, "mode": "linear", "recompute_scale_factor": False}),
+        (a3, {"scale_factor": 1.1, "mode": "linear"}),  # out = in: a copy, whatever the scale
+        (a3, {"size": [9], "mode": "linear", "align_corners": True}),
+        (a3, {"size": 1, "mode": "linear", "align_corners": True}),  # one output: pixel 0
+        (a3, {"size": 1, "mode": "linear"}),
+        (a4, {"scale_factor": (2.0, 1.3), "mode": "bicubic", "align_corners": False}),
+        (a4, {"scale_factor": 1.3, "mode": "bicubic", "recompute_scale_factor": True}),
+        (a4, {"size": (1, 1), "mode": "bicubic", "align_corners": True}),
+        (a4, {"size": (9, 2), "mode": "bilinear", "align_corners": True}),
+        (a4, {"size": 6}),
+        (a4, {"scale_factor": 3}),
+    ]
+    for a, kw in cases:
+        compare_with_torch(lambda x, kw=kw: F.interpolate(x, **kw), lambda x, kw=kw: TF.interpolate(x, **kw), [a])
+
+
+def test_interpolate_backward_is_the_adjoint_with_a_random_upstream_gradient() -> None:
+    rng = np.random.default_rng(4)
+    for shape, kw in [
+        ((2, 3, 5), {"size": 11, "mode": "linear"}),
+        ((1, 2, 4, 5), {"size": (7, 3), "mode": "bilinear", "align_corners": True}),
+        ((1, 2, 4, 5), {"scale_factor": 2.5, "mode": "bicubic"}),  # border taps clamp: they add up at the edge
+        ((1, 2, 4, 5), {"size": (9, 11)}),
+        ((1, 1, 2, 3, 4), {"size": (3, 5, 2), "mode": "trilinear"}),
+    ]:
+        a = rng.standard_normal(shape)
+        x, t = gg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        y, yt = F.interpolate(x, **kw), TF.interpolate(t, **kw)
+        g = rng.standard_normal(y.shape)
+        y.backward(gg.tensor(g))
+        yt.backward(torch.tensor(g))
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-12)
+        assert np.sum(y.detach().numpy() * g) == pytest.approx(np.sum(a * x.grad.numpy()), rel=1e-10)
+
+
+def test_interpolate_nearest_gradient_is_the_adjoint_even_where_torch_is_not() -> None:
+    """3 pixels by scale 1.3 give 3 outputs; PyTorch's forward reads [x0, x0, x1] (scale 1/1.3) but its
+    backward uses the older index formula, which copies when out = in, so its gradient is not the
+    adjoint of its forward. glassgrad's backward is the adjoint: x0 gets two gradients, x2 none."""
+    t = torch.tensor([[[10.0, 20.0, 30.0]]], requires_grad=True)
+    yt = TF.interpolate(t, scale_factor=1.3)
+    yt.backward(torch.tensor([[[1.0, 2.0, 4.0]]]))
+    x = gg.tensor([[[10.0, 20.0, 30.0]]], requires_grad=True)
+    y = F.interpolate(x, scale_factor=1.3)
+    y.backward(gg.tensor([[[1.0, 2.0, 4.0]]]))
+    assert y.tolist() == yt.tolist() == [[[10.0, 10.0, 20.0]]]
+    assert t.grad.tolist() == [[[1.0, 2.0, 4.0]]]  # PyTorch: not the adjoint
+    assert x.grad.tolist() == [[[3.0, 4.0, 0.0]]]  # Σ over the outputs that read each pixel
+
+
+def test_interpolate_special_values_like_torch() -> None:
+    a = np.array([[[1.0, NAN, 3.0, INF, -2.0]]])
+    for kw in [
+        {"size": 9, "mode": "linear"},
+        {"size": 5, "mode": "linear"},
+        {"size": 3},
+        {"size": 8, "mode": "nearest-exact"},
+    ]:
+        got = F.interpolate(gg.tensor(a), **kw).numpy()
+        expected = TF.interpolate(torch.tensor(a), **kw).numpy()
+        np.testing.assert_allclose(got, expected, equal_nan=True, rtol=1e-12)
+
+
+UPSAMPLE_MODULES = [
+    lambda m: m.Upsample(scale_factor=2),
+    lambda m: m.Upsample(scale_factor=(2, 1.5), mode="nearest"),
+    lambda m: m.Upsample(size=(5, 7), mode="bilinear"),
+    lambda m: m.Upsample(size=(5, 7), mode="bilinear", align_corners=True),
+    lambda m: m.Upsample(scale_factor=1.5, mode="bicubic", recompute_scale_factor=True),
+    lambda m: m.Upsample(size=6, mode="nearest-exact"),
+    lambda m: m.UpsamplingNearest2d(scale_factor=2),
+    lambda m: m.UpsamplingBilinear2d(size=(3, 9)),
+    lambda m: m.PixelShuffle(2),
+    lambda m: m.PixelUnshuffle(2),
+]
+
+
+@pytest.mark.parametrize("index", range(len(UPSAMPLE_MODULES)))
+def test_upsampling_modules_match_torch(index: int) -> None:
+    ours, theirs = UPSAMPLE_MODULES[index](nn), UPSAMPLE_MODULES[index](torch.nn)
+    assert repr(ours) == repr(theirs)
+    a = np.random.default_rng(index).standard_normal((2, 4, 4, 6))
+    compare_with_torch(ours, theirs, [a])
+
+
+def test_upsample_without_size_or_scale_raises_like_torch() -> None:
+    _same_error(lambda: nn.Upsample()(gg.zeros(1, 2, 3)), lambda: torch.nn.Upsample()(torch.zeros(1, 2, 3)))
+
+
+def test_deprecated_upsample_functions_warn_and_match_torch() -> None:
+    a = np.random.default_rng(6).standard_normal((1, 2, 3, 4))
+    for name, kw in [
+        ("upsample", {"scale_factor": 2, "mode": "bilinear"}),
+        ("upsample_nearest", {"size": 5}),
+        ("upsample_bilinear", {"size": (5, 6)}),
+    ]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = getattr(TF, name)(torch.tensor(a), **kw)
+        with pytest.warns(UserWarning, match="deprecated"):
+            got = getattr(F, name)(gg.tensor(a), **kw)
+        np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-12)
+
+
+def test_pixel_shuffle_layout_and_bad_inputs_like_torch() -> None:
+    a = np.arange(2 * 8 * 2 * 3, dtype=np.float64).reshape(2, 8, 2, 3)
+    np.testing.assert_array_equal(
+        F.pixel_shuffle(gg.tensor(a), 2).numpy(), TF.pixel_shuffle(torch.tensor(a), 2).numpy()
+    )
+    back = F.pixel_unshuffle(F.pixel_shuffle(gg.tensor(a), 2), 2)
+    np.testing.assert_array_equal(back.numpy(), a)
+    for fn, t_fn, shape, r in [
+        (F.pixel_shuffle, TF.pixel_shuffle, (5, 2, 2), 2),  # 5 channels not divisible by 4
+        (F.pixel_shuffle, TF.pixel_shuffle, (4, 2), 2),  # fewer than 3 dims
+        (F.pixel_shuffle, TF.pixel_shuffle, (4, 2, 2), 0),
+        (F.pixel_unshuffle, TF.pixel_unshuffle, (1, 3, 4), 2),  # height 3 not divisible
+        (F.pixel_unshuffle, TF.pixel_unshuffle, (1, 4, 3), 2),  # width 3
+        (F.pixel_unshuffle, TF.pixel_unshuffle, (1, 4, 4), -1),
+    ]:
+        msg = _same_error(
+            lambda fn=fn, s=shape, r=r: fn(gg.zeros(s), r), lambda t_fn=t_fn, s=shape, r=r: t_fn(torch.zeros(s), r)
+        )
+        assert msg.startswith(fn.__name__)
+    assert gg.pixel_shuffle is F.pixel_shuffle and hasattr(torch, "pixel_shuffle")

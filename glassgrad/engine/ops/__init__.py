@@ -1,7 +1,7 @@
 """Every op of the engine, one family per module; each op is a Function whose
 forward and backward sit side by side with their math in the docstring."""
 
-from .activations import elu, gelu, leaky_relu, relu, silu, softplus
+from .activations import celu, elu, gelu, leaky_relu, relu, selu, silu, softplus
 from .arithmetic import add, cast, clone, contiguous, div, floor_divide, fmod, mul, neg, pow, remainder, sub, to_device
 from .compare import (
     allclose,
@@ -111,6 +111,7 @@ from .unary import (
 )
 
 # new op families (one import line each, added when the module exists)
+from .interpolate import pixel_shuffle, pixel_unshuffle
 from .binary_math import arctan2, atan2, copysign, hypot, logaddexp, logaddexp2
 from .bitwise import bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift, bitwise_xor
 from .cumulative import cummax, cummin, cumprod, cumsum, logcumsumexp
