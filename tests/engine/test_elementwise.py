@@ -543,3 +543,46 @@ def test_bitwise_with_numpy_arrays_behaves_as_with_tensors() -> None:
     agree(lambda m, x: x | lift(m, np.array([False, True, False, True])), B1)
     agree(lambda m, x: lift(m, np.array([True, True, False, False])) ^ x, B1)
     agree(lambda m, x: x & lift(m, np.array([1.5, 2.0, 0, 0, 0])), I1)
+
+
+# ------------------------------------------------------------ bool and integer inputs of the basic ops
+@pytest.mark.parametrize(
+    "expr",
+    [
+        lambda m, b, i, f: m.abs(b),
+        lambda m, b, i, f: m.abs(i.to(m.uint8)),
+        lambda m, b, i, f: -b,
+        lambda m, b, i, f: m.neg(i.to(m.uint8)),
+        lambda m, b, i, f: m.square(b),
+        lambda m, b, i, f: m.square(i.to(m.int8)),
+        lambda m, b, i, f: b - b,
+        lambda m, b, i, f: b - 1,
+        lambda m, b, i, f: 1 - b,
+        lambda m, b, i, f: i - True,
+        lambda m, b, i, f: f - b,
+        lambda m, b, i, f: m.sub(b, True),
+        lambda m, b, i, f: b + b,
+        lambda m, b, i, f: b * b,
+        lambda m, b, i, f: b / b,
+        lambda m, b, i, f: b**b,
+        lambda m, b, i, f: b**True,
+        lambda m, b, i, f: b**False,
+        lambda m, b, i, f: b**2,
+        lambda m, b, i, f: m.clamp(i, 0, 1),
+        lambda m, b, i, f: m.clamp(i, 0.5, 1),
+        lambda m, b, i, f: m.clamp(i, min=0.5),
+        lambda m, b, i, f: m.clamp(b, 0, 1),
+        lambda m, b, i, f: m.clamp(i.to(m.int32), -1, 1),
+        lambda m, b, i, f: m.where(b, 1, 2.5),
+        lambda m, b, i, f: m.where(b, 1, 2),
+        lambda m, b, i, f: m.where(b, True, False),
+        lambda m, b, i, f: m.where(b, i, 2.5),
+        lambda m, b, i, f: m.where(b, 2, i.to(m.int8)),
+        lambda m, b, i, f: i.masked_fill(b, 2.5),
+        lambda m, b, i, f: b.masked_fill(b, 5),
+        lambda m, b, i, f: f.masked_fill(b, 7),
+        lambda m, b, i, f: m.sign(i.to(m.uint8)),
+    ],
+)
+def test_bool_and_integer_inputs_of_basic_ops_match_torch(expr: Callable[..., Any]) -> None:
+    agree(expr, np.array([True, False]), np.array([3, -2]), np.array([1.5, -2.0], dtype=np.float32))

@@ -254,7 +254,12 @@ def add(input: Any, other: Any, alpha: float = 1) -> Tensor:  # noqa: A002
 
 
 def sub(input: Any, other: Any, alpha: float = 1) -> Tensor:  # noqa: A002
-    """input - alpha * other"""
+    """input - alpha * other (not for bool tensors, as in PyTorch)"""
+    if _is_bool(input) or _is_bool(other):
+        raise RuntimeError(
+            "sub: Subtraction, the `-` operator, with a bool tensor is not supported. "
+            "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
     if alpha != 1:
         other = mul(other, alpha)
     return Sub.apply(*promote("sub", input, other))
@@ -300,13 +305,27 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001,A002
     """input ** exponent; an integer tensor to a negative integer power raises, as in PyTorch
     (to a tensor of integer exponents, a negative entry gives 1 for 1, ±1 for -1, else 0)."""
     x, y = promote("pow", input, exponent)
+    if dtypes.result_type(x, y) == dtypes.bool_:
+        if isinstance(y, Tensor):
+            raise NotImplementedError("pow: not implemented for a bool tensor to a bool tensor power")
+        return Pow.apply(x.to(dtypes.int8), y).to(dtypes.bool_)  # b ** True is b, b ** False all True
     if isinstance(y, int) and not isinstance(y, bool) and y < 0 and dtypes.result_type(x, y).kind in "iub":
         raise RuntimeError(f"pow: Integers to negative integer powers are not allowed. (exponent {y})")
     return Pow.apply(x, y)
 
 
 def neg(input: Tensor) -> Tensor:  # noqa: A002
+    if input.dtype == dtypes.bool_:
+        raise RuntimeError(
+            "neg: Negation, the `-` operator, on a bool tensor is not supported. "
+            "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
     return Neg.apply(input)
+
+
+def _is_bool(x: Any) -> bool:
+    """A bool tensor, array or Python bool: PyTorch refuses to subtract with any of them."""
+    return isinstance(x, bool) or getattr(x, "dtype", None) == dtypes.bool_
 
 
 def cast(input: Tensor, dtype: Any) -> Tensor:  # noqa: A002

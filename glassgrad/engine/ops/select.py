@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
 from .operands import as_tensor_like, promote
@@ -116,6 +117,9 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa:
     condition = as_tensor_like(condition, device)
     if condition.dtype != bool:
         raise TypeError(f"where: condition must be a bool tensor, got {condition.dtype}")
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor) and not hasattr(input, "shape"):
+        # two numbers: PyTorch's scalar dtype (float32 for a float, int64 for an int)
+        input = Tensor(condition.xp.asarray(input, dtype=dtypes.result_type(input, other)))
     x, y = promote("where", input, other)
     return Where.apply(condition, x, y)
 
@@ -135,6 +139,9 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = input if min is None else maximum(input, min)
         return out if max is None else minimum(out, max)
+    dtype = dtypes.result_type(input, *(b for b in (min, max) if b is not None))
+    if dtype != input.dtype:  # an integer tensor with float bounds is clamped in float32, as in PyTorch
+        input = input.to(dtype)
     return Clamp.apply(input, low=min, high=max)
 
 
@@ -142,8 +149,10 @@ clip = clamp
 
 
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:  # noqa: A002
-    """``value`` where ``mask`` holds, else ``input`` (gradient flows where mask is False)."""
-    return where(mask, value, input)
+    """``value`` where ``mask`` holds, else ``input`` (gradient flows where mask is False); the
+    result keeps input's dtype, as in PyTorch (2.5 fills an integer tensor with 2)."""
+    out = where(mask, value, input)
+    return out if out.dtype == input.dtype else out.to(input.dtype)
 
 
 def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:  # noqa: A002

@@ -412,6 +412,8 @@ def _float_input(op: str, x: Tensor) -> Tensor:
 
 
 def abs(input: Tensor) -> Tensor:  # noqa: A001,A002
+    if input.dtype == np.bool_:
+        raise NotImplementedError("abs: not implemented for bool tensors")
     return Abs.apply(input)
 
 
@@ -465,7 +467,8 @@ def reciprocal(input: Tensor) -> Tensor:  # noqa: A002
 
 
 def square(input: Tensor) -> Tensor:  # noqa: A002
-    return Square.apply(input)
+    """x²; a bool tensor gives int64, as x ** 2 does in PyTorch."""
+    return Square.apply(input if input.dtype != np.bool_ else input.long())
 
 
 def sign(input: Tensor) -> Tensor:  # noqa: A002
