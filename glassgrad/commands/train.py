@@ -1,72 +1,281 @@
-"""Train a recipe (python -m glassgrad recipes lists them) with a progress bar, metrics, plot and checkpoints."""
+"""Train a recipe (python -m glassgrad recipes lists them) with a progress bar, metrics, plot and checkpoints.
+
+``--resume`` continues the run in --out with the settings stored in its checkpoint;
+options given with it override them. A different --epochs, --lr or --batch-size is
+taken and what it changes is printed before training (an lr schedule spans the
+run's total number of steps, so for a recipe with one, such as mnist-cnn, it is
+recomputed for the new total: the lr jumps at the resume point). --optimizer,
+--seed and --image-size cannot change. A run directory that already holds a run
+is never replaced without --overwrite. Ctrl-C stops at the end of the current
+step, keeps the last completed epoch on disk and prints the command that resumes
+it (exit 130); a second Ctrl-C aborts at once.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import shlex
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from ..cli import PROG, UsageError
 from ..engine.random import manual_seed
-from ..training.checkpoint import CHECKPOINT_NAME
-from ..training.config import OPTIMIZERS
+from ..training.checkpoint import CHECKPOINT_NAME, read_meta
+from ..training.config import OPTIMIZERS, TrainConfig
+
+CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(TrainConfig))
+FIXED_ON_RESUME = ("optimizer", "seed", "image_size")
+RUN_FILES = (CHECKPOINT_NAME, "metrics.csv", "metrics.json")
+
+
+def _number(kind: Callable[[str], Any], minimum: float, strict: bool, words: str) -> Callable[[str], Any]:
+    """An argparse type: ``kind(text)``, refused unless above (or at) ``minimum``."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value: {text!r}") from None
+        if value != value or value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(f"must be {words}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+positive_int = _number(int, 0, True, "a positive integer")
+non_negative_int = _number(int, 0, False, "an integer >= 0")
+positive_float = _number(float, 0, True, "a positive number")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("recipe", metavar="RECIPE", help="recipe name (python -m glassgrad recipes lists them)")
-    parser.add_argument("--epochs", type=int, help="number of epochs (default: the recipe's)")
-    parser.add_argument("--batch-size", type=int, help="mini-batch size (default: the recipe's)")
-    parser.add_argument("--lr", type=float, help="learning rate (default: the recipe's)")
+    parser.add_argument(
+        "--epochs",
+        type=positive_int,
+        help="number of epochs (default: the recipe's; with --resume, the checkpoint's: a larger value trains further)",
+    )
+    parser.add_argument("--batch-size", type=positive_int, help="mini-batch size (default: the recipe's)")
+    parser.add_argument("--lr", type=positive_float, help="learning rate (default: the recipe's)")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, help="optimizer (default: the recipe's)")
-    parser.add_argument("--device", choices=("cpu", "cuda"), help="device (default cpu)")
-    parser.add_argument("--seed", type=int, help="random seed for weights, data order and dropout (default 0)")
-    parser.add_argument("--data-dir", help="dataset directory (MNIST IDX files; else the offline MNIST subset)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), help="device (default cpu; cuda needs CuPy and a GPU)")
+    parser.add_argument(
+        "--seed", type=non_negative_int, help="random seed for weights, data order and dropout (default 0)"
+    )
+    parser.add_argument(
+        "--data-dir",
+        help="dataset directory (MNIST IDX files, CIFAR-10 batches or an image folder; "
+        "MNIST recipes use the offline subset without it)",
+    )
     parser.add_argument("--out", type=Path, help="output directory (default runs/RECIPE)")
-    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
-    parser.add_argument("--image-size", type=int, help="image-cnn: side of the resized images (default 150)")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out from its checkpoint, with its settings; a changed --epochs/--lr/--batch-size "
+        "is applied and what it changes printed (an lr schedule is recomputed for the new total of steps); "
+        "--optimizer/--seed/--image-size cannot change",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace the run already in --out (its checkpoint and metrics)"
+    )
+    parser.add_argument("--image-size", type=positive_int, help="image-cnn: side of the resized images (default 150)")
     parser.add_argument("--classifier", help="gan: a mnist-cnn checkpoint that scores the generated digits")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar: one line per epoch (for logs)")
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def _show(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _set_lr(task: Any, lr: float) -> None:
+    """After a restore: every optimizer's lr becomes ``lr`` (a scheduler's base lr, scaled by its schedule)."""
+    schedulers = getattr(task, "schedulers", dict)()
+    scheduled = {id(s.optimizer): s for s in schedulers.values()}
+    for optimizer in task.optimizers().values():
+        scheduler = scheduled.get(id(optimizer))
+        if scheduler is not None:
+            scheduler.base_lrs = [lr] * len(optimizer.param_groups)
+        for group in optimizer.param_groups:
+            group["initial_lr"] = lr
+            group["lr"] = lr if scheduler is None else scheduler.lr_at(lr, scheduler.last_epoch)
+
+
+def _changes(name: str, old: TrainConfig, new: TrainConfig, scheduled: bool) -> list[str]:
+    """What a --resume with other --epochs/--lr/--batch-size changes, one line each."""
+    schedule = (
+        f"; {name}'s lr schedule spans the run's total number of steps, so it is recomputed for the new total: "
+        "the lr jumps at the resume point and the run differs from a straight one with these settings"
+        if scheduled
+        else ""
+    )
+    lines = []
+    if new.epochs != old.epochs:
+        lines.append(f"--epochs {old.epochs} → {new.epochs}: training continues to epoch {new.epochs}{schedule}")
+    if new.lr != old.lr:
+        lines.append(
+            f"--lr {old.lr:g} → {new.lr:g}: the optimizer keeps its saved state and steps with the new lr"
+            + (" (the schedule scales it)" if scheduled else "")
+        )
+    if new.batch_size != old.batch_size:
+        lines.append(
+            f"--batch-size {old.batch_size} → {new.batch_size}: later epochs take {new.batch_size}-sample batches "
+            f"(another number of steps and data order than the original run){schedule}"
+        )
+    return lines
 
 
 def run(args: argparse.Namespace) -> int:
     # The recipes pull in data sets and kernels: imported here, not when the CLI starts.
-    from ..recipes import get_recipe
+    from ..recipes import get_recipe, list_recipes
     from ..training.trainer import Trainer
 
+    prog = f"{PROG} train"
     try:
         recipe = get_recipe(args.recipe)
-    except ValueError as err:
-        print(f"train: {err}", file=sys.stderr)
-        return 2
+    except ValueError:
+        names = ", ".join(r.name for r in list_recipes())
+        raise UsageError(
+            f"no recipe named {args.recipe!r}; available: {names} (python -m glassgrad recipes describes them)", prog
+        ) from None
+    prog = f"{prog} {recipe.name}"
+    out: Path = args.out if args.out is not None else Path("runs") / recipe.name
+    checkpoint = out / CHECKPOINT_NAME
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a directory; give another --out", prog)
+    if args.resume and args.overwrite:
+        raise UsageError("--resume continues the run in --out and --overwrite replaces it: give one of them", prog)
+    given = {key: getattr(args, key) for key in CONFIG_KEYS if getattr(args, key, None) is not None}
+
+    saved, base = None, recipe.defaults
+    if args.resume:
+        if not checkpoint.is_file():
+            raise UsageError(
+                f"--resume given but {out} holds no {CHECKPOINT_NAME}; leave out --resume to start there", prog
+            )
+        try:
+            saved = read_meta(checkpoint)
+        except (ValueError, OSError) as err:
+            raise UsageError(f"--resume: cannot read {checkpoint} ({err})", prog) from None
+        if saved["recipe"] is not None and saved["recipe"] != recipe.name:
+            raise UsageError(
+                f"--resume: {checkpoint} was written by recipe {saved['recipe']}, not {recipe.name}; resume it with "
+                f"`{PROG} train {saved['recipe']} --out {shlex.quote(str(out))} --resume`, "
+                f"or train {recipe.name} into another --out",
+                prog,
+            )
+        if saved["config"] is not None:
+            stored = {k: v for k, v in saved["config"].items() if k in CONFIG_KEYS}
+            base = dataclasses.replace(recipe.defaults, **stored)
+        for key in FIXED_ON_RESUME:
+            if key in given and given[key] != getattr(base, key) and saved["config"] is not None:
+                raise UsageError(
+                    f"--resume: {checkpoint} was trained with {_flag(key)} {_show(getattr(base, key))}, it cannot "
+                    f"continue with {_flag(key)} {_show(given[key])} (drop {_flag(key)}, or start a new run: "
+                    "another --out, or --overwrite)",
+                    prog,
+                )
+    else:
+        existing = [name for name in RUN_FILES if (out / name).exists()]
+        if existing and not args.overwrite:
+            raise UsageError(
+                f"{out} already holds a run ({', '.join(existing)}); pass --resume to continue it, "
+                "--overwrite to replace it, or another --out",
+                prog,
+            )
     try:
-        config = recipe.config(
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            optimizer=args.optimizer,
-            device=args.device,
-            seed=args.seed,
-            data_dir=args.data_dir,
-            image_size=args.image_size,
-            classifier=args.classifier,
-        )
+        config = base.replace(**given)
     except ValueError as err:
-        print(f"train {recipe.name}: {err}", file=sys.stderr)
-        return 2
-    out = args.out if args.out is not None else Path("runs") / recipe.name
-    if args.resume and not (out / CHECKPOINT_NAME).exists():
-        print(f"train {recipe.name}: --resume given but {out} holds no {CHECKPOINT_NAME}", file=sys.stderr)
-        return 2
+        raise UsageError(str(err), prog) from None
+
+    if config.device == "cuda":
+        from ..engine.backend import cupy_module
+
+        try:
+            cupy_module()
+        except RuntimeError as err:
+            raise UsageError(f"--device cuda: {err}; or leave --device out to train on the cpu", prog) from None
+    if recipe.check_data is not None:
+        try:
+            recipe.check_data(config)
+        except ValueError as err:
+            raise UsageError(str(err), prog) from None
+    if config.classifier is not None and not Path(config.classifier).is_file():
+        raise UsageError(
+            f"--classifier {config.classifier} is not a file; give a checkpoint.ggt written by "
+            f"`{PROG} train mnist-cnn`",
+            prog,
+        )
+    if saved is not None and saved["epoch"] >= config.epochs:
+        more = "" if saved["epoch"] == config.epochs else f" (--epochs {config.epochs} asks for fewer)"
+        print(
+            f"{out} already holds all {saved['epoch']} epochs{more}; pass --epochs M > {saved['epoch']} to train further"
+        )
+        return 0
+
     manual_seed(config.seed)
     started = time.perf_counter()
-    task = recipe.build(config)
+    try:
+        task = recipe.build(config)
+    except (ValueError, OSError) as err:
+        raise UsageError(f"{err} (--debug shows where)", prog) from None
+    meta = {"recipe": recipe.name, "config": dataclasses.asdict(config)}
+    trainer = Trainer(task, config, out, title=recipe.name, progress=not args.no_progress, meta=meta)
+    notes: list[str] = []
+    if saved is not None:
+        try:
+            trainer.restore()
+        except (ValueError, KeyError, RuntimeError, TypeError) as err:
+            raise UsageError(
+                f"--resume: {checkpoint} was written by {saved['recipe'] or 'an unknown recipe'} and does not fit "
+                f"{recipe.name} ({err}); train {recipe.name} into another --out",
+                prog,
+            ) from None
+        if saved["config"] is None:
+            notes.append(f"{checkpoint} records no settings (an older glassgrad): the options given and the defaults")
+        else:
+            notes += _changes(recipe.name, base, config, bool(getattr(task, "schedulers", dict)()))
+        if config.lr != base.lr or saved["config"] is None:
+            _set_lr(task, config.lr)
+    elif args.overwrite:
+        for path in [out / name for name in RUN_FILES] + [out / "metrics.png", *out.glob("samples_epoch_*.png")]:
+            path.unlink(missing_ok=True)
+
     print(f"{recipe.name}: {recipe.description}")
     print(
         f"epochs {config.epochs}, batch {config.batch_size}, {config.optimizer} lr {config.lr:g}, "
         f"device {config.device}, seed {config.seed} → {out}/"
+        + (f" (resuming after epoch {saved['epoch']})" if saved is not None else ""),
+        flush=True,
     )
-    summary = Trainer(task, config, out, title=recipe.name, progress=not args.no_progress).fit(resume=args.resume)
+    for note in notes:
+        print(f"note: {note}", flush=True)
+    summary = trainer.fit(resume=saved is not None)
+    if summary.stopped:
+        resume = f"{PROG} train {recipe.name} --out {shlex.quote(str(out))} --resume" + (
+            " --no-progress" if args.no_progress else ""
+        )
+        cut = f"epoch {summary.discarded} was cut short and discarded; " if summary.discarded else ""
+        if summary.saved_epoch:
+            print(
+                f"interrupted: {cut}{checkpoint} holds epochs 1-{summary.saved_epoch} of {config.epochs}; "
+                f"resume with: {resume}",
+                file=sys.stderr,
+            )
+        else:
+            print(f"interrupted: {cut}no epoch was completed, nothing saved", file=sys.stderr)
+        return 130
     print("\n".join(summary.lines()))
+    if recipe.report is not None:
+        print("\n".join(recipe.report(task)))
     print(
         f"total {time.perf_counter() - started:.1f} s; metrics.csv, metrics.json, metrics.png, {CHECKPOINT_NAME} in {out}/"
     )

@@ -11,13 +11,26 @@ from ..data import CIFAR10
 from ..training.accuracy import multiclass_correct
 from ..training.config import TrainConfig
 from ..training.task import SupervisedTask
-from .common import supervised_task
+from .common import existing_dir, supervised_task
 from .mnist_cnn import small_cnn
 from .registry import Recipe, register
 
 
 def build_model() -> nn.Sequential:
     return small_cnn(3, 32)
+
+
+def check_data(config: TrainConfig) -> None:
+    """--data-dir holds the five data batches and the test batch (in cifar-10-batches-bin/ or itself)."""
+    what = "CIFAR-10's binary batches, cifar-10-batches-bin/ (https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz)"
+    root = existing_dir(config, "cifar-cnn", what)
+    folder = root / "cifar-10-batches-bin" if (root / "cifar-10-batches-bin").is_dir() else root
+    names = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
+    missing = [n for n in names if not (folder / n).is_file()]
+    if missing:
+        raise ValueError(
+            f"--data-dir {root} lacks the CIFAR-10 files {', '.join(missing)}; give the directory holding {what}"
+        )
 
 
 def build(config: TrainConfig) -> SupervisedTask:
@@ -33,5 +46,6 @@ RECIPE = register(
         "the mnist-cnn shape on CIFAR-10 32×32×3 (122,570 params), Adam; needs --data-dir",
         TrainConfig(epochs=10, batch_size=64, lr=0.001, optimizer="adam"),
         build,
+        check_data=check_data,
     )
 )

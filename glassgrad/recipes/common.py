@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from .. import optim
@@ -75,3 +76,28 @@ def mnist_datasets(data_dir: str | None, normalize: bool = False) -> tuple[Tenso
         return TensorDataset(images, dataset.targets.long())
 
     return as_tensors(True), as_tensors(False)
+
+
+def existing_dir(config: TrainConfig, recipe: str, what: str) -> Path:
+    """``config.data_dir`` as a Path, after checking it was given and is a directory."""
+    if config.data_dir is None:
+        raise ValueError(f"{recipe} needs --data-dir: the directory holding {what}")
+    root = Path(config.data_dir)
+    if not root.is_dir():
+        raise ValueError(f"--data-dir {root} is not a directory; give the directory holding {what}")
+    return root
+
+
+def check_mnist_dir(config: TrainConfig) -> None:
+    """No --data-dir: the offline subset. A --data-dir must exist and hold the four IDX files."""
+    if config.data_dir is None:
+        return
+    from ..data.mnist import FILES, _find
+
+    hint = "(python -m glassgrad download mnist --dir DIR fetches them; leave --data-dir out for the offline subset)"
+    root = Path(config.data_dir)
+    if not root.is_dir():
+        raise ValueError(f"--data-dir {root} is not a directory; give the directory holding the MNIST IDX files {hint}")
+    missing = [name for pair in FILES.values() for name in pair if _find(root, name) is None]
+    if missing:
+        raise ValueError(f"--data-dir {root} lacks the MNIST files {', '.join(missing)} (each may be .gz) {hint}")

@@ -29,7 +29,7 @@ from ..engine.tensor import Tensor
 from ..training.config import TrainConfig
 from ..training.plots import save_image_grid
 from ..training.task import StepResult, to_device
-from .common import MNIST_MEAN, MNIST_STD, loaders, make_optimizer, mnist_datasets
+from .common import MNIST_MEAN, MNIST_STD, check_mnist_dir, loaders, make_optimizer, mnist_datasets
 from .registry import Recipe, register
 
 NOISE_DIM = 100
@@ -94,6 +94,10 @@ class GANTask:
 
     def optimizers(self) -> dict[str, Any]:
         return {"generator": self.g_optimizer, "discriminator": self.d_optimizer}
+
+    def metric_labels(self) -> dict[str, str]:
+        """Legend names in metrics.png: train_loss is the discriminator's L_D, train_g_loss the generator's L_G."""
+        return {"train_loss": "discriminator (train_loss)", "train_g_loss": "generator (train_g_loss)"}
 
     def train_step(self, batch: Any) -> StepResult:
         images, _ = to_device(batch, self.device)
@@ -171,5 +175,6 @@ RECIPE = register(
         "MLP GAN on MNIST (noise 100 → 28×28), non-saturating loss, Adam; sample grid PNG per epoch",
         TrainConfig(epochs=20, batch_size=64, lr=2e-4, optimizer="adam"),
         build,
+        check_data=check_mnist_dir,
     )
 )

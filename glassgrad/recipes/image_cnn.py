@@ -18,7 +18,7 @@ from ..data import ImageFolder, transforms
 from ..training.accuracy import binary_correct
 from ..training.config import TrainConfig
 from ..training.task import SupervisedTask
-from .common import supervised_task
+from .common import existing_dir, supervised_task
 from .registry import Recipe, register
 
 DEFAULT_SIZE = 150
@@ -53,6 +53,16 @@ def _float_label(label: int) -> float:
     return float(label)
 
 
+def check_data(config: TrainConfig) -> None:
+    """--data-dir holds two class sub-directories, or train/ (and validation/) laid out that way."""
+    what = "an image folder: one sub-directory per class (two), or train/ and validation/ laid out that way"
+    root = existing_dir(config, "image-cnn", what)
+    train_root = root / "train" if (root / "train").is_dir() else root
+    classes = sorted(p.name for p in train_root.iterdir() if p.is_dir())
+    if len(classes) != 2:
+        raise ValueError(f"--data-dir {train_root} has {len(classes)} class sub-directories {classes}; give {what}")
+
+
 def build(config: TrainConfig) -> SupervisedTask:
     if config.data_dir is None:
         raise ValueError("image-cnn: --data-dir must name an image folder (one sub-directory per class)")
@@ -81,5 +91,6 @@ RECIPE = register(
         "4-block CNN binary classifier on a 150×150 image folder (3,453,121 params), augmented; needs --data-dir",
         TrainConfig(epochs=30, batch_size=32, lr=1e-4, optimizer="adam"),
         build,
+        check_data=check_data,
     )
 )

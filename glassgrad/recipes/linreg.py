@@ -16,7 +16,7 @@ from ..data import DataLoader, TensorDataset
 from ..engine import creation, dtypes
 from ..engine.tensor import Tensor
 from ..training.config import TrainConfig
-from ..training.task import SupervisedTask
+from ..training.task import SupervisedTask, Task
 from .common import make_optimizer
 from .registry import Recipe, register
 
@@ -44,11 +44,18 @@ def build(config: TrainConfig) -> SupervisedTask:
     return SupervisedTask(model, nn.MSELoss(), optimizer, train_loader, device=config.device)
 
 
+def report(task: Task) -> list[str]:
+    """θ = (intercept, slope) after training."""
+    theta = [float(v) for v in task.model.theta.detach().cpu().numpy()]
+    return [f"θ = ({theta[0]:.6f}, {theta[1]:.6f})  (ŷ = θ₀ + θ₁ x; least squares: (2.2, 0.6))"]
+
+
 RECIPE = register(
     Recipe(
         "linreg",
         "linear regression by gradient descent on 5 points (θ → 2.136117, 0.617695)",
         TrainConfig(epochs=1000, batch_size=5, lr=0.01, optimizer="sgd"),
         build,
+        report=report,
     )
 )

@@ -19,7 +19,7 @@ from .. import nn, optim
 from ..training.accuracy import multiclass_correct
 from ..training.config import TrainConfig
 from ..training.task import SupervisedTask
-from .common import mnist_datasets, supervised_task, warmup_then_cosine
+from .common import check_mnist_dir, mnist_datasets, supervised_task, warmup_then_cosine
 from .registry import Recipe, register
 
 
@@ -65,5 +65,6 @@ RECIPE = register(
         "3-conv CNN on MNIST (93,322 params), Adam (warm-up + cosine lr), cross-entropy; offline 4,000/1,000 subset",
         TrainConfig(epochs=5, batch_size=64, lr=0.008, optimizer="adam"),
         build,
+        check_data=check_mnist_dir,
     )
 )

@@ -1,6 +1,11 @@
 """The recipe registry: each reference model registers itself by name with a
 one-line description, its default hyperparameters and a ``build`` function that
-turns a TrainConfig into a Task (model, data, loss, optimizer)."""
+turns a TrainConfig into a Task (model, data, loss, optimizer).
+
+``check_data(config)`` (optional) raises ValueError, saying what to do, when the
+run's ``--data-dir`` is missing, absent or lacks the files the recipe reads; the
+``train`` command calls it before anything is built or written. ``report(task)``
+(optional) gives lines printed after training (linreg's θ)."""
 
 from __future__ import annotations
 
@@ -17,6 +22,8 @@ class Recipe:
     description: str
     defaults: TrainConfig
     build: Callable[[TrainConfig], Task]
+    check_data: Callable[[TrainConfig], None] | None = None
+    report: Callable[[Task], list[str]] | None = None
 
     def config(self, **overrides: object) -> TrainConfig:
         """The defaults with ``overrides`` applied (None means "keep the default")."""

@@ -11,7 +11,7 @@ from .. import nn
 from ..training.accuracy import multiclass_correct
 from ..training.config import TrainConfig
 from ..training.task import SupervisedTask
-from .common import mnist_datasets, supervised_task
+from .common import check_mnist_dir, mnist_datasets, supervised_task
 from .registry import Recipe, register
 
 
@@ -30,5 +30,6 @@ RECIPE = register(
         "784→10 linear classifier on MNIST, cross-entropy, SGD",
         TrainConfig(epochs=10, batch_size=64, lr=0.1, optimizer="sgd"),
         build,
+        check_data=check_mnist_dir,
     )
 )

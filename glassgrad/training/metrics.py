@@ -47,4 +47,5 @@ class MetricsLog:
         writer.writeheader()
         writer.writerows(self.rows)
         _write_atomic(self.csv_path, buffer.getvalue())
-        _write_atomic(self.json_path, json.dumps(self.rows, indent=1) + "\n")
+        # one row per line, each by the C encoder (indent= would take the slow pure-Python one)
+        _write_atomic(self.json_path, "[\n" + ",\n".join(json.dumps(row) for row in self.rows) + "\n]\n")

@@ -6,11 +6,26 @@ the end of the epoch, so a GPU is never made to wait once per step.
 
 Metrics and the checkpoint are written together after every epoch — or every
 ``ceil(epochs / 100)`` epochs for runs of hundreds of tiny epochs, such as
-linreg's 1000 full-batch steps — and always after the last.
+linreg's 1000 full-batch steps — and always after the last. Between two writes
+the state of the last completed epoch is kept in memory.
+
+Output: one progress bar per epoch (live loss, accuracy and samples/s of that
+epoch; one bar over all epochs when there are more than 100 of them) and a line
+per epoch — every epoch for runs of up to 20, else the first, every
+``ceil(epochs / 10)``-th and the last — also with ``progress=False`` (for logs).
+Accuracy is a fraction (0.9712) on the console, in the CSV and in the JSON.
+
+Ctrl-C (SIGINT) sets a flag checked after every step: the run stops there, the
+partial epoch is discarded, and the checkpoint and metrics of the last completed
+epoch are on disk, so ``--resume`` gives exactly the uninterrupted run. A second
+Ctrl-C aborts at once (KeyboardInterrupt).
 """
 
 from __future__ import annotations
 
+import signal
+import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +34,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from ..engine.tensor import Tensor
-from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from .checkpoint import CHECKPOINT_NAME, checkpoint_state, load_checkpoint, write_state
 from .config import TrainConfig
 from .metrics import MetricsLog
 from .plots import plot_history
@@ -57,16 +72,24 @@ class _Totals:
 
 @dataclass
 class Summary:
-    """How a run ended: the last epoch's metrics and the wall time of this invocation."""
+    """How a run ended: the last completed epoch's metrics and the wall time of this invocation.
+
+    ``stopped`` says a Ctrl-C ended the run before its last epoch; ``discarded`` is
+    the epoch it cut short (its partial progress thrown away), or None when it came
+    between epochs; ``saved_epoch`` is the epoch the checkpoint on disk holds.
+    """
 
     epochs_run: int
     final: dict[str, float]
     seconds: float
+    stopped: bool = False
+    discarded: int | None = None
+    saved_epoch: int = 0
 
     def lines(self) -> list[str]:
         def fmt(key: str) -> str:
             value = self.final.get(key)
-            return "—" if value is None else (f"{value:.2%}" if "accuracy" in key else f"{value:.6g}")
+            return "—" if value is None else format_metric(key, value)
 
         text = [
             f"epochs run: {self.epochs_run} (through epoch {int(self.final.get('epoch', 0))}), {self.seconds:.1f} s"
@@ -79,8 +102,44 @@ class Summary:
         return text
 
 
+def format_metric(key: str, value: float) -> str:
+    """Accuracy as the fraction it is everywhere (0.9712), other numbers with 4-6 digits."""
+    return f"{value:.4f}" if "accuracy" in key else f"{value:.6g}"
+
+
+class _StopFlag:
+    """SIGINT handler for the duration of a fit: the first Ctrl-C asks the loop to stop
+    after the current step, the second raises KeyboardInterrupt at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print(
+            "\nCtrl-C: stopping after this step (the partial epoch is discarded); Ctrl-C again aborts at once",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def __enter__(self) -> _StopFlag:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
 class Trainer:
-    """Run ``task`` for ``config.epochs`` epochs, writing everything into ``out_dir``."""
+    """Run ``task`` for ``config.epochs`` epochs, writing everything into ``out_dir``.
+
+    ``meta`` (the recipe's name and the run's config) is stored in every checkpoint.
+    """
 
     def __init__(
         self,
@@ -90,51 +149,102 @@ class Trainer:
         title: str = "",
         log_every: int = 20,
         progress: bool = True,
+        meta: dict[str, Any] | None = None,
     ) -> None:
         if log_every < 1:
             raise ValueError(f"Trainer: log_every must be a positive integer, got {log_every!r}")
         self.task, self.config, self.out_dir = task, config, Path(out_dir)
-        self.title, self.log_every, self.progress = title, log_every, progress
+        self.title, self.log_every, self.progress, self.meta = title, log_every, progress, meta
         self.metrics = MetricsLog(self.out_dir)
         self.checkpoint_path = self.out_dir / CHECKPOINT_NAME
         self.save_every = -(-config.epochs // 100)
+        self.line_every = 1 if config.epochs <= 20 else -(-config.epochs // 10)
+        self.restored_epoch: int | None = None
+
+    def restore(self) -> int:
+        """Load the checkpoint and the metrics of its epochs; return the number of epochs done."""
+        done = load_checkpoint(self.checkpoint_path, self.task)
+        self.metrics.load(done)
+        self.restored_epoch = done
+        return done
 
     def fit(self, resume: bool = False) -> Summary:
         start = time.perf_counter()
-        first_epoch = 1
-        if resume:
-            first_epoch = load_checkpoint(self.checkpoint_path, self.task) + 1
-            self.metrics.load(first_epoch - 1)
+        if resume and self.restored_epoch is None:
+            self.restore()
+        done = self.restored_epoch if resume else 0
+        saved, stopped, discarded, boundary = done, False, None, None
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        epochs = range(first_epoch, self.config.epochs + 1)
-        steps = len(self.task.train_loader) * len(epochs)
-        with tqdm(total=steps, disable=not self.progress, unit="batch", dynamic_ncols=True, leave=False) as bar:
+        epochs = range(done + 1, self.config.epochs + 1)
+        per_epoch_bars = self.config.epochs <= 100
+        with (
+            _StopFlag() as stop,
+            tqdm(
+                total=len(epochs), disable=not self.progress or per_epoch_bars, unit="epoch", leave=False
+            ) as epoch_bar,
+        ):
             for epoch in epochs:
-                row = self._epoch(epoch, bar)
+                row = self._epoch(epoch, stop, per_epoch_bars)
+                if row is None:
+                    stopped, discarded = True, epoch
+                    break
                 self.metrics.rows.append(row)
+                epoch_bar.update(1)
                 if epoch % self.save_every == 0 or epoch == self.config.epochs:
                     self.metrics.write()
-                    save_checkpoint(self.checkpoint_path, self.task, epoch)
-                if self.progress and (len(epochs) <= 20 or epoch % max(1, len(epochs) // 10) == 0):
-                    bar.write(_epoch_line(row))
+                    write_state(self.checkpoint_path, checkpoint_state(self.task, epoch, self.meta))
+                    saved, boundary = epoch, None
+                else:
+                    boundary = checkpoint_state(self.task, epoch, self.meta)
+                if epoch == epochs[0] or epoch % self.line_every == 0 or epoch == self.config.epochs:
+                    self._print(_epoch_line(row, self.config.epochs))
+                if stop.requested and epoch < self.config.epochs:
+                    stopped = True
+                    break
+        if boundary is not None:  # stopped between two writes: the last completed epoch goes to disk
+            self.metrics.write()
+            write_state(self.checkpoint_path, boundary)
+            saved = boundary["epoch"]
         if self.metrics.rows:
-            plot_history(self.metrics.rows, self.out_dir / "metrics.png", title=self.title)
+            plot_history(self.metrics.rows, self.out_dir / "metrics.png", title=self.title, labels=self._labels())
         final = self.metrics.rows[-1] if self.metrics.rows else {}
-        return Summary(len(epochs), final, time.perf_counter() - start)
+        run = int(final.get("epoch", done)) - done
+        return Summary(run, final, time.perf_counter() - start, stopped, discarded, saved)
 
-    def _epoch(self, epoch: int, bar: Any) -> dict[str, float]:
+    def _labels(self) -> dict[str, str]:
+        labels = getattr(self.task, "metric_labels", None)
+        return labels() if labels is not None else {}
+
+    def _print(self, line: str) -> None:
+        if self.progress:
+            tqdm.write(line, file=sys.stdout)
+            sys.stdout.flush()
+        else:
+            print(line, flush=True)
+
+    def _epoch(self, epoch: int, stop: _StopFlag, bar_on: bool) -> dict[str, float] | None:
+        """One epoch's metrics row, or None when a Ctrl-C stopped it part-way."""
         totals = _Totals()
         started = time.perf_counter()
-        for step, batch in enumerate(self.task.train_loader, 1):
-            totals.add(self.task.train_step(batch))
-            bar.update(1)
-            if step % self.log_every == 0 and self.progress:
-                seen = totals.read("train")
-                seen["samples/s"] = totals.count / (time.perf_counter() - started)
-                shown = {
-                    k.removeprefix("train_"): f"{v:.1%}" if "accuracy" in k else f"{v:.4g}" for k, v in seen.items()
-                }
-                bar.set_postfix({"epoch": epoch} | shown)
+        steps = len(self.task.train_loader)
+        with tqdm(
+            total=steps,
+            desc=f"epoch {epoch}/{self.config.epochs}",
+            disable=not (self.progress and bar_on),
+            unit="batch",
+            dynamic_ncols=True,
+            leave=False,
+        ) as bar:
+            for step, batch in enumerate(self.task.train_loader, 1):
+                totals.add(self.task.train_step(batch))
+                bar.update(1)
+                if stop.requested:
+                    return None
+                if bar_on and self.progress and (step % self.log_every == 0 or step == steps):
+                    seen = totals.read("train")
+                    shown = {k.removeprefix("train_"): format_metric(k, v) for k, v in seen.items()}
+                    shown["samples/s"] = f"{totals.count / (time.perf_counter() - started):,.0f}"
+                    bar.set_postfix(shown)
         row: dict[str, float] = {"epoch": epoch} | totals.read("train")
         seconds = time.perf_counter() - started
         row |= {"train_seconds": seconds, "samples_per_s": totals.count / seconds}
@@ -151,9 +261,11 @@ class Trainer:
         return totals.read("test")
 
 
-def _epoch_line(row: dict[str, float]) -> str:
-    parts = [f"epoch {int(row['epoch'])}"]
+def _epoch_line(row: dict[str, float], epochs: int) -> str:
+    parts = [f"epoch {int(row['epoch'])}/{epochs}"]
     for key, value in row.items():
-        if key != "epoch" and not key.endswith("seconds"):
-            parts.append(f"{key} {value:.2%}" if "accuracy" in key else f"{key} {value:.4g}")
+        if key not in ("epoch", "samples_per_s") and not key.endswith("seconds"):
+            parts.append(f"{key} {format_metric(key, value)}")
+    if "samples_per_s" in row:
+        parts.append(f"{row['samples_per_s']:,.0f} samples/s")
     return "  ".join(parts)
