@@ -166,10 +166,13 @@ def getitem(input: Tensor, index: Any) -> Tensor:  # noqa: A002
 def setitem_array(array: Any, index: Any, value: Any, device: str) -> None:
     """``array[index] = value`` in place, with ``index`` read by PyTorch's rule (``split_index``)."""
     basic, advanced = split_index("setitem", index, array.shape, device)
-    if advanced is None:
-        array[basic] = value
-    else:
-        array[basic][advanced] = value  # array[basic] is a view, so this writes into array
+    try:
+        if advanced is None:
+            array[basic] = value
+        else:
+            array[basic][advanced] = value  # array[basic] is a view, so this writes into array
+    except IndexError as err:
+        raise IndexError(f"setitem: index {index!r} is invalid for shape {tuple(array.shape)}: {err}") from err
 
 
 def take_along_dim(input: Tensor, indices: Tensor, dim: int) -> Tensor:  # noqa: A002
