@@ -300,6 +300,8 @@ def test_pad_bad_arguments_like_torch() -> None:
             lambda m=mode: TF.pad(torch.zeros(1, 2, 3), (1.0, 1), m),
         )
     _same_error(lambda: F.pad(gg.zeros(1, 2, 3), 1), lambda: TF.pad(torch.zeros(1, 2, 3), 1))
+    _same_error(lambda: F.pad([1.0, 2.0], (1, 1)), lambda: TF.pad([1.0, 2.0], (1, 1)))
+    _same_error(lambda: F.pad([1.0, 2.0], (1, 1), "reflect"), lambda: TF.pad([1.0, 2.0], (1, 1), "reflect"))
     _same_error(lambda: F.pad(gg.zeros(3), (1.5, 1)), lambda: TF.pad(torch.zeros(3), (1.5, 1)))
     for mode in ("reflect", "replicate"):
         _same_error(

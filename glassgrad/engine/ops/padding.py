@@ -98,6 +98,11 @@ class CircularPad(_GatherPad):
 _BY_MODE = {"reflect": ReflectPad, "replicate": ReplicatePad, "circular": CircularPad}
 
 
+def check_input(input: Any) -> None:  # noqa: A002
+    if not isinstance(input, Tensor):
+        raise TypeError(f"pad: argument 'input' must be Tensor, not {type(input).__name__}")
+
+
 def pad_widths(pad: Any, ndim: int) -> list[tuple[int, int]]:
     """F.pad's ``pad`` (before, after pairs from the LAST dim) checked as PyTorch checks it, as
     (before, after) per dim of the input, first dim first."""
@@ -121,6 +126,7 @@ def pad_widths(pad: Any, ndim: int) -> list[tuple[int, int]]:
 
 def pad_by_mode(input: Tensor, pad: Sequence[int], mode: str, value: Any = None) -> Tensor:  # noqa: A002
     """F.pad for mode "reflect", "replicate" or "circular" of 1-, 2- or 3-d padding of (C, *) or (N, C, *)."""
+    check_input(input)
     if mode not in MODES:
         raise NotImplementedError(f"pad: unrecognised padding mode {mode!r} (expected one of {', '.join(MODES)})")
     widths = pad_widths(pad, input.ndim)

@@ -331,8 +331,9 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
 
     mode "constant" fills with ``value`` (0 when None); "reflect", "replicate" and "circular"
     copy the input's own values (engine/ops/padding.py, with their scatter-add backward)."""
-    from .padding import pad_by_mode, pad_widths
+    from .padding import check_input, pad_by_mode, pad_widths
 
+    check_input(input)
     if mode != "constant":
         return pad_by_mode(input, pad, mode, value)
     widths = pad_widths(pad, input.ndim)
