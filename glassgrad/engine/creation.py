@@ -109,6 +109,8 @@ def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
 
 
 def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    if not isinstance(size, tuple | list) and not hasattr(size, "shape"):  # PyTorch wants a sequence here
+        raise TypeError(f"full: size must be a tuple of ints, got {type(size).__name__} {size!r}")
     return _filled("full", (size,), dtype, device, requires_grad, value=fill_value)
 
 
