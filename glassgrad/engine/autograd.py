@@ -31,43 +31,43 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     return grad
 
 
-def topological_order(root: Tensor) -> list[Tensor]:
-    """Tensors that ``root`` depends on and that require grad, root first, each one
-    after *every* tensor that consumed it.
+def _parents(vertex: Node | Tensor) -> tuple[Node | Tensor | None, ...]:
+    """The histories a vertex's gradient flows to: a node's inputs; a leaf has none."""
+    return vertex.inputs if isinstance(vertex, Node) else ()
+
+
+def topological_order(root: Node | Tensor) -> list[Node | Tensor]:
+    """The graph's vertices (nodes, and leaf tensors that require grad) reachable from
+    ``root``, root first, each one after *every* vertex that consumed it.
 
     Kahn's algorithm on consumer counts, iterative (no recursion limit):
 
-    1. walk the graph once and count, for every tensor t, the edges from the
-       nodes that use t (``a * a`` counts two);
-    2. start from the root; a tensor becomes ready when its last consumer has
-       been emitted, i.e. when all of dL/dt has been summed.
+    1. walk the graph once and count, for every vertex v, the edges from the
+       nodes that use v (``a * a`` counts two);
+    2. start from the root; a vertex becomes ready when its last consumer has
+       been emitted, i.e. when all of dL/dv has been summed.
 
-    Marking a tensor when it is first *reached* instead (a plain DFS with a
+    Marking a vertex when it is first *reached* instead (a plain DFS with a
     visited set) emits it too early whenever it is used both directly and
     through a longer path (``a + 2 * a``, every residual connection).
     """
     consumers: dict[int, int] = {id(root): 0}
     stack = [root]
     while stack:
-        node = stack.pop().grad_fn
-        if node is None:
-            continue
-        for parent in node.inputs:
-            if parent is not None and parent.requires_grad:
+        for parent in _parents(stack.pop()):
+            if parent is not None:
                 key = id(parent)
                 if key not in consumers:
                     consumers[key] = 0
                     stack.append(parent)
                 consumers[key] += 1
-    order: list[Tensor] = []
+    order: list[Node | Tensor] = []
     ready = [root]
     while ready:
-        tensor = ready.pop()
-        order.append(tensor)
-        if tensor.grad_fn is None:
-            continue
-        for parent in tensor.grad_fn.inputs:
-            if parent is not None and parent.requires_grad:
+        vertex = ready.pop()
+        order.append(vertex)
+        for parent in _parents(vertex):
+            if parent is not None:
                 key = id(parent)
                 consumers[key] -= 1
                 if consumers[key] == 0:
@@ -103,37 +103,51 @@ def _memory_owner(g: Any) -> Any:
 
 
 def _accumulate_grad(tensor: Tensor, g: Any, handed_out: set[int]) -> None:
-    """tensor.grad += g. A fresh array that no other .grad holds is adopted without a
-    copy, and so is a view of all of one (such as Linear's W.grad, xᵀg coming back
-    transposed through Wᵀ); partial views and memory already handed to another
+    """tensor.grad += g, in place once .grad exists (a reference to it sees the sum, as in
+    PyTorch). The first gradient is adopted without a copy when it is a fresh array that
+    no other .grad holds, or a view of all of one (such as Linear's W.grad, xᵀg coming
+    back transposed through Wᵀ); partial views and memory already handed to another
     tensor are copied, so that in-place updates of one .grad never show up in another."""
     if tensor.grad is None:
         owner = _memory_owner(g)
         adopt = owner is not None and id(owner) not in handed_out
         tensor.grad = Tensor(g if adopt else g.copy())
         handed_out.add(id(owner) if adopt else id(tensor.grad.array))
+    elif tensor.grad.shape == g.shape and tensor.grad.array.flags.writeable:
+        tensor.grad.array += g
     else:
         tensor.grad = Tensor(tensor.grad.array + g)
 
 
+def _run_hooks(hooks: list[Any], g: Any) -> Any:
+    for hook in hooks:
+        replaced = hook(Tensor(g))
+        if replaced is not None:
+            g = replaced.array if isinstance(replaced, Tensor) else replaced
+    return g
+
+
 def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
-    pending: dict[int, Any] = {id(root): _initial_gradient(root, gradient)}
+    g0 = _initial_gradient(root, gradient)
+    start = root.grad_fn if root.grad_fn is not None else root
+    pending: dict[int, Any] = {id(start): g0}
     handed_out: set[int] = set()
+    if gradient is not None and _memory_owner(g0) is not None:
+        handed_out.add(id(_memory_owner(g0)))  # the caller's array: a .grad gets a copy, never it
     with no_grad():
-        for tensor in topological_order(root):
-            g = pending.pop(id(tensor), None)
+        for vertex in topological_order(start):
+            g = pending.pop(id(vertex), None)
             if g is None:
                 continue
-            for hook in tensor._hooks:
-                replaced = hook(Tensor(g))
-                if replaced is not None:
-                    g = replaced.array if isinstance(replaced, Tensor) else replaced
-            node = tensor.grad_fn
-            if node is None or tensor._retains_grad:
-                _accumulate_grad(tensor, g, handed_out)
-            if node is None:
+            if isinstance(vertex, Tensor):  # a leaf
+                _accumulate_grad(vertex, _run_hooks(vertex._hooks, g), handed_out)
                 continue
+            node = vertex
+            g = _run_hooks(node.hooks, g)
+            retained = node.retained_by() if node.retained_by is not None else None
+            if retained is not None:
+                _accumulate_grad(retained, g, handed_out)
             if node.freed:
                 raise RuntimeError(
                     f"backward: trying to backward through the graph a second time "
@@ -144,10 +158,11 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
                 input_grads = (input_grads,)
             if len(input_grads) != len(node.inputs):
                 raise RuntimeError(f"{node.name()} returned {len(input_grads)} gradients for {len(node.inputs)} inputs")
-            for parent, pg in zip(node.inputs, input_grads, strict=True):
-                if parent is None or pg is None or not parent.requires_grad:
+            for parent, meta, pg in zip(node.inputs, node.input_meta, input_grads, strict=True):
+                if parent is None or pg is None:
                     continue
-                pg = unbroadcast(pg, parent.shape).astype(parent.dtype, copy=False)
+                shape, dtype = meta
+                pg = unbroadcast(pg, shape).astype(dtype, copy=False)
                 key = id(parent)
                 pending[key] = pg if key not in pending else pending[key] + pg
             if not retain_graph:
@@ -155,4 +170,5 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
                 node.freed = True
 
 
+from .function import Node  # noqa: E402 - at the end, as in function.py
 from .tensor import Tensor  # noqa: E402 - at the end, as in function.py

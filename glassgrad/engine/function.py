@@ -55,21 +55,40 @@ class Context:
 
 
 class Node:
-    """A recorded application of a Function: the edge from an output to its inputs."""
+    """A recorded application of a Function: the edge from an output to its inputs.
 
-    __slots__ = ("function", "ctx", "inputs", "freed")
+    ``inputs`` holds, per positional input, the input's *history at the time of the
+    call*: its own Node when it was computed, the tensor itself when it is a leaf
+    that requires grad, else None. Nodes never change after they are made, so an
+    in-place op that later gives a tensor a new node cannot rewire this one.
+    ``input_meta`` keeps each input's shape and dtype, to which its gradient is summed
+    back and cast. ``hooks`` are the tensor hooks registered on the output while this
+    node made it; ``retained_by`` is the output tensor when it called retain_grad().
+    """
 
-    def __init__(self, function: type[Function], ctx: Context, inputs: tuple[Tensor | None, ...]):
+    __slots__ = ("function", "ctx", "inputs", "input_meta", "freed", "hooks", "retained_by", "__weakref__")
+
+    def __init__(self, function: type[Function], ctx: Context, inputs: tuple[Any, ...], input_meta: tuple[Any, ...]):
         self.function = function
         self.ctx = ctx
         self.inputs = inputs
+        self.input_meta = input_meta
         self.freed = False
+        self.hooks: list[Any] = []
+        self.retained_by: Any = None  # a weakref.ref to the output tensor
 
     def name(self) -> str:
         return f"{self.function.__name__}Backward"
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
+
+
+def history(tensor: Tensor) -> Node | Tensor | None:
+    """What a node records for one input: its node, itself if it is a leaf that requires grad, else None."""
+    if not tensor.requires_grad:
+        return None
+    return tensor.grad_fn if tensor.grad_fn is not None else tensor
 
 
 class Function:
@@ -106,10 +125,13 @@ class Function:
         if isinstance(out, np.generic) or not hasattr(out, "shape"):
             out = ctx.xp.asarray(out)  # NumPy reductions return scalars
         result = Tensor(out)
+        if args and args[0] is first:  # a view (output sharing the first input's memory) remembers its base
+            record_view(result, first, lambda t: cls.apply(t, *args[1:], **kwargs))
         if record and out.dtype.kind == "f":
             result.requires_grad = True
-            inputs = tuple(a if isinstance(a, Tensor) else None for a in args)
-            result.grad_fn = Node(cls, ctx, inputs)
+            inputs = tuple(history(a) if isinstance(a, Tensor) else None for a in args)
+            meta = tuple((a.shape, a.dtype) if isinstance(a, Tensor) and a.requires_grad else None for a in args)
+            result.grad_fn = Node(cls, ctx, inputs, meta)
         return result
 
 
@@ -123,3 +145,4 @@ def common_device(op: str, tensors: list[Tensor]) -> str:
 
 
 from .tensor import Tensor  # noqa: E402 - at the end: tensor.py imports the ops, which need Function
+from .views import record_view  # noqa: E402 - views.py defines a Function

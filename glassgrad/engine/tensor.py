@@ -9,12 +9,13 @@ rule. Tensors built by the user are *leaves* (``grad_fn is None``); their
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
-from . import backend, dtypes
+from . import backend, dtypes, views
 from .grad_mode import is_grad_enabled
 
 
@@ -31,6 +32,7 @@ class Tensor:
         self.grad_fn = None
         self._hooks: list[Callable[[Tensor], Tensor | None]] = []
         self._retains_grad = False
+        self._view_of: views.ViewOf | None = None  # set by Function.apply when this shares an input's memory
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -114,13 +116,15 @@ class Tensor:
         replacement. Returns a function that removes the hook."""
         if not self.requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require grad")
-        self._hooks.append(hook)
-        return lambda: self._hooks.remove(hook)
+        hooks = self._hooks if self.grad_fn is None else self.grad_fn.hooks  # a non-leaf's go on its node
+        hooks.append(hook)
+        return lambda: hooks.remove(hook)
 
     def retain_grad(self) -> None:
-        """Keep ``.grad`` on a non-leaf tensor after backward."""
+        """Keep ``.grad`` on a non-leaf tensor after backward (its node hands it the gradient)."""
         if self.grad_fn is not None:
             self._retains_grad = True
+            self.grad_fn.retained_by = weakref.ref(self)
 
     def detach(self) -> Tensor:
         """The same values, cut from the graph (shares memory, requires no grad)."""
@@ -203,11 +207,14 @@ class Tensor:
 
     # --------------------------------------------------------------- in-place
     def _check_inplace(self, op: str) -> None:
-        if is_grad_enabled() and self.is_leaf and self.requires_grad:
+        if not is_grad_enabled():
+            return
+        if self.is_leaf and self.requires_grad:
             raise RuntimeError(
                 f"{op}: a leaf tensor that requires grad is being used in an in-place operation; "
                 "wrap it in no_grad() or use an out-of-place op"
             )
+        views.check_inplace_on_view(self, op)
 
     def _before(self) -> Tensor:
         """This tensor as an op input for an in-place update: a new node holding the
@@ -221,18 +228,26 @@ class Tensor:
 
     def _assign(self, result: Tensor, op: str) -> Tensor:
         """Make ``self`` hold ``result``: write into the same memory when nothing is
-        recorded (so views and optimizers see it), else take over result's node."""
+        recorded (so views and optimizers see it); else take over result's node, and
+        for a view also update its base (engine/views.py)."""
         if result.shape != self.shape:
             raise RuntimeError(f"{op}: output with shape {self.shape} doesn't match the broadcast shape {result.shape}")
         if result.grad_fn is None:
             if dtypes.category(result.dtype) > dtypes.category(self.dtype):
                 raise RuntimeError(f"{op}: result type {result.dtype} can't be cast to {self.dtype}")
             self.array[...] = result.array
+        elif self._view_of is not None:
+            views.assign_through_view(self, result.to(self.dtype), op)
         else:
-            self.array = result.array.astype(self.dtype, copy=False)
-            self.grad_fn = result.grad_fn
-            self.requires_grad = True
+            self._take_history(result.array.astype(self.dtype, copy=False), result.grad_fn)
         return self
+
+    def _take_history(self, array: Any, node: Any) -> None:
+        """Hold ``array`` with ``node`` as history (an in-place op); nodes that used the old history keep it."""
+        if self._retains_grad:  # the retained .grad follows the tensor to its new node, as in PyTorch
+            self.grad_fn.retained_by = None
+            node.retained_by = weakref.ref(self)
+        self.array, self.grad_fn, self.requires_grad = array, node, True
 
     def add_(self, other: Any, alpha: float = 1) -> Tensor:
         self._check_inplace("add_")

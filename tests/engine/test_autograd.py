@@ -196,18 +196,19 @@ def test_tensor_used_directly_and_through_a_longer_path() -> None:
 
 def test_topological_order_puts_every_consumer_first() -> None:
     from glassgrad.engine.autograd import topological_order
+    from glassgrad.engine.function import Node
 
     x = gg.tensor(1.0, requires_grad=True)
     h = x * 2
     y = (h + (h * 3).exp()) * h
-    order = topological_order(y)
-    position = {id(t): i for i, t in enumerate(order)}
-    for t in order:
-        if t.grad_fn is not None:
-            for parent in t.grad_fn.inputs:
-                if parent is not None and parent.requires_grad:
-                    assert position[id(t)] < position[id(parent)]
-    assert len(order) == len({id(t) for t in order})
+    order = topological_order(y.grad_fn)
+    position = {id(v): i for i, v in enumerate(order)}
+    for vertex in order:
+        for parent in vertex.inputs if isinstance(vertex, Node) else ():
+            if parent is not None:
+                assert position[id(vertex)] < position[id(parent)]
+    assert len(order) == len({id(v) for v in order}) == 6  # 5 nodes (mul, mul, exp, add, mul) and the leaf x
+    assert order[0] is y.grad_fn and order[-1] is x
 
 
 def test_graph_of_100000_ops_with_heavy_reuse() -> None:
@@ -224,3 +225,76 @@ def test_graph_of_100000_ops_with_heavy_reuse() -> None:
         d.append(d[-1] * 0.5 + d[i // 2] * 0.25)
     assert x.grad.item() == pytest.approx(d[-1], rel=1e-12)
     assert nodes[-1].item() == pytest.approx(d[-1], rel=1e-12)  # the recurrence is linear in x = 1
+
+
+def test_inplace_op_keeps_the_history_earlier_ops_used() -> None:
+    """y used h before h.mul_(3): y's gradient must not see the multiplication (PyTorch: 2 + 3)."""
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 1
+    y = h * 2
+    h.mul_(3)
+    (y.sum() + h.sum()).backward()
+    assert x.grad.tolist() == [5.0, 5.0]
+
+
+def test_inplace_op_on_a_view_updates_its_base_values_and_gradients() -> None:
+    import torch
+
+    def run(lib, tensor):
+        x = tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
+        h = x * 1
+        h[:, 1:3].mul_(10)  # values and history of h change through the view
+        h.transpose(0, 1)[0].add_(h[0, 0].exp())  # a view of a view, with a value that depends on h itself
+        w = tensor(np.arange(12.0).reshape(3, 4) / 7)
+        (h * w).sum().backward()
+        return h.detach().numpy(), x.grad.numpy()
+
+    h, g = run(gg, gg.tensor)
+    th, tg = run(torch, lambda a, requires_grad=False: torch.tensor(a, requires_grad=requires_grad))
+    np.testing.assert_allclose(h, th, rtol=1e-12)
+    np.testing.assert_allclose(g, tg, rtol=1e-12)
+
+
+def test_inplace_on_a_view_of_a_leaf_that_requires_grad_raises_before_any_change() -> None:
+    x = gg.ones(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="mul_: a view of a leaf tensor that requires grad"):
+        x[0].mul_(2)
+    assert x.tolist() == [[1.0] * 3] * 2
+    with gg.no_grad():
+        x[0].mul_(2)  # allowed without grad, and written through to x
+    assert x.tolist() == [[2.0] * 3, [1.0] * 3]
+
+
+def test_writing_a_grad_requiring_value_into_a_view_of_a_plain_tensor() -> None:
+    w = gg.tensor([1.0, 2.0], requires_grad=True)
+    buffer = gg.zeros(2, 3)
+    buffer[:, 0].copy_(w * 3)
+    assert buffer.requires_grad and buffer.tolist() == [[3.0, 0, 0], [6.0, 0, 0]]
+    buffer.sum().backward()
+    assert w.grad.tolist() == [3.0, 3.0]
+
+
+def test_backward_with_a_given_gradient_never_shares_its_memory() -> None:
+    w, b = gg.ones(3, requires_grad=True), gg.ones(3, requires_grad=True)
+    given = np.ones(3)
+    (w + b).backward(gradient=given)
+    b.grad.array[...] = 0
+    w.backward(gradient=given)
+    assert given.tolist() == [1.0] * 3 and w.grad.tolist() == [2.0] * 3
+
+
+def test_accumulation_is_in_place_so_a_held_grad_sees_the_sum() -> None:
+    x = gg.ones(2, requires_grad=True)
+    (x * 2).sum().backward()
+    held = x.grad
+    (x * 3).sum().backward()
+    assert held is x.grad and held.tolist() == [5.0, 5.0]
+
+
+def test_retain_grad_follows_a_tensor_through_an_inplace_op() -> None:
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 1
+    h.retain_grad()
+    h.mul_(3)
+    (h * h).sum().backward()
+    assert h.grad.tolist() == [6.0, 12.0]  # d(h²)/dh at the new h = 3x, as PyTorch
