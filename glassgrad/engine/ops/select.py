@@ -116,7 +116,7 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa:
     device = condition.device if isinstance(condition, Tensor) else "cpu"
     condition = as_tensor_like(condition, device)
     if condition.dtype != bool:
-        raise TypeError(f"where: condition must be a bool tensor, got {condition.dtype}")
+        raise RuntimeError(f"where: condition must be a bool tensor, got {condition.dtype}")
     if not isinstance(input, Tensor) and not isinstance(other, Tensor) and not hasattr(input, "shape"):
         # two numbers: PyTorch's scalar dtype (float32 for a float, int64 for an int)
         input = Tensor(condition.xp.asarray(input, dtype=dtypes.result_type(input, other)))
