@@ -114,6 +114,10 @@ OPS: list[OpCase] = [
             ("bicubic_down", {"size": (2, 3), "mode": "bicubic"}, (((1, 1, 5, 7),),)),
             ("trilinear", {"size": (3, 4, 5), "mode": "trilinear"}, (((1, 2, 2, 3, 4),),)),
             ("nearest3d", {"scale_factor": (2.0, 1.5, 0.5)}, (((1, 2, 2, 3, 4),),)),
+            ("area", {"size": 3, "mode": "area"}, (((2, 3, 7),), ((1, 2, 2),))),
+            ("area2d", {"size": (2, 5), "mode": "area"}, (((1, 2, 5, 7),),)),
+            ("area_scale", {"scale_factor": 0.5, "mode": "area"}, (((1, 2, 5, 6),),)),
+            ("area3d", {"size": (2, 3, 2), "mode": "area"}, (((1, 1, 3, 4, 5),),)),
         ]
     ],
     OpCase(

@@ -401,6 +401,9 @@ INTERP_ERRORS = [
     ((1, 0, 5), {"size": 7, "mode": "linear"}),  # empty channels
     ((2, 3, 4, 5), {"size": (None, 4)}),  # TypeError
     ((2, 3, 4, 5), {"size": 3, "antialias": True}),  # ValueError: antialias needs bilinear/bicubic
+    ((2, 3, 5), {"size": 3, "mode": "area", "align_corners": False}),
+    ((1, 2, 0), {"size": 3, "mode": "area"}),  # area: empty spatial input
+    ((1, 2, 5), {"size": -1, "mode": "area"}),
 ]
 
 
@@ -419,7 +422,7 @@ def test_interpolate_dtypes_like_torch() -> None:
         )
         assert str(got.dtype) == "uint8" and expected.dtype == torch.uint8
         np.testing.assert_array_equal(got.numpy(), expected.numpy())
-    for dtype, mode in [(np.int64, "nearest"), (np.int64, "linear"), (np.bool_, "nearest")]:
+    for dtype, mode in [(np.int64, "nearest"), (np.int64, "linear"), (np.bool_, "nearest"), (np.int64, "area")]:
         a = np.ones((1, 2, 5), dtype=dtype)
         _same_error(
             lambda a=a, m=mode: F.interpolate(gg.tensor(a), size=7, mode=m),
@@ -431,8 +434,11 @@ def test_interpolate_dtypes_like_torch() -> None:
     expected = TF.interpolate(torch.tensor(h), scale_factor=1.7, mode="bilinear")
     assert str(got.dtype) == "float16"
     np.testing.assert_allclose(got.numpy().astype(np.float32), expected.numpy().astype(np.float32), atol=2e-3)
-    # an empty batch resamples to an empty batch
+    # an empty batch resamples to an empty batch; area allows empty channels and an output size of 0
     assert F.interpolate(gg.zeros(0, 2, 5), size=7).shape == tuple(TF.interpolate(torch.zeros(0, 2, 5), size=7).shape)
+    for shape, size in [((1, 0, 5), 3), ((1, 2, 5), 0), ((0, 2, 5), 3)]:
+        got = F.interpolate(gg.zeros(shape), size=size, mode="area")
+        assert got.shape == tuple(TF.interpolate(torch.zeros(shape), size=size, mode="area").shape)
 
 
 def _arange_source(fn_gg, fn_t, shape):
@@ -522,6 +528,8 @@ def test_interpolate_special_values_like_torch() -> None:
         {"size": 5, "mode": "linear"},
         {"size": 3},
         {"size": 8, "mode": "nearest-exact"},
+        {"size": 3, "mode": "area"},  # area: inf stays inf (no 0·inf from the padded taps)
+        {"size": 2, "mode": "area"},
     ]:
         got = F.interpolate(gg.tensor(a), **kw).numpy()
         expected = TF.interpolate(torch.tensor(a), **kw).numpy()

@@ -1,9 +1,9 @@
-"""Resampling: F.interpolate (nearest, nearest-exact, linear, bilinear, bicubic, trilinear) and
-pixel shuffle.
+"""Resampling: F.interpolate (nearest, nearest-exact, linear, bilinear, bicubic, trilinear, area)
+and pixel shuffle.
 
 Every mode is separable: along each spatial dim d the output position o is a weighted sum of a few
 input positions, z[o] = Σ_k w_k[o] · x[i_k[o]] (one tap of weight 1 for nearest, two for linear,
-four for cubic), applied to one dim after the other. It is linear in x, so its backward is its
+four for cubic, the window's length for area), applied to one dim after the other. It is linear in x, so its backward is its
 adjoint, a scatter-add of the same weights: dL/dx[i] = Σ_k Σ_{o : i_k[o] = i} w_k[o] · g[o], undone
 dim by dim in reverse order.
 
@@ -45,6 +45,8 @@ CUBIC_A = -0.75
 _MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
 _LINEAR_MODES = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
 Taps = tuple[int, np.ndarray, np.ndarray | None]  # (axis, indices (taps, out), weights (taps, out) or None)
+# area's windows differ in length: the shorter ones are padded with taps of weight 0, which forward skips
+# (so an inf outside the window does not make 0·inf = NaN)
 
 
 class Interpolate(Function):
@@ -52,9 +54,9 @@ class Interpolate(Function):
     dL/dx[i] = Σ_k Σ_{o : i_k[o] = i} w_k[o] · g[o]  (the adjoint: scatter-add of the weights)"""
 
     @staticmethod
-    def forward(ctx: Context, x: Any, taps: tuple[Taps, ...]) -> Any:
+    def forward(ctx: Context, x: Any, taps: tuple[Taps, ...], area: bool = False) -> Any:
         xp = ctx.xp
-        ctx.taps, ctx.shape = taps, x.shape
+        ctx.taps, ctx.shape, ctx.area = taps, x.shape, area
         for axis, index, weight in taps:
             if weight is None:  # nearest: a pure gather
                 x = xp.take(x, xp.asarray(index[0]), axis=axis)
@@ -62,7 +64,10 @@ class Interpolate(Function):
             bcast = (-1,) + (1,) * (x.ndim - axis - 1)
             out = None
             for i, w in zip(index, weight, strict=True):
-                term = xp.asarray(w.astype(x.dtype)).reshape(bcast) * xp.take(x, xp.asarray(i), axis=axis)
+                wb = xp.asarray(w.astype(x.dtype)).reshape(bcast)
+                term = wb * xp.take(x, xp.asarray(i), axis=axis)
+                if ctx.area and not w.all():
+                    term = xp.where(wb != 0, term, 0)
                 out = term if out is None else out + term
             x = out
         return x
@@ -254,10 +259,10 @@ def interpolate(
         )
     if mode in _LINEAR_MODES and input.ndim != _LINEAR_MODES[mode]:
         raise NotImplementedError(f"{op}: got {input.ndim}D input, but {mode} mode needs {_LINEAR_MODES[mode]}D input")
-    if mode == "area":
-        raise NotImplementedError(f"{op}: mode 'area' (adaptive average pooling) is not implemented in glassgrad")
     if antialias:
         raise NotImplementedError(f"{op}: antialias=True is not implemented in glassgrad")
+    if mode == "area":
+        return _area(input, sizes)
     nearest = mode.startswith("nearest")
     kind = input.dtype.kind
     if not (kind == "f" or (nearest and str(input.dtype) == "uint8")):
@@ -288,6 +293,37 @@ def interpolate(
         else:
             taps.append((2 + j, *linear_taps(ct, n_in, n_out, align_corners, s)))
     return Interpolate.apply(input, taps=tuple(taps))
+
+
+def area_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
+    """Adaptive average pooling's windows [⌊o·in/out⌋, ⌈(o + 1)·in/out⌉), each tap of weight 1/length
+    (shorter windows padded with weight-0 taps repeating their last index, so every tap stays sorted)."""
+    o = np.arange(n_out)
+    start, end = (o * n_in) // n_out, -((-(o + 1) * n_in) // n_out)
+    taps = int((end - start).max()) if n_out else 1
+    k = np.arange(taps)[:, None]
+    index = np.minimum(start + k, end - 1)
+    weight = np.where(start + k < end, 1.0 / (end - start), 0.0)
+    return index, weight
+
+
+def _area(input: Tensor, sizes: list[int]) -> Tensor:  # noqa: A002
+    """mode="area": adaptive average pooling to ``sizes``, z[o] = mean of x over o's window;
+    dL/dx[i] = Σ over the windows holding i of g[o] / (window length)."""
+    op = "interpolate"
+    if input.dtype.kind != "f":
+        raise NotImplementedError(f"{op}: mode 'area' is not implemented for {input.dtype} input (floats only)")
+    if any(n == 0 for n in input.shape[2:]):
+        raise RuntimeError(
+            f"{op}: mode 'area' expects input to have non-zero size for non-batch dimensions, but input has "
+            f"sizes {list(input.shape)}"
+        )
+    if min(sizes) < 0:
+        raise RuntimeError(f"{op}: mode 'area': elements of output_size must be >= 0 but received {sizes}")
+    taps = tuple(
+        (2 + j, *area_taps(n_in, n_out)) for j, (n_in, n_out) in enumerate(zip(input.shape[2:], sizes, strict=True))
+    )
+    return Interpolate.apply(input, taps=taps, area=True)
 
 
 # ------------------------------------------------------------------ pixel shuffle (views: reshape and permute)
