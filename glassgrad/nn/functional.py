@@ -57,20 +57,36 @@ from ..engine.ops.losses import (
     nll_loss,
     smooth_l1_loss,
 )
-from ..engine.ops.normalization import batch_norm, group_norm, layer_norm, rms_norm
+from ..engine.ops.normalization import batch_norm, group_norm, layer_norm, rms_norm, same_dtype
 from ..engine.ops.pooling import adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from ..engine.tensor import Tensor
 
 
-def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
-    """y = x Wᵀ + b with W of shape (out_features, in_features); the gradients come
-    from matmul's and add's backward: dL/dx = g W, dL/dW = gᵀ x, dL/db = Σ g."""
-    if input.shape[-1:] != weight.shape[-1:] or weight.ndim != 2:
-        raise ValueError(
-            f"linear: input of shape {input.shape} and weight of shape {weight.shape} don't match "
+def check_linear(op: str, input: Tensor, weight: Tensor, bias: Tensor | None) -> None:  # noqa: A002
+    """PyTorch's checks of linear, raising RuntimeError that names ``op`` (``linear``, or ``Linear``
+    from the module): tensors of one dtype (no promotion), a 1-D or 2-D weight whose last dim is
+    the input's, a bias that broadcasts over the output."""
+    same_dtype(op, input=input, weight=weight, bias=bias)
+    if input.ndim == 0 or weight.ndim == 0:
+        raise RuntimeError(
+            f"{op}: both arguments need to be at least 1-D, but they are {input.ndim}-D and {weight.ndim}-D"
+        )
+    if weight.ndim > 2 or input.shape[-1] != weight.shape[-1]:
+        raise RuntimeError(
+            f"{op}: input of shape {input.shape} and weight of shape {weight.shape} don't match "
             "(weight must be (out_features, in_features) with in_features = input.shape[-1])"
         )
-    out = matmul(input, weight.mT)
+    out_shape = (*input.shape[:-1], *weight.shape[:-1])
+    trailing = () if bias is None else zip(reversed(bias.shape), reversed(out_shape), strict=False)
+    if bias is not None and (bias.ndim > len(out_shape) or any(b not in (1, o) for b, o in trailing)):
+        raise RuntimeError(f"{op}: bias of shape {bias.shape} does not broadcast to the output shape {out_shape}")
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
+    """y = x Wᵀ + b with W of shape (out_features, in_features) (or (in_features,): y = x·w);
+    the gradients come from matmul's and add's backward: dL/dx = g W, dL/dW = gᵀ x, dL/db = Σ g."""
+    check_linear("linear", input, weight, bias)
+    out = matmul(input, weight if weight.ndim == 1 else weight.mT)
     return out if bias is None else out + bias
 
 

@@ -54,6 +54,7 @@ class Linear(Module):
             init.fan_in_bias_(self.bias, self.weight)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        F.check_linear("Linear", input, self.weight, self.bias)
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..engine import creation, dtypes
+from ..engine.ops.normalization import same_float_dtype
 from ..engine.tensor import Tensor
 from . import functional as F
 from . import init
@@ -82,6 +83,14 @@ class _BatchNorm(Module):
             raise ValueError(f"{name}: expected {dims} input, got shape {getattr(input, 'shape', input)}")
         if input.shape[1] != self.num_features:
             raise ValueError(f"{name}: expected {self.num_features} channels (dim 1), got input of shape {input.shape}")
+        same_float_dtype(
+            name,
+            input=input,
+            weight=self.weight,
+            bias=self.bias,
+            running_mean=self.running_mean,
+            running_var=self.running_var,
+        )
         counting = self.training and self.track_running_stats
         momentum = self.momentum
         if counting and momentum is None:
@@ -139,6 +148,7 @@ class LayerNorm(Module):
         _affine_parameters(self, elementwise_affine, bias, shape, device, dtype)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        same_float_dtype("LayerNorm", input=input, weight=self.weight, bias=self.bias)
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
@@ -170,6 +180,7 @@ class GroupNorm(Module):
         _affine_parameters(self, affine, bias, (num_channels,), device, dtype)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        same_float_dtype("GroupNorm", input=input, weight=self.weight, bias=self.bias)
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
@@ -203,6 +214,8 @@ class RMSNorm(Module):
             init.ones_(self.weight)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        if isinstance(input, Tensor) and input.dtype.kind != "f":
+            raise NotImplementedError(f"RMSNorm: not implemented for {input.dtype} input (floating point only)")
         return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self) -> str:

@@ -453,3 +453,150 @@ def test_parameter_containers_failed_assignment_changes_nothing() -> None:
     with pytest.raises(RuntimeError):
         p.append(gg.ones(1, dtype=gg.int64))
     assert len(p) == 1 and list(p.state_dict()) == ["0"]
+
+
+# ------------------------------------------------------------------ dtypes: no promotion in the layers
+def _t(lib: Any, shape: tuple[int, ...], dtype: str) -> Any:
+    return lib.ones(*shape, dtype=getattr(lib, dtype))
+
+
+MIXED_DTYPE_CALLS = [
+    ("conv2d", lambda f, lib: f.conv2d(_t(lib, (1, 2, 5, 5), "float64"), _t(lib, (3, 2, 3, 3), "float32"))),
+    ("conv2d", lambda f, lib: f.conv2d(_t(lib, (1, 2, 5, 5), "float32"), _t(lib, (3, 2, 3, 3), "float64"))),
+    (
+        "conv2d",
+        lambda f, lib: f.conv2d(
+            _t(lib, (1, 2, 5, 5), "float32"), _t(lib, (3, 2, 3, 3), "float32"), _t(lib, (3,), "float64")
+        ),
+    ),
+    ("conv2d", lambda f, lib: f.conv2d(_t(lib, (1, 2, 5, 5), "int64"), _t(lib, (3, 2, 3, 3), "float32"))),
+    ("conv1d", lambda f, lib: f.conv1d(_t(lib, (1, 2, 5), "float64"), _t(lib, (3, 2, 3), "float32"))),
+    ("conv1d", lambda f, lib: f.conv1d(_t(lib, (1, 2, 5), "int64"), _t(lib, (3, 2, 3), "float32"))),
+    (
+        "conv_transpose2d",
+        lambda f, lib: f.conv_transpose2d(_t(lib, (1, 2, 5, 5), "int64"), _t(lib, (2, 3, 3, 3), "float32")),
+    ),
+    (
+        "conv_transpose2d",
+        lambda f, lib: f.conv_transpose2d(_t(lib, (1, 2, 5, 5), "float64"), _t(lib, (2, 3, 3, 3), "float32")),
+    ),
+    ("layer_norm", lambda f, lib: f.layer_norm(_t(lib, (2, 4), "float64"), (4,), _t(lib, (4,), "float32"))),
+    ("layer_norm", lambda f, lib: f.layer_norm(_t(lib, (2, 4), "float32"), (4,), _t(lib, (4,), "float64"))),
+    ("layer_norm", lambda f, lib: f.layer_norm(_t(lib, (2, 4), "int64"), (4,), _t(lib, (4,), "float32"))),
+    ("group_norm", lambda f, lib: f.group_norm(_t(lib, (2, 4), "float64"), 2, _t(lib, (4,), "float32"))),
+    (
+        "batch_norm",
+        lambda f, lib: f.batch_norm(_t(lib, (2, 4), "float64"), _t(lib, (4,), "float32"), _t(lib, (4,), "float32")),
+    ),
+    ("linear", lambda f, lib: f.linear(_t(lib, (2, 4), "float64"), _t(lib, (3, 4), "float32"))),
+    ("linear", lambda f, lib: f.linear(_t(lib, (5, 2, 4), "float32"), _t(lib, (3, 4), "float64"))),
+    (
+        "linear",
+        lambda f, lib: f.linear(_t(lib, (2, 4), "float32"), _t(lib, (3, 4), "float32"), _t(lib, (3,), "float64")),
+    ),
+    ("linear", lambda f, lib: f.linear(_t(lib, (2, 4), "int64"), _t(lib, (3, 4), "float32"))),
+]
+
+
+@pytest.mark.parametrize(
+    ("op", "call"), MIXED_DTYPE_CALLS, ids=[f"{op}-{i}" for i, (op, _) in enumerate(MIXED_DTYPE_CALLS)]
+)
+def test_functional_layers_refuse_mixed_dtypes_like_torch(op: str, call) -> None:
+    """PyTorch raises RuntimeError instead of promoting; ours names the op, the tensors and their dtypes."""
+    raises_like_torch(
+        lambda: call(F, gg),
+        lambda: call(TF, torch),
+        rf"^{op}: expected input, \w+.* to have the same dtype, but got input \w+, \w+ \w+",
+    )
+
+
+INTEGER_CALLS = [
+    ("conv2d", lambda f, lib: f.conv2d(_t(lib, (1, 2, 5, 5), "bool"), _t(lib, (3, 2, 3, 3), "bool"))),
+    ("layer_norm", lambda f, lib: f.layer_norm(_t(lib, (2, 4), "int64"), (4,))),
+    ("group_norm", lambda f, lib: f.group_norm(_t(lib, (2, 4), "int32"), 2)),
+    ("batch_norm", lambda f, lib: f.batch_norm(_t(lib, (2, 4), "int64"), None, None, training=True)),
+    ("rms_norm", lambda f, lib: f.rms_norm(_t(lib, (2, 4), "int64"), (4,))),
+]
+
+
+@pytest.mark.parametrize(("op", "call"), INTEGER_CALLS, ids=[op for op, _ in INTEGER_CALLS])
+def test_functional_layers_of_integers_are_not_implemented_like_torch(op: str, call) -> None:
+    raises_like_torch(lambda: call(F, gg), lambda: call(TF, torch), rf"^{op}: not implemented for \w+")
+
+
+def test_integer_convolution_is_refused_where_torch_computes_it_on_cpu() -> None:
+    """A documented difference: PyTorch's CPU kernel convolves int64 with int64; glassgrad's kernels are
+    floating point only and say so (as PyTorch itself does for bool, and on CUDA)."""
+    x, w = np.arange(2 * 5 * 5).reshape(1, 2, 5, 5), np.ones((3, 2, 3, 3), dtype=np.int64)
+    assert TF.conv2d(torch.tensor(x), torch.tensor(w)).dtype == torch.int64
+    with pytest.raises(NotImplementedError, match=r"conv2d: not implemented for int64 tensors \(floating point only\)"):
+        F.conv2d(gg.tensor(x), gg.tensor(w))
+    with pytest.raises(NotImplementedError, match="conv_transpose2d: not implemented for int64"):
+        F.conv_transpose2d(gg.tensor(x), gg.tensor(np.ones((2, 3, 3, 3), dtype=np.int64)))
+
+
+def test_integer_linear_computes_in_integers_like_torch() -> None:
+    x, w, b = np.arange(8).reshape(2, 4), np.arange(12).reshape(3, 4) - 5, np.array([1, -2, 3])
+    ours = F.linear(gg.tensor(x), gg.tensor(w), gg.tensor(b))
+    theirs = TF.linear(torch.tensor(x), torch.tensor(w), torch.tensor(b))
+    assert ours.dtype == gg.int64 and theirs.dtype == torch.int64
+    np.testing.assert_array_equal(to_numpy(ours), theirs.numpy())
+
+
+MODULE_CALLS = [
+    ("Conv2d", lambda lib: lib.nn.Conv2d(2, 3, 3), (1, 2, 5, 5), "float64"),
+    ("Conv2d", lambda lib: lib.nn.Conv2d(2, 3, 3, bias=False), (1, 2, 5, 5), "int64"),
+    ("Conv1d", lambda lib: lib.nn.Conv1d(2, 3, 3), (1, 2, 5), "float64"),
+    ("ConvTranspose2d", lambda lib: lib.nn.ConvTranspose2d(2, 3, 3), (1, 2, 5, 5), "float64"),
+    ("Linear", lambda lib: lib.nn.Linear(4, 3), (2, 4), "float64"),
+    ("Linear", lambda lib: lib.nn.Linear(4, 3, bias=False), (2, 4), "int64"),
+    ("LayerNorm", lambda lib: lib.nn.LayerNorm(4), (2, 4), "float64"),
+    ("LayerNorm", lambda lib: lib.nn.LayerNorm(4), (2, 4), "int64"),
+    ("GroupNorm", lambda lib: lib.nn.GroupNorm(2, 4), (2, 4), "float64"),
+    ("BatchNorm1d", lambda lib: lib.nn.BatchNorm1d(4), (2, 4), "float64"),
+]
+
+
+@pytest.mark.parametrize(("name", "make", "shape", "dtype"), MODULE_CALLS, ids=[f"{m[0]}-{m[3]}" for m in MODULE_CALLS])
+def test_layer_modules_refuse_inputs_of_another_dtype_like_torch(name: str, make, shape: tuple, dtype: str) -> None:
+    """The message names the module the user called, not the functional op underneath."""
+    ours, theirs = make(gg), make(torch)
+    raises_like_torch(
+        lambda: ours(_t(gg, shape, dtype)),
+        lambda: theirs(_t(torch, shape, dtype)),
+        rf"^{name}: expected input, weight.* to have the same dtype, but got input {dtype}, weight float32",
+    )
+
+
+def test_batch_norm_refusing_a_dtype_leaves_its_statistics_alone() -> None:
+    bn = nn.BatchNorm1d(4)
+    with pytest.raises(RuntimeError, match="BatchNorm1d: expected input"):
+        bn(gg.ones(3, 4, dtype=gg.float64))
+    assert bn.num_batches_tracked.item() == 0
+    np.testing.assert_array_equal(to_numpy(bn.running_mean), np.zeros(4))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_linear_with_a_1d_weight_matches_torch(dtype: str, rng: np.random.Generator) -> None:
+    from oracle import compare_with_torch
+
+    arrays = [rng.standard_normal((3, 4)), rng.standard_normal(4)]
+    compare_with_torch(F.linear, TF.linear, arrays, dtype)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda f, t: f.linear(t(()), t(3, 1)), r"linear: both arguments need to be at least 1-D, but they are 0-D"),
+        (lambda f, t: f.linear(t(2, 4), t(3, 5)), r"linear: input of shape \(2, 4\) and weight of shape \(3, 5\)"),
+        (lambda f, t: f.linear(t(5, 2, 4), t(3, 5)), r"linear: input of shape \(5, 2, 4\) and weight"),
+        (
+            lambda f, t: f.linear(t(2, 4), t(1, 3, 4)),
+            r"linear: input of shape \(2, 4\) and weight of shape \(1, 3, 4\)",
+        ),
+        (lambda f, t: f.linear(t(2, 4), t(3, 4), t(2)), r"linear: bias of shape \(2,\) does not broadcast .* \(2, 3\)"),
+        (lambda f, t: f.linear([[1.0] * 4], t(3, 4)), "linear: input must be a Tensor, got list"),
+    ],
+)
+def test_linear_bad_arguments_raise_like_torch(call, match: str) -> None:
+    raises_like_torch(lambda: call(F, gg.ones), lambda: call(TF, torch.ones), match)

@@ -39,10 +39,10 @@ def float_operands(op: str, *tensors: Tensor | None) -> tuple[Tensor | None, ...
     return tuple(None if t is None else next(promoted) for t in tensors)
 
 
-def same_float_dtype(op: str, **tensors: Tensor | None) -> None:
-    """PyTorch's rule for layers (conv, linear, layer_norm): the input, weight and bias are not
-    promoted to a common dtype. Different dtypes raise RuntimeError, integer or bool ones
-    NotImplementedError, both naming ``op`` and the dtypes; None (no bias) is skipped."""
+def same_dtype(op: str, **tensors: Tensor | None) -> None:
+    """PyTorch's rule for layers (conv, linear, the norms): the input, weight, bias (and running
+    statistics) are not promoted to a common dtype; different dtypes raise RuntimeError naming
+    ``op``, the tensors and their dtypes. None (no bias) is skipped."""
     given = {name: t for name, t in tensors.items() if t is not None}
     for name, t in given.items():
         if not isinstance(t, Tensor):
@@ -51,7 +51,13 @@ def same_float_dtype(op: str, **tensors: Tensor | None) -> None:
         names = ", ".join(given)
         shown = ", ".join(f"{name} {t.dtype}" for name, t in given.items())
         raise RuntimeError(f"{op}: expected {names} to have the same dtype, but got {shown}")
-    dtype = next(iter(given.values())).dtype
+
+
+def same_float_dtype(op: str, **tensors: Tensor | None) -> None:
+    """``same_dtype``, and then integer or bool tensors raise NotImplementedError (as PyTorch's
+    floating-point-only kernels do), naming ``op`` and the dtype."""
+    same_dtype(op, **tensors)
+    dtype = next(t for t in tensors.values() if t is not None).dtype
     if dtype.kind != "f":
         raise NotImplementedError(f"{op}: not implemented for {dtype} tensors (floating point only)")
 
@@ -241,7 +247,8 @@ def batch_norm(
         raise ValueError(f"{op}: running_mean and running_var must both be given or both be None")
     if not training and running_mean is None:
         raise ValueError(f"{op}: evaluation (training=False) needs running_mean and running_var")
-    x, w, b = float_operands(op, input, weight, bias)
+    same_float_dtype(op, input=input, weight=weight, bias=bias, running_mean=running_mean, running_var=running_var)
+    x, w, b = input, weight, bias
     if not training:
         return BatchNorm.apply(x, w, b, running_mean.array, running_var.array, eps=eps, batch_stats=False)
 
@@ -273,8 +280,8 @@ def layer_norm(
         )
     _check_vector(op, "weight", weight, shape)
     _check_vector(op, "bias", bias, shape)
-    x, w, b = float_operands(op, input, weight, bias)
-    return LayerNorm.apply(x, w, b, normalized_ndim=len(shape), eps=eps)
+    same_float_dtype(op, input=input, weight=weight, bias=bias)
+    return LayerNorm.apply(input, weight, bias, normalized_ndim=len(shape), eps=eps)
 
 
 def rms_norm(
@@ -323,5 +330,5 @@ def group_norm(
     _check_vector(op, "bias", bias, (channels,))
     if math.prod(input.shape) == 0:
         raise ValueError(f"{op}: input of shape {input.shape} is empty")
-    x, w, b = float_operands(op, input, weight, bias)
-    return GroupNorm.apply(x, w, b, num_groups=num_groups, eps=eps)
+    same_float_dtype(op, input=input, weight=weight, bias=bias)
+    return GroupNorm.apply(input, weight, bias, num_groups=num_groups, eps=eps)
