@@ -188,9 +188,16 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int) -> Tensor:  # noqa:
 
 
 def gather(  # noqa: A002
-    input: Tensor, dim: int | None = None, index: Tensor | None = None, *, axis: int | None = None
+    input: Tensor,
+    dim: int | None = None,
+    index: Tensor | None = None,
+    *,
+    sparse_grad: bool = False,
+    axis: int | None = None,
 ) -> Tensor:
     """out[i][j] = input[index[i][j]][j] for dim 0, and so on (PyTorch's gather)."""
+    if sparse_grad:
+        raise ValueError("gather: sparse_grad=True is not supported (glassgrad has no sparse tensors)")
     dim = dim_or_axis("gather", dim, axis)
     if index is None or not isinstance(index, Tensor):
         raise TypeError(f"gather: index must be a Tensor, got {type(index).__name__}")
