@@ -62,14 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:  # as argparse itself does, a bad command line raises SystemExit(2)
         if debug:
             raise
-        print(f"{err.prog}: {err}", file=sys.stderr)
+        print(f"{err.prog}: {' '.join(str(err).split())}", file=sys.stderr)
         raise SystemExit(2) from None
     try:
         return int(args.run(args) or 0)
     except UsageError as err:
         if debug:
             raise
-        print(f"{err.prog}: {err}", file=sys.stderr)
+        print(f"{err.prog}: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         if debug:

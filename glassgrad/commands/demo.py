@@ -10,7 +10,7 @@ import glassgrad as gg
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=200, help="gradient steps (default 200)")
     parser.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="random seed for the initial weights (default 0)")
 
 
 def run(args: argparse.Namespace) -> int:

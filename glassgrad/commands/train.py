@@ -96,6 +96,12 @@ def _show(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _first_line(err: Exception) -> str:
+    """An exception's message on one line (load_state_dict's lists one mismatch per line)."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return " ".join(lines[:2]) if lines else type(err).__name__
+
+
 def _set_lr(task: Any, lr: float) -> None:
     """After a restore: every optimizer's lr becomes ``lr`` (a scheduler's base lr, scaled by its schedule)."""
     schedulers = getattr(task, "schedulers", dict)()
@@ -236,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
         except (ValueError, KeyError, RuntimeError, TypeError) as err:
             raise UsageError(
                 f"--resume: {checkpoint} was written by {saved['recipe'] or 'an unknown recipe'} and does not fit "
-                f"{recipe.name} ({err}); train {recipe.name} into another --out",
+                f"{recipe.name} ({_first_line(err)}); train {recipe.name} into another --out",
                 prog,
             ) from None
         if saved["config"] is None:

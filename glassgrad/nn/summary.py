@@ -3,10 +3,16 @@
 It runs one forward pass on zeros under ``no_grad`` in eval mode (so batch-norm
 statistics are untouched), with a forward hook on every leaf layer recording its
 output shape, and counts each layer's own parameters.
+
+With the default ``print_fn=print`` it prints the table and returns None, so the
+table appears once both in a script and at the interactive prompt (a returned
+string would be echoed a second time there). ``print_fn=None`` returns the table
+as a string without printing; another callable receives it and it is returned.
 """
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,8 +45,9 @@ def summary(
     dtype: Any = None,
     device: Any = None,
     print_fn: Any = print,
-) -> str:
-    """Print and return a table of layers, output shapes and parameter counts.
+) -> str | None:
+    """Print a table of layers, output shapes and parameter counts (returns None), or
+    return it: as a string with ``print_fn=None``, after passing it to any other ``print_fn``.
 
     ``input_size`` is one input's shape without the batch dim, e.g. (1, 28, 28),
     or a list of such shapes for a model with several inputs. ``batch_size=-1``
@@ -97,6 +104,9 @@ def summary(
         "-" * len(rule),
     ]
     text = "\n".join(lines)
+    if print_fn is builtins.print:
+        print_fn(text)
+        return None
     if print_fn is not None:
         print_fn(text)
     return text
