@@ -166,6 +166,10 @@ CASES = [
     ("std int", lambda m, f: _int(m).std(), r"std: std and var only support floating point"),
     ("std_mean int", lambda m, f: m.std_mean(_int(m)), r"std_mean: std and var only support floating point"),
     ("mean int", lambda m, f: _int(m).mean(), r"mean: input dtype should be floating point, got int64"),
+    ("norm int", lambda m, f: _int(m).norm(), r"norm: expected a floating point tensor as input, got int64"),
+    # view(dtype)
+    ("view dtype size", lambda m, f: m.ones(2, 3).view(m.float64), r"view: self.size\(-1\) must be divisible by 2"),
+    ("view dtype stride", lambda m, f: m.ones(4, 2).t().view(m.float16), r"view: self.stride\(-1\) must be 1 .* got 2"),
     # smooth_l1_loss
     (
         "smooth_l1 beta",

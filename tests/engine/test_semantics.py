@@ -662,3 +662,18 @@ def test_grouped_query_attention_errors_like_torch() -> None:
         TF.scaled_dot_product_attention(*(torch.tensor(flat),) * 3, enable_gqa=True)
     with pytest.raises(IndexError, match="enable_gqa needs a heads dim"):
         F.scaled_dot_product_attention(*(gg.tensor(flat),) * 3, enable_gqa=True)
+
+
+@pytest.mark.parametrize(
+    ("shape", "dtype"),
+    [((2, 3), "int32"), ((2, 4), "float64"), ((2, 4), "float16"), ((3,), "float32"), ((2, 4), "int16")],
+)
+def test_view_as_another_dtype_reads_the_same_bytes_like_torch(shape, dtype) -> None:
+    data = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    ours, theirs = gg.tensor(data).view(getattr(gg, dtype)), torch.tensor(data).view(getattr(torch, dtype))
+    assert ours.shape == tuple(theirs.shape) and str(ours.dtype) == dtype
+    np.testing.assert_array_equal(_np(ours), theirs.numpy())
+    base = gg.tensor(data)
+    with gg.no_grad():
+        base.view(getattr(gg, dtype)).zero_()
+    assert (_np(base) == 0).all()  # the bytes are shared

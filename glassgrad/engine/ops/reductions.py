@@ -441,6 +441,8 @@ def norm(input: Tensor, p: Any = "fro", dim: Dim = None, keepdim: bool = False) 
     p = 2 if p in ("fro", None) else p
     if isinstance(p, str) or p <= 0:
         raise ValueError(f"norm: p must be a positive number, inf or 'fro', got {p!r}")
+    if not dtypes.is_floating(input.dtype):
+        raise RuntimeError(f"norm: expected a floating point tensor as input, got {input.dtype}")
     (x,) = promote("norm", input, to_float=True)
     return Norm.apply(x, p=float(p), dims=normalize_dims("norm", dim, x.ndim), keepdim=keepdim)
 

@@ -201,11 +201,29 @@ def reshape(input: Tensor, *shape: Any) -> Tensor:  # noqa: A002
     return input if new == input.shape else Reshape.apply(input, shape=new)
 
 
+class ViewDtype(Function):
+    """z = x's bytes read as another dtype (``x.view(torch.int32)``); not differentiable."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, dtype: Any) -> Any:
+        return x.view(dtype)
+
+
+def _is_dtype(value: Any) -> bool:
+    return isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic))
+
+
 def view(input: Tensor, *shape: Any) -> Tensor:  # noqa: A002
     """The same memory seen with a new shape (never a copy: a write through either is seen by both).
 
     Raises RuntimeError, as PyTorch, when the tensor's strides cannot express ``shape``
-    (e.g. flattening a transposed matrix): use ``reshape`` there (see ``view_strides``)."""
+    (e.g. flattening a transposed matrix): use ``reshape`` there (see ``view_strides``).
+    ``view(dtype)`` reads the same bytes as another dtype (the last dim rescaled when the
+    element sizes differ; it must then have stride 1 and a divisible size)."""
+    if len(shape) == 1 and _is_dtype(shape[0]):
+        return _view_dtype(input, np.dtype(shape[0]))
     new = _infer_shape("view", shape_args("view", shape), input.numel(), input.shape)
     strides = view_strides(input.shape, tuple(s // input.array.itemsize for s in input.array.strides), new)
     if strides is None:
@@ -215,6 +233,25 @@ def view(input: Tensor, *shape: Any) -> Tensor:  # noqa: A002
             f"viewed as {new}. Use .reshape(...) instead."
         )
     return View.apply(input, shape=new, strides=strides)
+
+
+def _view_dtype(input: Tensor, dtype: np.dtype) -> Tensor:  # noqa: A002
+    if dtype == input.dtype:
+        return input
+    old, new = input.array.itemsize, dtype.itemsize
+    if old != new:
+        if input.ndim == 0 or input.array.strides[-1] != old:
+            stride = input.stride(-1) if input.ndim else None
+            raise RuntimeError(
+                f"view: self.stride(-1) must be 1 to view {input.dtype} as {dtype} (different element sizes), "
+                f"but got {stride}"
+            )
+        if (input.shape[-1] * old) % new:
+            raise RuntimeError(
+                f"view: self.size(-1) must be divisible by {new // old} to view {input.dtype} as {dtype} "
+                f"(different element sizes), but got {input.shape[-1]}"
+            )
+    return ViewDtype.apply(input, dtype=dtype)
 
 
 def view_as(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
