@@ -41,6 +41,31 @@ OPS: list[OpCase] = [
         padding=(1, 0),
         stride=(2, 1),
     ),
+    _both("linear", "linear", (((3, 4), (5, 4), (5,)), ((2, 3, 4), (5, 4), (5,)), ((4,), (5, 4)))),
+    _both(
+        "conv2d", "conv2d", (((2, 4, 6, 5), (6, 2, 3, 2), (6,)),), stride=(2, 1), padding=1, dilation=(1, 2), groups=2
+    ),
+    _both("conv2d_same", "conv2d", (((1, 3, 5, 6), (2, 3, 2, 3)), ((3, 5, 6), (2, 3, 2, 3))), padding="same"),
+    _both("conv1d", "conv1d", (((2, 4, 9), (6, 4, 3), (6,)),), stride=2, padding=1),
+    OpCase(
+        "layer_norm",
+        lambda x, w, b: F.layer_norm(x, (4,), w, b),
+        lambda x, w, b: TF.layer_norm(x, (4,), w, b),
+        (((3, 4), (4,), (4,)), ((2, 3, 4), (4,), (4,))),
+    ),
+    _both("layer_norm_2d", "layer_norm", (((2, 3, 4),),), normalized_shape=(3, 4), eps=0.1),
+    OpCase(
+        "group_norm",
+        lambda x, w, b: F.group_norm(x, 3, w, b),
+        lambda x, w, b: TF.group_norm(x, 3, w, b),
+        (((2, 6, 3), (6,), (6,)), ((2, 6, 2, 2), (6,), (6,))),
+    ),
+    OpCase(
+        "batch_norm_training",
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+        lambda x, w, b: TF.batch_norm(x, None, None, w, b, training=True),
+        (((4, 3), (3,), (3,)), ((4, 3, 2), (3,), (3,))),
+    ),
     OpCase(
         "rms_norm",
         lambda x, w: F.rms_norm(x, (4,), w),
