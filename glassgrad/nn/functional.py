@@ -21,16 +21,21 @@ from ..engine.ops import (
 from ..engine.ops.activations import (
     celu,
     glu,
+    hardshrink,
     hardsigmoid,
     hardswish,
     hardtanh,
     logsigmoid,
     mish,
     normalize,
+    prelu,
     relu6,
     selu,
     softmin,
+    softshrink,
     softsign,
+    tanhshrink,
+    threshold,
 )
 from ..engine.ops.attention import scaled_dot_product_attention
 from ..engine.ops.conv import conv1d, conv2d, conv_transpose2d
@@ -109,6 +114,11 @@ __all__ = [
     "upsample",
     "upsample_bilinear",
     "upsample_nearest",
+    "hardshrink",
+    "prelu",
+    "softshrink",
+    "tanhshrink",
+    "threshold",
     "scaled_dot_product_attention",
     "adaptive_avg_pool2d",
     "avg_pool1d",

@@ -37,6 +37,16 @@ ACTIVATIONS = {
     "mish": (F.mish, TF.mish),
     "softsign": (F.softsign, TF.softsign),
     "logsigmoid": (F.logsigmoid, TF.logsigmoid),
+    "threshold": (lambda x: F.threshold(x, 1.0, -5.0), lambda x: TF.threshold(x, 1.0, -5.0)),
+    "hardshrink": (F.hardshrink, TF.hardshrink),
+    "hardshrink_1": (lambda x: F.hardshrink(x, 1.0), lambda x: TF.hardshrink(x, 1.0)),
+    "softshrink": (F.softshrink, TF.softshrink),
+    "softshrink_3": (lambda x: F.softshrink(x, 3.0), lambda x: TF.softshrink(x, 3.0)),
+    "tanhshrink": (F.tanhshrink, TF.tanhshrink),
+    "prelu": (
+        lambda x: F.prelu(x, gg.tensor([0.25], dtype=x.dtype)),
+        lambda x: TF.prelu(x, torch.tensor([0.25], dtype=x.dtype)),
+    ),
 }
 
 
@@ -115,7 +125,22 @@ def test_kink_conventions_spelled_out() -> None:
 
 @pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.bool])
 @pytest.mark.parametrize(
-    "name", ["relu", "relu6", "hardtanh", "hardsigmoid", "hardswish", "elu", "celu", "selu", "mish", "logsigmoid"]
+    "name",
+    [
+        "relu",
+        "relu6",
+        "hardtanh",
+        "hardsigmoid",
+        "hardswish",
+        "elu",
+        "celu",
+        "selu",
+        "mish",
+        "logsigmoid",
+        "threshold",
+        "hardshrink",
+        "softshrink",
+    ],
 )
 def test_activation_integer_and_bool_inputs_like_torch(name: str, dtype: torch.dtype) -> None:
     """relu/relu6/hardtanh keep an integer dtype and refuse bool; the others refuse both (NotImplementedError)."""
@@ -213,6 +238,36 @@ def test_normalize_options_and_zero_vectors_like_torch() -> None:
         F.normalize(gg.arange(4).reshape(2, 2))
 
 
+def test_prelu_weight_gradient_and_bad_weights_like_torch() -> None:
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal((2, 3, 4)), np.array([0.1, 0.2, 0.3])
+    compare_with_torch(F.prelu, TF.prelu, [x, w])  # dL/da = Σ g·x over x ≤ 0, per channel
+    compare_with_torch(F.prelu, TF.prelu, [np.array(-1.5), np.array(0.2)])  # 0-d input and weight
+    for shape, wshape in [((2, 3, 4), (4,)), ((3,), (3,)), ((), (3,)), ((2, 3), (3, 1))]:
+        _same_error(
+            lambda s=shape, ws=wshape: F.prelu(gg.zeros(s), gg.ones(ws)),
+            lambda s=shape, ws=wshape: TF.prelu(torch.zeros(s), torch.ones(ws)),
+        )
+    _same_error(lambda: F.prelu(gg.arange(3), gg.tensor([1])), lambda: TF.prelu(torch.arange(3), torch.tensor([1])))
+    _same_error(lambda: F.softshrink(gg.zeros(3), -1.0), lambda: TF.softshrink(torch.zeros(3), -1.0))
+    _same_error(
+        lambda: F.prelu(gg.zeros(3, dtype=gg.float64), gg.ones(1)),
+        lambda: TF.prelu(torch.zeros(3, dtype=torch.float64), torch.ones(1)),
+    )
+    got, expected = F.threshold(gg.arange(5), 2, -1), TF.threshold(torch.arange(5), 2, -1)
+    assert got.tolist() == expected.tolist() and str(got.dtype) == "int64"
+
+
+def test_prelu_module_trains_its_slope_like_torch() -> None:
+    ours, theirs = nn.PReLU(3, init=0.1), torch.nn.PReLU(3, init=0.1)
+    assert repr(ours) == repr(theirs) and ours.weight.shape == tuple(theirs.weight.shape)
+    a = np.random.default_rng(8).standard_normal((2, 3, 5)).astype(np.float32)
+    ours(gg.tensor(a)).sum().backward()
+    theirs(torch.tensor(a)).sum().backward()
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-5, atol=1e-6)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+
+
 MODULES = [
     (lambda m: m.ReLU6(), {}),
     (lambda m: m.Hardtanh(), {}),
@@ -230,6 +285,14 @@ MODULES = [
     (lambda m: m.ReLU6(inplace=True), {}),
     (lambda m: m.SELU(inplace=True), {}),
     (lambda m: m.CELU(inplace=True), {}),
+    (lambda m: m.Threshold(0.1, 20.0), {}),
+    (lambda m: m.Threshold(0.1, 20.0, inplace=True), {}),
+    (lambda m: m.Hardshrink(), {}),
+    (lambda m: m.Hardshrink(0.3), {}),
+    (lambda m: m.Softshrink(), {}),
+    (lambda m: m.Softshrink(1.5), {}),
+    (lambda m: m.Tanhshrink(), {}),
+    (lambda m: m.PReLU(), {}),
 ]
 
 
@@ -239,8 +302,9 @@ def test_activation_modules_match_torch(index: int) -> None:
     ours, theirs = make(nn), make(torch.nn)
     assert repr(ours) == repr(theirs)
     a = np.random.default_rng(index).uniform(-4, 4, (2, 4, 6))
-    # PyTorch's inplace=True writes into its input, which a leaf that requires grad forbids: forward only
-    compare_with_torch(ours, theirs, [a], grad=not getattr(theirs, "inplace", False))
+    # PyTorch's inplace=True writes into its input, which a leaf that requires grad forbids: forward only;
+    # float32, the dtype of PReLU's weight (neither library promotes it)
+    compare_with_torch(ours, theirs, [a], dtype="float32", grad=not getattr(theirs, "inplace", False))
 
 
 # ------------------------------------------------------------------ F.pad

@@ -265,6 +265,59 @@ class Softplus(Function):
         return xp.where(bx > ctx.threshold, grad, grad * sig)
 
 
+class Threshold(Function):
+    """z = x if x > t else v;  dL/dx = g where x > t (and where x is NaN), 0 where x ≤ t"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, threshold: float, value: float) -> Any:
+        xp = ctx.xp
+        below = x <= threshold  # False at NaN, as in PyTorch's kernel
+        ctx.save_for_backward(below)
+        return xp.where(below, xp.asarray(value).astype(x.dtype), x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (below,) = ctx.saved_arrays
+        return ctx.xp.where(below, 0, grad)
+
+
+class Shrink(Function):
+    """hard:  z = x if |x| > λ else 0;   soft:  z = x − λ·sign(x) if |x| > λ else 0;
+    both: dL/dx = g where |x| > λ (and where x is NaN), 0 for −λ ≤ x ≤ λ"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, lambd: float, soft: bool) -> Any:
+        xp = ctx.xp
+        inside = (x >= -lambd) & (x <= lambd)
+        ctx.save_for_backward(inside)
+        if soft:
+            x = xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, x))
+        return xp.where(inside, 0, x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (inside,) = ctx.saved_arrays
+        return ctx.xp.where(inside, 0, grad)
+
+
+class PReLU(Function):
+    """z = x if x > 0 else a·x, a learned per channel (dim 1);
+    dL/dx = g if x > 0 else a·g;   dL/da = Σ g·x over the positions where x ≤ 0"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, a: Any) -> Any:
+        pos = x > 0
+        ctx.save_for_backward(x, a, pos)
+        return ctx.xp.where(pos, x, a * x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
+        xp = ctx.xp
+        x, a, pos = ctx.saved_arrays
+        # the engine sums dL/da back to a's broadcast shape (1, C, 1, ...)
+        return xp.where(pos, grad, a * grad), xp.where(pos, 0, grad * x)
+
+
 def _float(op: str, x: Tensor) -> Tensor:
     """``x`` if it is a float tensor; PyTorch's activation kernels raise NotImplementedError on int and bool."""
     if not isinstance(x, Tensor):
@@ -403,3 +456,51 @@ def normalize(input: Tensor, p: float = 2.0, dim: Any = 1, eps: float = 1e-12, o
         raise RuntimeError(f"normalize: expected a floating point tensor as input, got {input.dtype}")
     denom = norm(input, p, dim, keepdim=True).clamp(min=eps)
     return input / denom.expand_as(input)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:  # noqa: A002
+    """x where x > threshold, else value (integer tensors keep their dtype)."""
+    if isinstance(input, Tensor) and input.dtype.kind == "b":
+        raise NotImplementedError("threshold: not implemented for bool input")
+    return Threshold.apply(_not_bool("threshold", input), threshold=threshold, value=value)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
+    return Shrink.apply(_float("hardshrink", input), lambd=lambd, soft=False)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
+    x = _float("softshrink", input)
+    if lambd < 0:
+        raise RuntimeError(f"softshrink: lambda must be non-negative, but found {lambd}")
+    return Shrink.apply(x, lambd=lambd, soft=True)
+
+
+def tanhshrink(input: Tensor) -> Tensor:  # noqa: A002
+    """z = x − tanh x, composed as PyTorch composes it; tanh's backward gives dL/dx = g·tanh²x."""
+    if input.dtype.kind == "b":
+        raise NotImplementedError("tanhshrink: not implemented for bool input")
+    return input - input.tanh()
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:  # noqa: A002
+    """max(0, x) + a·min(0, x) with ``weight`` a of 1 element or one per channel (dim 1)."""
+    x = _float("prelu", input)
+    if weight.ndim > 1:
+        raise RuntimeError(f"prelu: expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.ndim}")
+    if weight.dtype != x.dtype:
+        raise RuntimeError(f"prelu: type promoting not supported, got input {x.dtype} and weight {weight.dtype}")
+    n = weight.numel()
+    if n != 1:
+        if x.ndim == 0:
+            raise RuntimeError(f"prelu: not allow zero-dim input tensor with a weight of {n} elements")
+        channels = x.shape[1] if x.ndim >= 2 else 1
+        if n != channels:
+            raise RuntimeError(
+                "prelu: mismatch of parameter numbers and input channel size. Found parameter numbers = "
+                f"{n} and channel size = {channels}."
+            )
+        weight = weight.reshape(1, n, *([1] * (x.ndim - 2)))
+    elif weight.ndim:
+        weight = weight.reshape(())
+    return PReLU.apply(x, weight)
