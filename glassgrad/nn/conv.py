@@ -181,7 +181,7 @@ class ConvTranspose2d(_ConvNd):
         dtype: Any = None,
     ) -> None:
         if isinstance(padding, str):
-            raise ValueError(f"ConvTranspose2d: padding must be an int or a pair of ints, got {padding!r}")
+            raise TypeError(f"ConvTranspose2d: padding must be an int or a pair of ints, got {padding!r}")
         self.output_padding = _tuple("ConvTranspose2d", "output_padding", output_padding, 2, 0)
         super().__init__(
             in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, device, dtype

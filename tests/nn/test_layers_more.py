@@ -239,6 +239,14 @@ def test_conv_transpose2d_bad_arguments_raise_like_torch(kwargs: dict, match: st
     )
 
 
+def test_conv_transpose2d_string_padding_raises_like_torch() -> None:
+    raises_like_torch(
+        lambda: nn.ConvTranspose2d(2, 3, 3, padding="same")(gg.ones(1, 2, 5, 5)),
+        lambda: torch.nn.ConvTranspose2d(2, 3, 3, padding="same")(torch.ones(1, 2, 5, 5)),
+        "ConvTranspose2d: padding must be an int or a pair of ints, got 'same'",
+    )
+
+
 def test_conv_transpose2d_output_padding_past_stride_and_dilation_raises_like_torch() -> None:
     x, w = np.zeros((1, 2, 4, 4)), np.zeros((2, 1, 3, 3))
     raises_like_torch(
