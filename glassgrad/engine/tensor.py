@@ -997,6 +997,12 @@ class Tensor:
     # ------------------------------------------ nn-facing methods
     # (methods of this family go here, written out: def name(self, ...): return ops.name(self, ...))
 
+    def hardshrink(self, lambd: float = 0.5) -> Tensor:
+        return ops.hardshrink(self, lambd)
+
+    def prelu(self, weight: Tensor) -> Tensor:
+        return ops.prelu(self, weight)
+
     def __repr__(self) -> str:
         body = np.array2string(backend.to_device(self.array, "cpu"), separator=", ", prefix="tensor(", precision=4)
         extras = []

@@ -661,3 +661,16 @@ def test_pixel_shuffle_layout_and_bad_inputs_like_torch() -> None:
         )
         assert msg.startswith(fn.__name__)
     assert gg.pixel_shuffle is F.pixel_shuffle and hasattr(torch, "pixel_shuffle")
+
+
+def test_torch_level_names_and_tensor_methods() -> None:
+    """torch.celu/selu/threshold/hardshrink/prelu/pixel_shuffle and Tensor.hardshrink/prelu exist here too."""
+    a = np.random.default_rng(9).standard_normal((2, 3, 4))
+    x, t = gg.tensor(a), torch.tensor(a)
+    for name in ("celu", "selu"):
+        np.testing.assert_allclose(getattr(gg, name)(x).numpy(), getattr(torch, name)(t).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gg.threshold(x, 0.1, 2.0).numpy(), torch.threshold(t, 0.1, 2.0).numpy())
+    np.testing.assert_allclose(x.hardshrink(0.3).numpy(), t.hardshrink(0.3).numpy())
+    w = np.array([0.1, 0.2, 0.3])
+    np.testing.assert_allclose(x.prelu(gg.tensor(w)).numpy(), t.prelu(torch.tensor(w)).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gg.pixel_unshuffle(x, 1).numpy(), torch.pixel_unshuffle(t, 1).numpy())

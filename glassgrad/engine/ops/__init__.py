@@ -1,7 +1,7 @@
 """Every op of the engine, one family per module; each op is a Function whose
 forward and backward sit side by side with their math in the docstring."""
 
-from .activations import celu, elu, gelu, leaky_relu, relu, selu, silu, softplus
+from .activations import celu, elu, gelu, hardshrink, leaky_relu, prelu, relu, selu, silu, softplus, threshold
 from .arithmetic import add, cast, clone, contiguous, div, floor_divide, fmod, mul, neg, pow, remainder, sub, to_device
 from .compare import (
     allclose,
