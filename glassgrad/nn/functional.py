@@ -37,20 +37,6 @@ from ..engine.ops.activations import (
     tanhshrink,
     threshold,
 )
-from ..engine.ops.activations import (
-    celu,
-    glu,
-    hardsigmoid,
-    hardswish,
-    hardtanh,
-    logsigmoid,
-    mish,
-    normalize,
-    relu6,
-    selu,
-    softmin,
-    softsign,
-)
 from ..engine.ops.attention import scaled_dot_product_attention
 from ..engine.ops.conv import conv1d, conv2d, conv_transpose2d
 from ..engine.ops.dropout import dropout
