@@ -227,6 +227,7 @@ class Trainer:
         totals = _Totals()
         started = time.perf_counter()
         steps = len(self.task.train_loader)
+        read: dict[str, float] | None = None  # the bar's read at the last step is the row's (one sync, not two)
         with tqdm(
             total=steps,
             desc=f"epoch {epoch}/{self.config.epochs}",
@@ -240,12 +241,13 @@ class Trainer:
                 bar.update(1)
                 if stop.requested:
                     return None
+                read = None
                 if bar_on and self.progress and (step % self.log_every == 0 or step == steps):
-                    seen = totals.read("train")
-                    shown = {k.removeprefix("train_"): format_metric(k, v) for k, v in seen.items()}
+                    read = totals.read("train")
+                    shown = {k.removeprefix("train_"): format_metric(k, v) for k, v in read.items()}
                     shown["samples/s"] = f"{totals.count / (time.perf_counter() - started):,.0f}"
                     bar.set_postfix(shown)
-        row: dict[str, float] = {"epoch": epoch} | totals.read("train")
+        row: dict[str, float] = {"epoch": epoch} | (read if read is not None else totals.read("train"))
         seconds = time.perf_counter() - started
         row |= {"train_seconds": seconds, "samples_per_s": totals.count / seconds}
         if self.task.test_loader is not None:
