@@ -3,9 +3,9 @@ and pixel shuffle.
 
 Every mode is separable: along each spatial dim d the output position o is a weighted sum of a few
 input positions, z[o] = Σ_k w_k[o] · x[i_k[o]] (one tap of weight 1 for nearest, two for linear,
-four for cubic, the window's length for area), applied to one dim after the other. It is linear in x, so its backward is its
-adjoint, a scatter-add of the same weights: dL/dx[i] = Σ_k Σ_{o : i_k[o] = i} w_k[o] · g[o], undone
-dim by dim in reverse order.
+four for cubic, the window's length for area), applied to one dim after the other. It is linear in
+x, so its backward is its adjoint, a scatter-add of the same weights:
+dL/dx[i] = Σ_k Σ_{o : i_k[o] = i} w_k[o] · g[o], undone dim by dim in reverse order.
 
 The taps follow PyTorch's CPU kernels exactly (aten/src/ATen/native/UpSample.h), computed in the
 input's precision (float32 arithmetic for float16/float32 input, float64 for float64):
@@ -27,6 +27,7 @@ input's precision (float32 arithmetic for float16/float32 input, float64 for flo
                  [0, in − 1] (border replication) with Keys' weights, A = −0.75:
                  W(s) = (A + 2)|s|³ − (A + 3)|s|² + 1 for |s| ≤ 1,  A|s|³ − 5A|s|² + 8A|s| − 4A for 1 < |s| < 2,
                  at s = t + 1, t, 1 − t, 2 − t.
+  area           adaptive average pooling: the window [⌊o·in/out⌋, ⌈(o + 1)·in/out⌉), each weight 1/length.
 """
 
 from __future__ import annotations
