@@ -180,7 +180,12 @@ def run(args: argparse.Namespace) -> int:
             )
         if saved["config"] is not None:
             stored = {k: v for k, v in saved["config"].items() if k in CONFIG_KEYS}
-            base = dataclasses.replace(recipe.defaults, **stored)
+            try:
+                base = dataclasses.replace(recipe.defaults, **stored)
+            except (ValueError, TypeError) as err:
+                raise UsageError(
+                    f"--resume: {checkpoint} records settings this glassgrad refuses ({err})", prog
+                ) from None
         for key in FIXED_ON_RESUME:
             if key in given and given[key] != getattr(base, key) and saved["config"] is not None:
                 raise UsageError(
@@ -239,6 +244,10 @@ def run(args: argparse.Namespace) -> int:
     if saved is not None:
         try:
             trainer.restore()
+        except FileNotFoundError as err:
+            raise UsageError(
+                f"--resume: {err}; the run in {out} is incomplete: start it again with --overwrite", prog
+            ) from None
         except (ValueError, KeyError, RuntimeError, TypeError) as err:
             raise UsageError(
                 f"--resume: {checkpoint} was written by {saved['recipe'] or 'an unknown recipe'} and does not fit "

@@ -113,6 +113,7 @@ class _StopFlag:
 
     def __init__(self) -> None:
         self.requested = False
+        self._installed = False
         self._previous: Any = None
 
     def _handle(self, signum: int, frame: Any) -> None:
@@ -126,13 +127,15 @@ class _StopFlag:
         )
 
     def __enter__(self) -> _StopFlag:
-        if threading.current_thread() is threading.main_thread():
+        if threading.current_thread() is threading.main_thread():  # signals reach only the main thread
             self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._installed = True
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        if self._installed:
+            # a handler not set from Python reads as None: the default one is what it was
+            signal.signal(signal.SIGINT, self._previous if self._previous is not None else signal.SIG_DFL)
 
 
 class Trainer:
