@@ -585,6 +585,44 @@ def test_interpolate_nearest_gradient_is_the_adjoint_even_where_torch_is_not() -
     assert x.grad.tolist() == [[[3.0, 4.0, 0.0]]]  # Σ over the outputs that read each pixel
 
 
+def test_antialias_like_torch_and_where_torch_slips() -> None:
+    rng = np.random.default_rng(10)
+    a = rng.standard_normal((2, 2, 9, 12))
+    for mode in ("bilinear", "bicubic"):
+        for kw in [{"size": (4, 5)}, {"scale_factor": 0.3}, {"size": (13, 5), "align_corners": True}]:
+            compare_with_torch(
+                lambda x, m=mode, kw=kw: F.interpolate(x, mode=m, antialias=True, **kw),
+                lambda x, m=mode, kw=kw: TF.interpolate(x, mode=m, antialias=True, **kw),
+                [a],
+            )
+    # (1) a dim that keeps its size under a scale factor is copied by PyTorch's forward but filtered by its
+    # backward, so PyTorch's gradient is not the adjoint there; ours is
+    a = rng.standard_normal((1, 1, 3, 17))
+    g = rng.standard_normal((1, 1, 3, 34))
+    t, x = torch.tensor(a, requires_grad=True), gg.tensor(a, requires_grad=True)
+    yt = TF.interpolate(t, scale_factor=(1.3, 2.0), mode="bilinear", antialias=True)
+    y = F.interpolate(x, scale_factor=(1.3, 2.0), mode="bilinear", antialias=True)
+    yt.backward(torch.tensor(g))
+    y.backward(gg.tensor(g))
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-12)
+    assert np.sum(y.detach().numpy() * g) == pytest.approx(np.sum(a * x.grad.numpy()), rel=1e-12)
+    assert abs(np.sum(yt.detach().numpy() * g) - np.sum(a * t.grad.numpy())) > 1e-3
+    # (2) PyTorch's antialiased kernel repeats one row when the output is one pixel wide and the height
+    # changes; resizing one dim at a time (each correct in PyTorch) gives the right answer, which is ours
+    a = np.arange(28.0).reshape(1, 1, 4, 7) ** 2
+    two_steps = TF.interpolate(
+        TF.interpolate(torch.tensor(a), size=(2, 7), mode="bilinear", antialias=True),
+        size=(2, 1),
+        mode="bilinear",
+        antialias=True,
+    )
+    direct = TF.interpolate(torch.tensor(a), size=(2, 1), mode="bilinear", antialias=True)
+    ours = F.interpolate(gg.tensor(a), size=(2, 1), mode="bilinear", antialias=True)
+    np.testing.assert_allclose(ours.numpy(), two_steps.numpy(), rtol=1e-12)
+    assert direct[0, 0, 0, 0] == direct[0, 0, 1, 0]  # the repeated row
+    assert ours[0, 0, 0, 0].item() < ours[0, 0, 1, 0].item()
+
+
 def test_interpolate_special_values_like_torch() -> None:
     a = np.array([[[1.0, NAN, 3.0, INF, -2.0]]])
     for kw in [

@@ -1,5 +1,5 @@
-"""Resampling: F.interpolate (nearest, nearest-exact, linear, bilinear, bicubic, trilinear, area)
-and pixel shuffle.
+"""Resampling: F.interpolate (nearest, nearest-exact, linear, bilinear, bicubic, trilinear, area,
+antialias) and pixel shuffle.
 
 Every mode is separable: along each spatial dim d the output position o is a weighted sum of a few
 input positions, z[o] = Σ_k w_k[o] · x[i_k[o]] (one tap of weight 1 for nearest, two for linear,
@@ -28,6 +28,10 @@ input's precision (float32 arithmetic for float16/float32 input, float64 for flo
                  W(s) = (A + 2)|s|³ − (A + 3)|s|² + 1 for |s| ≤ 1,  A|s|³ − 5A|s|² + 8A|s| − 4A for 1 < |s| < 2,
                  at s = t + 1, t, 1 − t, 2 − t.
   area           adaptive average pooling: the window [⌊o·in/out⌋, ⌈(o + 1)·in/out⌉), each weight 1/length.
+  antialias      (bilinear/bicubic, 4-d) the filter stretched over every input under the output pixel
+                 when shrinking, as Pillow; see antialias_taps. PyTorch's forward copies a dim that keeps
+                 its size but its backward filters it (not the adjoint there), and its kernel repeats rows
+                 when the output is one pixel wide; glassgrad does neither.
 """
 
 from __future__ import annotations
@@ -46,8 +50,8 @@ CUBIC_A = -0.75
 _MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
 _LINEAR_MODES = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
 Taps = tuple[int, np.ndarray, np.ndarray | None]  # (axis, indices (taps, out), weights (taps, out) or None)
-# area's windows differ in length: the shorter ones are padded with taps of weight 0, which forward skips
-# (so an inf outside the window does not make 0·inf = NaN)
+# area's and antialias's windows differ in length: the shorter ones are padded with taps of weight 0,
+# which forward skips when ``masked`` (so an inf outside the window does not make 0·inf = NaN)
 
 
 class Interpolate(Function):
@@ -55,9 +59,9 @@ class Interpolate(Function):
     dL/dx[i] = Σ_k Σ_{o : i_k[o] = i} w_k[o] · g[o]  (the adjoint: scatter-add of the weights)"""
 
     @staticmethod
-    def forward(ctx: Context, x: Any, taps: tuple[Taps, ...], area: bool = False) -> Any:
+    def forward(ctx: Context, x: Any, taps: tuple[Taps, ...], masked: bool = False) -> Any:
         xp = ctx.xp
-        ctx.taps, ctx.shape, ctx.area = taps, x.shape, area
+        ctx.taps, ctx.shape, ctx.masked = taps, x.shape, masked
         for axis, index, weight in taps:
             if weight is None:  # nearest: a pure gather
                 x = xp.take(x, xp.asarray(index[0]), axis=axis)
@@ -67,7 +71,7 @@ class Interpolate(Function):
             for i, w in zip(index, weight, strict=True):
                 wb = xp.asarray(w.astype(x.dtype)).reshape(bcast)
                 term = wb * xp.take(x, xp.asarray(i), axis=axis)
-                if ctx.area and not w.all():
+                if ctx.masked and not w.all():
                     term = xp.where(wb != 0, term, 0)
                 out = term if out is None else out + term
             x = out
@@ -260,8 +264,6 @@ def interpolate(
         )
     if mode in _LINEAR_MODES and input.ndim != _LINEAR_MODES[mode]:
         raise NotImplementedError(f"{op}: got {input.ndim}D input, but {mode} mode needs {_LINEAR_MODES[mode]}D input")
-    if antialias:
-        raise NotImplementedError(f"{op}: antialias=True is not implemented in glassgrad")
     if mode == "area":
         return _area(input, sizes)
     nearest = mode.startswith("nearest")
@@ -289,11 +291,13 @@ def interpolate(
         if nearest:
             index = nearest_taps(ct, n_in, n_out, s, exact=mode == "nearest-exact", legacy=input.ndim == 4)
             taps.append((2 + j, index, None))
+        elif antialias:
+            taps.append((2 + j, *antialias_taps(n_in, n_out, align_corners, s, cubic=mode == "bicubic")))
         elif mode == "bicubic":
             taps.append((2 + j, *cubic_taps(ct, n_in, n_out, align_corners, s)))
         else:
             taps.append((2 + j, *linear_taps(ct, n_in, n_out, align_corners, s)))
-    return Interpolate.apply(input, taps=tuple(taps))
+    return Interpolate.apply(input, taps=tuple(taps), masked=antialias)
 
 
 def area_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
@@ -306,6 +310,36 @@ def area_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
     index = np.minimum(start + k, end - 1)
     weight = np.where(start + k < end, 1.0 / (end - start), 0.0)
     return index, weight
+
+
+def antialias_taps(
+    n_in: int, n_out: int, align_corners: bool, scale: float | None, cubic: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """antialias=True (PyTorch's and Pillow's resampling): when shrinking by s = in/out > 1 the filter
+    is stretched by s, so each output averages every input under it. Output o is centred at
+    c = s·(o + ½); its taps j ∈ [⌊c − r + ½⌋, ⌊c + r + ½⌋) ∩ [0, in), r = s·(support) (support 1 for
+    the triangle filter of bilinear, 2 for cubic with A = −0.5, as Pillow), weigh filter((j − c + ½)/s)
+    normalised to sum 1. A dim whose size does not change is copied, as in PyTorch."""
+    o = np.arange(n_out)
+    if n_in == n_out:
+        return o[None], np.ones((1, n_out))
+    s = float(_scale(np.float64, n_in, n_out, align_corners, scale))
+    support = (2.0 if cubic else 1.0) * (s if s >= 1 else 1.0)
+    inv = 1 / s if s >= 1 else 1.0
+    center = s * (o + 0.5)
+    lo = np.maximum(np.trunc(center - support + 0.5).astype(np.int64), 0)
+    hi = np.minimum(np.trunc(center + support + 0.5).astype(np.int64), n_in)
+    k = np.arange(int((hi - lo).max()))[:, None]
+    x = np.abs((lo + k - center + 0.5) * inv)
+    if cubic:
+        a = -0.5
+        w = np.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1, np.where(x < 2, (((x - 5) * x + 8) * x - 4) * a, 0.0))
+    else:
+        w = np.where(x < 1, 1 - x, 0.0)
+    w = np.where(lo + k < hi, w, 0.0)
+    total = w.sum(axis=0)
+    w = np.where(total != 0, w / np.where(total != 0, total, 1), w)
+    return np.minimum(lo + k, hi - 1), w
 
 
 def _area(input: Tensor, sizes: list[int]) -> Tensor:  # noqa: A002
@@ -324,7 +358,7 @@ def _area(input: Tensor, sizes: list[int]) -> Tensor:  # noqa: A002
     taps = tuple(
         (2 + j, *area_taps(n_in, n_out)) for j, (n_in, n_out) in enumerate(zip(input.shape[2:], sizes, strict=True))
     )
-    return Interpolate.apply(input, taps=taps, area=True)
+    return Interpolate.apply(input, taps=taps, masked=True)
 
 
 # ------------------------------------------------------------------ pixel shuffle (views: reshape and permute)
