@@ -655,7 +655,7 @@ def test_grouped_query_attention_errors_like_torch() -> None:
         F.scaled_dot_product_attention(gg.tensor(q), gg.tensor(k), gg.tensor(k), enable_gqa=True)
     with pytest.raises(RuntimeError):
         TF.scaled_dot_product_attention(torch.tensor(q), torch.tensor(k), torch.tensor(k))
-    with pytest.raises(RuntimeError, match="batch dims differ"):
+    with pytest.raises(RuntimeError, match="batch dims differ and don't broadcast"):
         F.scaled_dot_product_attention(gg.tensor(q), gg.tensor(k), gg.tensor(k))
     flat = np.zeros((5, 4))
     with pytest.raises(IndexError):
@@ -677,3 +677,24 @@ def test_view_as_another_dtype_reads_the_same_bytes_like_torch(shape, dtype) -> 
     with gg.no_grad():
         base.view(getattr(gg, dtype)).zero_()
     assert (_np(base) == 0).all()  # the bytes are shared
+
+
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        ((1, 6, 5, 4), (2, 6, 7, 4), (2, 1, 7, 3)),
+        ((5, 4), (3, 7, 4), (7, 3)),
+        ((2, 1, 5, 4), (1, 3, 7, 4), (2, 3, 7, 4)),
+    ],
+)
+def test_attention_batch_dims_broadcast_like_torch(shapes) -> None:
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal(s) for s in shapes]
+    ours_in = [gg.tensor(a, requires_grad=True) for a in arrays]
+    theirs_in = [torch.tensor(a, requires_grad=True) for a in arrays]
+    ours, theirs = F.scaled_dot_product_attention(*ours_in), TF.scaled_dot_product_attention(*theirs_in)
+    _same(ours, theirs, atol=1e-10)
+    ours.sum().backward()
+    theirs.sum().backward()
+    for a, b in zip(ours_in, theirs_in, strict=True):
+        _same(a.grad, b.grad, atol=1e-10)

@@ -105,7 +105,8 @@ def scaled_dot_product_attention(
     (..., Lq, Lk); a float mask that requires grad gets dL/dM (the scores' gradient).
     ``is_causal`` hides keys after each query (top-left aligned). ``scale`` defaults to 1/√D.
     ``enable_gqa``: key and value may have fewer heads (dim -3) than query, each shared by
-    consecutive query heads. Dropout on the attention weights is not supported.
+    consecutive query heads. Batch dims (all but the last two) broadcast. Dropout on the
+    attention weights is not supported.
     """
     name = "scaled_dot_product_attention"
     if dropout_p:
@@ -122,8 +123,15 @@ def scaled_dot_product_attention(
         raise RuntimeError(f"{name}: query and key head dims differ: {query.shape} vs {key.shape}")
     if key.shape[-2] != value.shape[-2]:
         raise RuntimeError(f"{name}: key and value lengths differ: {key.shape} vs {value.shape}")
-    if not (query.shape[:-2] == key.shape[:-2] == value.shape[:-2]):
-        raise RuntimeError(f"{name}: batch dims differ: query {query.shape}, key {key.shape}, value {value.shape}")
+    if not (query.shape[:-2] == key.shape[:-2] == value.shape[:-2]):  # batch dims broadcast, as in PyTorch
+        try:
+            batch = np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
+        except ValueError:
+            raise RuntimeError(
+                f"{name}: batch dims differ and don't broadcast: query {query.shape}, key {key.shape}, "
+                f"value {value.shape}"
+            ) from None
+        query, key, value = (t.expand(*batch, *t.shape[-2:]) for t in (query, key, value))
     if not (query.dtype == key.dtype == value.dtype) or query.dtype.kind != "f":
         raise RuntimeError(f"{name}: expected one floating dtype, got {query.dtype}, {key.dtype}, {value.dtype}")
     if is_causal and attn_mask is not None:
