@@ -85,25 +85,36 @@ def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
 
 
 def result_type(*operands: Any) -> np.dtype:
-    """Result dtype for a mix of tensors/arrays and Python scalars.
+    """Result dtype for a mix of tensors/arrays and Python scalars, by PyTorch's three tiers.
 
-    Tensors decide among themselves; a scalar only lifts the result when its
-    category is higher, and then to the default dtype of that category.
+    Tensors with dims decide among themselves; a 0-d tensor lifts the result only
+    when its category (bool < integer < float) is higher, and then to its own dtype;
+    a Python scalar only when its category is higher still, and then to the default
+    dtype of that category (``int8 tensor + tensor(3)`` stays int8,
+    ``float32 tensor + tensor(2.5, float64)`` stays float32, ``int tensor + 2.5`` is float32).
     """
-    tensor_dtype = None
+    dimensioned = zero_dim = None
     scalar_cat = -1
     for x in operands:
         dt = getattr(x, "dtype", None)
         if dt is not None and not isinstance(x, np.generic):
             dt = np.dtype(dt)
-            tensor_dtype = dt if tensor_dtype is None else promote_types(tensor_dtype, dt)
+            if x.ndim == 0:
+                zero_dim = dt if zero_dim is None else promote_types(zero_dim, dt)
+            else:
+                dimensioned = dt if dimensioned is None else promote_types(dimensioned, dt)
         else:
             scalar_cat = max(scalar_cat, category(scalar_dtype(x)))
-    if tensor_dtype is None:
+    if dimensioned is None:  # only 0-d tensors: they are the top tier
+        dimensioned, zero_dim = zero_dim, None
+    if dimensioned is None:
         return {0: bool_, 1: int64, 2: DEFAULT_FLOAT}[scalar_cat]
-    if scalar_cat > category(tensor_dtype):
+    result = dimensioned
+    if zero_dim is not None and category(zero_dim) > category(result):
+        result = zero_dim
+    if scalar_cat > category(result):
         return {1: int64, 2: DEFAULT_FLOAT}[scalar_cat]
-    return tensor_dtype
+    return result
 
 
 def float_result(dtype: np.dtype) -> np.dtype:

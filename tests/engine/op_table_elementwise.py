@@ -109,3 +109,19 @@ OPS: list[OpCase] = [
         lambda a: torch.nan_to_num(torch.log(a), nan=0.5, neginf=-3.0),
     ),
 ]
+
+# clamp with tensor bounds: gradients to the input and both bounds (PyTorch's tie rule: the input wins)
+OPS += [
+    OpCase(
+        "clamp_tensor_bounds",
+        lambda a, lo, hi: a.clamp(lo - 0.5, hi + 0.5),
+        lambda a, lo, hi: a.clamp(lo - 0.5, hi + 0.5),
+        (((3, 4), (3, 4), (3, 4)), ((3, 4), (4,), (3, 1))),
+    ),
+    OpCase(
+        "clamp_tensor_min",
+        lambda a, lo: gg.clamp(a, min=lo),
+        lambda a, lo: torch.clamp(a, min=lo),
+        ((((3, 4), (3, 4))),),
+    ),
+]

@@ -145,3 +145,10 @@ OPS: list[OpCase] = [
         (((3, 4),),),
     ),
 ]
+
+# vector norms of any order, negative and below 1 included (zeros inside the reduced rows)
+_NORM_SHAPES = (((3, 4),), ((2, 3, 4),))
+OPS += [
+    OpCase(f"norm_p{p}", lambda a, p=p: a.norm(p=p, dim=-1), lambda a, p=p: a.norm(p=p, dim=-1), _NORM_SHAPES)
+    for p in (0.5, 1.5, -1.5, float("-inf"))
+]

@@ -698,3 +698,29 @@ def test_attention_batch_dims_broadcast_like_torch(shapes) -> None:
     theirs.sum().backward()
     for a, b in zip(ours_in, theirs_in, strict=True):
         _same(a.grad, b.grad, atol=1e-10)
+
+
+def test_zero_dim_tensors_promote_like_pytorch() -> None:
+    """PyTorch's three tiers: tensors with dims, then 0-d tensors, then Python numbers."""
+    cases = [
+        lambda m: m.tensor([1.0, 2.0]) + m.tensor(2.5, dtype=m.float64),  # float32: same category, dims win
+        lambda m: m.tensor([1, 2], dtype=m.int8) + m.tensor(3),  # int8
+        lambda m: m.tensor([1, 2]) + m.tensor(2.5, dtype=m.float64),  # float64: a higher category lifts
+        lambda m: m.tensor(1) + m.tensor(2.5),  # only 0-d tensors: float32
+        lambda m: m.tensor([True]) + m.tensor(3, dtype=m.int16),  # int16
+        lambda m: m.tensor([1, 2], dtype=m.int8) * 2.5,  # float32, the default float
+        lambda m: m.tensor([1.0], dtype=m.float64) * m.tensor(2, dtype=m.int64),  # float64
+    ]
+    for case in cases:
+        assert str(case(gg).dtype) == str(case(torch).dtype).removeprefix("torch.")
+
+
+def test_clamp_ties_and_nan_give_pytorch_gradients() -> None:
+    def run(m):
+        x = m.tensor([1.0, 2.0, 3.0, 5.0, 0.5, float("nan")], requires_grad=True)
+        lo = m.tensor([1.0, 1.0, 4.0, 6.0, 2.0, 0.0], requires_grad=True)
+        hi = m.tensor([3.0, 2.0, 5.0, 4.0, 1.0, 1.0], requires_grad=True)
+        m.clamp(x, lo, hi).sum().backward()
+        return [t.grad.tolist() for t in (x, lo, hi)]
+
+    assert run(gg) == run(torch)

@@ -161,9 +161,11 @@ class LogSumExp(Function):
 
 
 class Norm(Function):
-    """z = (Σ |x|^p)^(1/p);  dz/dx = sign(x)·|x|^(p-1) / z^(p-1)  (0 where z = 0)
+    """z = (Σ |x|^p)^(1/p);  dL/dx = g · sign(x)·|x|^(p-1) / z^(p-1)  (0 where z = 0 or x = 0)
 
-    p = inf is max |x| (ties share evenly); p = 1 gives sign(x).
+    p = inf is max |x| and p = -inf min |x| (ties share g evenly); p = 0 counts the
+    non-zero entries (dL/dx = 0); p = 1 gives g · sign(x); a negative p is the same
+    formula, with z = 0 when some |x| is 0, as in PyTorch.
     """
 
     @staticmethod
@@ -172,10 +174,15 @@ class Norm(Function):
         a = xp.abs(x)
         if p == float("inf"):
             z = a.max(axis=dims, keepdims=True)
+        elif p == -float("inf"):
+            z = a.min(axis=dims, keepdims=True)
+        elif p == 0:
+            z = (a != 0).sum(axis=dims, keepdims=True).astype(x.dtype)
         elif p == 2:
             z = xp.sqrt((x * x).sum(axis=dims, keepdims=True))
         else:
-            z = (a**p).sum(axis=dims, keepdims=True) ** (1 / p)
+            with np.errstate(divide="ignore"):
+                z = (a**p).sum(axis=dims, keepdims=True) ** (1 / p)
         ctx.save_for_backward(x, z)
         ctx.p, ctx.dims, ctx.keepdim = p, dims, keepdim
         return z if keepdim else z.reshape([n for i, n in enumerate(x.shape) if i not in dims])
@@ -186,14 +193,16 @@ class Norm(Function):
         x, z = ctx.saved_arrays
         g = kept(grad, x.shape, ctx.dims, ctx.keepdim)
         p = ctx.p
-        if p == float("inf"):
+        if p in (float("inf"), -float("inf")):
             hit = xp.abs(x) == z
             return g * xp.sign(x) * hit / hit.sum(axis=ctx.dims, keepdims=True)
+        if p == 0:
+            return xp.zeros_like(x)
         if p == 1:
             return g * xp.sign(x)
         with np.errstate(invalid="ignore", divide="ignore"):
             d = xp.sign(x) * xp.abs(x) ** (p - 1) / z ** (p - 1)
-        return g * xp.where(z == 0, 0, d)
+        return g * xp.where((z == 0) | (x == 0), 0, d)
 
 
 class ArgExtreme(Function):
@@ -439,8 +448,10 @@ def logsumexp(input: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Di
 def norm(input: Tensor, p: Any = "fro", dim: Dim = None, keepdim: bool = False) -> Tensor:  # noqa: A002
     """Vector p-norm over ``dim`` (all elements by default); "fro" is p = 2."""
     p = 2 if p in ("fro", None) else p
-    if isinstance(p, str) or p <= 0:
-        raise ValueError(f"norm: p must be a positive number, inf or 'fro', got {p!r}")
+    if isinstance(p, str):
+        raise RuntimeError(f"norm: order {p!r} is not supported (a number, inf, -inf or 'fro')")
+    if not isinstance(p, int | float) or isinstance(p, bool):
+        raise TypeError(f"norm: p must be a number or 'fro', got {type(p).__name__}")
     if not dtypes.is_floating(input.dtype):
         raise RuntimeError(f"norm: expected a floating point tensor as input, got {input.dtype}")
     (x,) = promote("norm", input, to_float=True)

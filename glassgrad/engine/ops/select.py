@@ -9,7 +9,8 @@ import numpy as np
 from .. import dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
-from .operands import as_tensor_like, promote
+from .checks import check_broadcast, promote
+from .operands import as_tensor_like
 
 
 class Where(Function):
@@ -64,25 +65,33 @@ def _split_ties(xp: Any, grad: Any, x_wins: Any, tie: Any) -> tuple[Any, Any]:
 
 
 class Clamp(Function):
-    """z = min(max(x, lo), hi);  dL/dx = g where lo ≤ x ≤ hi, else 0"""
+    """z = min(max(x, lo), hi), with lo and hi numbers, tensors or None;
+    dL/dx = g where lo ≤ x ≤ hi, else 0;
+    dL/dlo = g where x < lo ≤ hi;  dL/dhi = g where max(x, lo) > hi (PyTorch's choice at ties: x wins)"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, low: Any, high: Any) -> Any:
         xp = ctx.xp
-        ctx.save_for_backward(x)
-        ctx.low, ctx.high = low, high
+        ctx.save_for_backward(x, low, high)
         z = x if low is None else xp.maximum(x, low)
         return z if high is None else xp.minimum(z, high)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        (x,) = ctx.saved_arrays
-        keep = ctx.xp.ones(x.shape, dtype=bool)
-        if ctx.low is not None:
-            keep &= x >= ctx.low
-        if ctx.high is not None:
-            keep &= x <= ctx.high
-        return grad * keep
+        x, low, high = ctx.saved_arrays
+        xp = ctx.xp
+        keep = xp.ones(x.shape, dtype=bool)
+        if low is not None:
+            keep = keep & (x >= low)
+        if high is not None:
+            keep = keep & (x <= high)
+        grad_low = grad_high = None
+        if ctx.needs_input_grad[1]:
+            below = x < low if high is None else (x < low) & (low <= high)
+            grad_low = xp.where(below, grad, 0)
+        if ctx.needs_input_grad[2]:
+            grad_high = xp.where((x if low is None else xp.maximum(x, low)) > high, grad, 0)
+        return xp.where(keep, grad, 0), grad_low, grad_high
 
 
 class NanToNum(Function):
@@ -108,7 +117,7 @@ class NanToNum(Function):
         return grad * ctx.xp.isfinite(x)
 
 
-def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002
+def where(condition: Any, input: Any = None, other: Any = None, *, _op: str = "where") -> Any:  # noqa: A002
     """``input`` where ``condition`` holds, else ``other`` (either may be a number).
     With only a condition, the indices where it holds (like ``nonzero(as_tuple=True)``)."""
     if input is None and other is None:
@@ -116,11 +125,12 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa:
     device = condition.device if isinstance(condition, Tensor) else "cpu"
     condition = as_tensor_like(condition, device)
     if condition.dtype != bool:
-        raise RuntimeError(f"where: condition must be a bool tensor, got {condition.dtype}")
+        raise RuntimeError(f"{_op}: condition must be a bool tensor, got {condition.dtype}")
+    check_broadcast(_op, condition, input, other)
     if not isinstance(input, Tensor) and not isinstance(other, Tensor) and not hasattr(input, "shape"):
         # two numbers: PyTorch's scalar dtype (float32 for a float, int64 for an int)
         input = Tensor(condition.xp.asarray(input, dtype=dtypes.result_type(input, other)))
-    x, y = promote("where", input, other)
+    x, y = promote(_op, input, other)
     return Where.apply(condition, x, y)
 
 
@@ -135,14 +145,15 @@ def minimum(input: Any, other: Any) -> Tensor:  # noqa: A002
 def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A001,A002
     """Limit values to [min, max]; numbers or tensors, either may be None."""
     if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given")
+        raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = input if min is None else maximum(input, min)
-        return out if max is None else minimum(out, max)
-    dtype = dtypes.result_type(input, *(b for b in (min, max) if b is not None))
+        check_broadcast("clamp", input, min, max)
+    bounds = [b for b in (min, max) if b is not None]
+    dtype = dtypes.result_type(input, *bounds)
     if dtype != input.dtype:  # an integer tensor with float bounds is clamped in float32, as in PyTorch
         input = input.to(dtype)
-    return Clamp.apply(input, low=min, high=max)
+    min, max = (b.to(dtype) if isinstance(b, Tensor) and b.dtype != dtype else b for b in (min, max))
+    return Clamp.apply(input, min, max)
 
 
 clip = clamp
@@ -151,7 +162,15 @@ clip = clamp
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:  # noqa: A002
     """``value`` where ``mask`` holds, else ``input`` (gradient flows where mask is False); the
     result keeps input's dtype, as in PyTorch (2.5 fills an integer tensor with 2)."""
-    out = where(mask, value, input)
+    if not isinstance(mask, Tensor) or mask.dtype != bool:
+        got = mask.dtype if isinstance(mask, Tensor) else type(mask).__name__
+        raise RuntimeError(f"masked_fill: expected a bool mask, got {got}")
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise RuntimeError(
+            f"masked_fill: only supports a 0-dimensional value tensor, but got a tensor with {value.ndim} dimension(s)"
+        )
+    check_broadcast("masked_fill", input, mask)
+    out = where(mask, value, input, _op="masked_fill")
     return out if out.dtype == input.dtype else out.to(input.dtype)
 
 
