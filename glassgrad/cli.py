@@ -47,7 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        command = sub.add_parser(info.name.replace("_", "-"), help=module.__doc__.splitlines()[0])
+        command = sub.add_parser(
+            info.name.replace("_", "-"),
+            help=module.__doc__.splitlines()[0],
+            description=module.__doc__,  # `COMMAND --help` shows the module's whole docstring
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         module.add_arguments(command)
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
         command.set_defaults(run=module.run)

@@ -389,3 +389,12 @@ def test_nn_summary_prints_its_table_once_at_a_prompt_and_in_a_script(tmp_path: 
     assert script.stdout.count("Total params: 16") == 1 and script.stdout.count("Linear-1") == 1
     as_text = cli(code="from glassgrad import nn\nprint(repr(nn.summary(nn.Linear(3, 4), (3,), print_fn=None))[:1])")
     assert as_text.stdout.strip() == "'"  # print_fn=None: the table as a string, not printed
+
+
+def test_train_help_documents_the_resume_policy() -> None:
+    result = cli("train", "--help")
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "--resume continues the run in --out with the settings stored in its checkpoint" in text.replace("``", "")
+    assert "recomputed for the new total" in text and "--optimizer, --seed and --image-size cannot change" in text
+    assert "--overwrite replace the run already in --out" in text
