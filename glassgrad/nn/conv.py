@@ -109,12 +109,12 @@ class _ConvNd(Module):
     def _check_input(self, input: Tensor) -> None:  # noqa: A002
         name, n = type(self).__name__, self.dims
         if not isinstance(input, Tensor) or input.ndim not in (n + 1, n + 2):
-            raise ValueError(
+            raise RuntimeError(
                 f"{name}: expected a {n + 2}-d (batched) or {n + 1}-d (unbatched) input, got {getattr(input, 'shape', input)}"
             )
         channels = input.shape[-n - 1]
         if channels != self.in_channels:
-            raise ValueError(f"{name}: expected input with {self.in_channels} channels, got shape {input.shape}")
+            raise RuntimeError(f"{name}: expected input with {self.in_channels} channels, got shape {input.shape}")
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         self._check_input(input)

@@ -80,9 +80,9 @@ class _BatchNorm(Module):
         name = type(self).__name__
         if not isinstance(input, Tensor) or input.ndim not in self.input_dims:
             dims = " or ".join(f"{d}D" for d in self.input_dims)
-            raise ValueError(f"{name}: expected {dims} input, got shape {getattr(input, 'shape', input)}")
+            raise RuntimeError(f"{name}: expected {dims} input, got shape {getattr(input, 'shape', input)}")
         if input.shape[1] != self.num_features:
-            raise ValueError(f"{name}: expected {self.num_features} channels (dim 1), got input of shape {input.shape}")
+            raise RuntimeError(f"{name}: expected {self.num_features} channels (dim 1), got input of shape {input.shape}")
         same_float_dtype(
             name,
             input=input,

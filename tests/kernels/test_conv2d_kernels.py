@@ -101,7 +101,7 @@ def test_output_size_formula() -> None:
     ],
 )
 def test_bad_shapes_name_the_shapes(input_size: tuple, weight_size: tuple, groups: int, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(RuntimeError, match=message):  # as PyTorch
         ConvGeometry.of(input_size, weight_size, (1, 1), (1, 1), (1, 1), groups)
 
 

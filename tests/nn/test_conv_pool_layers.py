@@ -74,6 +74,6 @@ def test_conv_constructor_checks() -> None:
         nn.Conv2d(1, 1, (3, 3, 3))
     with pytest.raises(ValueError, match="padding_mode must be 'zeros'"):
         nn.Conv1d(1, 1, 3, padding_mode="reflect")
-    with pytest.raises(ValueError, match=r"Conv2d: expected input with 3 channels, got shape \(1, 2, 5, 5\)"):
+    with pytest.raises(RuntimeError, match=r"Conv2d: expected input with 3 channels, got shape \(1, 2, 5, 5\)"):
         nn.Conv2d(3, 1, 3)(gg.zeros(1, 2, 5, 5))
     assert nn.Conv2d(2, 4, 3, groups=2).weight.shape == (4, 1, 3, 3)

@@ -19,7 +19,7 @@ import numpy as np
 from .. import backend, dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
-from .operands import promote
+from .checks import promote
 
 
 class Add(Function):

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..function import Context, Function
 from ..tensor import Tensor
-from .operands import promote
+from .checks import promote
 
 _LN2 = math.log(2.0)
 

@@ -17,7 +17,7 @@ import numpy as np
 from .. import dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
-from .operands import promote
+from .checks import promote
 
 
 class Bitwise(Function):

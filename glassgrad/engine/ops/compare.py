@@ -8,7 +8,7 @@ import numpy as np
 
 from ..function import Context, Function
 from ..tensor import Tensor
-from .operands import promote
+from .checks import promote
 
 
 class Elementwise(Function):

@@ -32,7 +32,7 @@ def pair(op: str, name: str, value: int | tuple[int, ...] | list[int], minimum: 
     """An int or a pair of ints (each ≥ ``minimum``) as a pair, else ValueError naming the op."""
     values = (value, value) if isinstance(value, int) else tuple(value)
     if len(values) != 2 or not all(isinstance(v, int) and v >= minimum for v in values):
-        raise ValueError(f"{op}: {name} must be an int or a pair of ints ≥ {minimum}, got {value!r}")
+        raise RuntimeError(f"{op}: {name} must be an int or a pair of ints ≥ {minimum}, got {value!r}")
     return values  # type: ignore[return-value]
 
 
@@ -121,11 +121,11 @@ def _uncrop(xp: Any, y: Any, start: tuple[int, int], full: tuple[int, ...]) -> A
 
 def _check_shapes(op: str, input: Tensor, weight: Tensor, bias: Tensor | None, dims: int) -> None:  # noqa: A002
     if input.ndim not in (dims + 1, dims + 2):
-        raise ValueError(f"{op}: expected a {dims + 1}-D (unbatched) or {dims + 2}-D input, got shape {input.shape}")
+        raise RuntimeError(f"{op}: expected a {dims + 1}-D (unbatched) or {dims + 2}-D input, got shape {input.shape}")
     if weight.ndim != dims + 2:
-        raise ValueError(f"{op}: expected a {dims + 2}-D weight, got shape {weight.shape}")
+        raise RuntimeError(f"{op}: expected a {dims + 2}-D weight, got shape {weight.shape}")
     if bias is not None and bias.shape != (weight.shape[0],) and op != "conv_transpose2d":
-        raise ValueError(f"{op}: bias of shape {bias.shape} should be ({weight.shape[0]},) for weight {weight.shape}")
+        raise RuntimeError(f"{op}: bias of shape {bias.shape} should be ({weight.shape[0]},) for weight {weight.shape}")
 
 
 def _same_padding(
@@ -133,7 +133,7 @@ def _same_padding(
 ) -> tuple[Tensor, tuple[int, int]]:  # noqa: A002
     """padding="same": d·(k − 1) zeros per dim, split evenly; an odd extra zero goes after (F.pad)."""
     if stride != (1, 1):
-        raise ValueError(f"conv2d: padding='same' is not supported for strided convolutions (stride={stride})")
+        raise RuntimeError(f"conv2d: padding='same' is not supported for strided convolutions (stride={stride})")
     totals = [d * (k - 1) for d, k in zip(dilation, weight.shape[2:], strict=True)]
     extra = [t % 2 for t in totals]
     if any(extra):
@@ -155,7 +155,7 @@ def conv2d(
     same_float_dtype("conv2d", input=input, weight=weight, bias=bias)
     _check_shapes("conv2d", input, weight, bias, 2)
     if not isinstance(groups, int) or groups < 1:
-        raise ValueError(f"conv2d: groups must be a positive int, got {groups!r}")
+        raise RuntimeError(f"conv2d: groups must be a positive int, got {groups!r}")
     stride, dilation = pair("conv2d", "stride", stride, 1), pair("conv2d", "dilation", dilation, 1)
     unbatched = input.ndim == 3
     x = unsqueeze(input, 0) if unbatched else input
@@ -164,7 +164,7 @@ def conv2d(
     elif padding == "valid":
         padding = (0, 0)
     elif isinstance(padding, str):
-        raise ValueError(f"conv2d: padding must be 'same', 'valid', an int or a pair of ints, got {padding!r}")
+        raise RuntimeError(f"conv2d: padding must be 'same', 'valid', an int or a pair of ints, got {padding!r}")
     options = {
         "stride": stride,
         "padding": pair("conv2d", "padding", padding, 0),
@@ -193,7 +193,7 @@ def conv1d(
     def single(name: str, value: Any, minimum: int) -> int:
         values = (value,) if isinstance(value, int) else tuple(value)
         if len(values) != 1 or not isinstance(values[0], int) or values[0] < minimum:
-            raise ValueError(f"conv1d: {name} must be an int ≥ {minimum} or a 1-tuple, got {value!r}")
+            raise RuntimeError(f"conv1d: {name} must be an int ≥ {minimum} or a 1-tuple, got {value!r}")
         return values[0]
 
     padding2 = padding if isinstance(padding, str) else (0, single("padding", padding, 0))
@@ -219,10 +219,10 @@ def conv_transpose2d(
     same_float_dtype(op, input=input, weight=weight, bias=bias)
     _check_shapes(op, input, weight, None, 2)
     if not isinstance(groups, int) or groups < 1 or weight.shape[0] % groups:
-        raise ValueError(f"{op}: groups={groups!r} must be a positive int dividing weight.shape[0] ({weight.shape[0]})")
+        raise RuntimeError(f"{op}: groups={groups!r} must be a positive int dividing weight.shape[0] ({weight.shape[0]})")
     out_channels = weight.shape[1] * groups
     if bias is not None and bias.shape != (out_channels,):
-        raise ValueError(f"{op}: bias of shape {bias.shape} should be ({out_channels},) for weight {weight.shape}")
+        raise RuntimeError(f"{op}: bias of shape {bias.shape} should be ({out_channels},) for weight {weight.shape}")
     stride, padding = pair(op, "stride", stride, 1), pair(op, "padding", padding, 0)
     dilation, output_padding = pair(op, "dilation", dilation, 1), pair(op, "output_padding", output_padding, 0)
     if any(extra >= max(s, d) for extra, s, d in zip(output_padding, stride, dilation, strict=True)):
@@ -232,7 +232,7 @@ def conv_transpose2d(
     unbatched = input.ndim == 3
     x = unsqueeze(input, 0) if unbatched else input
     if x.shape[1] != weight.shape[0]:
-        raise ValueError(
+        raise RuntimeError(
             f"{op}: input {x.shape} has {x.shape[1]} channels but weight {weight.shape} expects {weight.shape[0]}"
         )
     size = tuple(
@@ -242,7 +242,7 @@ def conv_transpose2d(
         )
     )
     if min(size) < 1:
-        raise ValueError(
+        raise RuntimeError(
             f"{op}: input {x.shape} with weight {weight.shape} and padding {padding} gives output size {size}"
         )
     window = None

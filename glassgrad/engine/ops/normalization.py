@@ -211,7 +211,7 @@ def _check_vector(op: str, name: str, value: Tensor | None, shape: tuple[int, ..
     if not isinstance(value, Tensor):
         raise TypeError(f"{op}: {name} must be a Tensor or None, got {type(value).__name__}")
     if value.shape != shape:
-        raise ValueError(f"{op}: {name} must have shape {shape}, got {value.shape}")
+        raise RuntimeError(f"{op}: {name} must have shape {shape}, got {value.shape}")
 
 
 def batch_norm(
@@ -232,7 +232,7 @@ def batch_norm(
     """
     op = "batch_norm"
     if not isinstance(input, Tensor) or input.ndim < 2:
-        raise ValueError(
+        raise RuntimeError(
             f"{op}: expected input of shape (N, C, ...) with at least 2 dims, got {getattr(input, 'shape', input)}"
         )
     channels = (input.shape[1],)
@@ -244,9 +244,9 @@ def batch_norm(
     ):
         _check_vector(op, name, value, channels)
     if (running_mean is None) != (running_var is None):
-        raise ValueError(f"{op}: running_mean and running_var must both be given or both be None")
+        raise RuntimeError(f"{op}: running_mean and running_var must both be given or both be None")
     if not training and running_mean is None:
-        raise ValueError(f"{op}: evaluation (training=False) needs running_mean and running_var")
+        raise RuntimeError(f"{op}: evaluation (training=False) needs running_mean and running_var")
     same_float_dtype(op, input=input, weight=weight, bias=bias, running_mean=running_mean, running_var=running_var)
     x, w, b = input, weight, bias
     if not training:
@@ -254,7 +254,7 @@ def batch_norm(
 
     count = x.numel() // channels[0]
     if count <= 1:
-        raise ValueError(f"{op}: expected more than 1 value per channel when training, got input size {input.shape}")
+        raise RuntimeError(f"{op}: expected more than 1 value per channel when training, got input size {input.shape}")
     axes = (0, *range(2, x.ndim))
     mean, var = x.array.mean(axis=axes), x.array.var(axis=axes)
     out = BatchNorm.apply(x, w, b, mean, var, eps=eps, batch_stats=True)
@@ -275,7 +275,7 @@ def layer_norm(
     op = "layer_norm"
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if not isinstance(input, Tensor) or not shape or input.shape[input.ndim - len(shape) :] != shape:
-        raise ValueError(
+        raise RuntimeError(
             f"{op}: input of shape {getattr(input, 'shape', input)} does not end in normalized_shape {shape}"
         )
     _check_vector(op, "weight", weight, shape)
@@ -322,13 +322,13 @@ def group_norm(
     """Normalise each group of C/num_groups channels of each sample of (N, C, ...) input."""
     op = "group_norm"
     if not isinstance(input, Tensor) or input.ndim < 2:
-        raise ValueError(f"{op}: expected input of shape (N, C, ...), got {getattr(input, 'shape', input)}")
+        raise RuntimeError(f"{op}: expected input of shape (N, C, ...), got {getattr(input, 'shape', input)}")
     channels = input.shape[1]
     if num_groups <= 0 or channels % num_groups:
-        raise ValueError(f"{op}: num_channels {channels} must be divisible by num_groups {num_groups}")
+        raise RuntimeError(f"{op}: num_channels {channels} must be divisible by num_groups {num_groups}")
     _check_vector(op, "weight", weight, (channels,))
     _check_vector(op, "bias", bias, (channels,))
     if math.prod(input.shape) == 0:
-        raise ValueError(f"{op}: input of shape {input.shape} is empty")
+        raise RuntimeError(f"{op}: input of shape {input.shape} is empty")
     same_float_dtype(op, input=input, weight=weight, bias=bias)
     return GroupNorm.apply(input, weight, bias, num_groups=num_groups, eps=eps)

@@ -25,7 +25,23 @@ from typing import Any
 import numpy as np
 
 from ... import kernels
-from ...kernels.pooling.geometry import pool2d_output_shape, pool_output_size
+from ...kernels.pooling import geometry
+
+
+def pool2d_output_shape(op: str, *args: Any, **kwargs: Any) -> tuple[int, int, int, int]:
+    """The kernels' output shape; its size errors as PyTorch's RuntimeError (they name ``op``)."""
+    try:
+        return geometry.pool2d_output_shape(op, *args, **kwargs)
+    except ValueError as err:
+        raise RuntimeError(str(err)) from None
+
+
+def pool_output_size(op: str, *args: Any) -> int:
+    """One dim's output size; its size errors as PyTorch's RuntimeError (they name ``op``)."""
+    try:
+        return geometry.pool_output_size(op, *args)
+    except ValueError as err:
+        raise RuntimeError(str(err)) from None
 from .. import backend
 from ..function import Context, Function
 from ..tensor import Tensor
@@ -69,7 +85,7 @@ def _batched(op: str, input: Tensor, dims: int, pool: Callable[[Tensor], Any]) -
     """Run ``pool`` on an (N, C, ...) input, adding and removing the batch dim of an unbatched one."""
     (input,) = float_operands(op, input)  # noqa: A001
     if input.ndim not in (dims + 1, dims + 2):
-        raise ValueError(f"{op}: expected a {dims + 1}-D (unbatched) or {dims + 2}-D input, got shape {input.shape}")
+        raise RuntimeError(f"{op}: expected a {dims + 1}-D (unbatched) or {dims + 2}-D input, got shape {input.shape}")
     if input.ndim == dims + 2:
         return pool(input)
     out = pool(unsqueeze(input, 0))
@@ -137,7 +153,7 @@ def avg_pool2d(
     step = kernel if stride is None else pair(op, "stride", stride, 1)
     pads = pair(op, "padding", padding, 0)
     if divisor_override is not None and (not isinstance(divisor_override, int) or divisor_override < 1):
-        raise ValueError(f"{op}: divisor_override must be a positive int, got {divisor_override!r}")
+        raise RuntimeError(f"{op}: divisor_override must be a positive int, got {divisor_override!r}")
 
     def pool(x: Tensor) -> Tensor:
         rows, cols = (
@@ -165,11 +181,11 @@ def adaptive_avg_pool2d(input: Tensor, output_size: int | tuple[int | None, int 
     op = "adaptive_avg_pool2d"
     sizes = (output_size, output_size) if isinstance(output_size, int) or output_size is None else tuple(output_size)
     if len(sizes) != 2 or not all(s is None or (isinstance(s, int) and s >= 1) for s in sizes):
-        raise ValueError(f"{op}: output_size must be an int ≥ 1 or a pair of ints ≥ 1 / None, got {output_size!r}")
+        raise RuntimeError(f"{op}: output_size must be an int ≥ 1 or a pair of ints ≥ 1 / None, got {output_size!r}")
 
     def pool(x: Tensor) -> Tensor:
         if 0 in x.shape[2:]:
-            raise ValueError(f"{op}: input of shape {x.shape} has an empty spatial dim")
+            raise RuntimeError(f"{op}: input of shape {x.shape} has an empty spatial dim")
         rows, cols = (_adaptive_weights(n, n if s is None else s) for n, s in zip(x.shape[2:], sizes, strict=True))
         return SeparablePool2d.apply(x, rows=x.xp.asarray(rows, dtype=x.dtype), cols=x.xp.asarray(cols, dtype=x.dtype))
 
@@ -181,7 +197,7 @@ def _single(op: str, name: str, value: int | tuple[int] | None, minimum: int) ->
         return None
     values = (value,) if isinstance(value, int) else tuple(value)
     if len(values) != 1 or not isinstance(values[0], int) or values[0] < minimum:
-        raise ValueError(f"{op}: {name} must be an int ≥ {minimum} or a 1-tuple, got {value!r}")
+        raise RuntimeError(f"{op}: {name} must be an int ≥ {minimum} or a 1-tuple, got {value!r}")
     return values[0]
 
 

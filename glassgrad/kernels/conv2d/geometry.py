@@ -47,25 +47,25 @@ class ConvGeometry:
     ) -> ConvGeometry:
         """Build and check the geometry; ValueError names the shapes that do not fit."""
         if len(input_size) != 4 or len(weight_size) != 4:
-            raise ValueError(
+            raise RuntimeError(
                 f"conv2d: expected a 4-D input and weight, got {tuple(input_size)} and {tuple(weight_size)}"
             )
         n, c, h, w = (int(v) for v in input_size)
         o, cg, kh, kw = (int(v) for v in weight_size)
         if groups < 1 or c % groups or o % groups:
-            raise ValueError(f"conv2d: groups={groups} must divide in_channels ({c}) and out_channels ({o})")
+            raise RuntimeError(f"conv2d: groups={groups} must divide in_channels ({c}) and out_channels ({o})")
         if cg * groups != c:
-            raise ValueError(
+            raise RuntimeError(
                 f"conv2d: input {tuple(input_size)} has {c} channels but weight {tuple(weight_size)} "
                 f"expects {cg} × groups ({groups}) = {cg * groups}"
             )
         if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
-            raise ValueError(f"conv2d: stride {stride} and dilation {dilation} must be ≥ 1, padding {padding} ≥ 0")
+            raise RuntimeError(f"conv2d: stride {stride} and dilation {dilation} must be ≥ 1, padding {padding} ≥ 0")
         geometry = cls(n, c, h, w, o, (kh, kw), tuple(stride), tuple(padding), tuple(dilation), groups)
         if min(geometry.out_height, geometry.out_width) < 1:
             span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, (kh, kw), strict=True))
             padded = (h + 2 * padding[0], w + 2 * padding[1])
-            raise ValueError(
+            raise RuntimeError(
                 f"conv2d: kernel of size {(kh, kw)} (dilated span {span}) is larger than the padded input "
                 f"{padded} (input {tuple(input_size)}, padding {tuple(padding)})"
             )

@@ -79,7 +79,7 @@ def argmax_inputs(size: str, xp: Any, dtype: Any) -> Case:
     """ "NxCxHxWxK": a K×K window with stride K (the usual downsampling)."""
     dims = [int(d) for d in size.lower().split("x")]
     if len(dims) != 5:
-        raise ValueError(f"max_pool2d: size {size!r} should be NxCxHxWxK")
+        raise RuntimeError(f"max_pool2d: size {size!r} should be NxCxHxWxK")
     *shape, k = dims
     return Case(size, (xp.asarray(_rand(tuple(shape), dtype, 0)),), _options((k, k), (k, k), (0, 0), (1, 1), False))
 

@@ -1,0 +1,46 @@
+"""Argument checks shared by many ops, raising PyTorch's exception type with a message that names the
+op the user called and the offending shapes (instead of NumPy's "operands could not be broadcast")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import operands
+
+
+def broadcast_shape(op: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+    """PyTorch's broadcast of ``shapes``, or RuntimeError naming ``op``, the two sizes and the dim
+    (counted from the left of the broadcast shape) and all the shapes."""
+    ndim = max((len(s) for s in shapes), default=0)
+    out = [1] * ndim
+    for i, shape in enumerate(shapes):
+        for d, size in enumerate(shape, start=ndim - len(shape)):
+            if size == out[d] or size == 1:
+                continue
+            if out[d] != 1:
+                first = next(j for j, s in enumerate(shapes) if len(s) >= ndim - d and s[d - ndim] == out[d])
+                names = "abcdefghijklmnopqrstuvwxyz"
+                raise RuntimeError(
+                    f"{op}: the size of tensor {names[first]} ({out[d]}) must match the size of tensor "
+                    f"{names[i]} ({size}) at non-singleton dimension {d}; shapes "
+                    + " and ".join(str(tuple(s)) for s in shapes)
+                    + " don't broadcast"
+                )
+            out[d] = size
+    return tuple(out)
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    shape = getattr(value, "shape", None)
+    return tuple(shape) if shape is not None else ()
+
+
+def check_broadcast(op: str, *values: Any) -> tuple[int, ...]:
+    """Broadcast shape of tensors/arrays/numbers ``values`` (numbers are 0-d), or RuntimeError naming ``op``."""
+    return broadcast_shape(op, *(_shape(v) for v in values))
+
+
+def promote(op: str, *values: Any, to_float: bool = False) -> tuple[Any, ...]:
+    """``operands.promote`` after checking that the operands broadcast (RuntimeError naming ``op``)."""
+    check_broadcast(op, *values)
+    return operands.promote(op, *values, to_float=to_float)
