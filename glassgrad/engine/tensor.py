@@ -279,27 +279,32 @@ class Tensor:
         moved = src_t.to(self.device)
         return self._assign(ops.expand(moved, *self.shape).to(self.dtype), "copy_")
 
-    def fill_(self, value: Any) -> Tensor:
-        self._check_inplace("fill_")
-        self.array[...] = value
+    def _put(self, index: Any, value: Any, op: str) -> Tensor:
+        """``self[index] = value`` in place: recorded (IndexPut, through the base for a view) when grad
+        is on and self or the value requires grad, else written straight into the memory."""
+        if is_grad_enabled() and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
+            self._check_inplace(op)
+            return self._assign(ops.index_put(self, index, value, op=op), op)
+        ops.setitem_array(self.array, index, value.array if isinstance(value, Tensor) else value, self.device, op)
         return self
 
+    def fill_(self, value: Any) -> Tensor:
+        if isinstance(value, Tensor) and value.ndim != 0:
+            raise RuntimeError(f"fill_: only supports a 0-dimensional value tensor, but got {value.ndim} dimensions")
+        return self._put(Ellipsis, value, "fill_")
+
     def zero_(self) -> Tensor:
-        return self.fill_(0)
+        return self._put(Ellipsis, 0, "zero_")
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
         from .random import uniform_array
 
-        self._check_inplace("uniform_")
-        self.array[...] = uniform_array(self.shape, a, b, self.dtype, self.device)
-        return self
+        return self._put(Ellipsis, uniform_array(self.shape, a, b, self.dtype, self.device), "uniform_")
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         from .random import normal_array
 
-        self._check_inplace("normal_")
-        self.array[...] = normal_array(self.shape, mean, std, self.dtype, self.device)
-        return self
+        return self._put(Ellipsis, normal_array(self.shape, mean, std, self.dtype, self.device), "normal_")
 
     __iadd__ = add_
     __isub__ = sub_
@@ -387,13 +392,8 @@ class Tensor:
         return ops.getitem(self, index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        """Write values in place; not recorded (like ``x.data[i] = v`` in PyTorch)."""
-        if is_grad_enabled() and self.requires_grad:
-            raise RuntimeError(
-                "__setitem__: in-place assignment to a tensor that requires grad is not "
-                "recorded by autograd; do it under no_grad() or on .detach()"
-            )
-        ops.setitem_array(self.array, index, value.array if isinstance(value, Tensor) else value, self.device)
+        """``x[index] = value`` in place, recorded by autograd as PyTorch does when x or value requires grad."""
+        self._put(index, value, "setitem")
 
     def __len__(self) -> int:
         if self.ndim == 0:

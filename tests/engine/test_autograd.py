@@ -298,3 +298,34 @@ def test_retain_grad_follows_a_tensor_through_an_inplace_op() -> None:
     h.mul_(3)
     (h * h).sum().backward()
     assert h.grad.tolist() == [6.0, 12.0]  # d(h²)/dh at the new h = 3x, as PyTorch
+
+
+def test_setitem_and_fill_inside_a_graph_are_recorded_as_pytorch() -> None:
+    import torch
+
+    def run(lib):
+        x = lib.tensor([0.3, -0.7, 1.2], dtype=lib.float64, requires_grad=True)
+        w = lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64)
+        grads = []
+        for write in (
+            lambda t: t[1:].fill_(0.5),  # through a view
+            lambda t: t.zero_(),
+            lambda t: t.__setitem__(0, x[2] * 5),  # a value that requires grad
+            lambda t: t.__setitem__([0, 2], x[1] * w[:2]),  # advanced index
+            lambda t: t.__setitem__((slice(None), None), lib.tensor([[1.0], [2.0], [3.0]], dtype=lib.float64)),
+        ):
+            x.grad = None
+            t = x * 1
+            write(t)
+            (t * w).sum().backward()
+            grads.append((t.detach().tolist(), x.grad.tolist()))
+        return grads
+
+    assert run(gg) == run(torch)
+
+
+def test_setitem_on_a_leaf_that_requires_grad_raises_and_changes_nothing() -> None:
+    x = gg.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="setitem: a leaf tensor that requires grad"):
+        x[0] = 5.0
+    assert x.tolist() == [1.0, 1.0, 1.0]

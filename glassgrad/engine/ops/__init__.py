@@ -24,7 +24,7 @@ from .compare import (
     ne,
 )
 from .conv import conv1d, conv2d, conv_transpose2d
-from .indexing import gather, getitem, index_arrays, setitem_array, split_index, take_along_dim
+from .indexing import gather, getitem, index_arrays, index_put, setitem_array, split_index, take_along_dim
 from .linalg import bmm, dot, matmul, mm, outer
 from .pooling import adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from .reductions import (

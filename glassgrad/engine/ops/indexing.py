@@ -127,6 +127,31 @@ class GetItem(Function):
         return g
 
 
+class IndexPut(Function):
+    """z = x with z[index] = v (``x[index] = v``, ``fill_``: an in-place write, recorded);
+    dL/dx = g with the written places set to 0;  dL/dv = g[index] (summed back to v's shape)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, value: Any, index: Any, op: str, device: str) -> Any:
+        out = x.copy()
+        setitem_array(out, index, value, device, op)
+        ctx.index, ctx.op, ctx.device = index, op, device
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        to_x = grad.copy()
+        setitem_array(to_x, ctx.index, 0, ctx.device, ctx.op)
+        basic, advanced = split_index(ctx.op, ctx.index, grad.shape, ctx.device)
+        part = grad[basic]
+        return to_x, part if advanced is None else part[advanced]
+
+
+def index_put(input: Tensor, index: Any, value: Any, op: str = "index_put") -> Tensor:  # noqa: A002
+    """``input`` with ``input[index] = value``, out of place and differentiable in both (see IndexPut)."""
+    return IndexPut.apply(input, value, index=index, op=op, device=input.device)
+
+
 def _along_dim_index(xp: Any, index: Any, dim: int) -> tuple[Any, ...]:
     """The full index tuple that picks ``index`` along ``dim`` and keeps every other dim."""
     grids = list(xp.ogrid[tuple(slice(0, n) for n in index.shape)])
@@ -163,16 +188,16 @@ def getitem(input: Tensor, index: Any) -> Tensor:  # noqa: A002
         raise IndexError(f"getitem: index {index!r} is invalid for shape {input.shape}: {err}") from err
 
 
-def setitem_array(array: Any, index: Any, value: Any, device: str) -> None:
+def setitem_array(array: Any, index: Any, value: Any, device: str, op: str = "setitem") -> None:
     """``array[index] = value`` in place, with ``index`` read by PyTorch's rule (``split_index``)."""
-    basic, advanced = split_index("setitem", index, array.shape, device)
+    basic, advanced = split_index(op, index, array.shape, device)
     try:
         if advanced is None:
             array[basic] = value
         else:
             array[basic][advanced] = value  # array[basic] is a view, so this writes into array
     except IndexError as err:
-        raise IndexError(f"setitem: index {index!r} is invalid for shape {tuple(array.shape)}: {err}") from err
+        raise IndexError(f"{op}: index {index!r} is invalid for shape {tuple(array.shape)}: {err}") from err
 
 
 def take_along_dim(input: Tensor, indices: Tensor, dim: int) -> Tensor:  # noqa: A002
