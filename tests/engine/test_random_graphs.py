@@ -211,10 +211,8 @@ UNARY = ("tanh", "sigmoid", "relu", "square", "sin", "exp", "exp_tanh", "affine"
 REDUCTIONS = ("sum", "mean", "amax", "logsumexp", "softmax")
 VIEWS = ("reshape", "permute", "transpose", "getitem", "unsqueeze", "expand", "flip")
 JOINS = ("cat", "stack")
-# "clamp_t" (x.clamp(min=tensor)) is left out until clamp's tie bug is fixed (select.py clamp: with tensor bounds
-# it is maximum/minimum, which split a tie ½/½; torch gives all of it to x): copied leaves make such ties, and the
-# failure would stop every random test here; test_fixed_graphs_same_operand_ties_inplace keeps the cases.
-MORE_BINARY = ("minimum", "where_s", "masked_fill", "outer", "dot")
+# "clamp_t" is x.clamp(min=tensor): copied leaves make exact ties, where PyTorch gives all of g to x
+MORE_BINARY = ("minimum", "where_s", "masked_fill", "outer", "dot", "clamp_t")
 MORE_UNARY = ("clamp", "pow3", "hypot1", "rpow", "sqrt1p", "log1p_sq", "abs", "neg", "cos")
 MORE_UNARY += ("gelu", "silu", "softplus", "leaky_relu", "elu")
 MORE_REDUCTIONS = ("var", "std", "prod", "max_dim", "min_dim", "amin", "norm", "log_softmax")
@@ -743,8 +741,7 @@ SAME_OPERAND = [
     ("relu_at_zero", "(a - b).relu() + (b - a).relu()"),
     ("minimum_tie", "L.minimum(a, b) * a"),
     ("abs_at_zero", "(a - b).abs()"),  # torch: sign(0) = 0
-    # clamp with tensor bounds at a tie: torch gives all of the gradient to the input (x >= min), none to the bound;
-    # glassgrad (select.py clamp -> maximum/minimum) splits it ½/½: a bug, reported
+    # clamp with tensor bounds at a tie: torch gives all of the gradient to the input (x >= min), none to the bound
     ("clamp_min_tensor_tie", "a.clamp(min=b)"),
     ("clamp_max_tensor_tie", "a.clamp(max=b)"),
     ("clamp_both_tensor_tie", "a.clamp(min=b - 1, max=b)"),
@@ -757,6 +754,8 @@ SAME_OPERAND = [
     ("inplace_on_transposed_view", "(t := a.clone(), t.t()[1].mul_(b[0, :3]), t)[2]"),
     ("inplace_view_then_use_view", "(t := a.clone(), v := t[1], v.mul_(b[0]), t * v)[3]"),
     ("inplace_row_from_row", "(t := a.clone(), t[0].add_(t[1]), t)[2]"),
+    ("setitem_row_from_value", "(t := a * 1, t.__setitem__(0, b[1] * 3), t)[2]"),
+    ("setitem_list_index", "(t := a * 1, t.__setitem__([0, 1], b[0] + 1), t)[2]"),
     ("inplace_copy_into_view", "(t := a.clone(), t[0:2].copy_(b[1:]), t)[2]"),
     ("inplace_mul_by_zero_on_view", "(t := a.clone(), t[1:].mul_(0.0), t)[2]"),
     # fill_/zero_ on a tensor in the graph: torch records them (the filled elements get no gradient);
