@@ -15,12 +15,12 @@ from ..kernels.harness import benchmark, format_table, write_json, write_plot
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("family", help="op or op family: matmul, conv2d, attention, softmax, ...")
-    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="device to run on (default cpu)")
     parser.add_argument("--sizes", nargs="+", help="sizes as the op's spec reads them (e.g. 1024, 32x64x32x32)")
     parser.add_argument("--variants", nargs="+", help="variant names (the reference always runs)")
     parser.add_argument("--dtype", default="float32", help="float32 (default), float64, bfloat16 (where supported)")
     parser.add_argument("--repeat", type=int, default=10, help="timed runs per point (default 10)")
-    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=2, help="untimed runs before timing each point (default 2)")
     parser.add_argument("--memory", action="store_true", help="also measure peak memory per call")
     parser.add_argument("--json", help="write the rows and the machine description here")
     parser.add_argument("--plot", help="write a GFLOP/s-vs-size PNG here")
@@ -29,7 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def family_ops(family: str) -> list[str]:
     ops = [op for op in kernels.ops() if op == family or op.startswith(family + "_")]
     if not ops:
-        raise SystemExit(f"bench: no kernel op named {family!r}; known: {', '.join(kernels.ops())}")
+        from ..cli import PROG, UsageError
+
+        raise UsageError(f"no kernel op named {family!r}; known: {', '.join(kernels.ops())}", f"{PROG} bench")
     return ops
 
 
