@@ -120,7 +120,7 @@ def test_requires_grad_and_file_mode_survive(tmp_path: Path) -> None:
 
 
 def test_bad_map_location_is_refused_before_reading(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="load: unknown device 'tpu'"):
+    with pytest.raises(RuntimeError, match="load: unknown device 'tpu'"):
         gg.load(tmp_path / "missing.ckpt", map_location="tpu")
 
 

@@ -48,6 +48,9 @@ class DataLoader:
             raise TypeError(f"DataLoader: the dataset needs __len__ and __getitem__, got a {type(dataset).__name__}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        for name, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
+            if not isinstance(flag, bool | np.bool_):  # PyTorch takes any truthy value: shuffle="no" would shuffle
+                raise TypeError(f"DataLoader: {name} must be a bool, got {flag!r}")
         if generator is not None and not isinstance(generator, np.random.Generator):
             raise TypeError(f"DataLoader: generator must be a numpy.random.Generator, got {type(generator).__name__}")
         self.dataset, self.batch_size, self.shuffle, self.drop_last = dataset, batch_size, shuffle, drop_last

@@ -30,7 +30,8 @@ class TensorDataset(Dataset):
             raise ValueError("TensorDataset: needs at least one tensor")
         sizes = [t.shape[0] for t in tensors]
         if len(set(sizes)) != 1:
-            raise ValueError(f"TensorDataset: tensors differ in their first dim: {sizes}")
+            # AssertionError is PyTorch's type ("Size mismatch between tensors")
+            raise AssertionError(f"TensorDataset: size mismatch between tensors: first dims {sizes}")
         self.tensors = tensors
 
     def __len__(self) -> int:

@@ -49,9 +49,9 @@ def normalize_device(device: Any, op: str = "tensor") -> str:
     name = str(device if device is not None else "cpu")
     base = name.split(":")[0]
     if base not in DEVICES:
-        raise ValueError(f"{op}: unknown device {name!r}; expected one of {DEVICES}")
+        raise RuntimeError(f"{op}: unknown device {name!r}; expected one of {DEVICES}")
     if base == "cuda" and name not in ("cuda", "cuda:0"):
-        raise ValueError(f"{op}: only one GPU (cuda:0) is supported, got {name!r}")
+        raise RuntimeError(f"{op}: invalid device string {name!r} (only one GPU, cuda:0, is supported)")
     return base
 
 

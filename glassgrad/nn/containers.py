@@ -34,6 +34,8 @@ class Sequential(Module):
                 self.add_module(name, module)
         else:
             for idx, module in enumerate(args):
+                if not isinstance(module, Module):
+                    raise TypeError(f"Sequential: argument {idx} is a {type(module).__name__}, not a Module subclass")
                 self.add_module(str(idx), module)
 
     def forward(self, input: Any) -> Any:  # noqa: A002

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..engine import creation
+from ..engine.ops.checks import named
 from ..engine.ops.normalization import same_float_dtype
 from ..engine.ops.shape import pad
 from ..engine.tensor import Tensor
@@ -121,7 +122,8 @@ class _ConvNd(Module):
         same_float_dtype(type(self).__name__, input=input, weight=self.weight, bias=self.bias)
         unbatched = input.ndim == self.dims + 1
         x, padding = self._padded(input.unsqueeze(0) if unbatched else input)
-        out = self._conv(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+        with named(type(self).__name__, "conv1d", "conv2d"):
+            out = self._conv(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
         return out.squeeze(0) if unbatched else out
 
     def extra_repr(self) -> str:
@@ -218,9 +220,10 @@ class ConvTranspose2d(_ConvNd):
         self._check_input(input)
         same_float_dtype("ConvTranspose2d", input=input, weight=self.weight, bias=self.bias)
         output_padding = self._output_padding(input, output_size)
-        return F.conv_transpose2d(
-            input, self.weight, self.bias, self.stride, self.padding, output_padding, self.groups, self.dilation
-        )
+        with named("ConvTranspose2d", "conv_transpose2d", "conv2d"):
+            return F.conv_transpose2d(
+                input, self.weight, self.bias, self.stride, self.padding, output_padding, self.groups, self.dilation
+            )
 
 
 class Unfold(Module):

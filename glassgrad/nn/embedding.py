@@ -6,8 +6,8 @@ from typing import Any
 
 from ..engine import creation
 from ..engine.grad_mode import no_grad
+from ..engine.ops.embedding import embedding as embedding_op
 from ..engine.tensor import Tensor
-from . import functional as F
 from . import init
 from .linear import check_positive_int
 from .module import Module
@@ -32,7 +32,10 @@ class Embedding(Module):
         check_positive_int("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(f"Embedding: padding_idx {padding_idx} must be within num_embeddings {num_embeddings}")
+                # AssertionError is PyTorch's type here
+                raise AssertionError(
+                    f"Embedding: padding_idx {padding_idx} must be within num_embeddings {num_embeddings}"
+                )
             padding_idx %= num_embeddings
         self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
         self.weight = Parameter(creation.empty(num_embeddings, embedding_dim, device=device, dtype=dtype))
@@ -45,7 +48,7 @@ class Embedding(Module):
                 self.weight[self.padding_idx] = 0
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return F.embedding(input, self.weight, self.padding_idx)
+        return embedding_op(input, self.weight, self.padding_idx, _op="Embedding")
 
     def extra_repr(self) -> str:
         text = f"{self.num_embeddings}, {self.embedding_dim}"

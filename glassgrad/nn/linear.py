@@ -13,9 +13,15 @@ from .parameter import Parameter
 
 
 def check_positive_int(layer: str, **values: Any) -> None:
-    """Raise ValueError naming ``layer`` unless every value is an int > 0."""
+    """Raise naming ``layer`` unless every value is an int > 0: TypeError for a non-int and RuntimeError
+    for a negative size (PyTorch's types: its empty() refuses them); ValueError for 0 and for groups <= 0
+    (PyTorch builds an empty layer from a 0 size; we refuse it)."""
     for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{layer}: {name} must be a positive integer, got {type(value).__name__} {value!r}")
+        if value < 0 and name != "groups":
+            raise RuntimeError(f"{layer}: {name} must be a positive integer, got {value!r}")
+        if value <= 0:
             raise ValueError(f"{layer}: {name} must be a positive integer, got {value!r}")
 
 

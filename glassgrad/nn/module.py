@@ -358,7 +358,7 @@ class Module:
     def to(self, *args: Any, device: Any = None, dtype: Any = None) -> Module:
         """``to("cuda")``, ``to(glassgrad.float64)``, ``to("cpu", float32)``; in place, returns self."""
         for arg in args:
-            if isinstance(arg, str) and arg.split(":")[0] in backend.DEVICES:
+            if isinstance(arg, str):  # a string is a device, as in PyTorch ("tpu" is an unknown device, not a dtype)
                 device = arg
             elif isinstance(arg, Tensor):
                 device, dtype = arg.device, arg.dtype

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..engine import creation, dtypes
+from ..engine.ops.checks import named
 from ..engine.ops.normalization import same_float_dtype
 from ..engine.tensor import Tensor
 from . import functional as F
@@ -80,9 +81,11 @@ class _BatchNorm(Module):
         name = type(self).__name__
         if not isinstance(input, Tensor) or input.ndim not in self.input_dims:
             dims = " or ".join(f"{d}D" for d in self.input_dims)
-            raise RuntimeError(f"{name}: expected {dims} input, got shape {getattr(input, 'shape', input)}")
+            raise ValueError(f"{name}: expected {dims} input, got shape {getattr(input, 'shape', input)}")
         if input.shape[1] != self.num_features:
-            raise RuntimeError(f"{name}: expected {self.num_features} channels (dim 1), got input of shape {input.shape}")
+            raise RuntimeError(
+                f"{name}: expected {self.num_features} channels (dim 1), got input of shape {input.shape}"
+            )
         same_float_dtype(
             name,
             input=input,
@@ -95,16 +98,17 @@ class _BatchNorm(Module):
         momentum = self.momentum
         if counting and momentum is None:
             momentum = 1.0 / (int(self.num_batches_tracked.item()) + 1)
-        out = F.batch_norm(
-            input,
-            self.running_mean,
-            self.running_var,
-            self.weight,
-            self.bias,
-            self.training or self.running_mean is None,
-            0.0 if momentum is None else momentum,
-            self.eps,
-        )
+        with named(name, "batch_norm"):
+            out = F.batch_norm(
+                input,
+                self.running_mean,
+                self.running_var,
+                self.weight,
+                self.bias,
+                self.training or self.running_mean is None,
+                0.0 if momentum is None else momentum,
+                self.eps,
+            )
         if counting:  # only after F.batch_norm has accepted the input
             self.num_batches_tracked.array[...] += 1
         return out
@@ -149,7 +153,8 @@ class LayerNorm(Module):
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         same_float_dtype("LayerNorm", input=input, weight=self.weight, bias=self.bias)
-        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+        with named("LayerNorm", "layer_norm"):
+            return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         return (
@@ -181,7 +186,8 @@ class GroupNorm(Module):
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         same_float_dtype("GroupNorm", input=input, weight=self.weight, bias=self.bias)
-        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+        with named("GroupNorm", "group_norm"):
+            return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={self.bias is not None}"
@@ -216,7 +222,8 @@ class RMSNorm(Module):
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         if isinstance(input, Tensor) and input.dtype.kind != "f":
             raise NotImplementedError(f"RMSNorm: not implemented for {input.dtype} input (floating point only)")
-        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+        with named("RMSNorm", "rms_norm"):
+            return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

@@ -20,6 +20,13 @@ class LRScheduler:
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(self).__name__}: expected an Optimizer, got {type(optimizer).__name__}")
+        if last_epoch != -1:  # resuming: the optimizer's groups must carry their initial lr (PyTorch's KeyError)
+            for i, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise KeyError(
+                        f"{type(self).__name__}: param 'initial_lr' is not specified in param_groups[{i}] "
+                        f"when resuming with last_epoch={last_epoch}; load the optimizer's state_dict first"
+                    )
         self.optimizer = optimizer
         for group in optimizer.param_groups:
             group.setdefault("initial_lr", group["lr"])
@@ -166,6 +173,8 @@ class ReduceLROnPlateau:
             raise ValueError(f"ReduceLROnPlateau: factor must be < 1, got {factor}")
         n = len(optimizer.param_groups)
         self.optimizer = optimizer
+        if isinstance(min_lr, list | tuple) and len(min_lr) != n:
+            raise ValueError(f"ReduceLROnPlateau: expected {n} min_lrs (one per param group), got {len(min_lr)}")
         self.min_lrs = list(min_lr) if isinstance(min_lr, list | tuple) else [min_lr] * n
         self.mode, self.factor, self.patience = mode, factor, patience
         self.threshold, self.threshold_mode, self.cooldown, self.eps = threshold, threshold_mode, cooldown, eps

@@ -73,7 +73,9 @@ class Optimizer:
         name = type(self).__name__
         for key in self.nonnegative:
             value = group[key]
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0:
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):  # TypeError, as PyTorch's compare
+                raise TypeError(f"{name}: invalid {key} {value!r} (must be a number >= 0, not {type(value).__name__})")
+            if not value >= 0:  # NaN too: it would turn every weight to NaN
                 raise ValueError(f"{name}: invalid {key} {value!r} (must be a number >= 0)")
 
     def zero_grad(self, set_to_none: bool = True) -> None:

@@ -9,7 +9,7 @@ import glassgrad as gg
 CASES = [
     (lambda: gg.ones(2, 3) @ gg.ones(4, 5), RuntimeError, r"matmul: shapes \(2, 3\) and \(4, 5\)"),
     (lambda: gg.ones(2, 3) @ gg.ones(3, 2, dtype=gg.float64), RuntimeError, "matmul: .*float32 and float64"),
-    (lambda: gg.ones(2, 3) + gg.ones(4), ValueError, "operands could not be broadcast"),
+    (lambda: gg.ones(2, 3) + gg.ones(4), RuntimeError, r"add: the size of tensor a \(3\) must match .*\(2, 3\) and \(4,\)"),
     (
         lambda: gg.ones(2, 3).reshape(4, 2),
         RuntimeError,
@@ -30,7 +30,7 @@ CASES = [
     (lambda: gg.ones(2).norm(p=-1), ValueError, "norm: p must be"),
     (lambda: gg.nn.functional.one_hot(gg.tensor([0, 3]), 2), RuntimeError, "one_hot: class value 3"),
     (lambda: gg.tensor([1, 2]).mean(), RuntimeError, "mean: input dtype should be floating"),
-    (lambda: gg.ones(2).clamp(), ValueError, "clamp: at least one"),
+    (lambda: gg.ones(2).clamp(), RuntimeError, "clamp: at least one"),
     (lambda: gg.where(gg.ones(2), gg.ones(2), gg.zeros(2)), RuntimeError, "where: condition must be a bool"),
     (lambda: gg.nn.functional.pad(gg.ones(2), (1, 1, 1, 1)), RuntimeError, "pad:"),
     (lambda: gg.ones(2).gather(0, gg.tensor([[0]])), RuntimeError, "gather:"),

@@ -113,5 +113,5 @@ def test_cuda_without_a_gpu_names_what_is_missing() -> None:
 
 
 def test_unknown_device() -> None:
-    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+    with pytest.raises(RuntimeError, match="unknown device 'tpu'"):
         gg.zeros(2, device="tpu")

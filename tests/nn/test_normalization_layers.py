@@ -84,12 +84,12 @@ def test_batchnorm_without_running_stats_uses_batch_stats_in_eval(rng: np.random
 
 def test_batchnorm_rejects_bad_input_before_changing_state() -> None:
     bn = nn.BatchNorm1d(3)
-    with pytest.raises(RuntimeError, match="more than 1 value per channel"):
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
         bn(gg.ones(1, 3))
     assert bn.num_batches_tracked.item() == 0
     with pytest.raises(RuntimeError, match=r"BatchNorm1d: expected 3 channels \(dim 1\), got input of shape \(2, 4\)"):
         bn(gg.ones(2, 4))
-    with pytest.raises(RuntimeError, match="BatchNorm2d: expected 4D input"):
+    with pytest.raises(ValueError, match="BatchNorm2d: expected 4D input"):
         nn.BatchNorm2d(3)(gg.ones(2, 3))
     np.testing.assert_array_equal(bn.running_var.numpy(), 1)
 

@@ -3,6 +3,8 @@ op the user called and the offending shapes (instead of NumPy's "operands could 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from . import operands
@@ -44,3 +46,18 @@ def promote(op: str, *values: Any, to_float: bool = False) -> tuple[Any, ...]:
     """``operands.promote`` after checking that the operands broadcast (RuntimeError naming ``op``)."""
     check_broadcast(op, *values)
     return operands.promote(op, *values, to_float=to_float)
+
+
+@contextlib.contextmanager
+def named(op: str, *inner: str) -> Iterator[None]:
+    """Inside, an error of a function the public ``op`` delegates to (its message starts "inner: ...")
+    is raised again, same type, as "op: ..." so that it names the API the user called
+    (``Linear`` rather than ``linear``, ``max_pool1d`` rather than ``max_pool2d``)."""
+    try:
+        yield
+    except (RuntimeError, ValueError, TypeError, IndexError, NotImplementedError) as err:
+        text = str(err) if not isinstance(err, KeyError) else err.args[0]
+        for name in inner:
+            if text.startswith(name + ":") or text.startswith(name + "():"):
+                raise type(err)(op + ":" + text.split(":", 1)[1]) from None
+        raise

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..function import Context, Function
 from ..tensor import Tensor
-from .checks import promote
+from .checks import check_broadcast, promote
 
 
 class Elementwise(Function):
@@ -21,8 +21,18 @@ class Elementwise(Function):
         return getattr(ctx.xp, name)(*arrays)
 
 
+_PUBLIC = {
+    "less": "lt",
+    "less_equal": "le",
+    "greater": "gt",
+    "greater_equal": "ge",
+    "equal": "eq",
+    "not_equal": "ne",
+}
+
+
 def _compare(name: str, input: Any, other: Any) -> Tensor:  # noqa: A002
-    return Elementwise.apply(*promote(name, input, other), name=name)
+    return Elementwise.apply(*promote(_PUBLIC.get(name, name), input, other), name=name)
 
 
 def lt(input: Any, other: Any) -> Tensor:  # noqa: A002
@@ -144,6 +154,7 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
         raise RuntimeError(f"isclose: rtol must be greater than or equal to zero, but got {rtol}")
     if atol < 0:
         raise RuntimeError(f"isclose: atol must be greater than or equal to zero, but got {atol}")
+    check_broadcast("isclose", input, other)
     return IsClose.apply(input, other, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 

@@ -198,6 +198,20 @@ def conv1d(
 
     padding2 = padding if isinstance(padding, str) else (0, single("padding", padding, 0))
     stride2, dilation2 = (1, single("stride", stride, 1)), (1, single("dilation", dilation, 1))
+    if isinstance(groups, int) and groups >= 1:  # conv2d's checks, with the 1-d shapes the user passed
+        channels, (out, per_group, k) = input.shape[-2], weight.shape
+        if out % groups:
+            raise RuntimeError(f"conv1d: groups={groups} must divide weight.shape[0], got weight {weight.shape}")
+        if per_group * groups != channels:
+            raise RuntimeError(
+                f"conv1d: input {input.shape} has {channels} channels but weight {weight.shape} "
+                f"expects {per_group} × groups ({groups}) = {per_group * groups}"
+            )
+        if not isinstance(padding, str) and input.shape[-1] + 2 * padding2[1] < dilation2[1] * (k - 1) + 1:
+            raise RuntimeError(
+                f"conv1d: kernel of size {k} (dilated span {dilation2[1] * (k - 1) + 1}) is larger than the padded "
+                f"input ({input.shape[-1] + 2 * padding2[1]}) (input {input.shape}, padding {padding2[1]})"
+            )
     y = conv2d(unsqueeze(input, -2), unsqueeze(weight, 2), bias, stride2, padding2, dilation2, groups)
     return squeeze(y, -2)
 
@@ -219,7 +233,9 @@ def conv_transpose2d(
     same_float_dtype(op, input=input, weight=weight, bias=bias)
     _check_shapes(op, input, weight, None, 2)
     if not isinstance(groups, int) or groups < 1 or weight.shape[0] % groups:
-        raise RuntimeError(f"{op}: groups={groups!r} must be a positive int dividing weight.shape[0] ({weight.shape[0]})")
+        raise RuntimeError(
+            f"{op}: groups={groups!r} must be a positive int dividing weight.shape[0] ({weight.shape[0]})"
+        )
     out_channels = weight.shape[1] * groups
     if bias is not None and bias.shape != (out_channels,):
         raise RuntimeError(f"{op}: bias of shape {bias.shape} should be ({out_channels},) for weight {weight.shape}")

@@ -35,20 +35,21 @@ class Embedding(Function):
         return None, grad_weight
 
 
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:  # noqa: A002
-    """Rows of ``weight`` (num_embeddings, embedding_dim) at the integer ``input`` indices."""
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, *, _op: str = "embedding") -> Tensor:  # noqa: A002
+    """Rows of ``weight`` (num_embeddings, embedding_dim) at the integer ``input`` indices.
+    (``_op``: the name errors give, "Embedding" when the module calls it.)"""
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
-        raise TypeError("embedding: input and weight must be Tensors")
+        raise TypeError(f"{_op}: input and weight must be Tensors")
     if dtypes.category(input.dtype) != 1:
-        raise TypeError(f"embedding: input must hold integer indices (int64), got {input.dtype}")
+        raise RuntimeError(f"{_op}: input must hold integer indices (Long or Int), got {input.dtype}")
     if weight.ndim != 2:
-        raise ValueError(f"embedding: weight must be 2-d (num_embeddings, embedding_dim), got shape {weight.shape}")
+        raise RuntimeError(f"{_op}: weight must be 2-d (num_embeddings, embedding_dim), got shape {weight.shape}")
     rows = weight.shape[0]
     if padding_idx is not None:
         if not -rows <= padding_idx < rows:
-            raise ValueError(f"embedding: padding_idx {padding_idx} must be within num_embeddings {rows}")
+            raise AssertionError(f"{_op}: padding_idx {padding_idx} must be within num_embeddings {rows}")
         padding_idx %= rows
     if input.numel() and (int(input.array.min()) < 0 or int(input.array.max()) >= rows):
         bad = int(input.array.min()) if int(input.array.min()) < 0 else int(input.array.max())
-        raise IndexError(f"embedding: index {bad} is out of range for num_embeddings {rows}")
+        raise IndexError(f"{_op}: index {bad} is out of range for num_embeddings {rows}")
     return Embedding.apply(input, weight, padding_idx=padding_idx)

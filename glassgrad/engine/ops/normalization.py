@@ -254,7 +254,7 @@ def batch_norm(
 
     count = x.numel() // channels[0]
     if count <= 1:
-        raise RuntimeError(f"{op}: expected more than 1 value per channel when training, got input size {input.shape}")
+        raise ValueError(f"{op}: expected more than 1 value per channel when training, got input size {input.shape}")
     axes = (0, *range(2, x.ndim))
     mean, var = x.array.mean(axis=axes), x.array.var(axis=axes)
     out = BatchNorm.apply(x, w, b, mean, var, eps=eps, batch_stats=True)

@@ -26,6 +26,13 @@ import numpy as np
 
 from ... import kernels
 from ...kernels.pooling import geometry
+from .. import backend
+from ..function import Context, Function
+from ..tensor import Tensor
+from .checks import named
+from .conv import pair
+from .normalization import float_operands
+from .shape import squeeze, unsqueeze
 
 
 def pool2d_output_shape(op: str, *args: Any, **kwargs: Any) -> tuple[int, int, int, int]:
@@ -42,12 +49,6 @@ def pool_output_size(op: str, *args: Any) -> int:
         return geometry.pool_output_size(op, *args)
     except ValueError as err:
         raise RuntimeError(str(err)) from None
-from .. import backend
-from ..function import Context, Function
-from ..tensor import Tensor
-from .conv import pair
-from .normalization import float_operands
-from .shape import squeeze, unsqueeze
 
 
 class MaxPool2d(Function):
@@ -201,6 +202,13 @@ def _single(op: str, name: str, value: int | tuple[int] | None, minimum: int) ->
     return values[0]
 
 
+def _check_1d(op: str, input: Any) -> None:  # noqa: A002
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"{op}: expected a 2-D (unbatched) or 3-D input, got shape {input.shape}")
+
+
 def max_pool1d(
     input: Tensor,  # noqa: A002 - PyTorch's name
     kernel_size: int | tuple[int],
@@ -212,11 +220,13 @@ def max_pool1d(
 ) -> Tensor | tuple[Tensor, Tensor]:
     """max_pool2d over an (N, C, L) or (C, L) input seen as a height-1 image."""
     op = "max_pool1d"
+    _check_1d(op, input)
     k, s = _single(op, "kernel_size", kernel_size, 1), _single(op, "stride", stride, 1)
     p, d = _single(op, "padding", padding, 0), _single(op, "dilation", dilation, 1)
-    out = max_pool2d(
-        unsqueeze(input, -2), (1, k), None if s is None else (1, s), (0, p), (1, d), ceil_mode, return_indices
-    )
+    with named(op, "max_pool2d", "avg_pool2d"):
+        out = max_pool2d(
+            unsqueeze(input, -2), (1, k), None if s is None else (1, s), (0, p), (1, d), ceil_mode, return_indices
+        )
     return tuple(squeeze(t, -2) for t in out) if return_indices else squeeze(out, -2)
 
 
@@ -230,7 +240,11 @@ def avg_pool1d(
 ) -> Tensor:
     """avg_pool2d over an (N, C, L) or (C, L) input seen as a height-1 image."""
     op = "avg_pool1d"
+    _check_1d(op, input)
     k, s = _single(op, "kernel_size", kernel_size, 1), _single(op, "stride", stride, 1)
     p = _single(op, "padding", padding, 0)
-    out = avg_pool2d(unsqueeze(input, -2), (1, k), None if s is None else (1, s), (0, p), ceil_mode, count_include_pad)
+    with named(op, "max_pool2d", "avg_pool2d"):
+        out = avg_pool2d(
+            unsqueeze(input, -2), (1, k), None if s is None else (1, s), (0, p), ceil_mode, count_include_pad
+        )
     return squeeze(out, -2)
