@@ -216,16 +216,6 @@ class Tensor:
             )
         views.check_inplace_on_view(self, op)
 
-    def _before(self) -> Tensor:
-        """This tensor as an op input for an in-place update: a new node holding the
-        current value and history, so that the updated tensor's graph has no cycle."""
-        if not self.requires_grad:
-            return self
-        snapshot = Tensor.__new__(Tensor)
-        snapshot.__dict__.update(self.__dict__)
-        snapshot._hooks, snapshot._retains_grad, snapshot.grad = [], False, None
-        return snapshot
-
     def _assign(self, result: Tensor, op: str) -> Tensor:
         """Make ``self`` hold ``result``: write into the same memory when nothing is
         recorded (so views and optimizers see it); else take over result's node, and
@@ -251,27 +241,27 @@ class Tensor:
 
     def add_(self, other: Any, alpha: float = 1) -> Tensor:
         self._check_inplace("add_")
-        return self._assign(ops.add(self._before(), other if alpha == 1 else ops.mul(other, alpha)), "add_")
+        return self._assign(ops.add(self, other if alpha == 1 else ops.mul(other, alpha)), "add_")
 
     def sub_(self, other: Any, alpha: float = 1) -> Tensor:
         self._check_inplace("sub_")
-        return self._assign(ops.sub(self._before(), other if alpha == 1 else ops.mul(other, alpha)), "sub_")
+        return self._assign(ops.sub(self, other if alpha == 1 else ops.mul(other, alpha)), "sub_")
 
     def mul_(self, other: Any) -> Tensor:
         self._check_inplace("mul_")
-        return self._assign(ops.mul(self._before(), other), "mul_")
+        return self._assign(ops.mul(self, other), "mul_")
 
     def div_(self, other: Any) -> Tensor:
         self._check_inplace("div_")
-        return self._assign(ops.div(self._before(), other), "div_")
+        return self._assign(ops.div(self, other), "div_")
 
     def pow_(self, exponent: Any) -> Tensor:
         self._check_inplace("pow_")
-        return self._assign(ops.pow(self._before(), exponent), "pow_")
+        return self._assign(ops.pow(self, exponent), "pow_")
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         self._check_inplace("clamp_")
-        return self._assign(ops.clamp(self._before(), min, max), "clamp_")
+        return self._assign(ops.clamp(self, min, max), "clamp_")
 
     def copy_(self, src: Tensor) -> Tensor:
         self._check_inplace("copy_")
@@ -575,191 +565,191 @@ class Tensor:
 
     def tan_(self) -> Tensor:
         self._check_inplace("tan_")
-        return self._assign(ops.tan(self._before()), "tan_")
+        return self._assign(ops.tan(self), "tan_")
 
     def asin_(self) -> Tensor:
         self._check_inplace("asin_")
-        return self._assign(ops.asin(self._before()), "asin_")
+        return self._assign(ops.asin(self), "asin_")
 
     def acos_(self) -> Tensor:
         self._check_inplace("acos_")
-        return self._assign(ops.acos(self._before()), "acos_")
+        return self._assign(ops.acos(self), "acos_")
 
     def atan_(self) -> Tensor:
         self._check_inplace("atan_")
-        return self._assign(ops.atan(self._before()), "atan_")
+        return self._assign(ops.atan(self), "atan_")
 
     def sinh_(self) -> Tensor:
         self._check_inplace("sinh_")
-        return self._assign(ops.sinh(self._before()), "sinh_")
+        return self._assign(ops.sinh(self), "sinh_")
 
     def cosh_(self) -> Tensor:
         self._check_inplace("cosh_")
-        return self._assign(ops.cosh(self._before()), "cosh_")
+        return self._assign(ops.cosh(self), "cosh_")
 
     def asinh_(self) -> Tensor:
         self._check_inplace("asinh_")
-        return self._assign(ops.asinh(self._before()), "asinh_")
+        return self._assign(ops.asinh(self), "asinh_")
 
     def acosh_(self) -> Tensor:
         self._check_inplace("acosh_")
-        return self._assign(ops.acosh(self._before()), "acosh_")
+        return self._assign(ops.acosh(self), "acosh_")
 
     def atanh_(self) -> Tensor:
         self._check_inplace("atanh_")
-        return self._assign(ops.atanh(self._before()), "atanh_")
+        return self._assign(ops.atanh(self), "atanh_")
 
     def arcsin_(self) -> Tensor:
         self._check_inplace("arcsin_")
-        return self._assign(ops.arcsin(self._before()), "arcsin_")
+        return self._assign(ops.arcsin(self), "arcsin_")
 
     def arccos_(self) -> Tensor:
         self._check_inplace("arccos_")
-        return self._assign(ops.arccos(self._before()), "arccos_")
+        return self._assign(ops.arccos(self), "arccos_")
 
     def arctan_(self) -> Tensor:
         self._check_inplace("arctan_")
-        return self._assign(ops.arctan(self._before()), "arctan_")
+        return self._assign(ops.arctan(self), "arctan_")
 
     def arcsinh_(self) -> Tensor:
         self._check_inplace("arcsinh_")
-        return self._assign(ops.arcsinh(self._before()), "arcsinh_")
+        return self._assign(ops.arcsinh(self), "arcsinh_")
 
     def arccosh_(self) -> Tensor:
         self._check_inplace("arccosh_")
-        return self._assign(ops.arccosh(self._before()), "arccosh_")
+        return self._assign(ops.arccosh(self), "arccosh_")
 
     def arctanh_(self) -> Tensor:
         self._check_inplace("arctanh_")
-        return self._assign(ops.arctanh(self._before()), "arctanh_")
+        return self._assign(ops.arctanh(self), "arctanh_")
 
     def exp2_(self) -> Tensor:
         self._check_inplace("exp2_")
-        return self._assign(ops.exp2(self._before()), "exp2_")
+        return self._assign(ops.exp2(self), "exp2_")
 
     def expm1_(self) -> Tensor:
         self._check_inplace("expm1_")
-        return self._assign(ops.expm1(self._before()), "expm1_")
+        return self._assign(ops.expm1(self), "expm1_")
 
     def erf_(self) -> Tensor:
         self._check_inplace("erf_")
-        return self._assign(ops.erf(self._before()), "erf_")
+        return self._assign(ops.erf(self), "erf_")
 
     def erfc_(self) -> Tensor:
         self._check_inplace("erfc_")
-        return self._assign(ops.erfc(self._before()), "erfc_")
+        return self._assign(ops.erfc(self), "erfc_")
 
     def erfinv_(self) -> Tensor:
         self._check_inplace("erfinv_")
-        return self._assign(ops.erfinv(self._before()), "erfinv_")
+        return self._assign(ops.erfinv(self), "erfinv_")
 
     def trunc_(self) -> Tensor:
         self._check_inplace("trunc_")
-        return self._assign(ops.trunc(self._before()), "trunc_")
+        return self._assign(ops.trunc(self), "trunc_")
 
     def fix_(self) -> Tensor:
         self._check_inplace("fix_")
-        return self._assign(ops.fix(self._before()), "fix_")
+        return self._assign(ops.fix(self), "fix_")
 
     def floor_(self) -> Tensor:
         self._check_inplace("floor_")
-        return self._assign(ops.floor(self._before()), "floor_")
+        return self._assign(ops.floor(self), "floor_")
 
     def ceil_(self) -> Tensor:
         self._check_inplace("ceil_")
-        return self._assign(ops.ceil(self._before()), "ceil_")
+        return self._assign(ops.ceil(self), "ceil_")
 
     def frac_(self) -> Tensor:
         self._check_inplace("frac_")
-        return self._assign(ops.frac(self._before()), "frac_")
+        return self._assign(ops.frac(self), "frac_")
 
     def log2_(self) -> Tensor:
         self._check_inplace("log2_")
-        return self._assign(ops.log2(self._before()), "log2_")
+        return self._assign(ops.log2(self), "log2_")
 
     def log10_(self) -> Tensor:
         self._check_inplace("log10_")
-        return self._assign(ops.log10(self._before()), "log10_")
+        return self._assign(ops.log10(self), "log10_")
 
     def sign_(self) -> Tensor:
         self._check_inplace("sign_")
-        return self._assign(ops.sign(self._before()), "sign_")
+        return self._assign(ops.sign(self), "sign_")
 
     def bitwise_not_(self) -> Tensor:
         self._check_inplace("bitwise_not_")
-        return self._assign(ops.bitwise_not(self._before()), "bitwise_not_")
+        return self._assign(ops.bitwise_not(self), "bitwise_not_")
 
     def logical_not_(self) -> Tensor:
         self._check_inplace("logical_not_")
-        return self._assign(ops.logical_not(self._before()), "logical_not_")
+        return self._assign(ops.logical_not(self), "logical_not_")
 
     def round_(self, *, decimals: int | None = None) -> Tensor:
         self._check_inplace("round_")
-        return self._assign(ops.round(self._before(), decimals=decimals), "round_")
+        return self._assign(ops.round(self, decimals=decimals), "round_")
 
     def atan2_(self, other: Any) -> Tensor:
         self._check_inplace("atan2_")
-        return self._assign(ops.atan2(self._before(), other), "atan2_")
+        return self._assign(ops.atan2(self, other), "atan2_")
 
     def arctan2_(self, other: Any) -> Tensor:
         self._check_inplace("arctan2_")
-        return self._assign(ops.arctan2(self._before(), other), "arctan2_")
+        return self._assign(ops.arctan2(self, other), "arctan2_")
 
     def hypot_(self, other: Any) -> Tensor:
         self._check_inplace("hypot_")
-        return self._assign(ops.hypot(self._before(), other), "hypot_")
+        return self._assign(ops.hypot(self, other), "hypot_")
 
     def copysign_(self, other: Any) -> Tensor:
         self._check_inplace("copysign_")
-        return self._assign(ops.copysign(self._before(), other), "copysign_")
+        return self._assign(ops.copysign(self, other), "copysign_")
 
     def fmod_(self, other: Any) -> Tensor:
         self._check_inplace("fmod_")
-        return self._assign(ops.fmod(self._before(), other), "fmod_")
+        return self._assign(ops.fmod(self, other), "fmod_")
 
     def remainder_(self, other: Any) -> Tensor:
         self._check_inplace("remainder_")
-        return self._assign(ops.remainder(self._before(), other), "remainder_")
+        return self._assign(ops.remainder(self, other), "remainder_")
 
     def floor_divide_(self, other: Any) -> Tensor:
         self._check_inplace("floor_divide_")
-        return self._assign(ops.floor_divide(self._before(), other), "floor_divide_")
+        return self._assign(ops.floor_divide(self, other), "floor_divide_")
 
     def bitwise_and_(self, other: Any) -> Tensor:
         self._check_inplace("bitwise_and_")
-        return self._assign(ops.bitwise_and(self._before(), other), "bitwise_and_")
+        return self._assign(ops.bitwise_and(self, other), "bitwise_and_")
 
     def bitwise_or_(self, other: Any) -> Tensor:
         self._check_inplace("bitwise_or_")
-        return self._assign(ops.bitwise_or(self._before(), other), "bitwise_or_")
+        return self._assign(ops.bitwise_or(self, other), "bitwise_or_")
 
     def bitwise_xor_(self, other: Any) -> Tensor:
         self._check_inplace("bitwise_xor_")
-        return self._assign(ops.bitwise_xor(self._before(), other), "bitwise_xor_")
+        return self._assign(ops.bitwise_xor(self, other), "bitwise_xor_")
 
     def bitwise_left_shift_(self, other: Any) -> Tensor:
         self._check_inplace("bitwise_left_shift_")
-        return self._assign(ops.bitwise_left_shift(self._before(), other), "bitwise_left_shift_")
+        return self._assign(ops.bitwise_left_shift(self, other), "bitwise_left_shift_")
 
     def bitwise_right_shift_(self, other: Any) -> Tensor:
         self._check_inplace("bitwise_right_shift_")
-        return self._assign(ops.bitwise_right_shift(self._before(), other), "bitwise_right_shift_")
+        return self._assign(ops.bitwise_right_shift(self, other), "bitwise_right_shift_")
 
     def logical_and_(self, other: Any) -> Tensor:
         self._check_inplace("logical_and_")
-        return self._assign(ops.logical_and(self._before(), other), "logical_and_")
+        return self._assign(ops.logical_and(self, other), "logical_and_")
 
     def logical_or_(self, other: Any) -> Tensor:
         self._check_inplace("logical_or_")
-        return self._assign(ops.logical_or(self._before(), other), "logical_or_")
+        return self._assign(ops.logical_or(self, other), "logical_or_")
 
     def logical_xor_(self, other: Any) -> Tensor:
         self._check_inplace("logical_xor_")
-        return self._assign(ops.logical_xor(self._before(), other), "logical_xor_")
+        return self._assign(ops.logical_xor(self, other), "logical_xor_")
 
     def nan_to_num_(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
         self._check_inplace("nan_to_num_")
-        return self._assign(ops.nan_to_num(self._before(), nan=nan, posinf=posinf, neginf=neginf), "nan_to_num_")
+        return self._assign(ops.nan_to_num(self, nan=nan, posinf=posinf, neginf=neginf), "nan_to_num_")
 
     def __xor__(self, other: Any) -> Tensor:
         return ops.bitwise_xor(self, other)
@@ -840,21 +830,21 @@ class Tensor:
 
     def scatter_(self, dim: Any = None, index: Any = None, src: Any = None, value: Any = None, *, reduce: Any = None, axis: Any = None) -> Tensor:  # fmt: skip
         self._check_inplace("scatter_")
-        return self._assign(ops.scatter(self._before(), dim, index, src, value, reduce=reduce, axis=axis), "scatter_")
+        return self._assign(ops.scatter(self, dim, index, src, value, reduce=reduce, axis=axis), "scatter_")
 
     def scatter_add(self, dim: Any = None, index: Any = None, src: Any = None, *, axis: Any = None) -> Tensor:
         return ops.scatter_add(self, dim, index, src, axis=axis)
 
     def scatter_add_(self, dim: Any = None, index: Any = None, src: Any = None, *, axis: Any = None) -> Tensor:
         self._check_inplace("scatter_add_")
-        return self._assign(ops.scatter_add(self._before(), dim, index, src, axis=axis), "scatter_add_")
+        return self._assign(ops.scatter_add(self, dim, index, src, axis=axis), "scatter_add_")
 
     def scatter_reduce(self, dim: Any = None, index: Any = None, src: Any = None, reduce: Any = None, *, include_self: bool = True, axis: Any = None) -> Tensor:  # fmt: skip
         return ops.scatter_reduce(self, dim, index, src, reduce, include_self=include_self, axis=axis)
 
     def scatter_reduce_(self, dim: Any = None, index: Any = None, src: Any = None, reduce: Any = None, *, include_self: bool = True, axis: Any = None) -> Tensor:  # fmt: skip
         self._check_inplace("scatter_reduce_")
-        out = ops.scatter_reduce(self._before(), dim, index, src, reduce, include_self=include_self, axis=axis)
+        out = ops.scatter_reduce(self, dim, index, src, reduce, include_self=include_self, axis=axis)
         return self._assign(out, "scatter_reduce_")
 
     def index_select(self, dim: Any = None, index: Any = None, *, axis: Any = None) -> Tensor:
@@ -865,21 +855,21 @@ class Tensor:
 
     def index_add_(self, dim: Any = None, index: Any = None, source: Any = None, *, alpha: Any = 1, axis: Any = None) -> Tensor:  # fmt: skip
         self._check_inplace("index_add_")
-        return self._assign(ops.index_add(self._before(), dim, index, source, alpha=alpha, axis=axis), "index_add_")
+        return self._assign(ops.index_add(self, dim, index, source, alpha=alpha, axis=axis), "index_add_")
 
     def index_copy(self, dim: Any = None, index: Any = None, source: Any = None, *, axis: Any = None) -> Tensor:
         return ops.index_copy(self, dim, index, source, axis=axis)
 
     def index_copy_(self, dim: Any = None, index: Any = None, source: Any = None, *, axis: Any = None) -> Tensor:
         self._check_inplace("index_copy_")
-        return self._assign(ops.index_copy(self._before(), dim, index, source, axis=axis), "index_copy_")
+        return self._assign(ops.index_copy(self, dim, index, source, axis=axis), "index_copy_")
 
     def index_fill(self, dim: Any = None, index: Any = None, value: Any = None, *, axis: Any = None) -> Tensor:
         return ops.index_fill(self, dim, index, value, axis=axis)
 
     def index_fill_(self, dim: Any = None, index: Any = None, value: Any = None, *, axis: Any = None) -> Tensor:
         self._check_inplace("index_fill_")
-        return self._assign(ops.index_fill(self._before(), dim, index, value, axis=axis), "index_fill_")
+        return self._assign(ops.index_fill(self, dim, index, value, axis=axis), "index_fill_")
 
     def masked_select(self, mask: Tensor) -> Tensor:
         return ops.masked_select(self, mask)
@@ -889,7 +879,7 @@ class Tensor:
 
     def masked_scatter_(self, mask: Tensor, source: Tensor) -> Tensor:
         self._check_inplace("masked_scatter_")
-        return self._assign(ops.masked_scatter(self._before(), mask, source), "masked_scatter_")
+        return self._assign(ops.masked_scatter(self, mask, source), "masked_scatter_")
 
     def nonzero(self, *, as_tuple: bool = False) -> Any:
         return ops.nonzero(self, as_tuple=as_tuple)
@@ -899,14 +889,14 @@ class Tensor:
 
     def tril_(self, diagonal: int = 0) -> Tensor:
         self._check_inplace("tril_")
-        return self._assign(ops.tril(self._before(), diagonal), "tril_")
+        return self._assign(ops.tril(self, diagonal), "tril_")
 
     def triu(self, diagonal: int = 0) -> Tensor:
         return ops.triu(self, diagonal)
 
     def triu_(self, diagonal: int = 0) -> Tensor:
         self._check_inplace("triu_")
-        return self._assign(ops.triu(self._before(), diagonal), "triu_")
+        return self._assign(ops.triu(self, diagonal), "triu_")
 
     def diag(self, diagonal: int = 0) -> Tensor:
         return ops.diag(self, diagonal)
@@ -931,7 +921,7 @@ class Tensor:
 
     def lerp_(self, end: Tensor, weight: Any) -> Tensor:
         self._check_inplace("lerp_")
-        return self._assign(ops.lerp(self._before(), end, weight), "lerp_")
+        return self._assign(ops.lerp(self, end, weight), "lerp_")
 
     def unfold(self, dimension: int, size: int, step: int) -> Tensor:
         return ops.structure.unfold(self, dimension, size, step)
