@@ -246,8 +246,14 @@ class Clone(Function):
         return grad
 
 
+def _check_alpha(op: str, alpha: Any) -> None:
+    if isinstance(alpha, Tensor) or not isinstance(alpha, int | float | np.number):
+        raise TypeError(f"{op}: argument 'alpha' must be a Number, not {type(alpha).__name__} ({alpha!r})")
+
+
 def add(input: Any, other: Any, alpha: float = 1) -> Tensor:  # noqa: A002
     """input + alpha * other"""
+    _check_alpha("add", alpha)
     if alpha != 1:
         other = mul(other, alpha)
     return Add.apply(*promote("add", input, other))
@@ -260,6 +266,7 @@ def sub(input: Any, other: Any, alpha: float = 1) -> Tensor:  # noqa: A002
             "sub: Subtraction, the `-` operator, with a bool tensor is not supported. "
             "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
         )
+    _check_alpha("sub", alpha)
     if alpha != 1:
         other = mul(other, alpha)
     return Sub.apply(*promote("sub", input, other))

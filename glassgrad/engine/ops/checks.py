@@ -44,6 +44,9 @@ def check_broadcast(op: str, *values: Any) -> tuple[int, ...]:
 
 def promote(op: str, *values: Any, to_float: bool = False) -> tuple[Any, ...]:
     """``operands.promote`` after checking that the operands broadcast (RuntimeError naming ``op``)."""
+    for i, value in enumerate(values):
+        if isinstance(value, str | bytes):  # PyTorch: TypeError, not "can't make a tensor from <U1"
+            raise TypeError(f"{op}: argument {i} must be a Tensor or a number, not {type(value).__name__} ({value!r})")
     check_broadcast(op, *values)
     return operands.promote(op, *values, to_float=to_float)
 

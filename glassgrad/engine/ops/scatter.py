@@ -637,6 +637,8 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:  # no
 def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:  # noqa: A002
     """Coordinates of the nonzero entries: an int64 tensor of shape (n, ndim), or with
     ``as_tuple=True`` one 1-D int64 tensor per dim (one of length n for a 0-d input)."""
+    if not isinstance(as_tuple, bool | np.bool_):
+        raise TypeError(f"nonzero: argument 'as_tuple' must be bool, not {type(as_tuple).__name__} ({as_tuple!r})")
     coords = Nonzero.apply(input)
     if not as_tuple:
         return coords
