@@ -251,9 +251,9 @@ class Tensor:
         self._check_inplace("mul_")
         return self._assign(ops.mul(self, other), "mul_")
 
-    def div_(self, other: Any) -> Tensor:
+    def div_(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
         self._check_inplace("div_")
-        return self._assign(ops.div(self, other), "div_")
+        return self._assign(ops.div(self, other, rounding_mode=rounding_mode), "div_")
 
     def pow_(self, exponent: Any) -> Tensor:
         self._check_inplace("pow_")

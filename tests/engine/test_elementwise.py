@@ -586,3 +586,13 @@ def test_bitwise_with_numpy_arrays_behaves_as_with_tensors() -> None:
 )
 def test_bool_and_integer_inputs_of_basic_ops_match_torch(expr: Callable[..., Any]) -> None:
     agree(expr, np.array([True, False]), np.array([3, -2]), np.array([1.5, -2.0], dtype=np.float32))
+
+
+def test_inplace_div_takes_a_rounding_mode_as_pytorch() -> None:
+    for mode in ("floor", "trunc"):
+        ours, theirs = gg.tensor([7, -7]), torch.tensor([7, -7])
+        ours.div_(2, rounding_mode=mode)
+        theirs.div_(2, rounding_mode=mode)
+        assert ours.tolist() == theirs.tolist() and str(ours.dtype) == "int64"
+    with pytest.raises(RuntimeError, match="div_: result type float32 can't be cast to int64"):
+        gg.tensor([7, -7]).div_(2)
