@@ -642,6 +642,24 @@ CASES: list[Bad] = [
 # --------------------------------------------------------------------------- stateful cases
 
 
+def _two_params(a, opt):
+    """[p1 (with its grad), the optimizer's state, p2, the optimizer]: p1 and the state must not change
+    when p2's gradient has the wrong shape (PyTorch refuses the gradient when it is assigned)."""
+    a.m.manual_seed(0)
+    p1, p2 = a.nn.Parameter(a.m.ones(3)), a.nn.Parameter(a.m.ones(2))
+    kwargs = {"lr": 0.1, "momentum": 0.9} if opt == "SGD" else {"lr": 0.1}
+    optimizer = getattr(a.optim, opt)([p1, p2], **kwargs)
+    p1.grad = a.m.ones(3)
+    return _Hidden([p1, optimizer.state], p2, optimizer)
+
+
+class _Hidden(list):
+    """A list whose snapshot is its first item only; the rest is reachable to the call (st[2], st[3])."""
+
+    def __init__(self, watched, *others):
+        super().__init__([watched, None, *others])
+
+
 def _lin_forward(a, m):
     return m(x(a, 2, 4))
 
@@ -875,6 +893,21 @@ STATEFUL: list[Bad] = [
         torch_raises=False,
         why="PyTorch checks lr only in the constructor; a group added later with lr=-1 would ascend, so we refuse it",
     ),
+    *(
+        Bad(
+            f"{opt} step bad grad shape",
+            lambda a, st: (setattr(st[2], "grad", a.m.ones(3)), st[3].step()),
+            rf"{opt}\.step: .*parameter 1 .*\(2,\).*\(3,\)",
+            setup=lambda a, opt=opt: _two_params(a, opt),
+        )
+        for opt in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad")
+    ),
+    Bad(
+        "BatchNorm1d float64 input",
+        lambda a, m: m(a.m.ones(4, 3, dtype=a.m.float64)),
+        r"BatchNorm1d: .*float64|BatchNorm1d: .*[Dd]ouble",
+        setup=lambda a: a.nn.BatchNorm1d(3),
+    ),
     Bad(
         "step closure raises",
         lambda a, o: o.step(lambda: (_ for _ in ()).throw(ValueError("closure: boom"))),
@@ -904,6 +937,8 @@ def _snap(obj: Any) -> Any:
         return ("O", _snap(obj.state_dict()), [_snap(p) for g in obj.param_groups for p in g["params"]])
     if hasattr(obj, "optimizer") and hasattr(obj, "step"):  # a scheduler
         return ("S", _snap({k: v for k, v in vars(obj).items() if k != "optimizer"}), _snap(obj.optimizer))
+    if isinstance(obj, _Hidden):
+        return _snap(obj[0])
     if isinstance(obj, dict):
         return {k: _snap(v) for k, v in obj.items() if not callable(v)}
     if isinstance(obj, (list, tuple)):
