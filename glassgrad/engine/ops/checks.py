@@ -59,8 +59,9 @@ def named(op: str, *inner: str) -> Iterator[None]:
     try:
         yield
     except (RuntimeError, ValueError, TypeError, IndexError, NotImplementedError) as err:
-        text = str(err) if not isinstance(err, KeyError) else err.args[0]
-        for name in inner:
-            if text.startswith(name + ":") or text.startswith(name + "():"):
-                raise type(err)(op + ":" + text.split(":", 1)[1]) from None
+        text = str(err)
+        if type(err) in (RuntimeError, ValueError, TypeError, IndexError, NotImplementedError):  # plain types only
+            for name in inner:
+                if text.startswith(name + ":") or text.startswith(name + "():"):
+                    raise type(err)(op + ":" + text.split(":", 1)[1]) from None
         raise
