@@ -30,7 +30,6 @@ from .cumulative import cummax, cummin, cumprod, cumsum, logcumsumexp
 from .einsum import einsum
 from .error_function import erf, erfc, erfinv
 from .indexing import gather, getitem, index_arrays, index_put, setitem_array, split_index, take_along_dim
-
 from .interpolate import pixel_shuffle, pixel_unshuffle
 from .linalg import bmm, dot, matmul, mm, outer
 from .pooling import adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
