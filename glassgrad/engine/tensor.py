@@ -412,7 +412,6 @@ class Tensor:
         return int(self.item())
 
     # ------------------------------------------ elementwise math, rounding, bitwise and floor division
-    # (methods of this family go here, written out: def name(self, ...): return ops.name(self, ...))
     def tan(self) -> Tensor:
         return ops.tan(self)
 
@@ -792,7 +791,6 @@ class Tensor:
     __ifloordiv__, __imod__ = floor_divide_, remainder_
 
     # ------------------------------------------ cumulative, sorting and einsum
-    # (methods of this family go here, written out: def name(self, ...): return ops.name(self, ...))
     def cumsum(self, dim: int | None = None, *, dtype: Any = None, axis: int | None = None) -> Tensor:
         return ops.cumsum(self, dim, dtype=dtype, axis=axis)
 
@@ -824,7 +822,6 @@ class Tensor:
         return ops.median(self, *args, **kwargs)
 
     # ------------------------------------------ scatter, index and matrix structure
-    # (methods of this family go here, written out: def name(self, ...): return ops.name(self, ...))
     def scatter(self, dim: Any = None, index: Any = None, src: Any = None, value: Any = None, *, reduce: Any = None, axis: Any = None) -> Tensor:  # fmt: skip
         return ops.scatter(self, dim, index, src, value, reduce=reduce, axis=axis)
 
@@ -932,7 +929,6 @@ class Tensor:
     # (end of the scatter, index and matrix structure methods)
 
     # ------------------------------------------ semantics and conveniences (views, reductions, new_*, half)
-    # (methods of this family go here, written out: def name(self, ...): return ops.name(self, ...))
     def stride(self, dim: int | None = None) -> tuple[int, ...] | int:
         """Steps in elements between neighbours along each dim (PyTorch's strides)."""
         steps = tuple(s // self.array.itemsize for s in self.array.strides)
@@ -985,7 +981,6 @@ class Tensor:
         return tensor(data, dtype=dtype, device=device or self.device, requires_grad=requires_grad)
 
     # ------------------------------------------ nn-facing methods
-    # (methods of this family go here, written out: def name(self, ...): return ops.name(self, ...))
 
     def hardshrink(self, lambd: float = 0.5) -> Tensor:
         return ops.hardshrink(self, lambd)
