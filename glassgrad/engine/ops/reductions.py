@@ -321,6 +321,22 @@ def std(
     return _spread("std", input, dim_or_axis("std", dim, axis), unbiased, keepdim, correction, root=True)
 
 
+def _spread_and_mean(
+    op: str,
+    input: Tensor,
+    dim: Dim,
+    unbiased: bool | None,
+    keepdim: bool,
+    correction: float | None,
+    axis: Dim,
+    root: bool,
+) -> tuple[Tensor, Tensor]:  # noqa: A002
+    dim = dim_or_axis(op, dim, axis)
+    if isinstance(dim, bool):  # torch.var_mean(x, True) means unbiased=True
+        dim, unbiased = None, dim
+    return _spread(op, input, dim, unbiased, keepdim, correction, root=root), mean(input, dim, keepdim)
+
+
 def var_mean(
     input: Tensor,  # noqa: A002
     dim: Dim = None,
@@ -331,11 +347,7 @@ def var_mean(
     axis: Dim = None,
 ) -> tuple[Tensor, Tensor]:
     """(var, mean) over ``dim``, as ``torch.var_mean``; each has its own gradient (see Var, Mean)."""
-    dim = dim_or_axis("var_mean", dim, axis)
-    if isinstance(dim, bool):
-        dim, unbiased = None, dim
-    v = _spread("var_mean", input, dim, unbiased, keepdim, correction, root=False)
-    return v, mean(input, dim, keepdim)
+    return _spread_and_mean("var_mean", input, dim, unbiased, keepdim, correction, axis, root=False)
 
 
 def std_mean(
@@ -348,11 +360,7 @@ def std_mean(
     axis: Dim = None,
 ) -> tuple[Tensor, Tensor]:
     """(std, mean) over ``dim``, as ``torch.std_mean``; each has its own gradient (see Var, Mean)."""
-    dim = dim_or_axis("std_mean", dim, axis)
-    if isinstance(dim, bool):
-        dim, unbiased = None, dim
-    s = _spread("std_mean", input, dim, unbiased, keepdim, correction, root=True)
-    return s, mean(input, dim, keepdim)
+    return _spread_and_mean("std_mean", input, dim, unbiased, keepdim, correction, axis, root=True)
 
 
 def prod(
