@@ -194,9 +194,13 @@ def along_vector(input: Tensor, fn: Callable[[Tensor], Any]) -> Any:  # noqa: A0
     return out.reshape(())
 
 
-def _int64_unless(input: Tensor, dtype: Any) -> Tensor:  # noqa: A002
+def _int64_unless(op: str, input: Tensor, dtype: Any) -> Tensor:  # noqa: A002
     """Cast to ``dtype`` if given, else bool/integer inputs to int64 (PyTorch's cumsum/cumprod)."""
     if dtype is not None:
+        try:
+            dtype = dtypes.to_dtype(dtype)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{op}: argument 'dtype' must be a dtype, got {dtype!r} ({err})") from None
         return input.to(dtype)
     if not dtypes.is_floating(input.dtype) and input.dtype != dtypes.int64:
         return input.to(dtypes.int64)
@@ -208,7 +212,7 @@ def cumsum(input: Tensor, dim: int | None = None, *, dtype: Any = None, axis: in
 
     Bool and integer inputs give int64 (``dtype=`` casts the input first), as in PyTorch."""
     d = dim_arg("cumsum", dim, input.ndim, axis)
-    x = _int64_unless(input, dtype)
+    x = _int64_unless("cumsum", input, dtype)
     return along_vector(x, lambda t: CumSum.apply(t, dim=d))
 
 
@@ -216,7 +220,7 @@ def cumprod(input: Tensor, dim: int | None = None, *, dtype: Any = None, axis: i
     """Running product along ``dim``: ``z_i = Π_{j≤i} x_j``;  ``dL/dx_k = Σ_{i≥k} g_i Π_{j≤i, j≠k} x_j``
     (exact with zeros in x; see CumProd). Bool and integer inputs give int64."""
     d = dim_arg("cumprod", dim, input.ndim, axis)
-    x = _int64_unless(input, dtype)
+    x = _int64_unless("cumprod", input, dtype)
     return along_vector(x, lambda t: CumProd.apply(t, dim=d))
 
 

@@ -480,6 +480,8 @@ def index_add(
     """A copy of ``input`` with ``alpha * source[..., k, ...]`` added to the slice ``index[k]`` along
     ``dim``; repeated indices add up."""
     d = normalize_dim("index_add", _dim("index_add", dim, axis), input.ndim)
+    if not isinstance(alpha, int | float | np.number):
+        raise TypeError(f"index_add: argument 'alpha' must be a Number, not {type(alpha).__name__} ({alpha!r})")
     _check_vector_index("index_add", index, (dtypes.int32, dtypes.int64), RuntimeError, IndexError)
     _check_source("index_add", input, d, index, source, RuntimeError)
     _same_dtype("index_add", input, source, "source")

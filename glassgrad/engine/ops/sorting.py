@@ -109,6 +109,13 @@ def _take(input: Tensor, index: Tensor, dim: int) -> Tensor:  # noqa: A002
     return take_along_dim(input, index, dim)
 
 
+def _check_bools(op: str, **flags: Any) -> None:
+    """PyTorch's TypeError for a flag that is not a bool (None allowed: sort's stable=None)."""
+    for name, value in flags.items():
+        if value is not None and not isinstance(value, bool | np.bool_):
+            raise TypeError(f"{op}: argument '{name}' must be bool, not {type(value).__name__} ({value!r})")
+
+
 def sort(
     input: Tensor,  # noqa: A002
     dim: int = -1,
@@ -122,6 +129,7 @@ def sort(
 
     Always stable (``stable`` is accepted for PyTorch's signature); NaN sorts as the largest."""
     d = dim_arg("sort", dim, input.ndim, axis, default=-1)
+    _check_bools("sort", descending=descending, stable=stable)
 
     def run(x: Tensor) -> ValuesIndices:
         index = SortIndices.apply(x, dim=d, descending=bool(descending))
@@ -140,6 +148,7 @@ def argsort(
 ) -> Tensor:
     """The indices ``sort`` returns (int64, no gradient); stable, NaN as the largest."""
     d = dim_arg("argsort", dim, input.ndim, axis, default=-1)
+    _check_bools("argsort", descending=descending, stable=stable)
     return along_vector(input, lambda x: SortIndices.apply(x, dim=d, descending=bool(descending)))
 
 
