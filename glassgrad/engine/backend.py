@@ -15,6 +15,11 @@ import numpy as np
 DEVICES = ("cpu", "cuda")
 
 
+class DeviceError(RuntimeError, ValueError):
+    """An unknown or malformed device string: PyTorch's RuntimeError, and a ValueError too, the type
+    this module raised before (``serialization`` and older callers catch that)."""
+
+
 @functools.lru_cache(maxsize=1)
 def _cupy_or_reason() -> tuple[Any, str]:
     """Import CuPy once; return (module, "") or (None, why it is unusable)."""
@@ -36,11 +41,11 @@ def cuda_is_available() -> bool:
     return _cupy_or_reason()[0] is not None
 
 
-def cupy_module():
-    """Return CuPy, or raise RuntimeError saying what is missing."""
+def cupy_module(op: str | None = None):
+    """Return CuPy, or raise RuntimeError saying what is missing (naming ``op``, the API called, if given)."""
     cp, why = _cupy_or_reason()
     if cp is None:
-        raise RuntimeError(f"device 'cuda' is not available: {why}")
+        raise RuntimeError(f"{op + ': ' if op else ''}device 'cuda' is not available: {why}")
     return cp
 
 
@@ -49,15 +54,15 @@ def normalize_device(device: Any, op: str = "tensor") -> str:
     name = str(device if device is not None else "cpu")
     base = name.split(":")[0]
     if base not in DEVICES:
-        raise RuntimeError(f"{op}: unknown device {name!r}; expected one of {DEVICES}")
+        raise DeviceError(f"{op}: unknown device {name!r}; expected one of {DEVICES}")
     if base == "cuda" and name not in ("cuda", "cuda:0"):
-        raise RuntimeError(f"{op}: invalid device string {name!r} (only one GPU, cuda:0, is supported)")
+        raise DeviceError(f"{op}: invalid device string {name!r} (only one GPU, cuda:0, is supported)")
     return base
 
 
-def array_module(device: str):
-    """The array module (numpy or cupy) that holds arrays on ``device``."""
-    return np if device == "cpu" else cupy_module()
+def array_module(device: str, op: str | None = None):
+    """The array module (numpy or cupy) that holds arrays on ``device``; ``op`` names the API in errors."""
+    return np if device == "cpu" else cupy_module(op)
 
 
 def device_of(array: Any) -> str:
@@ -75,13 +80,13 @@ def xp_of(array: Any):
     return np if device_of(array) == "cpu" else cupy_module()
 
 
-def to_device(array: Any, device: str):
-    """Copy ``array`` to ``device`` (no copy when it is already there)."""
+def to_device(array: Any, device: str, op: str | None = None):
+    """Copy ``array`` to ``device`` (no copy when it is already there); ``op`` names the API in errors."""
     if device_of(array) == device:
         return array
     if device == "cpu":
         return array.get()
-    return cupy_module().asarray(array)
+    return cupy_module(op).asarray(array)
 
 
 def scatter_add(target: Any, index: Any, values: Any) -> None:

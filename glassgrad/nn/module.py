@@ -366,7 +366,7 @@ class Module:
                 dtype = arg
         device = backend.normalize_device(device, f"{type(self).__name__}.to") if device is not None else None
         if device == "cuda":
-            backend.cupy_module()  # raises a clear error where there is no GPU
+            backend.cupy_module(f"{type(self).__name__}.to")  # raises a clear error where there is no GPU
         if dtype is not None:
             dtype = dtypes.to_dtype(dtype)
             if not dtypes.is_floating(dtype):
