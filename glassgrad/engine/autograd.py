@@ -31,14 +31,10 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     return grad
 
 
-def _parents(vertex: Node | Tensor) -> tuple[Node | Tensor | None, ...]:
-    """The histories a vertex's gradient flows to: a node's inputs; a leaf has none."""
-    return vertex.inputs if isinstance(vertex, Node) else ()
-
-
 def topological_order(root: Node | Tensor) -> list[Node | Tensor]:
     """The graph's vertices (nodes, and leaf tensors that require grad) reachable from
-    ``root``, root first, each one after *every* vertex that consumed it.
+    ``root``, root first, each one after *every* vertex that consumed it. A node's
+    parents are its ``inputs``; a leaf has none.
 
     Kahn's algorithm on consumer counts, iterative (no recursion limit):
 
@@ -54,7 +50,8 @@ def topological_order(root: Node | Tensor) -> list[Node | Tensor]:
     consumers: dict[int, int] = {id(root): 0}
     stack = [root]
     while stack:
-        for parent in _parents(stack.pop()):
+        vertex = stack.pop()
+        for parent in vertex.inputs if type(vertex) is Node else ():
             if parent is not None:
                 key = id(parent)
                 if key not in consumers:
@@ -66,7 +63,7 @@ def topological_order(root: Node | Tensor) -> list[Node | Tensor]:
     while ready:
         vertex = ready.pop()
         order.append(vertex)
-        for parent in _parents(vertex):
+        for parent in vertex.inputs if type(vertex) is Node else ():
             if parent is not None:
                 key = id(parent)
                 consumers[key] -= 1

@@ -84,13 +84,6 @@ class Node:
         return f"<{self.name()}>"
 
 
-def history(tensor: Tensor) -> Node | Tensor | None:
-    """What a node records for one input: its node, itself if it is a leaf that requires grad, else None."""
-    if not tensor.requires_grad:
-        return None
-    return tensor.grad_fn if tensor.grad_fn is not None else tensor
-
-
 class Function:
     """Base class of every op; see the module docstring."""
 
@@ -125,13 +118,20 @@ class Function:
         if isinstance(out, np.generic) or not hasattr(out, "shape"):
             out = ctx.xp.asarray(out)  # NumPy reductions return scalars
         result = Tensor(out)
-        if args and args[0] is first:  # a view (output sharing the first input's memory) remembers its base
+        if args and args[0] is first and (getattr(out, "base", None) is not None or out is first.array):
+            # possibly a view (sharing the first input's memory): it remembers its base (engine/views.py)
             record_view(result, first, lambda t: cls.apply(t, *args[1:], **kwargs))
         if record and out.dtype.kind == "f":
+            inputs, meta = [], []
+            for a in args:
+                if isinstance(a, Tensor) and a.requires_grad:
+                    inputs.append(a.grad_fn if a.grad_fn is not None else a)  # its history (see Node)
+                    meta.append((a.array.shape, a.array.dtype))
+                else:
+                    inputs.append(None)
+                    meta.append(None)
             result.requires_grad = True
-            inputs = tuple(history(a) if isinstance(a, Tensor) else None for a in args)
-            meta = tuple((a.shape, a.dtype) if isinstance(a, Tensor) and a.requires_grad else None for a in args)
-            result.grad_fn = Node(cls, ctx, inputs, meta)
+            result.grad_fn = Node(cls, ctx, tuple(inputs), tuple(meta))
         return result
 
 

@@ -44,10 +44,16 @@ def check_broadcast(op: str, *values: Any) -> tuple[int, ...]:
 
 def promote(op: str, *values: Any, to_float: bool = False) -> tuple[Any, ...]:
     """``operands.promote`` after checking that the operands broadcast (RuntimeError naming ``op``)."""
+    first, differ = None, False
     for i, value in enumerate(values):
         if isinstance(value, str | bytes):  # PyTorch: TypeError, not "can't make a tensor from <U1"
             raise TypeError(f"{op}: argument {i} must be a Tensor or a number, not {type(value).__name__} ({value!r})")
-    check_broadcast(op, *values)
+        shape = getattr(value, "shape", None)  # numbers have none: they broadcast with anything
+        if shape is not None:
+            differ = differ or (first is not None and shape != first)
+            first = shape if first is None else first
+    if differ:  # equal shapes (the common case) need no check
+        check_broadcast(op, *values)
     return operands.promote(op, *values, to_float=to_float)
 
 
@@ -65,3 +71,11 @@ def named(op: str, *inner: str) -> Iterator[None]:
                 if text.startswith(name + ":") or text.startswith(name + "():"):
                     raise type(err)(op + ":" + text.split(":", 1)[1]) from None
         raise
+
+
+def as_float(op: str, name: str, value: Any, kind: str = "float") -> float:
+    """``value`` as a Python float (Python and NumPy numbers, bools, 1-element tensors), or TypeError naming
+    ``op`` as PyTorch's "argument 'name' must be float, not str" (``kind``: "float" or "Number")."""
+    if isinstance(value, str | bytes) or not hasattr(type(value), "__float__"):
+        raise TypeError(f"{op}: argument '{name}' must be {kind}, not {type(value).__name__} ({value!r})")
+    return float(value)
