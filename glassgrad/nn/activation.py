@@ -5,7 +5,8 @@ derivatives are in ``engine/ops/activations.py`` and ``engine/ops/softmax.py``).
 from __future__ import annotations
 
 from ..engine import creation
-from ..engine.ops.activations import legacy_softmax_dim
+from ..engine.ops.activations import check_approximate, legacy_softmax_dim
+from ..engine.ops.checks import named
 from ..engine.tensor import Tensor
 from . import functional as F
 from .module import Module
@@ -34,7 +35,8 @@ class LeakyReLU(Module):
         self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return F.leaky_relu(input, self.negative_slope)
+        with named("LeakyReLU", "leaky_relu"):
+            return F.leaky_relu(input, self.negative_slope)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -59,8 +61,7 @@ class GELU(Module):
 
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        check_approximate("GELU", approximate)  # PyTorch checks at the call; we check at once
         self.approximate = approximate
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002

@@ -3,6 +3,7 @@ Function, with the derivative, lives in ``engine/ops/losses.py``)."""
 
 from __future__ import annotations
 
+from ..engine.ops.checks import as_float
 from ..engine.ops.losses import REDUCTIONS, check_reduction
 from ..engine.tensor import Tensor
 from . import functional as F
@@ -45,8 +46,8 @@ class HuberLoss(_Loss):
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction)
-        if not delta > 0:
-            raise ValueError(f"HuberLoss: delta must be positive, got {delta}")
+        if not as_float("HuberLoss", "delta", delta) > 0:  # PyTorch raises at the call; we raise at once
+            raise RuntimeError(f"HuberLoss: does not support non-positive values for delta, got {delta}")
         self.delta = delta
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
@@ -62,7 +63,7 @@ class SmoothL1Loss(_Loss):
         if size_average is not None or reduce is not None:
             raise ValueError("SmoothL1Loss: size_average and reduce are deprecated; use reduction=")
         super().__init__(reduction)
-        if beta < 0:
+        if as_float("SmoothL1Loss", "beta", beta) < 0:
             raise RuntimeError(f"SmoothL1Loss: does not support negative values for beta, got {beta}")
         self.beta = beta
 
@@ -114,8 +115,8 @@ class CrossEntropyLoss(_WeightedLoss):
         label_smoothing: float = 0.0,
     ) -> None:
         super().__init__(weight, reduction)
-        if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"CrossEntropyLoss: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+        if not 0.0 <= as_float("CrossEntropyLoss", "label_smoothing", label_smoothing) <= 1.0:
+            raise RuntimeError(f"CrossEntropyLoss: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002

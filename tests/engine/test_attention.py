@@ -107,3 +107,28 @@ def test_bad_inputs(args, kwargs, message: str) -> None:
         kwargs = {**kwargs, "attn_mask": gg.tensor(kwargs["attn_mask"])}
     with pytest.raises((RuntimeError, ValueError), match=message):
         F.scaled_dot_product_attention(*tensors, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"scale": "x"}, r"argument 'scale' must be float, not str"),
+        ({"dropout_p": "a"}, r"argument 'dropout_p' must be float, not str"),
+        ({"dropout_p": None}, r"argument 'dropout_p' must be float, not NoneType"),
+        ({"dropout_p": 1.5}, r"dropout probability has to be between 0 and 1, but got 1.5"),
+        ({"is_causal": "a"}, r"argument 'is_causal' must be bool, not str"),
+    ],
+)
+def test_bad_scalar_arguments_raise_what_pytorch_raises(kwargs, message: str) -> None:
+    with pytest.raises(Exception) as theirs:  # noqa: PT011 - the type is read from torch
+        TF.scaled_dot_product_attention(*(torch.ones(1, 2, 4) for _ in range(3)), **kwargs)
+    with pytest.raises(theirs.type, match="scaled_dot_product_attention: " + message):
+        F.scaled_dot_product_attention(*(gg.ones(1, 2, 4) for _ in range(3)), **kwargs)
+
+
+def test_scale_accepts_any_number() -> None:
+    q = np.random.default_rng(3).standard_normal((1, 2, 4))
+    for scale in (1, 0.5, np.float32(2.0), True):
+        ours = F.scaled_dot_product_attention(gg.tensor(q), gg.tensor(q), gg.tensor(q), scale=scale)
+        theirs = TF.scaled_dot_product_attention(*(torch.tensor(q) for _ in range(3)), scale=scale)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)

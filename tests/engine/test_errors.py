@@ -26,7 +26,7 @@ CASES = [
     (lambda: gg.ones(2, 1).expand(3, 3), RuntimeError, r"expand: the input's shape \(2, 1\) can't be expanded"),
     (lambda: gg.ones(3)[5], IndexError, r"getitem: index 5 is invalid for shape \(3,\)"),
     (lambda: gg.ones(3).split([1, 1]), RuntimeError, "split: sections"),
-    (lambda: gg.nn.functional.gelu(gg.ones(2), approximate="fast"), ValueError, "gelu: approximate"),
+    (lambda: gg.nn.functional.gelu(gg.ones(2), approximate="fast"), RuntimeError, "gelu: approximate"),
     (lambda: gg.ones(2).norm(p="abc"), RuntimeError, "norm: order 'abc' is not supported"),
     (lambda: gg.nn.functional.one_hot(gg.tensor([0, 3]), 2), RuntimeError, "one_hot: class value 3"),
     (lambda: gg.tensor([1, 2]).mean(), RuntimeError, "mean: input dtype should be floating"),

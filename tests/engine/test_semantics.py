@@ -724,3 +724,62 @@ def test_clamp_ties_and_nan_give_pytorch_gradients() -> None:
         return [t.grad.tolist() for t in (x, lo, hi)]
 
     assert run(gg) == run(torch)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m: m.ones(0).argmax(),
+        lambda m: m.ones(0).argmin(),
+        lambda m: m.ones(0).max(),
+        lambda m: m.ones(0).min(),
+        lambda m: m.ones(0).amax(),
+        lambda m: m.ones(0, 3).argmax(0),
+        lambda m: m.ones(0, 3).max(0),
+        lambda m: m.ones(0, 3).amin(0),
+        lambda m: m.ones(0, 3).amax((0, 1)),
+        lambda m: m.ones(0, 3).argmax(1),  # reducing a non-empty dim of an empty tensor: an empty result
+        lambda m: m.ones(0, 3).max(1).values,
+        lambda m: m.ones(0, 3).amax(1, keepdim=True),
+        lambda m: m.ones(()).max(0).values,
+    ],
+)
+def test_max_min_argmax_of_empty_tensors_like_torch(call) -> None:
+    """max/argmax over nothing raise PyTorch's type (RuntimeError for the whole-tensor max, IndexError for
+    argmax and a zero-size dim), naming the op; other dims of an empty tensor reduce to an empty result."""
+    try:
+        theirs = call(torch)
+    except (RuntimeError, IndexError) as err:
+        name = str(err).split("(")[0]
+        with pytest.raises(type(err), match=f"^{name}: "):
+            call(gg)
+    else:
+        _same(call(gg), theirs)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m: m.ones(2, 3).var(correction="a"),
+        lambda m: m.ones(2, 3).std(correction="a"),
+        lambda m: m.ones(2, 3).var(unbiased="a"),
+        lambda m: m.var_mean(m.ones(2, 3), correction="a"),
+        lambda m: m.dot(m.ones(2), m.ones(3)),
+        lambda m: m.dot(m.ones(2), m.ones(2).double()),
+        lambda m: m.dot(m.ones(2, 2), m.ones(2)),
+        lambda m: m.outer(m.ones(2, 2), m.ones(2)),
+        lambda m: m.outer(m.ones(2), m.ones(())),
+    ],
+)
+def test_bad_var_dot_outer_arguments_like_torch(call) -> None:
+    with pytest.raises(Exception) as theirs:  # noqa: PT011 - the type is read from torch
+        call(torch)
+    with pytest.raises(theirs.type, match=r"^(var|std|var_mean|dot|outer): "):
+        call(gg)
+
+
+def test_dot_and_outer_compute_like_torch() -> None:
+    a, b = np.arange(3.0), np.arange(3.0, 6.0)
+    _same(gg.dot(gg.tensor(a), gg.tensor(b)), torch.dot(torch.tensor(a), torch.tensor(b)))
+    _same(gg.outer(gg.tensor(a), gg.tensor(b[:2])), torch.outer(torch.tensor(a), torch.tensor(b[:2])))
+    _same(gg.ones(2, 3).var(correction=0.5), torch.ones(2, 3).var(correction=0.5))

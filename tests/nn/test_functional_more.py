@@ -712,3 +712,33 @@ def test_torch_level_names_and_tensor_methods() -> None:
     w = np.array([0.1, 0.2, 0.3])
     np.testing.assert_allclose(x.prelu(gg.tensor(w)).numpy(), t.prelu(torch.tensor(w)).numpy(), rtol=1e-12)
     np.testing.assert_allclose(gg.pixel_unshuffle(x, 1).numpy(), torch.pixel_unshuffle(t, 1).numpy())
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda m, f: f.leaky_relu(m.ones(2), "a"), r"leaky_relu: argument 'negative_slope' must be Number, not str"),
+        (lambda m, f: m.nn.LeakyReLU("a")(m.ones(2)), r"LeakyReLU: argument 'negative_slope' must be Number, not str"),
+        (lambda m, f: f.elu(m.ones(2), "a"), r"elu: argument 'alpha' must be Number, not str"),
+        (lambda m, f: f.softplus(m.ones(2), beta="a"), r"softplus: argument 'beta' must be Number, not str"),
+        (lambda m, f: f.threshold(m.ones(2), "a", 0.0), r"threshold: argument 'threshold' must be Number, not str"),
+        (lambda m, f: f.softshrink(m.ones(2), "a"), r"softshrink: argument 'lambd' must be Number, not str"),
+        (lambda m, f: f.gelu(m.ones(2), approximate="fast"), r"gelu: .*'none' or 'tanh', got 'fast'"),
+        (lambda m, f: f.gelu(m.ones(2), approximate=None), r"gelu: argument 'approximate' must be str, not NoneType"),
+        (lambda m, f: f.normalize(m.ones(2, 3), dim=3), r"normalize: dim 3 is out of range"),
+        (lambda m, f: f.one_hot(m.tensor([-1, 0])), r"one_hot: class values must be non-negative, got -1"),
+    ],
+)
+def test_bad_scalar_arguments_raise_what_pytorch_raises(call, message: str) -> None:
+    with pytest.raises(Exception) as theirs:  # noqa: PT011 - the type is read from torch
+        call(torch, TF)
+    with pytest.raises(theirs.type, match=message):
+        call(gg, F)
+
+
+def test_gelu_module_refuses_a_bad_approximate_at_once() -> None:
+    """PyTorch's GELU("fast") fails at the first call; ours at construction, with the same type."""
+    with pytest.raises(RuntimeError):
+        torch.nn.GELU("fast")(torch.ones(2))
+    with pytest.raises(RuntimeError, match="GELU: .*'fast'"):
+        nn.GELU("fast")

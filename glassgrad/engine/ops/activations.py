@@ -24,6 +24,7 @@ from typing import Any
 from ..function import Context, Function
 from ..special import erf
 from ..tensor import Tensor
+from .checks import as_float, named
 from .operands import normalize_dim
 
 #: SELU's constants (Klambauer et al. 2017), as PyTorch spells them
@@ -342,17 +343,25 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:  # noqa: A002
-    return LeakyReLU.apply(_float("leaky_relu", input), negative_slope=negative_slope)
+    slope = as_float("leaky_relu", "negative_slope", negative_slope, "Number")
+    return LeakyReLU.apply(_float("leaky_relu", input), negative_slope=slope)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
-    return ELU.apply(_float("elu", input), alpha=alpha)
+    return ELU.apply(_float("elu", input), alpha=as_float("elu", "alpha", alpha, "Number"))
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
-    if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    check_approximate("gelu", approximate)
     return GELU.apply(_float("gelu", input), approximate=approximate)
+
+
+def check_approximate(op: str, approximate: Any) -> None:
+    """gelu's ``approximate``: TypeError when not a str, RuntimeError when not "none" or "tanh" (as PyTorch)."""
+    if not isinstance(approximate, str):
+        raise TypeError(f"{op}: argument 'approximate' must be str, not {type(approximate).__name__}")
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"{op}: approximate argument must be either 'none' or 'tanh', got {approximate!r}")
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -360,12 +369,17 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
+    beta, threshold = (
+        as_float("softplus", "beta", beta, "Number"),
+        as_float("softplus", "threshold", threshold, "Number"),
+    )
     return Softplus.apply(_float("softplus", input), beta=beta, threshold=threshold)
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
     """max(0, x) + min(0, α(e^(x/α) − 1)); the ELU kernel with input scale 1/α."""
     x = _float("celu", input)
+    alpha = as_float("celu", "alpha", alpha, "Number")
     if alpha == 0:
         raise RuntimeError("celu: ZeroDivisionError: alpha cannot be 0 for CELU")
     return ELU.apply(x, alpha=alpha, scale=1.0, input_scale=1.0 / alpha)
@@ -378,6 +392,7 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
     x = _not_bool("hardtanh", input)
+    as_float("hardtanh", "min_val", min_val, "Number"), as_float("hardtanh", "max_val", max_val, "Number")
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val={min_val}, max_val={max_val}")
     return Hardtanh.apply(x, min_val=min_val, max_val=max_val)
@@ -454,7 +469,8 @@ def normalize(input: Tensor, p: float = 2.0, dim: Any = 1, eps: float = 1e-12, o
         raise TypeError("normalize: out= is not supported (glassgrad ops return new tensors)")
     if input.dtype.kind != "f":
         raise RuntimeError(f"normalize: expected a floating point tensor as input, got {input.dtype}")
-    denom = norm(input, p, dim, keepdim=True).clamp(min=eps)
+    with named("normalize", "norm"):
+        denom = norm(input, p, dim, keepdim=True).clamp(min=as_float("normalize", "eps", eps))
     return input / denom.expand_as(input)
 
 
@@ -462,15 +478,17 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     """x where x > threshold, else value (integer tensors keep their dtype)."""
     if isinstance(input, Tensor) and input.dtype.kind == "b":
         raise NotImplementedError("threshold: not implemented for bool input")
+    as_float("threshold", "threshold", threshold, "Number"), as_float("threshold", "value", value, "Number")
     return Threshold.apply(_not_bool("threshold", input), threshold=threshold, value=value)
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
-    return Shrink.apply(_float("hardshrink", input), lambd=lambd, soft=False)
+    return Shrink.apply(_float("hardshrink", input), lambd=as_float("hardshrink", "lambd", lambd, "Number"), soft=False)
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
     x = _float("softshrink", input)
+    lambd = as_float("softshrink", "lambd", lambd, "Number")
     if lambd < 0:
         raise RuntimeError(f"softshrink: lambda must be non-negative, but found {lambd}")
     return Shrink.apply(x, lambd=lambd, soft=True)

@@ -20,6 +20,7 @@ from ... import kernels
 from ..function import Context, Function
 from ..grad_mode import is_grad_enabled
 from ..tensor import Tensor
+from .checks import as_float
 
 
 class ScaledDotProductAttention(Function):
@@ -109,6 +110,13 @@ def scaled_dot_product_attention(
     attention weights is not supported.
     """
     name = "scaled_dot_product_attention"
+    dropout_p = as_float(name, "dropout_p", dropout_p)
+    scale = None if scale is None else as_float(name, "scale", scale)
+    for label, flag in (("is_causal", is_causal), ("enable_gqa", enable_gqa)):
+        if not isinstance(flag, bool | np.bool_):
+            raise TypeError(f"{name}: argument '{label}' must be bool, not {type(flag).__name__} ({flag!r})")
+    if not 0.0 <= dropout_p <= 1.0:
+        raise RuntimeError(f"{name}: dropout probability has to be between 0 and 1, but got {dropout_p}")
     if dropout_p:
         raise ValueError(f"{name}: dropout_p={dropout_p} is not supported (the fused kernel has no dropout); use 0.0")
     for label, t in (("query", query), ("key", key), ("value", value)):
@@ -148,6 +156,6 @@ def scaled_dot_product_attention(
             )
         mask = attn_mask.expand(*lead, query.shape[-2], key.shape[-2]).reshape(n, query.shape[-2], key.shape[-2])
     q, k, v = (t.reshape(n, *t.shape[-2:]) for t in (query, key, value))
-    s = 1 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
+    s = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
     out = ScaledDotProductAttention.apply(q, k, v, mask, is_causal=bool(is_causal), scale=s)
     return out.reshape(*lead, *out.shape[-2:])

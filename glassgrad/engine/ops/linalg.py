@@ -130,10 +130,28 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
 
 
 def outer(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
+    """z_ij = x_i · y_j of two 1-D tensors (dtypes promote);  dL/dx_i = Σ_j g_ij y_j,  dL/dy_j = Σ_i g_ij x_i"""
+    if not (isinstance(input, Tensor) and isinstance(vec2, Tensor)):
+        raise TypeError(f"outer: expected Tensors, got {type(input).__name__} and {type(vec2).__name__}")
+    for name, value in (("self", input), ("vec2", vec2)):
+        if value.ndim != 1:
+            raise RuntimeError(
+                f"outer: expected 1-D argument {name}, but got {value.ndim}-D (shapes {input.shape} and {vec2.shape})"
+            )
     return input.unsqueeze(1) * vec2.unsqueeze(0)
 
 
-def dot(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
-    if input.ndim != 1 or other.ndim != 1:
-        raise RuntimeError(f"dot: expects 1-D tensors, got {input.shape} and {other.shape}")
-    return matmul(input, other)
+def dot(input: Tensor, tensor: Tensor) -> Tensor:  # noqa: A002
+    """z = Σ_i x_i y_i of two 1-D tensors of one dtype and size;  dL/dx = g · y,  dL/dy = g · x"""
+    _check_same_dtype("dot", input, tensor)
+    if input.ndim != 1 or tensor.ndim != 1:
+        raise RuntimeError(
+            f"dot: 1D tensors expected, but got {input.ndim}D and {tensor.ndim}D tensors "
+            f"(shapes {input.shape} and {tensor.shape})"
+        )
+    if input.shape != tensor.shape:
+        raise RuntimeError(
+            f"dot: inconsistent tensor size, expected tensors {input.shape} and {tensor.shape} to have the same "
+            f"number of elements, but got {input.shape[0]} and {tensor.shape[0]} elements respectively"
+        )
+    return MatMul.apply(input, tensor)

@@ -10,7 +10,9 @@ Pointwise losses give one value per element (d = x − y):
     bce_logits l = w[(1−y)x + (1 + (p−1)y) softplus(−x)]  dl/dx = w[(py + 1 − y)σ(x) − py]
     kl_div     l = y(log y − x)                         dl/dx = −y
 
-and ``reduction`` ("none" | "mean" | "sum") is then applied with the ordinary
+(mse, l1, huber, smooth_l1 and kl_div broadcast input and target as PyTorch does, the first four with
+PyTorch's UserWarning when the shapes differ; shapes that don't broadcast raise RuntimeError; the two
+binary cross-entropies want equal shapes, ValueError otherwise) and ``reduction`` ("none" | "mean" | "sum") is then applied with the ordinary
 mean/sum ops. The class losses are fused: with logits x of shape (N, C, ...) and
 per-class target weights q (one-hot of the class, smoothed, times the class
 weight; or the given probabilities), cross-entropy is
@@ -23,6 +25,7 @@ under reduction="mean" (by Σ of the targets' class weights when ``weight`` is s
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -31,6 +34,7 @@ from ... import kernels
 from .. import backend, dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
+from .checks import as_float, check_broadcast
 from .normalization import float_operands
 from .reductions import mean, sum
 
@@ -47,7 +51,21 @@ def _check_same_shape(op: str, input: Tensor, target: Tensor) -> None:  # noqa: 
     if input.shape != target.shape:
         raise ValueError(
             f"{op}: target size {target.shape} must be the same as input size {input.shape} "
-            "(glassgrad does not broadcast loss targets; reshape one of them)"
+            "(as in PyTorch, this loss does not broadcast its target)"
+        )
+
+
+def _check_broadcast(op: str, input: Tensor, target: Tensor, warn: bool = True) -> None:  # noqa: A002
+    """PyTorch's pointwise losses broadcast target against input: RuntimeError naming ``op`` and both shapes
+    when they don't broadcast, and (``warn``) its UserWarning when they broadcast but differ, the usual sign
+    of a (N,) vs (N, 1) slip."""
+    check_broadcast(op, input, target)
+    if warn and input.shape != target.shape:
+        warnings.warn(
+            f"{op}: using a target size {target.shape} that is different to the input size {input.shape}; "
+            "this will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
+            UserWarning,
+            stacklevel=3,
         )
 
 
@@ -339,7 +357,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor: 
     """Mean squared error: mean((x − y)²)."""
     _check_tensor("mse_loss", input=input, target=target)
     check_reduction("mse_loss", reduction)
-    _check_same_shape("mse_loss", input, target)
+    _check_broadcast("mse_loss", input, target)
     return _reduce(SquaredError.apply(*float_operands("mse_loss", input, target)), reduction)
 
 
@@ -347,7 +365,7 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  
     """Mean absolute error: mean(|x − y|)."""
     _check_tensor("l1_loss", input=input, target=target)
     check_reduction("l1_loss", reduction)
-    _check_same_shape("l1_loss", input, target)
+    _check_broadcast("l1_loss", input, target)
     return _reduce(AbsoluteError.apply(*float_operands("l1_loss", input, target)), reduction)
 
 
@@ -355,10 +373,11 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     """Quadratic for |x − y| < delta, linear beyond."""
     _check_tensor("huber_loss", input=input, target=target)
     check_reduction("huber_loss", reduction)
-    _check_same_shape("huber_loss", input, target)
+    _check_broadcast("huber_loss", input, target)
+    delta = as_float("huber_loss", "delta", delta)
     if not delta > 0:
-        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
-    return _reduce(HuberError.apply(*float_operands("huber_loss", input, target), delta=float(delta)), reduction)
+        raise RuntimeError(f"huber_loss: does not support non-positive values for delta, got {delta}")
+    return _reduce(HuberError.apply(*float_operands("huber_loss", input, target), delta=delta), reduction)
 
 
 def smooth_l1_loss(
@@ -375,13 +394,14 @@ def smooth_l1_loss(
     if size_average is not None or reduce is not None:
         raise ValueError("smooth_l1_loss: size_average and reduce are deprecated; use reduction=")
     check_reduction("smooth_l1_loss", reduction)
-    _check_same_shape("smooth_l1_loss", input, target)
+    _check_broadcast("smooth_l1_loss", input, target)
     if not dtypes.is_floating(input.dtype):
         raise NotImplementedError(f"smooth_l1_loss: not implemented for {input.dtype} input")
+    beta = as_float("smooth_l1_loss", "beta", beta)
     if beta < 0:
         raise RuntimeError(f"smooth_l1_loss: does not support negative values for beta, got {beta}")
     x, y = float_operands("smooth_l1_loss", input, target)
-    return _reduce(SmoothL1Error.apply(x, y, beta=float(beta)), reduction)
+    return _reduce(SmoothL1Error.apply(x, y, beta=beta), reduction)
 
 
 def binary_cross_entropy(
@@ -396,7 +416,10 @@ def binary_cross_entropy(
     _check_same_shape("binary_cross_entropy", input, target)
     x, y, w = float_operands("binary_cross_entropy", input, target, weight)
     if x.numel() and (float(x.array.min()) < 0 or float(x.array.max()) > 1):
-        raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1")
+        raise RuntimeError(
+            "binary_cross_entropy: all elements of input should be between 0 and 1, got values in "
+            f"[{float(x.array.min())}, {float(x.array.max())}]"
+        )
     return _reduce(BinaryCrossEntropy.apply(x, y, w), reduction)
 
 
@@ -426,7 +449,7 @@ def kl_div(
     reduction="batchmean" divides the sum by the batch size (the true KL per sample)."""
     _check_tensor("kl_div", input=input, target=target)
     check_reduction("kl_div", reduction, (*REDUCTIONS, "batchmean"))
-    _check_same_shape("kl_div", input, target)
+    _check_broadcast("kl_div", input, target, warn=False)
     loss = KLDivergence.apply(*float_operands("kl_div", input, target), log_target=bool(log_target))
     if reduction == "batchmean":
         return sum(loss) / input.shape[0] if input.ndim else sum(loss)
@@ -454,8 +477,9 @@ def _class_loss(
         raise NotImplementedError(f"{op}: not implemented for {input.dtype} input; the input must be floating point")
     if input.ndim == 0:
         raise ValueError(f"{op}: input must have at least 1 dim (C,) or (N, C, ...), got a 0-d tensor")
+    label_smoothing = as_float(op, "label_smoothing", label_smoothing)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{op}: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+        raise RuntimeError(f"{op}: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
     unbatched = input.ndim == 1
     if unbatched:
         input, target = input.unsqueeze(0), target.unsqueeze(0)  # noqa: A001
@@ -463,7 +487,7 @@ def _class_loss(
     probabilities = dtypes.is_floating(target.dtype)
     if probabilities:
         if function is NegativeLogLikelihood:
-            raise TypeError(f"{op}: target must hold class indices (an integer tensor), got {target.dtype}")
+            raise RuntimeError(f"{op}: expected target dtype to be int64 (Long) or uint8 (Byte), got {target.dtype}")
         if target.shape != input.shape:
             raise ValueError(f"{op}: probability target of shape {target.shape} must match input shape {input.shape}")
     else:
@@ -489,7 +513,7 @@ def _class_loss(
         x, target, w = float_operands(op, input, target, weight)
     else:
         x, w = float_operands(op, input, weight)
-    options = {"ignore_index": int(ignore_index), "reduction": reduction, "label_smoothing": float(label_smoothing)}
+    options = {"ignore_index": int(ignore_index), "reduction": reduction, "label_smoothing": label_smoothing}
     if function is CrossEntropy:
         options["probabilities"] = probabilities
     loss = function.apply(x, target, None if w is None else w.detach(), **options)

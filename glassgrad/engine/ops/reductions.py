@@ -15,6 +15,7 @@ import numpy as np
 from .. import dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
+from .checks import as_float
 from .operands import dim_or_axis, normalize_dim, normalize_dims, promote
 
 Dim = int | Sequence[int] | None
@@ -126,8 +127,6 @@ class AMax(Function):
 
     @staticmethod
     def forward(ctx: Context, x: Any, dims: tuple[int, ...], keepdim: bool, sign: int) -> Any:
-        if x.size == 0 and dims:
-            raise RuntimeError(f"{'amax' if sign > 0 else 'amin'}: cannot reduce an empty tensor of shape {x.shape}")
         z = x.max(axis=dims, keepdims=True) if sign > 0 else x.min(axis=dims, keepdims=True)
         hit = x == z
         ctx.save_for_backward(hit)
@@ -236,6 +235,22 @@ class ValuesIndices(NamedTuple):
     indices: Tensor
 
 
+def check_nonempty(op: str, shape: tuple[int, ...], dims: tuple[int, ...] | None, whole: type = RuntimeError) -> None:
+    """PyTorch's refusal to take a max/min/argmax over nothing: with ``dims=None`` (every dim, no dim given)
+    an empty tensor raises ``whole`` (RuntimeError for max/amax, IndexError for argmax); a reduced dim of
+    size 0 raises IndexError. Reducing other dims of an empty tensor is fine (an empty result)."""
+    if dims is None:
+        if 0 in shape:
+            raise whole(
+                f"{op}: expected reduction dim to be specified for an empty tensor of shape {tuple(shape)} "
+                "(input.numel() == 0); pass the reduction dim with the 'dim' argument"
+            )
+        return
+    for d in dims:
+        if shape[d] == 0:
+            raise IndexError(f"{op}: expected reduction dim {d} to have non-zero size, got a tensor of shape {shape}")
+
+
 def _all_if_empty(dim: Dim) -> Dim:
     """PyTorch's sum and mean read dim=() or dim=[] as "every dim"."""
     return None if isinstance(dim, tuple | list) and len(dim) == 0 else dim
@@ -280,9 +295,14 @@ def mean(  # noqa: A002
     return Mean.apply(input, dims=normalize_dims("mean", dim, input.ndim), keepdim=keepdim)
 
 
-def _correction(unbiased: bool | None, correction: float | None) -> float:
+def _correction(op: str, unbiased: bool | None, correction: float | None) -> float:
+    """The divisor's offset from ``correction`` (a number) or ``unbiased`` (a bool), else 1; TypeError
+    naming ``op`` for anything else (as PyTorch's argument parser)."""
     if correction is not None:
+        as_float(op, "correction", correction, "Number")
         return correction
+    if unbiased is not None and not isinstance(unbiased, bool | np.bool_):
+        raise TypeError(f"{op}: argument 'unbiased' must be bool, not {type(unbiased).__name__} ({unbiased!r})")
     return 1 if unbiased is None or unbiased else 0
 
 
@@ -292,7 +312,7 @@ def _spread(op: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool, corr
     if not dtypes.is_floating(input.dtype):
         raise RuntimeError(f"{op}: std and var only support floating point dtypes, got {input.dtype}")
     dims = normalize_dims(op, dim, input.ndim)
-    return Var.apply(input, dims=dims, correction=_correction(unbiased, correction), keepdim=keepdim, root=root)
+    return Var.apply(input, dims=dims, correction=_correction(op, unbiased, correction), keepdim=keepdim, root=root)
 
 
 def var(
@@ -377,22 +397,27 @@ def prod(
     return Prod.apply(input, dims=normalize_dims("prod", dim, input.ndim), keepdim=keepdim)
 
 
+def _extreme(op: str, input: Tensor, dim: Dim, keepdim: bool, sign: int) -> Tensor:  # noqa: A002
+    """amax (sign 1) / amin (sign -1) over ``dim`` (() or None: every dim), named ``op`` in errors."""
+    whole = dim is None or dim == ()
+    dims = normalize_dims(op, None if whole else dim, input.ndim)
+    check_nonempty(op, input.shape, None if whole else (dims if input.ndim else ()))
+    return AMax.apply(input, dims=dims, keepdim=keepdim, sign=sign)
+
+
 def amax(input: Tensor, dim: Dim = (), keepdim: bool = False, *, axis: Dim = None) -> Tensor:  # noqa: A002
-    dim = dim_or_axis("amax", dim, axis, ())
-    dims = normalize_dims("amax", None if dim == () else dim, input.ndim)
-    return AMax.apply(input, dims=dims, keepdim=keepdim, sign=1)
+    return _extreme("amax", input, dim_or_axis("amax", dim, axis, ()), keepdim, 1)
 
 
 def amin(input: Tensor, dim: Dim = (), keepdim: bool = False, *, axis: Dim = None) -> Tensor:  # noqa: A002
-    dim = dim_or_axis("amin", dim, axis, ())
-    dims = normalize_dims("amin", None if dim == () else dim, input.ndim)
-    return AMax.apply(input, dims=dims, keepdim=keepdim, sign=-1)
+    return _extreme("amin", input, dim_or_axis("amin", dim, axis, ()), keepdim, -1)
 
 
 def _values_indices(fn: str, input: Tensor, dim: int, keepdim: bool) -> ValuesIndices:  # noqa: A002
     from .indexing import take_along_dim
 
     dim = normalize_dim(fn, dim, input.ndim)
+    check_nonempty(fn, input.shape, (dim,) if input.ndim else ())
     if input.ndim == 0:  # dim 0 or -1 of a 0-d tensor: the value itself, at index 0
         values, index = _values_indices(fn, input.reshape(1), 0, False)
         return ValuesIndices(values.reshape(()), index.reshape(()))
@@ -413,7 +438,7 @@ def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = No
 
         return maximum(input, dim)
     if dim is None:
-        return amax(input)
+        return _extreme("max", input, None, False, 1)
     return _values_indices("max", input, dim, keepdim)
 
 
@@ -425,7 +450,7 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = No
 
         return minimum(input, dim)
     if dim is None:
-        return amin(input)
+        return _extreme("min", input, None, False, -1)
     return _values_indices("min", input, dim, keepdim)
 
 
@@ -434,6 +459,7 @@ def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False, *, axis
     if dim is not None:
         dim = normalize_dim("argmax", dim, input.ndim)
         dim = None if input.ndim == 0 else dim
+    check_nonempty("argmax", input.shape, None if dim is None else (dim,), IndexError)
     return ArgExtreme.apply(input, fn="argmax", dim=dim, keepdim=keepdim)
 
 
@@ -442,6 +468,7 @@ def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False, *, axis
     if dim is not None:
         dim = normalize_dim("argmin", dim, input.ndim)
         dim = None if input.ndim == 0 else dim
+    check_nonempty("argmin", input.shape, None if dim is None else (dim,), IndexError)
     return ArgExtreme.apply(input, fn="argmin", dim=dim, keepdim=keepdim)
 
 

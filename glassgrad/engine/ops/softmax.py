@@ -108,7 +108,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if tensor.dtype.kind not in "iu":
         raise RuntimeError(f"one_hot: expects an integer tensor of class indices, got {tensor.dtype}")
     if tensor.numel() and int(tensor.array.min()) < 0:
-        raise RuntimeError("one_hot: class values must be non-negative")
+        raise RuntimeError(f"one_hot: class values must be non-negative, got {int(tensor.array.min())}")
     top = int(tensor.array.max()) + 1 if tensor.numel() else 0
     if num_classes == -1:
         num_classes = top
