@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -24,8 +25,39 @@ def _infer_dtype(array: np.ndarray, data: Any) -> np.dtype:
     raise TypeError(f"tensor: can't make a tensor from data of NumPy dtype {array.dtype}")
 
 
+def _check_grad(op: str, dtype: np.dtype, requires_grad: bool) -> None:
+    """RuntimeError naming ``op`` (PyTorch's message) when a tensor of a non-floating ``dtype`` is to require
+    grad; checked before any array is built (a random draw would advance the generator)."""
+    if requires_grad and not dtypes.is_floating(dtype):
+        raise RuntimeError(f"{op}: Only Tensors of floating point and complex dtype can require gradients, got {dtype}")
+
+
+def _leaf(op: str, array: Any, requires_grad: bool) -> Tensor:
+    """A new leaf tensor of ``array`` (``_check_grad`` named for ``op``)."""
+    _check_grad(op, array.dtype, requires_grad)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def _input(op: str, input: Any) -> Tensor:  # noqa: A002
+    """``input`` of a ``*_like`` function: a Tensor, or TypeError naming ``op`` (PyTorch's message)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    return input
+
+
+def _fill_value(op: str, value: Any) -> Any:
+    """The fill value of ``full``/``full_like``: a Python or NumPy number (a 0-d tensor gives its item),
+    or TypeError naming ``op`` (PyTorch: "argument 'fill_value' must be Number, not str")."""
+    if isinstance(value, Tensor) and value.ndim == 0:
+        return value.item()
+    if isinstance(value, bool | int | float | complex | np.number | np.bool_):
+        return value
+    raise TypeError(f"{op}: argument 'fill_value' must be a number, not {type(value).__name__} ({value!r})")
+
+
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """A new leaf tensor holding a copy of ``data`` (number, nested list, NumPy/CuPy array, Tensor)."""
+    dt = dtypes.dtype_arg("tensor", dtype)
     if isinstance(data, Tensor):
         data = data.array
     source = "cpu"
@@ -35,24 +67,26 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, device: An
         pass
     target = backend.normalize_device(device if device is not None else source, "tensor")
     if source == "cuda":
-        xp = backend.cupy_module()
+        xp = backend.cupy_module("tensor")
         array = xp.array(data, copy=True)
-        dt = dtypes.to_dtype(dtype) if dtype is not None else array.dtype
+        dt = dt if dt is not None else array.dtype
     else:
         try:
             array = np.array(data)
         except ValueError as err:
             raise ValueError(f"tensor: data has an irregular shape ({err})") from err
-        dt = dtypes.to_dtype(dtype) if dtype is not None else _infer_dtype(array, data)
-    array = backend.to_device(array.astype(dt, copy=False), target)
-    return Tensor(array, requires_grad=requires_grad)
+        dt = dt if dt is not None else _infer_dtype(array, data)
+    _check_grad("tensor", dt, requires_grad)
+    array = backend.to_device(array.astype(dt, copy=False), target, "tensor")
+    return _leaf("tensor", array, requires_grad)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """Like ``tensor`` but shares memory when ``data`` already has the dtype and device."""
     if isinstance(data, Tensor):
         return data.to(dtype=dtype, device=device)
-    if isinstance(data, np.ndarray) and (dtype is None or np.dtype(dtype) == data.dtype) and device in (None, "cpu"):
+    dt = dtypes.dtype_arg("as_tensor", dtype)
+    if isinstance(data, np.ndarray) and (dt is None or dt == data.dtype) and device in (None, "cpu"):
         return Tensor(data)
     return tensor(data, dtype=dtype, device=device)
 
@@ -61,6 +95,12 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing memory with a NumPy array (its dtype kept)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected np.ndarray, got {type(array).__name__}")
+    if array.dtype.kind not in "biufc":  # object, strings, datetimes...: PyTorch's TypeError
+        raise TypeError(
+            f"from_numpy: can't convert np.ndarray of dtype {array.dtype.name} ({array.dtype.type.__name__}); "
+            "the supported dtypes are float64, float32, float16, complex64, complex128, int64, int32, int16, "
+            "int8, uint64, uint32, uint16, uint8 and bool"
+        )
     return Tensor(array)
 
 
@@ -87,13 +127,15 @@ def _filled(
 
     op = op or fill
     shape = shape_args(op, size, sizes=True)
-    dev = backend.normalize_device(device, op)
-    xp = backend.array_module(dev)
-    if dtype is None:
-        dtype = dtypes.scalar_dtype(value) if fill == "full" else dtypes.DEFAULT_FLOAT
-    dt = dtypes.to_dtype(dtype)
+    if fill == "full":
+        value = _fill_value(op, value)
+    dt = dtypes.dtype_arg(op, dtype)
+    if dt is None:
+        dt = dtypes.scalar_dtype(value) if fill == "full" else dtypes.DEFAULT_FLOAT
+    _check_grad(op, dt, requires_grad)
+    xp = backend.array_module(backend.normalize_device(device, op), op)
     array = xp.full(shape, value, dtype=dt) if fill == "full" else getattr(xp, fill)(shape, dtype=dt)
-    return Tensor(array, requires_grad=requires_grad)
+    return _leaf(op, array, requires_grad)
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
@@ -129,43 +171,51 @@ def new_filled(
     )
 
 
-def _like(fn: Any, input: Tensor, dtype: Any, device: Any, requires_grad: bool, *extra: Any) -> Tensor:  # noqa: A002
-    return fn(
-        input.shape,
-        *extra,
-        dtype=dtype if dtype is not None else input.dtype,
-        device=device if device is not None else input.device,
-        requires_grad=requires_grad,
-    )
+def _like(kind: str, input: Any, dtype: Any, device: Any, requires_grad: bool, value: Any = None) -> Tensor:  # noqa: A002
+    """``kind_like(input, ...)``: ``kind`` (zeros, ones, empty, full, randn, rand) of ``input``'s shape, with
+    its dtype and device unless given; errors name ``kind_like``."""
+    op = kind + "_like"
+    input = _input(op, input)
+    dtype = dtypes.dtype_arg(op, dtype, input.dtype)
+    device = device if device is not None else input.device
+    if kind in ("randn", "rand"):
+        return _random(kind, (input.shape,), dtype, device, requires_grad, op)
+    return _filled(kind, (input.shape,), dtype, device, requires_grad, value, op)
 
 
 def zeros_like(input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
-    return _like(zeros, input, dtype, device, requires_grad)
+    return _like("zeros", input, dtype, device, requires_grad)
 
 
 def ones_like(input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
-    return _like(ones, input, dtype, device, requires_grad)
+    return _like("ones", input, dtype, device, requires_grad)
 
 
 def empty_like(input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
-    return _like(empty, input, dtype, device, requires_grad)
+    return _like("empty", input, dtype, device, requires_grad)
 
 
 def full_like(
     input: Tensor, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:  # noqa: A002
-    return _like(full, input, dtype, device, requires_grad, fill_value)
+    return _like("full", input, dtype, device, requires_grad, fill_value)
 
 
-def _random(kind: str, size: tuple[Any, ...], dtype: Any, device: Any, requires_grad: bool) -> Tensor:
+def _random(
+    kind: str, size: tuple[Any, ...], dtype: Any, device: Any, requires_grad: bool, op: str | None = None
+) -> Tensor:
     from .ops.operands import shape_args
 
-    shape = shape_args(kind, size, sizes=True)
-    dev = backend.normalize_device(device, kind)
-    dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes.DEFAULT_FLOAT
+    op = op or kind
+    shape = shape_args(op, size, sizes=True)
+    dev = backend.normalize_device(device, op)
+    dt = dtypes.dtype_arg(op, dtype, dtypes.DEFAULT_FLOAT)
+    if not dtypes.is_floating(dt):  # PyTorch: NotImplementedError ("normal_kernel_cpu" not implemented for 'Long')
+        raise NotImplementedError(f"{op}: not implemented for dtype {dt}; {kind} draws floating point numbers")
+    backend.array_module(dev, op)  # "cuda is not available" names the op
     rng = generator(dev)
     array = rng.standard_normal(shape) if kind == "randn" else rng.random(shape)
-    return Tensor(array.astype(dt, copy=False), requires_grad=requires_grad)
+    return _leaf(op, array.astype(dt, copy=False), requires_grad)
 
 
 def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
@@ -179,28 +229,46 @@ def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool 
 
 
 def randn_like(input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
-    return _like(randn, input, dtype, device, requires_grad)
+    return _like("randn", input, dtype, device, requires_grad)
 
 
 def rand_like(input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
-    return _like(rand, input, dtype, device, requires_grad)
+    return _like("rand", input, dtype, device, requires_grad)
 
 
-def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None, device: Any = None) -> Tensor:
-    """Integers in [low, high) (``randint(high, size)`` means low = 0)."""
+_NO_SIZE: Any = object()
+
+
+def randint(
+    low: int = 0,
+    high: int | None = None,
+    size: Any = _NO_SIZE,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Integers in [low, high) of shape ``size`` (``randint(high, size)`` means low = 0); ``size`` is required."""
     from .ops.operands import as_int, shape_args
 
-    if isinstance(high, tuple | list):  # randint(high, size)
+    if size is _NO_SIZE and isinstance(high, tuple | list):  # randint(high, size)
         low, high, size = 0, low, high
+    if size is _NO_SIZE:
+        raise TypeError(
+            f"randint: missing the required argument 'size' (a tuple of ints), got randint({low!r}, {high!r}); "
+            "call randint(low, high, size) or randint(high, size)"
+        )
     if high is None:
         low, high = 0, low
     low, high = as_int("randint", "low", low), as_int("randint", "high", high)
     if low >= high:
         raise RuntimeError(f"randint: expects 'low' to be less than 'high', but got low={low} >= high={high}")
     shape = shape_args("randint", (size,), sizes=True)
+    dt = dtypes.dtype_arg("randint", dtype, dtypes.int64)
+    _check_grad("randint", dt, requires_grad)
     dev = backend.normalize_device(device, "randint")
+    backend.array_module(dev, "randint")
     array = cpu_generator().integers(low, high, size=shape)
-    return Tensor(backend.to_device(array.astype(dtype or dtypes.int64), dev))
+    return _leaf("randint", backend.to_device(array.astype(dt), dev, "randint"), requires_grad)
 
 
 def randperm(n: int, dtype: Any = None, device: Any = None) -> Tensor:
@@ -209,8 +277,10 @@ def randperm(n: int, dtype: Any = None, device: Any = None) -> Tensor:
     n = as_int("randperm", "n", n)
     if n < 0:
         raise RuntimeError(f"randperm: n must be non-negative, got {n}")
+    dt = dtypes.dtype_arg("randperm", dtype, dtypes.int64)
     dev = backend.normalize_device(device, "randperm")
-    return Tensor(backend.to_device(cpu_generator().permutation(n).astype(dtype or dtypes.int64), dev))
+    backend.array_module(dev, "randperm")
+    return Tensor(backend.to_device(cpu_generator().permutation(n).astype(dt), dev, "randperm"))
 
 
 def arange(
@@ -224,16 +294,20 @@ def arange(
     """[start, end) in steps; int64 when every argument is an int, else float32."""
     if end is None:
         start, end = 0, start
-    if step == 0:
+    dt = dtypes.dtype_arg("arange", dtype)
+    if step == 0 or step != step:  # noqa: PLR0124 - step != step: nan
         raise RuntimeError(f"arange: step must be nonzero, got {step}")
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise RuntimeError(f"arange: unsupported range: {start} -> {end} (start and end must be finite)")
     if (end - start) * step < 0:
         raise RuntimeError(
             f"arange: upper bound and lower bound inconsistent with step sign (start={start}, end={end}, step={step})"
         )
-    if dtype is None:
-        dtype = dtypes.int64 if all(isinstance(v, int) for v in (start, end, step)) else dtypes.DEFAULT_FLOAT
-    xp = backend.array_module(backend.normalize_device(device, "arange"))
-    return Tensor(xp.arange(start, end, step).astype(dtypes.to_dtype(dtype)), requires_grad=requires_grad)
+    if dt is None:
+        dt = dtypes.int64 if all(isinstance(v, int) for v in (start, end, step)) else dtypes.DEFAULT_FLOAT
+    _check_grad("arange", dt, requires_grad)
+    xp = backend.array_module(backend.normalize_device(device, "arange"), "arange")
+    return _leaf("arange", xp.arange(start, end, step).astype(dt), requires_grad)
 
 
 def linspace(
@@ -244,9 +318,10 @@ def linspace(
     steps = as_int("linspace", "steps", steps)
     if steps < 0:
         raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
-    xp = backend.array_module(backend.normalize_device(device, "linspace"))
-    dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes.DEFAULT_FLOAT
-    return Tensor(xp.linspace(start, end, steps).astype(dt), requires_grad=requires_grad)
+    dt = dtypes.dtype_arg("linspace", dtype, dtypes.DEFAULT_FLOAT)
+    _check_grad("linspace", dt, requires_grad)
+    xp = backend.array_module(backend.normalize_device(device, "linspace"), "linspace")
+    return _leaf("linspace", xp.linspace(start, end, steps).astype(dt), requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
@@ -256,6 +331,7 @@ def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None, req
     m = n if m is None else as_int("eye", "m", m)
     if n < 0 or m < 0:
         raise RuntimeError(f"eye: n and m must be greater or equal to 0, got n={n}, m={m}")
-    xp = backend.array_module(backend.normalize_device(device, "eye"))
-    dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes.DEFAULT_FLOAT
-    return Tensor(xp.eye(n, m, dtype=dt), requires_grad=requires_grad)
+    dt = dtypes.dtype_arg("eye", dtype, dtypes.DEFAULT_FLOAT)
+    _check_grad("eye", dt, requires_grad)
+    xp = backend.array_module(backend.normalize_device(device, "eye"), "eye")
+    return _leaf("eye", xp.eye(n, m, dtype=dt), requires_grad)

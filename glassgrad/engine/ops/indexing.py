@@ -43,6 +43,9 @@ class _NewDim(NamedTuple):
     keep: bool
 
 
+_VALID_INDICES = "indices are integers, slices, None, Ellipsis, bools and integer or bool tensors"
+
+
 def split_index(op: str, index: Any, shape: tuple[int, ...], device: str) -> tuple[tuple[Any, ...], Any]:
     """PyTorch's indexing as two NumPy indexes: ``x[index] == x[basic][advanced]``.
 
@@ -69,6 +72,8 @@ def split_index(op: str, index: Any, shape: tuple[int, ...], device: str) -> tup
             consumed += part.ndim if part.dtype.kind == "b" else 1
         elif isinstance(part, int | slice):
             consumed += 1
+        elif isinstance(part, str | bytes):  # PyTorch: TypeError ("new(): invalid data type 'str'")
+            raise TypeError(f"{op}: a {type(part).__name__} ({part!r}) is not a valid index; {_VALID_INDICES}")
         elif part is not None and part is not Ellipsis and not isinstance(part, _NewDim):
             raise IndexError(
                 f"{op}: only integers, slices, None, Ellipsis, bools and integer or bool tensors are valid "
@@ -209,6 +214,14 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int) -> Tensor:  # noqa:
         )
     if indices.dtype.kind not in "iu":
         raise RuntimeError(f"take_along_dim: indices must be integers, got {indices.dtype}")
+    # PyTorch reads past the row for an index outside [-n, n) (no check on its cpu); we refuse it. As in
+    # gather, only on the cpu: on cuda reading the index back would stall on a device-to-host copy.
+    n = input.shape[d] if input.ndim else 1
+    if indices.device == "cpu" and indices.numel():
+        low, high = int(indices.array.min()), int(indices.array.max())
+        if low < -n or high >= n:
+            bad = low if low < -n else high
+            raise RuntimeError(f"take_along_dim: index {bad} is out of bounds for dimension {dim} with size {n}")
     return TakeAlongDim.apply(input, indices, dim=d)
 
 

@@ -94,6 +94,17 @@ def dim_or_axis(op: str, dim: Any, axis: Any, default: Any = None) -> Any:
     return axis
 
 
+def tensor_sequence(op: str, tensors: Any, name: str = "tensors") -> list[Tensor]:
+    """The tensors of a sequence argument (``cat``, ``stack``...), or TypeError naming ``op`` (as PyTorch): a
+    single Tensor or a non-sequence given for the sequence, or an element that is not a Tensor."""
+    if isinstance(tensors, Tensor) or isinstance(tensors, str | bytes) or not isinstance(tensors, Sequence):
+        raise TypeError(f"{op}: argument '{name}' must be a tuple or list of Tensors, not {type(tensors).__name__}")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: expected Tensor as element {i} in argument '{name}', but got {type(t).__name__}")
+    return list(tensors)
+
+
 def shape_args(op: str, shape: tuple[Any, ...], sizes: bool = False) -> tuple[int, ...]:
     """Accept ``f(2, 3)`` as well as ``f((2, 3))`` and ``f([2, 3])``; every entry must be an int
     (TypeError otherwise, as PyTorch). ``sizes=True`` (a new tensor's size) refuses negative

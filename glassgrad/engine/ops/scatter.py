@@ -464,7 +464,9 @@ def index_select(
             raise RuntimeError(f"index_select: index to a 0-d tensor can have only 1 value, got {index.numel()}")
         _bounds("index_select", index, 1, d, IndexError)
         return IndexSelect.apply(input.reshape(1), index.reshape(1), dim=0).reshape(())
-    _bounds("index_select", index, input.shape[d], d, RuntimeError)
+    # PyTorch's CPU kernel for dim 1 raises RuntimeError ("INDICES element is out of DATA bounds"), the others
+    # IndexError ("index out of range in self")
+    _bounds("index_select", index, input.shape[d], d, RuntimeError if d == 1 else IndexError)
     return IndexSelect.apply(input, index.reshape(-1), dim=d)
 
 

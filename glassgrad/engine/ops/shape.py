@@ -12,7 +12,8 @@ import numpy as np
 
 from ..function import Context, Function
 from ..tensor import Tensor
-from .operands import as_int, dim_or_axis, normalize_dim, normalize_dims, promote, shape_args
+from .checks import broadcast_shape
+from .operands import as_int, dim_or_axis, normalize_dim, normalize_dims, promote, shape_args, tensor_sequence
 
 
 class Reshape(Function):
@@ -326,36 +327,53 @@ def unsqueeze(input: Tensor, dim: int | None = None, *, axis: int | None = None)
     return reshape(input, input.shape[:d] + (1,) + input.shape[d:])
 
 
-def expand(input: Tensor, *sizes: Any) -> Tensor:  # noqa: A002
-    """Broadcast to ``sizes`` (-1 keeps a dim) without copying."""
-    sizes = shape_args("expand", sizes)
+def _expand(op: str, input: Tensor, sizes: tuple[Any, ...]) -> Tensor:  # noqa: A002
+    """``expand`` for the API ``op`` the user called (expand, broadcast_to, expand_as): RuntimeError naming it."""
+    sizes = shape_args(op, sizes)
     if len(sizes) < input.ndim:
-        raise RuntimeError(f"expand: {sizes} has fewer dims than the input's shape {input.shape}")
+        raise RuntimeError(f"{op}: {sizes} has fewer dims than the input's shape {input.shape}")
     lead = len(sizes) - input.ndim
-    shape = tuple(input.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    for i, s in enumerate(sizes):
+        if s == -1 and i < lead:
+            raise RuntimeError(
+                f"{op}: the expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension {i} "
+                f"(sizes {sizes}, input shape {input.shape})"
+            )
+        if s < -1:
+            raise RuntimeError(f"{op}: the expanded size {s} of dim {i} is negative (sizes {sizes})")
+    shape = tuple(input.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
     for i, n in enumerate(input.shape):
         if n != 1 and n != shape[lead + i]:
-            raise RuntimeError(f"expand: the input's shape {input.shape} can't be expanded to {sizes}")
+            raise RuntimeError(f"{op}: the input's shape {input.shape} can't be expanded to {sizes}")
     return input if shape == input.shape else Expand.apply(input, shape=shape)
 
 
+def expand(input: Tensor, *sizes: Any) -> Tensor:  # noqa: A002
+    """Broadcast to ``sizes`` (-1 keeps a dim) without copying."""
+    return _expand("expand", input, sizes)
+
+
 def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:  # noqa: A002
-    return expand(input, tuple(shape))
+    return _expand("broadcast_to", input, (shape,))
 
 
 def expand_as(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
-    return expand(input, other.shape)
+    return _expand("expand_as", input, (other.shape,))
 
 
 def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
-    shape = np.broadcast_shapes(*(t.shape for t in tensors))
-    return tuple(expand(t, shape) for t in tensors)
+    """The tensors expanded to their common broadcast shape (RuntimeError naming the shapes if there is none)."""
+    tensors = tuple(tensor_sequence("broadcast_tensors", tensors))
+    shape = broadcast_shape("broadcast_tensors", *(t.shape for t in tensors))
+    return tuple(_expand("broadcast_tensors", t, (shape,)) for t in tensors)
 
 
 def repeat(input: Tensor, *sizes: Any) -> Tensor:  # noqa: A002
     sizes = shape_args("repeat", sizes)
     if len(sizes) < input.ndim:
         raise RuntimeError(f"repeat: {len(sizes)} repeats given for a tensor with {input.ndim} dims")
+    if any(n < 0 for n in sizes):
+        raise RuntimeError(f"repeat: repeats must be non-negative, got {min(sizes)} in {sizes}")
     return Repeat.apply(input, repeats=sizes)
 
 
@@ -384,9 +402,9 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
 def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
     """Join along an existing dim; dtypes are promoted, other dims must match."""
     dim = dim_or_axis("cat", dim, axis, 0)
-    tensors = list(tensors)
+    tensors = tensor_sequence("cat", tensors)
     if not tensors:
-        raise RuntimeError("cat: expected a non-empty list of tensors")
+        raise ValueError("cat: expected a non-empty list of Tensors")
     tensors = [t for t in tensors if t.shape != (0,)] or tensors[:1]  # PyTorch skips legacy empties
     d = normalize_dim("cat", dim, tensors[0].ndim)
     ref = tensors[0].shape
@@ -402,7 +420,7 @@ concat = concatenate = cat
 def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
     """Join along a new dim; all shapes must be equal."""
     dim = dim_or_axis("stack", dim, axis, 0)
-    tensors = list(tensors)
+    tensors = tensor_sequence("stack", tensors)
     if not tensors:
         raise RuntimeError("stack: expected a non-empty list of tensors")
     for i, t in enumerate(tensors):
