@@ -21,6 +21,7 @@ with their dtype, shape and ``requires_grad``.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -200,6 +201,8 @@ def load(path: str | os.PathLike[str], map_location: str | None = None) -> Any:
     path = Path(path)
     if map_location is not None:
         map_location = backend.normalize_device(map_location, "load")
+    if path.is_dir():  # PyTorch's IsADirectoryError, not "no such file"
+        raise IsADirectoryError(errno.EISDIR, f"load: {path} is a directory, not a checkpoint file")
     if not path.is_file():
         raise FileNotFoundError(f"load: no such file {path}")
     if path.suffix == ".safetensors":

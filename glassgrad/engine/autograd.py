@@ -108,12 +108,12 @@ def _accumulate_grad(tensor: Tensor, g: Any, handed_out: set[int]) -> None:
     if tensor.grad is None:
         owner = _memory_owner(g)
         adopt = owner is not None and id(owner) not in handed_out
-        tensor.grad = Tensor(g if adopt else g.copy())
+        tensor._grad = Tensor(g if adopt else g.copy())  # not the checked .grad setter: g has tensor's meta
         handed_out.add(id(owner) if adopt else id(tensor.grad.array))
     elif tensor.grad.shape == g.shape and tensor.grad.array.flags.writeable:
         tensor.grad.array += g
     else:
-        tensor.grad = Tensor(tensor.grad.array + g)
+        tensor._grad = Tensor(tensor.grad.array + g)
 
 
 def _run_hooks(hooks: list[Any], g: Any) -> Any:

@@ -28,7 +28,7 @@ class Tensor:
         if type(array) is not np.ndarray and backend.device_of(array) == "cpu":
             array = np.asarray(array)
         self.array = array
-        self.grad: Tensor | None = None
+        self._grad: Tensor | None = None  # behind the checked ``grad`` property; autograd sets it directly
         self.grad_fn = None
         self._hooks: list[Callable[[Tensor], Tensor | None]] = []
         self._retains_grad = False
@@ -63,7 +63,11 @@ class Tensor:
         return self.array.ndim
 
     def size(self, dim: int | None = None) -> tuple[int, ...] | int:
-        return self.shape if dim is None else self.shape[dim]
+        if dim is None:
+            return self.shape
+        if self.ndim == 0:  # normalize_dim lets a 0-d tensor take dim 0 and -1; it has no size to give
+            raise IndexError(f"size: dim {dim} given for a 0-d tensor, which has no dims")
+        return self.shape[ops.operands.normalize_dim("size", dim, self.ndim)]
 
     def numel(self) -> int:
         return int(self.array.size)
@@ -99,6 +103,32 @@ class Tensor:
         self.array = value.array if isinstance(value, Tensor) else value
 
     # --------------------------------------------------------------- autograd
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient accumulated by backward (None until then)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        """Assign ``.grad`` (an optimizer step, a gradient loaded from elsewhere): PyTorch's checks, a
+        Tensor or None of this tensor's shape, dtype and device."""
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"grad: assigned grad expected to be a Tensor or None, but got {type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(
+                    f"grad: attempting to assign a gradient of shape {value.shape} to a tensor of shape {self.shape}"
+                )
+            if value.dtype != self.dtype:
+                raise RuntimeError(
+                    f"grad: attempting to assign a gradient with dtype {value.dtype} to a tensor with dtype {self.dtype}"
+                )
+            if type(value.array) is not type(self.array):
+                raise RuntimeError(
+                    f"grad: assigned grad has data located on {value.device}, different from the tensor's {self.device}"
+                )
+        self._grad = value
+
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and not dtypes.is_floating(self.dtype):
             raise RuntimeError(f"requires_grad_: only floating point tensors can require gradients, got {self.dtype}")
@@ -122,6 +152,8 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on a non-leaf tensor after backward (its node hands it the gradient)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: can't retain_grad on a tensor that has requires_grad=False")
         if self.grad_fn is not None:
             self._retains_grad = True
             self.grad_fn.retained_by = weakref.ref(self)
@@ -146,26 +178,42 @@ class Tensor:
 
     def item(self) -> float | int | bool:
         if self.numel() != 1:
-            raise ValueError(f"item: only one-element tensors can be converted, got shape {self.shape}")
+            raise RuntimeError(
+                f"item: a Tensor with {self.numel()} elements cannot be converted to Scalar (shape {self.shape})"
+            )
+        return self.array.reshape(()).item()
+
+    def _scalar(self, op: str) -> float | int | bool:
+        """The one value, for ``float(x)``/``int(x)``: ValueError (not item's RuntimeError) as PyTorch."""
+        if self.numel() != 1:
+            raise ValueError(
+                f"{op}: only one element tensors can be converted to Python scalars, got shape {self.shape}"
+            )
         return self.array.reshape(()).item()
 
     def tolist(self) -> Any:
         return backend.to_device(self.array, "cpu").tolist()
 
     def to(self, *args: Any, dtype: Any = None, device: Any = None) -> Tensor:
-        """``to("cuda")``, ``to(float64)``, ``to("cpu", float32)``: differentiable copy/cast."""
+        """``to("cuda")``, ``to(float64)``, ``to("cpu", float32)``, ``to(other)``: differentiable copy/cast.
+        A string is a device, as in PyTorch (``to("tpu")`` is an unknown device, not a dtype); ``dtype=``
+        takes a dtype, not its name. Everything is checked before anything is copied."""
         for arg in args:
             if isinstance(arg, Tensor):
                 device, dtype = arg.device, arg.dtype
-            elif isinstance(arg, str) and arg.split(":")[0] in backend.DEVICES:
+            elif isinstance(arg, str):
                 device = arg
             else:
                 dtype = arg
+        dtype = dtypes.dtype_arg("to", dtype)
+        if device is not None:
+            device = backend.normalize_device(device, "to")
+            backend.array_module(device, "to")  # RuntimeError naming to() where 'cuda' is not available
         out = self
-        if dtype is not None and dtypes.to_dtype(dtype) != self.dtype:
-            out = ops.cast(out, dtypes.to_dtype(dtype))
-        if device is not None and backend.normalize_device(device, "to") != self.device:
-            out = ops.to_device(out, backend.normalize_device(device, "to"))
+        if dtype is not None and dtype != self.dtype:
+            out = ops.cast(out, dtype)
+        if device is not None and device != self.device:
+            out = ops.to_device(out, device)
         return out
 
     def cpu(self) -> Tensor:
@@ -190,6 +238,8 @@ class Tensor:
         return self.to(dtypes.bool_)
 
     def type_as(self, other: Tensor) -> Tensor:
+        if not isinstance(other, Tensor):
+            raise TypeError(f"type_as: argument 'other' must be a Tensor, not {type(other).__name__} ({other!r})")
         return self.to(other.dtype)
 
     def is_contiguous(self) -> bool:
@@ -206,7 +256,11 @@ class Tensor:
         return self.array.__dlpack_device__()
 
     # --------------------------------------------------------------- in-place
-    def _check_inplace(self, op: str) -> None:
+    def _check_inplace(self, op: str, *others: Any) -> None:
+        """Before an in-place op writes: the operands ``others`` must broadcast to self's shape (PyTorch's
+        RuntimeError naming ``op``), and autograd must allow writing into self."""
+        if others:
+            self._check_broadcast_into(op, self, *others)
         if not is_grad_enabled():
             return
         if self.is_leaf and self.requires_grad:
@@ -215,6 +269,17 @@ class Tensor:
                 "wrap it in no_grad() or use an out-of-place op"
             )
         views.check_inplace_on_view(self, op)
+
+    def _check_broadcast_into(self, op: str, *values: Any) -> None:
+        """``values`` (tensors, arrays, numbers) broadcast together to exactly self's shape, or RuntimeError
+        naming ``op``: the sizes that clash, or the broadcast shape that would not fit in self (TypeError for a
+        string, as PyTorch)."""
+        for value in values:
+            if isinstance(value, str | bytes):
+                raise TypeError(f"{op}: expected a Tensor or a number, not {type(value).__name__} ({value!r})")
+        shape = ops.checks.check_broadcast(op, *values)
+        if shape != self.shape:
+            raise RuntimeError(f"{op}: output with shape {self.shape} doesn't match the broadcast shape {shape}")
 
     def _assign(self, result: Tensor, op: str) -> Tensor:
         """Make ``self`` hold ``result``: write into the same memory when nothing is
@@ -240,34 +305,41 @@ class Tensor:
         self.array, self.grad_fn, self.requires_grad = array, node, True
 
     def add_(self, other: Any, alpha: float = 1) -> Tensor:
-        self._check_inplace("add_")
+        self._check_inplace("add_", other)
         return self._assign(ops.add(self, other if alpha == 1 else ops.mul(other, alpha)), "add_")
 
     def sub_(self, other: Any, alpha: float = 1) -> Tensor:
-        self._check_inplace("sub_")
+        self._check_inplace("sub_", other)
         return self._assign(ops.sub(self, other if alpha == 1 else ops.mul(other, alpha)), "sub_")
 
     def mul_(self, other: Any) -> Tensor:
-        self._check_inplace("mul_")
+        self._check_inplace("mul_", other)
         return self._assign(ops.mul(self, other), "mul_")
 
     def div_(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
-        self._check_inplace("div_")
+        self._check_inplace("div_", other)
         return self._assign(ops.div(self, other, rounding_mode=rounding_mode), "div_")
 
     def pow_(self, exponent: Any) -> Tensor:
-        self._check_inplace("pow_")
+        self._check_inplace("pow_", exponent)
         return self._assign(ops.pow(self, exponent), "pow_")
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        self._check_inplace("clamp_")
+        self._check_inplace("clamp_", min, max)
         return self._assign(ops.clamp(self, min, max), "clamp_")
 
     def copy_(self, src: Tensor) -> Tensor:
+        self._check_broadcast_into("copy_", src, self)  # the source first: it is what gets expanded
         self._check_inplace("copy_")
         src_t = src if isinstance(src, Tensor) else Tensor(self.xp.asarray(src))
         moved = src_t.to(self.device)
         return self._assign(ops.expand(moved, *self.shape).to(self.dtype), "copy_")
+
+    def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
+        self._check_inplace("masked_fill_", mask)
+        with ops.checks.named("masked_fill_", "masked_fill"):
+            out = ops.masked_fill(self, mask, value)
+        return self._assign(out, "masked_fill_")
 
     def _put(self, index: Any, value: Any, op: str) -> Tensor:
         """``self[index] = value`` in place: recorded (IndexPut, through the base for a view) when grad
@@ -289,12 +361,12 @@ class Tensor:
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
         from .random import uniform_array
 
-        return self._put(Ellipsis, uniform_array(self.shape, a, b, self.dtype, self.device), "uniform_")
+        return self._put(Ellipsis, uniform_array(self.shape, a, b, self.dtype, self.device, "uniform_"), "uniform_")
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         from .random import normal_array
 
-        return self._put(Ellipsis, normal_array(self.shape, mean, std, self.dtype, self.device), "normal_")
+        return self._put(Ellipsis, normal_array(self.shape, mean, std, self.dtype, self.device, "normal_"), "normal_")
 
     __iadd__ = add_
     __isub__ = sub_
@@ -401,10 +473,10 @@ class Tensor:
         return bool(self.item())
 
     def __float__(self) -> float:
-        return float(self.item())
+        return float(self._scalar("float"))
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._scalar("int"))
 
     def __index__(self) -> int:
         if dtypes.category(self.dtype) != 1 or self.numel() != 1:
@@ -687,63 +759,63 @@ class Tensor:
         return self._assign(ops.round(self, decimals=decimals), "round_")
 
     def atan2_(self, other: Any) -> Tensor:
-        self._check_inplace("atan2_")
+        self._check_inplace("atan2_", other)
         return self._assign(ops.atan2(self, other), "atan2_")
 
     def arctan2_(self, other: Any) -> Tensor:
-        self._check_inplace("arctan2_")
+        self._check_inplace("arctan2_", other)
         return self._assign(ops.arctan2(self, other), "arctan2_")
 
     def hypot_(self, other: Any) -> Tensor:
-        self._check_inplace("hypot_")
+        self._check_inplace("hypot_", other)
         return self._assign(ops.hypot(self, other), "hypot_")
 
     def copysign_(self, other: Any) -> Tensor:
-        self._check_inplace("copysign_")
+        self._check_inplace("copysign_", other)
         return self._assign(ops.copysign(self, other), "copysign_")
 
     def fmod_(self, other: Any) -> Tensor:
-        self._check_inplace("fmod_")
+        self._check_inplace("fmod_", other)
         return self._assign(ops.fmod(self, other), "fmod_")
 
     def remainder_(self, other: Any) -> Tensor:
-        self._check_inplace("remainder_")
+        self._check_inplace("remainder_", other)
         return self._assign(ops.remainder(self, other), "remainder_")
 
     def floor_divide_(self, other: Any) -> Tensor:
-        self._check_inplace("floor_divide_")
+        self._check_inplace("floor_divide_", other)
         return self._assign(ops.floor_divide(self, other), "floor_divide_")
 
     def bitwise_and_(self, other: Any) -> Tensor:
-        self._check_inplace("bitwise_and_")
+        self._check_inplace("bitwise_and_", other)
         return self._assign(ops.bitwise_and(self, other), "bitwise_and_")
 
     def bitwise_or_(self, other: Any) -> Tensor:
-        self._check_inplace("bitwise_or_")
+        self._check_inplace("bitwise_or_", other)
         return self._assign(ops.bitwise_or(self, other), "bitwise_or_")
 
     def bitwise_xor_(self, other: Any) -> Tensor:
-        self._check_inplace("bitwise_xor_")
+        self._check_inplace("bitwise_xor_", other)
         return self._assign(ops.bitwise_xor(self, other), "bitwise_xor_")
 
     def bitwise_left_shift_(self, other: Any) -> Tensor:
-        self._check_inplace("bitwise_left_shift_")
+        self._check_inplace("bitwise_left_shift_", other)
         return self._assign(ops.bitwise_left_shift(self, other), "bitwise_left_shift_")
 
     def bitwise_right_shift_(self, other: Any) -> Tensor:
-        self._check_inplace("bitwise_right_shift_")
+        self._check_inplace("bitwise_right_shift_", other)
         return self._assign(ops.bitwise_right_shift(self, other), "bitwise_right_shift_")
 
     def logical_and_(self, other: Any) -> Tensor:
-        self._check_inplace("logical_and_")
+        self._check_inplace("logical_and_", other)
         return self._assign(ops.logical_and(self, other), "logical_and_")
 
     def logical_or_(self, other: Any) -> Tensor:
-        self._check_inplace("logical_or_")
+        self._check_inplace("logical_or_", other)
         return self._assign(ops.logical_or(self, other), "logical_or_")
 
     def logical_xor_(self, other: Any) -> Tensor:
-        self._check_inplace("logical_xor_")
+        self._check_inplace("logical_xor_", other)
         return self._assign(ops.logical_xor(self, other), "logical_xor_")
 
     def nan_to_num_(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
@@ -917,7 +989,7 @@ class Tensor:
         return ops.lerp(self, end, weight)
 
     def lerp_(self, end: Tensor, weight: Any) -> Tensor:
-        self._check_inplace("lerp_")
+        self._check_inplace("lerp_", end, weight)
         return self._assign(ops.lerp(self, end, weight), "lerp_")
 
     def unfold(self, dimension: int, size: int, step: int) -> Tensor:
@@ -936,6 +1008,15 @@ class Tensor:
 
     def t(self) -> Tensor:
         return ops.t(self)
+
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        """``transpose(axis0, axis1)`` (NumPy's name); the dims are checked here so that errors name swapaxes."""
+        dim = ops.operands.normalize_dim
+        return ops.transpose(self, dim("swapaxes", axis0, self.ndim), dim("swapaxes", axis1, self.ndim))
+
+    def swapdims(self, dim0: int, dim1: int) -> Tensor:
+        dim = ops.operands.normalize_dim
+        return ops.transpose(self, dim("swapdims", dim0, self.ndim), dim("swapdims", dim1, self.ndim))
 
     def mm(self, mat2: Tensor) -> Tensor:
         return ops.mm(self, mat2)
@@ -978,7 +1059,8 @@ class Tensor:
         from .creation import tensor
 
         dtype = self.dtype if dtype is None else dtype
-        return tensor(data, dtype=dtype, device=device or self.device, requires_grad=requires_grad)
+        with ops.checks.named("new_tensor", "tensor"):
+            return tensor(data, dtype=dtype, device=device or self.device, requires_grad=requires_grad)
 
     # ------------------------------------------ nn-facing methods
 
@@ -1018,5 +1100,4 @@ _OP_METHODS = (
 for _name in _OP_METHODS:
     setattr(Tensor, _name, getattr(ops, _name))
 Tensor.subtract, Tensor.multiply, Tensor.divide = ops.sub, ops.mul, ops.div
-Tensor.swapaxes = ops.transpose
 del _name

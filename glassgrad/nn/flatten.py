@@ -35,7 +35,7 @@ class Unflatten(Module):
         for s in self.unflattened_size:
             size *= s
         if input.shape[self.dim] != size:
-            raise ValueError(
+            raise RuntimeError(  # PyTorch's type ("unflatten: Provided sizes [2, 2] don't multiply up to ...")
                 f"Unflatten: dim {self.dim} of input shape {input.shape} has size {input.shape[self.dim]}, "
                 f"which does not match unflattened_size {self.unflattened_size}"
             )

@@ -194,7 +194,11 @@ def getitem(input: Tensor, index: Any) -> Tensor:  # noqa: A002
 
 
 def setitem_array(array: Any, index: Any, value: Any, device: str, op: str = "setitem") -> None:
-    """``array[index] = value`` in place, with ``index`` read by PyTorch's rule (``split_index``)."""
+    """``array[index] = value`` in place, with ``index`` read by PyTorch's rule (``split_index``). Nothing is
+    written when it raises: TypeError for a string or None value, RuntimeError naming ``op`` and both shapes
+    when the value does not broadcast to the indexed places (PyTorch's types, not NumPy's ValueError)."""
+    if value is None or isinstance(value, str | bytes):
+        raise TypeError(f"{op}: can't assign a {type(value).__name__} to a tensor of dtype {array.dtype}")
     basic, advanced = split_index(op, index, array.shape, device)
     try:
         if advanced is None:
@@ -203,6 +207,16 @@ def setitem_array(array: Any, index: Any, value: Any, device: str, op: str = "se
             array[basic][advanced] = value  # array[basic] is a view, so this writes into array
     except IndexError as err:
         raise IndexError(f"{op}: index {index!r} is invalid for shape {tuple(array.shape)}: {err}") from err
+    except ValueError:  # NumPy checks the broadcast before it writes anything; say it as PyTorch does
+        target = tuple((array[basic] if advanced is None else array[basic][advanced]).shape)
+        shape = core = tuple(getattr(value, "shape", ()))
+        while len(core) > len(target) and core[0] == 1:  # the value's leading 1s are dropped
+            core = core[1:]
+        if len(core) <= len(target) and all(n in (1, m) for n, m in zip(core[::-1], target[::-1], strict=False)):
+            raise  # the shapes fit (leading 1s dropped, then broadcast): a value NumPy can't convert
+        raise RuntimeError(
+            f"{op}: shape mismatch: value of shape {shape} can't be broadcast to the indexed shape {target}"
+        ) from None
 
 
 def take_along_dim(input: Tensor, indices: Tensor, dim: int) -> Tensor:  # noqa: A002
