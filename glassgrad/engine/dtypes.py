@@ -50,19 +50,17 @@ def to_dtype(dtype: Any) -> np.dtype:
         raise TypeError(f"unknown dtype {dtype!r}") from err
 
 
-# Public APIs still take dtype names ("float64") while the tests that pass them are moved to glassgrad.float64;
-# PyTorch refuses names (TypeError), and so will dtype_arg once this is False.
-ACCEPT_DTYPE_NAMES = True
+# Public APIs refuse dtype names ("float64") with TypeError, as PyTorch does.
 
 
 def dtype_arg(op: str, dtype: Any, default: Any = None) -> Any:
     """The ``dtype=`` argument of a public API as an np.dtype (``default`` when None), or TypeError naming
     ``op``. A glassgrad dtype (``glassgrad.float32``), a NumPy scalar type or Python's float/int/bool is
-    accepted; a string is refused, as PyTorch refuses ``dtype="float32"``, unless ``ACCEPT_DTYPE_NAMES``
-    (internal code that means a name calls ``to_dtype``)."""
+    accepted; a string is refused, as PyTorch refuses ``dtype="float32"`` (internal code that means a
+    name calls ``to_dtype``)."""
     if dtype is None:
         return default
-    if isinstance(dtype, str | bytes) and not ACCEPT_DTYPE_NAMES:
+    if isinstance(dtype, str | bytes):
         raise TypeError(f"{op}: argument 'dtype' must be a dtype such as glassgrad.float32, not str ({dtype!r})")
     try:
         out = to_dtype(dtype)

@@ -9,7 +9,11 @@ import glassgrad as gg
 CASES = [
     (lambda: gg.ones(2, 3) @ gg.ones(4, 5), RuntimeError, r"matmul: shapes \(2, 3\) and \(4, 5\)"),
     (lambda: gg.ones(2, 3) @ gg.ones(3, 2, dtype=gg.float64), RuntimeError, "matmul: .*float32 and float64"),
-    (lambda: gg.ones(2, 3) + gg.ones(4), RuntimeError, r"add: the size of tensor a \(3\) must match .*\(2, 3\) and \(4,\)"),
+    (
+        lambda: gg.ones(2, 3) + gg.ones(4),
+        RuntimeError,
+        r"add: the size of tensor a \(3\) must match .*\(2, 3\) and \(4,\)",
+    ),
     (
         lambda: gg.ones(2, 3).reshape(4, 2),
         RuntimeError,

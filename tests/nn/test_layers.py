@@ -151,4 +151,4 @@ def test_linear_rejects_bad_arguments() -> None:
 
 def test_layers_with_float64_dtype_argument() -> None:
     assert nn.Linear(2, 3, dtype=gg.float64).weight.dtype == np.float64
-    assert nn.Conv2d(1, 2, 3, dtype="float64").bias.dtype == np.float64
+    assert nn.Conv2d(1, 2, 3, dtype=gg.float64).bias.dtype == np.float64

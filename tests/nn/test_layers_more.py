@@ -48,7 +48,7 @@ def check_against_torch(
     fa, fr = TOL[dtype]["forward"]
     np.testing.assert_allclose(to_numpy(out), to_numpy(expected), atol=fa, rtol=fr, err_msg="forward")
     weights = np.random.default_rng(7).standard_normal(tuple(expected.shape))
-    (out * gg.tensor(weights, dtype=dtype)).sum().backward()
+    (out * gg.tensor(weights, dtype=getattr(gg, dtype))).sum().backward()
     (expected * torch.tensor(weights, dtype=getattr(torch, dtype))).sum().backward()
     ga, gr = TOL[dtype]["grad"]
     for i, (x, t) in enumerate(zip(xs, ts, strict=True)):
@@ -292,14 +292,17 @@ def test_rms_norm_mixed_dtypes_give_the_inputs_dtype_as_torch(
     x_dtype: str, w_dtype: str, rng: np.random.Generator
 ) -> None:
     x, w = rng.standard_normal((3, 4)), rng.uniform(0.5, 2.0, 4)
-    xg, wg = gg.tensor(x, dtype=x_dtype, requires_grad=True), gg.tensor(w, dtype=w_dtype, requires_grad=True)
+    xg, wg = (
+        gg.tensor(x, dtype=getattr(gg, x_dtype), requires_grad=True),
+        gg.tensor(w, dtype=getattr(gg, w_dtype), requires_grad=True),
+    )
     xt = torch.tensor(x, dtype=getattr(torch, x_dtype), requires_grad=True)
     wt = torch.tensor(w, dtype=getattr(torch, w_dtype), requires_grad=True)
     ours, theirs = F.rms_norm(xg, (4,), wg), TF.rms_norm(xt, (4,), wt)
     assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.") == x_dtype
     np.testing.assert_allclose(to_numpy(ours), to_numpy(theirs), rtol=1e-6, atol=1e-6)
     g = rng.standard_normal((3, 4))
-    (ours * gg.tensor(g, dtype=x_dtype)).sum().backward()
+    (ours * gg.tensor(g, dtype=getattr(gg, x_dtype))).sum().backward()
     (theirs * torch.tensor(g, dtype=getattr(torch, x_dtype))).sum().backward()
     for a, b in ((xg, xt), (wg, wt)):
         assert str(a.grad.dtype) == str(b.grad.dtype).removeprefix("torch.")

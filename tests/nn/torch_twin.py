@@ -35,7 +35,7 @@ def check_twins(
     fa, fr = (t * tol_scale for t in TOL[dtype]["forward"])
     np.testing.assert_allclose(to_numpy(out_g), to_numpy(out_t), atol=fa, rtol=fr, err_msg="forward")
     weights = np.random.default_rng(0).standard_normal(out_t.shape)
-    (out_g * gg.tensor(weights, dtype=dtype)).sum().backward()
+    (out_g * gg.tensor(weights, dtype=getattr(gg, dtype))).sum().backward()
     (out_t * torch.tensor(weights, dtype=getattr(torch, dtype))).sum().backward()
     ga, gr = (t * tol_scale for t in TOL[dtype]["grad"])
     if floating:

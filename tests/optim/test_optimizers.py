@@ -169,7 +169,9 @@ def test_add_param_group_checks_the_group_before_adding_it() -> None:
 def test_gradient_of_the_wrong_shape_is_refused_before_any_update() -> None:
     p, q = gg.ones(2, requires_grad=True), gg.ones(3, requires_grad=True)
     opt = optim.SGD([p, q], lr=0.1)
-    p.grad, q.grad = gg.ones(2), gg.ones(1)
+    with pytest.raises(RuntimeError, match=r"grad: .*\(1,\).*\(3,\)"):  # refused at assignment, as in PyTorch
+        q.grad = gg.ones(1)
+    p.grad, q._grad = gg.ones(2), gg.ones(1)  # past that check (as a buggy hook could), the optimizer checks too
     with pytest.raises(RuntimeError, match=r"parameter 1 of group 0 has shape \(3,\).*gradient has shape \(1,\)"):
         opt.step()
     assert p.tolist() == [1.0, 1.0]  # the first parameter was not updated either
