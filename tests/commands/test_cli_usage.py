@@ -25,6 +25,8 @@ import glassgrad as gg
 from glassgrad.cli import build_parser
 from glassgrad.training import CHECKPOINT_NAME
 
+from test_train_command import flat_state
+
 TIMEOUT = 180
 
 
@@ -43,27 +45,9 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
-def flat_state(path: Path) -> dict[str, np.ndarray]:
-    """Every array and number of a checkpoint by dotted path (meta left out: it records --epochs)."""
-    out: dict[str, np.ndarray] = {}
-
-    def walk(prefix: str, value: object) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                walk(f"{prefix}.{key}", item)
-        elif isinstance(value, list | tuple):
-            for i, item in enumerate(value):
-                walk(f"{prefix}.{i}", item)
-        elif prefix != ".meta.config":
-            out[prefix] = np.asarray(value.numpy() if isinstance(value, gg.Tensor) else value)
-
-    walk("", gg.load(path))
-    return out
-
-
 def assert_same_run(a: Path, b: Path) -> None:
     """Bitwise the same checkpoint and the same per-epoch losses."""
-    sa, sb = flat_state(a / CHECKPOINT_NAME), flat_state(b / CHECKPOINT_NAME)
+    sa, sb = (flat_state(d / CHECKPOINT_NAME, skip=(".meta.config",)) for d in (a, b))  # meta records --epochs
     assert sa.keys() == sb.keys()
     for key in sa:
         np.testing.assert_array_equal(sa[key], sb[key], err_msg=key)

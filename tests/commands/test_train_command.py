@@ -16,8 +16,8 @@ from glassgrad.cli import main
 from glassgrad.training import CHECKPOINT_NAME
 
 
-def flat_state(path: Path) -> dict[str, np.ndarray]:
-    """Every array of a checkpoint, by dotted path."""
+def flat_state(path: Path, skip: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Every array and number of a checkpoint, by dotted path, less the subtrees named in ``skip``."""
     out: dict[str, np.ndarray] = {}
 
     def walk(prefix: str, value: object) -> None:
@@ -27,7 +27,7 @@ def flat_state(path: Path) -> dict[str, np.ndarray]:
         elif isinstance(value, list | tuple):
             for i, item in enumerate(value):
                 walk(f"{prefix}.{i}", item)
-        else:
+        elif prefix not in skip:
             out[prefix] = np.asarray(value.numpy() if isinstance(value, gg.Tensor) else value)
 
     walk("", gg.load(path))
