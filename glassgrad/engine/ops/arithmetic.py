@@ -247,6 +247,8 @@ class Clone(Function):
 
 
 def _check_alpha(op: str, alpha: Any) -> None:
+    if type(alpha) is int or type(alpha) is float:  # the common case, checked first
+        return
     if isinstance(alpha, Tensor) or not isinstance(alpha, int | float | np.number):
         raise TypeError(f"{op}: argument 'alpha' must be a Number, not {type(alpha).__name__} ({alpha!r})")
 

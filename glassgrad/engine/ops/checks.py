@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+from ..tensor import Tensor
 from . import operands
 
 
@@ -44,6 +45,10 @@ def check_broadcast(op: str, *values: Any) -> tuple[int, ...]:
 
 def promote(op: str, *values: Any, to_float: bool = False) -> tuple[Any, ...]:
     """``operands.promote`` after checking that the operands broadcast (RuntimeError naming ``op``)."""
+    if len(values) == 2 and type(values[0]) is Tensor and type(values[1]) is Tensor:  # the hot case: a ∘ b
+        a, b = values[0].array, values[1].array
+        if a.dtype == b.dtype and a.shape == b.shape and (not to_float or a.dtype.kind == "f"):
+            return values  # nothing to broadcast or promote (devices are checked by Function.apply)
     first, differ = None, False
     for i, value in enumerate(values):
         if isinstance(value, str | bytes):  # PyTorch: TypeError, not "can't make a tensor from <U1"
