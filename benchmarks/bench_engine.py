@@ -13,7 +13,9 @@ Python — argument unwrapping, dtype promotion, the Context and the result
 Tensor. Checking dtype categories through ``dtype.kind`` instead of
 ``np.issubdtype``, skipping promotion when both tensors share a dtype, one
 pass over the arguments in ``Function.apply`` and no imports inside hot
-functions took a tiny add from 11 µs to about 3 µs.
+functions took a tiny add from 11 µs to about 3 µs. Later, when binary ops began
+to check broadcasting themselves (to name the op in the error), a fast path that
+skips the check for two tensors of one shape and dtype kept add near 3.6 µs.
 """
 
 from __future__ import annotations
