@@ -274,9 +274,6 @@ class Tensor:
         """``values`` (tensors, arrays, numbers) broadcast together to exactly self's shape, or RuntimeError
         naming ``op``: the sizes that clash, or the broadcast shape that would not fit in self (TypeError for a
         string, as PyTorch)."""
-        for value in values:
-            if isinstance(value, str | bytes):
-                raise TypeError(f"{op}: expected a Tensor or a number, not {type(value).__name__} ({value!r})")
         shape = ops.checks.check_broadcast(op, *values)
         if shape != self.shape:
             raise RuntimeError(f"{op}: output with shape {self.shape} doesn't match the broadcast shape {shape}")

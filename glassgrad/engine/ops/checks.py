@@ -38,8 +38,17 @@ def _shape(value: Any) -> tuple[int, ...]:
     return tuple(shape) if shape is not None else ()
 
 
+def refuse_text(op: str, *values: Any) -> None:
+    """TypeError naming ``op`` for a str/bytes operand (PyTorch's type; NumPy would say "can't make a tensor from <U1")."""
+    for i, value in enumerate(values):
+        if isinstance(value, str | bytes):
+            raise TypeError(f"{op}: argument {i} must be a Tensor or a number, not {type(value).__name__} ({value!r})")
+
+
 def check_broadcast(op: str, *values: Any) -> tuple[int, ...]:
-    """Broadcast shape of tensors/arrays/numbers ``values`` (numbers are 0-d), or RuntimeError naming ``op``."""
+    """Broadcast shape of tensors/arrays/numbers ``values`` (numbers are 0-d), or RuntimeError naming ``op``
+    (TypeError for a string operand)."""
+    refuse_text(op, *values)
     return broadcast_shape(op, *(_shape(v) for v in values))
 
 
@@ -49,16 +58,15 @@ def promote(op: str, *values: Any, to_float: bool = False) -> tuple[Any, ...]:
         a, b = values[0].array, values[1].array
         if a.dtype == b.dtype and a.shape == b.shape and (not to_float or a.dtype.kind == "f"):
             return values  # nothing to broadcast or promote (devices are checked by Function.apply)
+    refuse_text(op, *values)
     first, differ = None, False
-    for i, value in enumerate(values):
-        if isinstance(value, str | bytes):  # PyTorch: TypeError, not "can't make a tensor from <U1"
-            raise TypeError(f"{op}: argument {i} must be a Tensor or a number, not {type(value).__name__} ({value!r})")
+    for value in values:
         shape = getattr(value, "shape", None)  # numbers have none: they broadcast with anything
         if shape is not None:
             differ = differ or (first is not None and shape != first)
             first = shape if first is None else first
     if differ:  # equal shapes (the common case) need no check
-        check_broadcast(op, *values)
+        broadcast_shape(op, *(_shape(v) for v in values))
     return operands.promote(op, *values, to_float=to_float)
 
 
