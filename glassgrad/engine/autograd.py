@@ -130,8 +130,8 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
     start = root.grad_fn if root.grad_fn is not None else root
     pending: dict[int, Any] = {id(start): g0}
     handed_out: set[int] = set()
-    if gradient is not None and _memory_owner(g0) is not None:
-        handed_out.add(id(_memory_owner(g0)))  # the caller's array: a .grad gets a copy, never it
+    if gradient is not None:
+        handed_out.add(id(_memory_owner(g0)))  # the caller's array (or None): a .grad gets a copy, never it
     with no_grad():
         for vertex in topological_order(start):
             g = pending.pop(id(vertex), None)
