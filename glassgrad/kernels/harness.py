@@ -110,13 +110,13 @@ def benchmark(
         case = op_spec.make_inputs(size, xp, _dtype(dtype))
         # A dtype the reference lacks (bf16 storage) is compared with the reference run on
         # float32 inputs drawn from the same seed: "x ref" is then against that float32 run.
-        ref_case = case if ref.supports(dtype) else op_spec.make_inputs(size, xp, np.dtype("float32"))
+        ref_case = case if ref.supports_dtype(dtype) else op_spec.make_inputs(size, xp, np.dtype("float32"))
         want = ref(*ref_case.args, **ref_case.kwargs)
         ref_time = None
         for v in sorted(chosen, key=lambda v: not v.reference):  # the reference first
-            if not (v.supports(dtype) or v.reference):
+            if not (v.supports_dtype(dtype) or v.reference) or not v.accepts(*case.args, **case.kwargs):
                 continue
-            inputs = case if v.supports(dtype) else ref_case
+            inputs = case if v.supports_dtype(dtype) else ref_case
 
             def call(v: Any = v, inputs: Any = inputs) -> Any:
                 return v(*inputs.args, **inputs.kwargs)
@@ -136,7 +136,7 @@ def benchmark(
                     op=op,
                     variant=v.name,
                     device=device,
-                    dtype=dtype if v.supports(dtype) else "float32",
+                    dtype=dtype if v.supports_dtype(dtype) else "float32",
                     size=size,
                     median_s=median,
                     q25_s=float(np.percentile(times, 25)),

@@ -1,10 +1,19 @@
 """The kernel registry: every variant of every kernel op, by (op, device, name).
 
 A variant is a plain function on NumPy or CuPy arrays (kernels know nothing of
-Tensor). The engine asks ``get(op, device)`` for the variant to run: the one
-the user picked with ``use(op, name)``, else the device's default (the fastest
-variant that passes validation). ``use`` also works as a ``with`` block that
-restores the previous choice on exit.
+Tensor). It declares what it supports: the dtypes of its first array argument
+and, optionally, a predicate ``when(*args, **kwargs)`` on the call itself
+("reduce over the last dim", "no class weights"). The engine makes one call,
+``run(op, *args, **kwargs)``: the device is the first array's, and the
+registry picks the variant (``pick``) in this order, taking the first that
+supports the call:
+
+1. the one the user chose with ``use(op, name)`` (also a ``with`` block);
+2. the device's default (the fastest variant that passes validation);
+3. the other variants, in the order they were registered;
+4. the reference, which supports every call its op accepts.
+
+So a fallback lives here, once, and never in an op.
 """
 
 from __future__ import annotations
@@ -14,6 +23,8 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 FLOAT_DTYPES = ("float32", "float64")
 
@@ -30,12 +41,29 @@ class Variant:
     dtypes: tuple[str, ...] = FLOAT_DTYPES
     reference: bool = False
     tolerance: float | None = None  # overrides the op's tolerance (e.g. TF32 tensor cores)
+    when: Callable[..., bool] | None = field(default=None, repr=False)
+    condition: str = ""  # ``when`` in words, for kernels.list() and error messages
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
 
-    def supports(self, dtype: Any) -> bool:
+    def supports_dtype(self, dtype: Any) -> bool:
+        """Whether ``dtype`` (a NumPy dtype or its name) is one this variant computes in."""
         return (dtype if isinstance(dtype, str) else _dtype_name(dtype)) in self.dtypes
+
+    def supports(self, *args: Any, **kwargs: Any) -> bool:
+        """Whether this variant takes the call ``fn(*args, **kwargs)``: the first array's dtype is
+        one of ``dtypes`` and ``when`` (if any) holds. A reference supports every call."""
+        if self.reference:
+            return True
+        first = next((a for a in args if hasattr(a, "dtype")), None)
+        if first is not None and _dtype_name(first.dtype) not in self.dtypes:
+            return False
+        return self.accepts(*args, **kwargs)
+
+    def accepts(self, *args: Any, **kwargs: Any) -> bool:
+        """Whether ``when`` (the variant's condition beyond dtypes) holds for this call."""
+        return self.when is None or bool(self.when(*args, **kwargs))
 
 
 @dataclass(frozen=True)
@@ -101,6 +129,7 @@ def ops() -> builtins.list[str]:
 _variants: dict[tuple[str, str], dict[str, Variant]] = {}
 _defaults: dict[tuple[str, str], str] = {}
 _chosen: dict[tuple[str, str], str] = {}
+_order: dict[tuple[str, str], tuple[Variant, ...]] = {}  # pick's search order, rebuilt after any change
 
 
 def register(
@@ -112,12 +141,16 @@ def register(
     reference: bool = False,
     default: bool = False,
     tolerance: float | None = None,
+    when: Callable[..., bool] | None = None,
+    condition: str = "",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator: register ``fn`` as variant ``name`` of ``op`` on ``device``.
 
-    ``reference=True`` marks the variant every other one is validated against;
-    ``default=True`` makes it the engine's choice on that device (the reference
-    is the default until some variant claims it).
+    ``reference=True`` marks the variant every other one is validated against
+    (it must take every call the op accepts); ``default=True`` makes it the
+    engine's first choice on that device (the reference is the default until
+    some variant claims it). ``when(*args, **kwargs)`` narrows the calls the
+    variant takes beyond ``dtypes``; ``condition`` says it in words.
     """
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -125,9 +158,12 @@ def register(
         table = _variants.setdefault(key, {})
         if name in table:
             raise ValueError(f"kernels.register: {op}/{device}/{name} is registered twice")
-        table[name] = Variant(op, device, name, fn, description, tuple(dtypes), reference, tolerance)
+        if reference and when is not None:
+            raise ValueError(f"kernels.register: the reference {op}/{device}/{name} must take every call (no when=)")
+        table[name] = Variant(op, device, name, fn, description, tuple(dtypes), reference, tolerance, when, condition)
         if default or (reference and key not in _defaults):
             _defaults[key] = name
+        _order.clear()
         return fn
 
     return decorate
@@ -157,24 +193,50 @@ def reference(op: str, device: str) -> Variant:
     raise KeyError(f"kernels: {op!r} on {device!r} has no reference variant")
 
 
-def get(op: str, device: str, dtype: Any = None) -> Variant:
-    """The variant the engine runs now: the user's choice, else the default.
-
-    If that variant does not support ``dtype`` the reference runs instead.
-    """
+def order(op: str, device: str) -> tuple[Variant, ...]:
+    """The variants ``pick`` tries, first to last: the user's choice, the default, the others in
+    registration order, the reference (if it was not among the first two)."""
     key = (op, device)
-    table = _variants.get(key)
-    name = _chosen.get(key) or _defaults.get(key)
-    chosen = table[name] if table and name in table else variant(op, device, name or "")
-    if dtype is not None and not chosen.supports(dtype):
-        return reference(op, device)
-    return chosen
+    found = _order.get(key)
+    if found is None:
+        table = _table(op, device)
+        first = [table[n] for n in dict.fromkeys((_chosen.get(key), _defaults.get(key))) if n in table]
+        rest = [v for v in table.values() if v not in first]
+        found = _order[key] = (*first, *(v for v in rest if not v.reference), *(v for v in rest if v.reference))
+    return found
+
+
+def pick(op: str, device: str, *args: Any, **kwargs: Any) -> Variant:
+    """The variant that runs ``op(*args, **kwargs)`` on ``device``: the first in ``order`` that
+    supports the call."""
+    for v in order(op, device):
+        if v.supports(*args, **kwargs):
+            return v
+    raise KeyError(f"kernels: no variant of {op!r} on {device!r} takes this call, and it has no reference")
+
+
+def run(op: str, *args: Any, **kwargs: Any) -> Any:
+    """Run ``op`` on its first array argument's device with the variant ``pick`` chooses:
+    the one call every kernel-backed Function makes."""
+    first = next(a for a in args if hasattr(a, "dtype"))
+    device = "cpu" if isinstance(first, np.ndarray | np.generic) else "cuda"
+    return pick(op, device, *args, **kwargs).fn(*args, **kwargs)
+
+
+def get(op: str, device: str, dtype: Any = None) -> Variant:
+    """The variant ``run`` would pick for a first argument of ``dtype`` (any dtype when None) and
+    no other condition: what ``use`` and the defaults select, for tools and tests."""
+    for v in order(op, device):
+        if v.reference or ((dtype is None or v.supports_dtype(dtype)) and v.when is None):
+            return v
+    return order(op, device)[0]
 
 
 def set_default(op: str, device: str, name: str) -> None:
     """Make ``name`` the default of ``op`` on ``device`` (benchmarks decide which)."""
     variant(op, device, name)
     _defaults[(op, device)] = name
+    _order.clear()
 
 
 class use:  # noqa: N801 - reads as a verb: kernels.use("matmul", "tiled")
@@ -196,6 +258,7 @@ class use:  # noqa: N801 - reads as a verb: kernels.use("matmul", "tiled")
             _chosen.pop(key, None)
             if name is not None:
                 _chosen[key] = name
+        _order.clear()
 
     def __enter__(self) -> use:
         return self
@@ -205,6 +268,7 @@ class use:  # noqa: N801 - reads as a verb: kernels.use("matmul", "tiled")
             _chosen.pop(key, None)
             if name is not None:
                 _chosen[key] = name
+        _order.clear()
 
 
 def list(op: str | None = None, device: str | None = None) -> builtins.list[Variant]:  # noqa: A001
