@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
+from ..engine.backend import device_of
 
 FLOAT_DTYPES = ("float32", "float64")
 
@@ -219,8 +219,7 @@ def run(op: str, *args: Any, **kwargs: Any) -> Any:
     """Run ``op`` on its first array argument's device with the variant ``pick`` chooses:
     the one call every kernel-backed Function makes."""
     first = next(a for a in args if hasattr(a, "dtype"))
-    device = "cpu" if isinstance(first, np.ndarray | np.generic) else "cuda"
-    return pick(op, device, *args, **kwargs).fn(*args, **kwargs)
+    return pick(op, device_of(first), *args, **kwargs).fn(*args, **kwargs)
 
 
 def get(op: str, device: str, dtype: Any = None) -> Variant:
