@@ -1,0 +1,443 @@
+"""CPU training steps against PyTorch, side by side in one run (issue 11's speed table).
+
+    python benchmarks/bench_cpu_step.py [--rows gpt mlp ...] [--json benchmarks/results/cpu_step.json]
+                                        [--quick] [--max-retries 3] [--threads 2]
+
+Rows (float32; the same initial weights and data in both libraries, written once as
+functional code over either library):
+
+* ``gpt``: a GPT-style step, 2 layers, d=256, 4 heads, T=256, batch 8, vocab 512: token +
+  position embedding; per layer LN → causal self-attention (qkv Linear,
+  scaled_dot_product_attention(is_causal=True), proj Linear) + residual, LN → Linear(d, 4d)
+  → GELU → Linear(4d, d) + residual; final LN, head Linear, cross_entropy; zero_grad,
+  backward, AdamW step.
+* ``ffn``: LN → Linear(768, 3072) → GELU → Linear(3072, 768) + residual at (2048, 768),
+  forward + backward of ``(y · r).sum()`` (r fixed).
+* ``mlp``: a 784-64-64-10 MLP step (ReLU, cross_entropy, SGD) at batch 32.
+* ``chain``: 200 small ops on (16, 16) (add, mul, tanh, exp, sub, sum over a dim, broadcast
+  add, sigmoid), forward + backward.
+* ``conv64``, ``conv128``, ``conv256``: a 3×3 conv2d + bias, padding 1, forward + backward at
+  32×64×32², 16×128×16², 8×256×8².
+
+Before timing a row, each library runs it once (twice for the optimizer rows) and the
+losses are compared. Timing: both libraries at ``--threads`` threads (torch.set_num_threads;
+NumPy's BLAS through threadpoolctl; numba), batches of calls of about 0.1 s or more, the
+two libraries taking turns (glassgrad/kernels/timing.py time_interleaved, each timed batch
+after an untimed one), best batch of each. During every timed batch the other processes'
+CPU use is recorded (glassgrad/kernels/busy.py); a row whose timed batches together saw
+others above ``--threshold`` cores is retried up to ``--max-retries`` times and the least
+disturbed attempt is kept: PyTorch's OpenMP barriers make its times explode when another
+process takes a core, so a ratio from a disturbed run says little.
+
+Notes (what profiling taught): see the end of this docstring, filled in by the profiling
+of the ``mlp`` and ``chain`` rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import glassgrad as gg
+import glassgrad.nn.functional as gF  # noqa: N812 - mirrors torch.nn.functional as tF
+from glassgrad.kernels import busy, timing
+from glassgrad.kernels.harness import machine_info
+
+tF = torch.nn.functional  # noqa: N816
+
+RESULTS = Path(__file__).parent / "results"
+
+
+# ---------------------------------------------------------------- the two libraries
+
+
+@dataclass(frozen=True)
+class Lib:
+    """What the row code needs of a library: its functional API, optimizers and a tensor maker."""
+
+    name: str
+    F: Any
+    optim: Any
+    tensor: Callable[..., Any]
+
+
+GLASSGRAD = Lib("glassgrad", gF, gg.optim, lambda a, requires_grad=False: gg.tensor(a, requires_grad=requires_grad))
+TORCH = Lib("torch", tF, torch.optim, lambda a, requires_grad=False: torch.tensor(a, requires_grad=requires_grad))
+
+
+def set_threads(n: int) -> dict[str, int]:
+    """Both libraries at ``n`` threads: PyTorch's intra-op pool, NumPy's BLAS, numba."""
+    torch.set_num_threads(n)
+    blas = None
+    try:
+        from threadpoolctl import threadpool_info, threadpool_limits
+
+        threadpool_limits(n, user_api="blas")  # stays in force: the limiter is not used as a context
+        blas = max((p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"), default=None)
+    except ImportError:
+        pass  # then BLAS runs with what OPENBLAS_NUM_THREADS / OMP_NUM_THREADS said
+    import numba
+
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    return {"torch": torch.get_num_threads(), "blas": blas, "numba": numba.get_num_threads()}
+
+
+# ---------------------------------------------------------------- the rows
+
+Step = Callable[[], Any]  # one step; returns the loss tensor
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    description: str
+    target: float  # glassgrad's time over PyTorch's, at most
+    build: Callable[[Lib, bool], Step]  # (library, quick) -> step
+    checks: int = 1  # steps whose losses are compared before timing (2: the second shows the update)
+
+
+def _rng() -> np.random.Generator:
+    return np.random.default_rng(11)
+
+
+def _linear_weights(rng: np.random.Generator, fan_in: int, fan_out: int) -> tuple[np.ndarray, np.ndarray]:
+    bound = 1 / np.sqrt(fan_in)
+    w = rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32)
+    return w, rng.uniform(-bound, bound, fan_out).astype(np.float32)
+
+
+def _params(lib: Lib, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    return {k: lib.tensor(a, requires_grad=True) for k, a in arrays.items()}
+
+
+def _clear_grads(params: dict[str, Any]) -> None:
+    for p in params.values():
+        p.grad = None
+
+
+def gpt_step(lib: Lib, quick: bool) -> Step:
+    layers, d, heads, T, B, V = (2, 32, 2, 16, 2, 64) if quick else (2, 256, 4, 256, 8, 512)  # noqa: N806
+    D = d // heads  # noqa: N806
+    rng = _rng()
+    arrays = {
+        "wte": (rng.standard_normal((V, d)) * 0.02).astype(np.float32),
+        "wpe": (rng.standard_normal((T, d)) * 0.02).astype(np.float32),
+    }
+    ones, zeros = np.ones(d, np.float32), np.zeros(d, np.float32)
+    for i in range(layers):
+        arrays[f"{i}.ln1.w"], arrays[f"{i}.ln1.b"] = ones, zeros
+        arrays[f"{i}.qkv.w"], arrays[f"{i}.qkv.b"] = _linear_weights(rng, d, 3 * d)
+        arrays[f"{i}.proj.w"], arrays[f"{i}.proj.b"] = _linear_weights(rng, d, d)
+        arrays[f"{i}.ln2.w"], arrays[f"{i}.ln2.b"] = ones, zeros
+        arrays[f"{i}.fc.w"], arrays[f"{i}.fc.b"] = _linear_weights(rng, d, 4 * d)
+        arrays[f"{i}.out.w"], arrays[f"{i}.out.b"] = _linear_weights(rng, 4 * d, d)
+    arrays["lnf.w"], arrays["lnf.b"] = ones, zeros
+    arrays["head.w"], arrays["head.b"] = _linear_weights(rng, d, V)
+    P = _params(lib, arrays)  # noqa: N806
+    idx = lib.tensor(rng.integers(0, V, (B, T)))
+    targets = lib.tensor(rng.integers(0, V, B * T))
+    positions = lib.tensor(np.arange(T))
+    opt = lib.optim.AdamW(list(P.values()), lr=3e-4)
+    F = lib.F  # noqa: N806
+
+    def heads_first(t: Any) -> Any:  # (B, T, d) -> (B, heads, T, D)
+        return t.reshape(B, T, heads, D).transpose(1, 2)
+
+    def step() -> Any:
+        opt.zero_grad()
+        x = F.embedding(idx, P["wte"]) + F.embedding(positions, P["wpe"])
+        for i in range(layers):
+            h = F.layer_norm(x, (d,), P[f"{i}.ln1.w"], P[f"{i}.ln1.b"])
+            q, k, v = F.linear(h, P[f"{i}.qkv.w"], P[f"{i}.qkv.b"]).chunk(3, -1)
+            a = F.scaled_dot_product_attention(heads_first(q), heads_first(k), heads_first(v), is_causal=True)
+            x = x + F.linear(a.transpose(1, 2).reshape(B, T, d), P[f"{i}.proj.w"], P[f"{i}.proj.b"])
+            h = F.layer_norm(x, (d,), P[f"{i}.ln2.w"], P[f"{i}.ln2.b"])
+            h = F.gelu(F.linear(h, P[f"{i}.fc.w"], P[f"{i}.fc.b"]))
+            x = x + F.linear(h, P[f"{i}.out.w"], P[f"{i}.out.b"])
+        x = F.layer_norm(x, (d,), P["lnf.w"], P["lnf.b"])
+        loss = F.cross_entropy(F.linear(x, P["head.w"], P["head.b"]).reshape(B * T, V), targets)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
+def ffn_step(lib: Lib, quick: bool) -> Step:
+    n, d = (64, 48) if quick else (2048, 768)
+    rng = _rng()
+    arrays = {"ln.w": np.ones(d, np.float32), "ln.b": np.zeros(d, np.float32)}
+    arrays["fc.w"], arrays["fc.b"] = _linear_weights(rng, d, 4 * d)
+    arrays["out.w"], arrays["out.b"] = _linear_weights(rng, 4 * d, d)
+    arrays["x"] = rng.standard_normal((n, d)).astype(np.float32)
+    P = _params(lib, arrays)  # noqa: N806
+    r = lib.tensor(rng.standard_normal((n, d)).astype(np.float32))
+    F = lib.F  # noqa: N806
+
+    def step() -> Any:
+        _clear_grads(P)
+        h = F.layer_norm(P["x"], (d,), P["ln.w"], P["ln.b"])
+        y = P["x"] + F.linear(F.gelu(F.linear(h, P["fc.w"], P["fc.b"])), P["out.w"], P["out.b"])
+        loss = (y * r).sum()
+        loss.backward()
+        return loss
+
+    return step
+
+
+def mlp_step(lib: Lib, quick: bool) -> Step:
+    sizes, batch = ([784, 64, 64, 10], 8) if quick else ([784, 64, 64, 10], 32)
+    rng = _rng()
+    arrays: dict[str, np.ndarray] = {}
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        arrays[f"{i}.w"], arrays[f"{i}.b"] = _linear_weights(rng, fan_in, fan_out)
+    P = _params(lib, arrays)  # noqa: N806
+    x = lib.tensor(rng.standard_normal((batch, sizes[0])).astype(np.float32))
+    y = lib.tensor(rng.integers(0, sizes[-1], batch))
+    opt = lib.optim.SGD(list(P.values()), lr=0.01)
+    F = lib.F  # noqa: N806
+    last = len(sizes) - 2
+
+    def step() -> Any:
+        opt.zero_grad()
+        h = x
+        for i in range(len(sizes) - 1):
+            h = F.linear(h, P[f"{i}.w"], P[f"{i}.b"])
+            if i < last:
+                h = F.relu(h)
+        loss = F.cross_entropy(h, y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
+CHAIN_OPS: tuple[Callable[[Any, Any, Any], Any], ...] = (  # (x, a, b) -> one op on x; values stay bounded
+    lambda x, a, b: x + a,
+    lambda x, a, b: x * b,
+    lambda x, a, b: x.tanh(),
+    lambda x, a, b: x.exp(),
+    lambda x, a, b: x - a,
+    lambda x, a, b: x * x,
+    lambda x, a, b: x.tanh(),
+    lambda x, a, b: x.sum(dim=-1, keepdim=True),  # (16, 1): the next add broadcasts it back
+    lambda x, a, b: x + a,
+    lambda x, a, b: x.sigmoid(),
+)
+
+
+def chain_step(lib: Lib, quick: bool) -> Step:
+    n_ops, shape = (20, (4, 4)) if quick else (200, (16, 16))
+    rng = _rng()
+    arrays = {name: rng.standard_normal(shape).astype(np.float32) for name in ("x", "a", "b")}
+    P = _params(lib, arrays)  # noqa: N806
+    x0, a, b = P["x"], P["a"], P["b"]
+
+    def step() -> Any:
+        _clear_grads(P)
+        x = x0
+        for i in range(n_ops):
+            x = CHAIN_OPS[i % len(CHAIN_OPS)](x, a, b)
+        loss = x.sum()
+        loss.backward()
+        return loss
+
+    return step
+
+
+def conv_step(batch: int, channels: int, size: int) -> Callable[[Lib, bool], Step]:
+    def build(lib: Lib, quick: bool) -> Step:
+        n, c, hw = (2, 8, 8) if quick else (batch, channels, size)
+        rng = _rng()
+        bound = 1 / np.sqrt(c * 9)
+        arrays = {
+            "x": rng.standard_normal((n, c, hw, hw)).astype(np.float32),
+            "w": rng.uniform(-bound, bound, (c, c, 3, 3)).astype(np.float32),
+            "b": rng.uniform(-bound, bound, c).astype(np.float32),
+        }
+        P = _params(lib, arrays)  # noqa: N806
+        r = lib.tensor(rng.standard_normal((n, c, hw, hw)).astype(np.float32))
+
+        def step() -> Any:
+            _clear_grads(P)
+            loss = (lib.F.conv2d(P["x"], P["w"], P["b"], padding=1) * r).sum()
+            loss.backward()
+            return loss
+
+        return step
+
+    return build
+
+
+ROWS = {
+    row.name: row
+    for row in (
+        Row("gpt", "GPT step: 2 layers, d=256, 4 heads, T=256, batch 8, vocab 512, AdamW", 1.5, gpt_step, checks=2),
+        Row("ffn", "LN→Linear(768,3072)→GELU→Linear(3072,768)+residual, (2048,768), fwd+bwd", 1.2, ffn_step),
+        Row("mlp", "784-64-64-10 MLP step, ReLU, cross_entropy, SGD, batch 32", 1.5, mlp_step, checks=2),
+        Row("chain", "200 small ops on (16,16), fwd+bwd", 1.3, chain_step),
+        Row("conv64", "3×3 conv2d+bias, pad 1, 32×64×32², fwd+bwd", 1.5, conv_step(32, 64, 32)),
+        Row("conv128", "3×3 conv2d+bias, pad 1, 16×128×16², fwd+bwd", 1.5, conv_step(16, 128, 16)),
+        Row("conv256", "3×3 conv2d+bias, pad 1, 8×256×8², fwd+bwd", 1.5, conv_step(8, 256, 8)),
+    )
+}
+
+
+# ---------------------------------------------------------------- checking and timing
+
+
+def check(row: Row, ours: Step, theirs: Step) -> dict[str, Any]:
+    """Run both ``row.checks`` times from the same weights; the losses must agree."""
+    losses = [(float(ours().item()), float(theirs().item())) for _ in range(row.checks)]
+    ok = all(np.isclose(o, t, rtol=1e-4, atol=1e-5) for o, t in losses)
+    return {"losses": losses, "ok": bool(ok)}
+
+
+@dataclass
+class Attempt:
+    ours_s: float  # best batch, seconds per step
+    theirs_s: float
+    others: busy.Span | None  # the other processes over all timed batches together
+    worst_batch_cores: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ours_ms": self.ours_s * 1e3,
+            "torch_ms": self.theirs_s * 1e3,
+            "ratio": self.ours_s / self.theirs_s,
+            "others_cores": None if self.others is None else self.others.cores,
+            "others_share": None if self.others is None else self.others.share,
+            "worst_batch_others_cores": self.worst_batch_cores,
+        }
+
+
+def reps_for(fn: Step, batch_seconds: float) -> int:
+    """How many calls make a batch of about ``batch_seconds`` (at least one)."""
+    fn()
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < min(batch_seconds, 0.05) or n == 0:
+        fn()
+        n += 1
+    per_call = (time.perf_counter() - start) / n
+    return max(int(batch_seconds / per_call), 1)
+
+
+def timed_pair(ours: Step, theirs: Step, rounds: int, batch_seconds: float) -> tuple[Attempt, int]:
+    """Best-of ``rounds`` interleaved batches of each, with others' CPU during every timed batch."""
+    reps = reps_for(theirs, batch_seconds)  # the same number of steps for both: PyTorch's ~batch_seconds
+    spans: dict[str, list[busy.Span | None]] = {"ours": [], "theirs": []}
+
+    def batch(name: str, fn: Step) -> Callable[[], None]:
+        def run() -> None:
+            start = busy.mark()
+            for _ in range(reps):
+                fn()
+            spans[name].append(busy.since(start))
+
+        return run
+
+    # warmup=1: every timed batch comes right after an untimed one, so the timed spans are every second one
+    times = timing.time_interleaved({"ours": batch("ours", ours), "theirs": batch("theirs", theirs)}, rounds, 1)
+    timed = spans["ours"][1::2] + spans["theirs"][1::2]
+    worst = None if any(s is None for s in timed) else max(s.cores for s in timed)  # type: ignore[union-attr]
+    attempt = Attempt(min(times["ours"]) / reps, min(times["theirs"]) / reps, busy.total(timed), worst)
+    return attempt, reps
+
+
+def measure(row: Row, args: argparse.Namespace) -> dict[str, Any]:
+    ours, theirs = row.build(GLASSGRAD, args.quick), row.build(TORCH, args.quick)
+    checked = check(row, ours, theirs)
+    attempts: list[Attempt] = []
+    reps = 0
+    for _ in range(args.max_retries + 1):
+        attempt, reps = timed_pair(ours, theirs, args.rounds, args.batch_seconds)
+        attempts.append(attempt)
+        if attempt.others is None or attempt.others.cores <= args.threshold:
+            break
+    kept = min(attempts, key=lambda a: a.others.cores if a.others is not None else 0.0)
+    result = {"row": row.name, "description": row.description, "target": row.target, **kept.as_dict()}
+    result.update(
+        met=bool(checked["ok"] and result["ratio"] <= row.target),
+        disturbed=kept.others is not None and kept.others.cores > args.threshold,
+        retries=len(attempts) - 1,
+        steps_per_batch=reps,
+        rounds=args.rounds,
+        check=checked,
+        attempts=[a.as_dict() for a in attempts],
+    )
+    return result
+
+
+# ---------------------------------------------------------------- output
+
+
+def _pct(share: float | None) -> str:
+    return "n/a" if share is None else f"{100 * share:.1f}"
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    head = f"{'row':8s} {'ours ms':>9s} {'torch ms':>9s} {'ratio':>6s} {'target':>6s} {'met?':>5s} "
+    head += f"{'others %':>8s} {'retries':>7s}  description"
+    lines = [head]
+    for r in rows:
+        met = "yes" if r["met"] else ("BAD" if not r["check"]["ok"] else "no")
+        flag = "*" if r["disturbed"] else ""
+        lines.append(
+            f"{r['row']:8s} {r['ours_ms']:9.3f} {r['torch_ms']:9.3f} {r['ratio']:6.2f} {r['target']:6.2f} "
+            f"{met:>5s} {_pct(r['others_share']) + flag:>8s} {r['retries']:7d}  {r['description']}"
+        )
+    lines.append(
+        "others %: the other processes' CPU during the timed batches, % of all cores "
+        "(* above the threshold after every retry); BAD: the losses differ from PyTorch's"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS), help="rows to run")
+    parser.add_argument("--json", help="write the results here (e.g. benchmarks/results/cpu_step.json)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one short round (a smoke test)")
+    parser.add_argument("--max-retries", type=int, default=3, help="retries of a disturbed row")
+    parser.add_argument("--threads", type=int, default=2, help="threads for each library")
+    parser.add_argument("--rounds", type=int, default=None, help="timed batches per library (default 5)")
+    parser.add_argument("--batch-seconds", type=float, default=None, help="about this long a batch (default 0.2)")
+    parser.add_argument("--threshold", type=float, default=0.1, help="others' CPU, in cores, that marks a disturbance")
+    args = parser.parse_args(argv)
+    args.rounds = args.rounds or (1 if args.quick else 5)
+    args.batch_seconds = args.batch_seconds or (0.01 if args.quick else 0.2)
+    threads = set_threads(args.threads)
+    print(f"threads: {threads}; others' CPU threshold {args.threshold} cores of {busy.CORES}")
+    results = []
+    for name in args.rows:
+        results.append(measure(ROWS[name], args))
+        r = results[-1]
+        print(f"  {name}: {r['ratio']:.2f}x ({r['ours_ms']:.3f} / {r['torch_ms']:.3f} ms), retries {r['retries']}")
+    print(format_table(results))
+    if args.json:
+        payload = {
+            "machine": machine_info("cpu"),
+            "torch": torch.__version__,
+            "threads": threads,
+            "command": "python benchmarks/bench_cpu_step.py " + " ".join(sys.argv[1:] if argv is None else argv),
+            "threshold_cores": args.threshold,
+            "quick": args.quick,
+            "rows": results,
+        }
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
+    return 0 if all(r["check"]["ok"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
