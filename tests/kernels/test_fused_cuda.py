@@ -65,6 +65,22 @@ def test_every_fused_op_is_registered_without_cupy() -> None:
         assert kernels.default_name(op, "cuda") == "fused"
         assert kernels.reference(op, "cuda").name == "cupy"
         assert kernels.variant(op, "cuda", "fused").dtypes == ("float32",)
+    for op in ("rms_norm", "rms_norm_backward"):  # no CUDA kernel: the reference is its cuda variant
+        assert [v.name for v in kernels.list(op, "cuda")] == ["cupy"]
+
+
+def test_fused_cuda_variants_declare_the_calls_they_take() -> None:
+    x = np.zeros((4, 6), np.float32)
+    t = np.zeros(4, np.int64)
+    softmax, ce = kernels.variant("softmax", "cuda", "fused"), kernels.variant("cross_entropy", "cuda", "fused")
+    assert softmax.accepts(x) and softmax.accepts(x, dim=1) and not softmax.accepts(x, dim=0)
+    backward = kernels.variant("softmax_backward", "cuda", "fused")
+    assert backward.accepts(x, x) and not backward.accepts(x, x.astype(np.float64)) and not backward.accepts(x, x, 0)
+    assert ce.accepts(x, t) and ce.accepts(x, t, ignore_index=2)
+    assert not ce.accepts(x, t, weight=np.ones(6, np.float32)) and not ce.accepts(x, t, -100, None, 0.1)
+    assert not ce.accepts(x, x) and not ce.accepts(x[None], t[None])
+    ce_backward = kernels.variant("cross_entropy_backward", "cuda", "fused")
+    assert ce_backward.accepts(x, t, t, t) and not ce_backward.accepts(x, t, t, t, -100, np.ones(6, np.float32))
 
 
 @pytest.mark.parametrize("cols", [1, 31, 32, 256, 257, 1000, 8192, 8193, 50000])
@@ -99,9 +115,9 @@ def test_references_match_the_cpu_engine(cols: int) -> None:
     loss.backward()
     ref_loss, lse = reference.cross_entropy(x, t)
     np.testing.assert_allclose(ref_loss.sum(), loss.item(), rtol=1e-4)
-    np.testing.assert_allclose(
-        reference.cross_entropy_backward(x, t, lse, np.ones(1, np.float32)), xt.grad.numpy(), **TOL
-    )
+    dx, dtarget = reference.cross_entropy_backward(x, t, lse, np.ones(1, np.float32))
+    np.testing.assert_allclose(dx, xt.grad.numpy(), **TOL)
+    assert dtarget is None
 
 
 # ------------------------------------------------------------------ on the GPU
@@ -122,7 +138,9 @@ def _both(op: str, *args, **kwargs):
     out = []
     for name in ("fused", "cupy"):
         result = kernels.variant(op, "cuda", name)(*[None if a is None else cupy.asarray(a) for a in args], **kwargs)
-        out.append(tuple(cupy.asnumpy(r) for r in (result if isinstance(result, tuple) else (result,))))
+        out.append(
+            tuple(None if r is None else cupy.asnumpy(r) for r in (result if isinstance(result, tuple) else (result,)))
+        )
     return out
 
 
@@ -196,6 +214,7 @@ def test_cross_entropy_kernels_match_composite_and_cpu(cols: int, reduction: str
     grad = np.random.default_rng(2).standard_normal(len(t)).astype(np.float32)
     fused_b, composite_b = _both("cross_entropy_backward", x, t, fused[1], grad)
     np.testing.assert_allclose(fused_b[0], composite_b[0], **TOL)
+    assert fused_b[1] is None and composite_b[1] is None  # class indices have no gradient
     assert not fused_b[0][::3].any()  # ignored rows get no gradient
 
     results = {}
@@ -224,14 +243,14 @@ def test_cross_entropy_ignore_index_that_is_a_class() -> None:
 @gpu
 def test_engine_uses_the_fused_kernels_on_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
     called = []
-    original = kernels.get
+    original = kernels.registry.pick
 
-    def spy(op: str, device: str, dtype=None):
-        chosen = original(op, device, dtype)
+    def spy(op: str, device: str, *args, **kwargs):
+        chosen = original(op, device, *args, **kwargs)
         called.append((op, chosen.name))
         return chosen
 
-    monkeypatch.setattr(kernels, "get", spy)  # the engine ops call kernels.get(op, device, dtype)
+    monkeypatch.setattr(kernels.registry, "pick", spy)  # the engine ops call kernels.run, which picks
     x = gg.tensor(
         np.random.default_rng(0).standard_normal((8, 10)).astype(np.float32), device="cuda", requires_grad=True
     )

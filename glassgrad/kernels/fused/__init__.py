@@ -1,10 +1,12 @@
-"""Fused memory-bound kernels on cuda: softmax, log_softmax, layer norm and softmax + cross-entropy.
+"""The row ops: softmax, log_softmax, layer norm, RMS norm and softmax + cross-entropy, with their backward.
 
-Each op has a composite CuPy reference (reference.py: one array op per line,
-one pass over memory each) and a fused CUDA C kernel (*.cu, launched from
-softmax.py, layer_norm.py, cross_entropy.py) that reads its input once and
-writes its output once, reducing each row with warp shuffles (rows.cuh).
-Importing this package registers everything; it needs neither CuPy nor a GPU.
+Each op has a reference (reference.py: whole-array NumPy/CuPy calls, one pass
+over memory each, registered as "numpy" on cpu and "cupy" on cuda). On cuda,
+fused CUDA C kernels (*.cu, launched from softmax.py, layer_norm.py,
+cross_entropy.py) read their input once and write their output once, reducing
+each row with warp shuffles (rows.cuh); rms_norm has no CUDA kernel. The
+validation cases and benchmark inputs are in spec.py. Importing this package
+registers everything; it needs neither CuPy nor a GPU.
 """
 
 from . import cross_entropy, layer_norm, reference, softmax, spec  # noqa: F401 - define the ops, register the variants

@@ -1,8 +1,10 @@
 """Launchers of the fused softmax + cross-entropy kernels (cross_entropy.cu), the cuda defaults.
 
-Logits (N, C) float32, targets (N,) int64 class indices; ``ignore_index``
-rows get loss 0 and gradient 0. Nothing is read back to the host: the
-incoming gradient stays a device array (one per row, or one for all rows).
+Logits (N, C) float32, targets (N,) integer class indices, no class weights,
+no label smoothing (the registry gives every other call to the reference);
+``ignore_index`` rows get loss 0 and gradient 0. Nothing is read back to the
+host: the incoming gradient stays a device array (one per row, or one for all
+rows).
 """
 
 from __future__ import annotations
@@ -15,6 +17,32 @@ from ..registry import register
 from .launch import fused_kernel, row_launch
 
 F32 = ("float32",)
+PLAIN = "2-D logits, integer targets (N,), no weight, no label smoothing"
+
+
+def _plain(
+    logits: Any, target: Any, ignore_index: int = -100, weight: Any = None, label_smoothing: float = 0.0
+) -> bool:
+    """The calls the kernels take: (N, C) logits, (N,) integer targets, no class weights, no smoothing."""
+    return (
+        logits.ndim == 2
+        and target.dtype.kind in "iu"
+        and target.shape == logits.shape[:1]
+        and weight is None
+        and not label_smoothing
+    )
+
+
+def _plain_backward(
+    logits: Any,
+    target: Any,
+    lse: Any,
+    grad: Any,
+    ignore_index: int = -100,
+    weight: Any = None,
+    label_smoothing: float = 0.0,
+) -> bool:
+    return _plain(logits, target, ignore_index, weight, label_smoothing)
 
 
 def _check(logits: Any, target: Any) -> tuple[Any, Any]:
@@ -29,8 +57,19 @@ def _check(logits: Any, target: Any) -> tuple[Any, Any]:
     return cupy.ascontiguousarray(logits), cupy.ascontiguousarray(target, dtype=cupy.int64)
 
 
-@register("cross_entropy", "cuda", "fused", "loss and lse per row in one read of the logits", F32, default=True)
-def cross_entropy(logits: Any, target: Any, ignore_index: int = -100) -> tuple[Any, Any]:
+@register(
+    "cross_entropy",
+    "cuda",
+    "fused",
+    "loss and lse per row in one read of the logits",
+    F32,
+    default=True,
+    when=_plain,
+    condition=PLAIN,
+)
+def cross_entropy(
+    logits: Any, target: Any, ignore_index: int = -100, weight: Any = None, label_smoothing: float = 0.0
+) -> tuple[Any, Any]:
     import cupy
 
     x, t = _check(logits, target)
@@ -44,8 +83,26 @@ def cross_entropy(logits: Any, target: Any, ignore_index: int = -100) -> tuple[A
     return loss, lse
 
 
-@register("cross_entropy_backward", "cuda", "fused", "(softmax - onehot) * g in one read, one write", F32, default=True)
-def cross_entropy_backward(logits: Any, target: Any, lse: Any, grad: Any, ignore_index: int = -100) -> Any:
+@register(
+    "cross_entropy_backward",
+    "cuda",
+    "fused",
+    "(softmax - onehot) * g in one read, one write",
+    F32,
+    default=True,
+    when=_plain_backward,
+    condition=PLAIN,
+)
+def cross_entropy_backward(
+    logits: Any,
+    target: Any,
+    lse: Any,
+    grad: Any,
+    ignore_index: int = -100,
+    weight: Any = None,
+    label_smoothing: float = 0.0,
+) -> tuple[Any, None]:
+    """(dL/dx, None): dL/dx = (softmax x − onehot(target)) · g per row, 0 where target == ignore_index."""
     import cupy
 
     x, t = _check(logits, target)
@@ -59,4 +116,4 @@ def cross_entropy_backward(logits: Any, target: Any, lse: Any, grad: Any, ignore
         lse = cupy.ascontiguousarray(lse, dtype=cupy.float32)
         args = (x, t, lse, g, dx, np.int64(n), np.int32(cols), np.int64(ignore_index), np.int32(g.size == n and n > 1))
         fused_kernel("cross_entropy.cu", "cross_entropy_backward")(grid, block, args)
-    return dx
+    return dx, None

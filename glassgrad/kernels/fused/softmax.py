@@ -1,7 +1,8 @@
 """Launchers of the fused softmax / log_softmax kernels (softmax.cu), registered as the cuda defaults.
 
-Each takes a float32 CuPy array of any shape, works on its last dim, and
-returns a new C-contiguous array of the same shape.
+Each takes a float32 CuPy array of any shape, works on its last dim (``dim``
+must name it; the registry gives other dims to the reference), and returns a
+new C-contiguous array of the same shape.
 """
 
 from __future__ import annotations
@@ -14,6 +15,15 @@ from ..registry import register
 from .launch import as_rows, fused_kernel, row_launch
 
 F32 = ("float32",)
+LAST_DIM = "dim is the last dim"
+
+
+def _last_dim(x: Any, dim: int = -1) -> bool:
+    return dim in (-1, x.ndim - 1)
+
+
+def _last_dim_same_dtype(y: Any, grad: Any, dim: int = -1) -> bool:
+    return dim in (-1, y.ndim - 1) and grad.dtype == y.dtype
 
 
 def _forward(name: str, x: Any) -> Any:
@@ -41,21 +51,57 @@ def _backward(name: str, y: Any, grad: Any) -> Any:
     return dx.reshape(y.shape)
 
 
-@register("softmax", "cuda", "fused", "one read, one write: online max/sum per row, warp shuffles", F32, default=True)
-def softmax(x: Any) -> Any:
+@register(
+    "softmax",
+    "cuda",
+    "fused",
+    "one read, one write: online max/sum per row, warp shuffles",
+    F32,
+    default=True,
+    when=_last_dim,
+    condition=LAST_DIM,
+)
+def softmax(x: Any, dim: int = -1) -> Any:
     return _forward("softmax_forward", x)
 
 
-@register("log_softmax", "cuda", "fused", "one read, one write: online max/sum, x - m - log s", F32, default=True)
-def log_softmax(x: Any) -> Any:
+@register(
+    "log_softmax",
+    "cuda",
+    "fused",
+    "one read, one write: online max/sum, x - m - log s",
+    F32,
+    default=True,
+    when=_last_dim,
+    condition=LAST_DIM,
+)
+def log_softmax(x: Any, dim: int = -1) -> Any:
     return _forward("log_softmax_forward", x)
 
 
-@register("softmax_backward", "cuda", "fused", "y * (g - sum(g*y)) with one row reduction", F32, default=True)
-def softmax_backward(y: Any, grad: Any) -> Any:
+@register(
+    "softmax_backward",
+    "cuda",
+    "fused",
+    "y * (g - sum(g*y)) with one row reduction",
+    F32,
+    default=True,
+    when=_last_dim_same_dtype,
+    condition=LAST_DIM + ", grad of y's dtype",
+)
+def softmax_backward(y: Any, grad: Any, dim: int = -1) -> Any:
     return _backward("softmax_backward", y, grad)
 
 
-@register("log_softmax_backward", "cuda", "fused", "g - exp(y) * sum(g) with one row reduction", F32, default=True)
-def log_softmax_backward(y: Any, grad: Any) -> Any:
+@register(
+    "log_softmax_backward",
+    "cuda",
+    "fused",
+    "g - exp(y) * sum(g) with one row reduction",
+    F32,
+    default=True,
+    when=_last_dim_same_dtype,
+    condition=LAST_DIM + ", grad of y's dtype",
+)
+def log_softmax_backward(y: Any, grad: Any, dim: int = -1) -> Any:
     return _backward("log_softmax_backward", y, grad)

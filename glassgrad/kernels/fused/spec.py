@@ -1,6 +1,9 @@
 """The fused ops' validation cases, benchmark inputs and minimum memory traffic.
 
-Sizes are "ROWSxCOLS" (the op works on the last dim). These kernels are
+Sizes are "ROWSxCOLS" (the benchmarks reduce over the last dim; the validation
+cases also reduce softmax over other dims, and give cross-entropy N-d logits,
+class weights, label smoothing and probability targets, which the variants
+that do not take them skip and the registry sends to the reference). These kernels are
 memory-bound, so ``bytes`` is what matters: the least a kernel must move —
 every input read once, every output written once — and the lab's GB/s is that
 over the measured time (to compare with the HBM peak). ``flops`` is a rough
@@ -40,28 +43,49 @@ def _inputs(xp: Any, dtype: Any) -> list[tuple[str, Any]]:
 
 
 def _forward_cases(xp: Any, dtype: Any) -> list[Case]:
-    return [Case(name, (x,)) for name, x in _inputs(xp, dtype)]
+    out = [Case(name, (x,)) for name, x in _inputs(xp, dtype)]
+    out.append(Case("3-D (2, 5, 33), dim=2", (_rand(xp, (2, 5, 33), dtype, 22),), {"dim": 2}))
+    out.append(Case("dim 0 of (33, 7)", (_rand(xp, (33, 7), dtype, 23),), {"dim": 0}))
+    out.append(Case("dim 1 of (4, 9, 5)", (_rand(xp, (4, 9, 5), dtype, 24),), {"dim": 1}))
+    return out
+
+
+def _softmax_cases(xp: Any, dtype: Any) -> list[Case]:
+    """The forward cases and a row with -inf entries (masked scores: e^-inf = 0)."""
+    masked = _rand(xp, (6, 50), dtype, 25)
+    masked[:, 10:] = -np.inf
+    return [*_forward_cases(xp, dtype), Case("-inf entries (6, 50)", (masked,))]
 
 
 def _softmax_backward_cases(forward: Any) -> Any:
     def cases(xp: Any, dtype: Any) -> list[Case]:
         return [
-            Case(name, (forward(x), _rand(xp, x.shape, dtype, 100 + i, 1.0)))
-            for i, (name, x) in enumerate(_inputs(xp, dtype))
+            Case(
+                case.name,
+                (forward(*case.args, **case.kwargs), _rand(xp, case.args[0].shape, dtype, 100 + i, 1.0)),
+                case.kwargs,
+            )
+            for i, case in enumerate(_forward_cases(xp, dtype))
         ]
 
     return cases
 
 
-def _layer_norm_cases(xp: Any, dtype: Any) -> list[Case]:
+def _norm_cases(xp: Any, dtype: Any, shift: float) -> list[Case]:
+    """(x + shift, weight, bias) for every input; then weight only, and neither with eps 1e-3."""
     out = []
     for i, (name, x) in enumerate(_inputs(xp, dtype)):
         cols = x.shape[-1]
         out.append(
-            Case(name, (x + 1.5, _rand(xp, (cols,), dtype, 50 + i, 1.0), _rand(xp, (cols,), dtype, 70 + i, 1.0)))
+            Case(name, (x + shift, _rand(xp, (cols,), dtype, 50 + i, 1.0), _rand(xp, (cols,), dtype, 70 + i, 1.0)))
         )
+    out.append(Case("weight only (9, 100)", (_rand(xp, (9, 100), dtype, 89) + shift, _rand(xp, (100,), dtype, 88))))
     out.append(Case("no weight, no bias, eps 1e-3", (_rand(xp, (9, 100), dtype, 90),), {"eps": 1e-3}))
     return out
+
+
+def _layer_norm_cases(xp: Any, dtype: Any) -> list[Case]:
+    return _norm_cases(xp, dtype, 1.5)
 
 
 def _layer_norm_backward_cases(xp: Any, dtype: Any) -> list[Case]:
@@ -74,13 +98,58 @@ def _layer_norm_backward_cases(xp: Any, dtype: Any) -> list[Case]:
     return out
 
 
+def _rms_norm_cases(xp: Any, dtype: Any) -> list[Case]:
+    """The layer-norm inputs without the bias (rms_norm has none); eps given or None (machine epsilon)."""
+    out = []
+    for case in _norm_cases(xp, dtype, 0.5):
+        kwargs = case.kwargs if case.kwargs else ({"eps": 1e-6} if len(case.args) > 2 else {})
+        out.append(Case(case.name.replace(", no bias", ""), case.args[:2], kwargs))
+    return out
+
+
+def _rms_norm_backward_cases(xp: Any, dtype: Any) -> list[Case]:
+    out = []
+    for i, case in enumerate(_rms_norm_cases(xp, dtype)):
+        x = case.args[0]
+        weight = case.args[1] if len(case.args) > 1 else None
+        _, rstd = reference.rms_norm(*case.args, **case.kwargs)
+        out.append(Case(case.name, (_rand(xp, x.shape, dtype, 400 + i, 1.0), x, rstd, weight)))
+    return out
+
+
+def _probabilities(xp: Any, shape: tuple[int, ...], dtype: Any, seed: int) -> Any:
+    """Class probabilities along dim 1 (each sample's sum is 1)."""
+    return reference.softmax(_rand(xp, shape, dtype, seed), 1)
+
+
 def _cross_entropy_cases(xp: Any, dtype: Any) -> list[Case]:
+    """Class indices with every third row ignored at every size; then ignore_index a class, class
+    weights, label smoothing, both, N-d logits, a transposed view, and probability targets."""
     out = [
         Case(f"{r}x{c}", (_rand(xp, (r, c), dtype, i), _targets(xp, r, c, 30 + i))) for i, (r, c) in enumerate(SHAPES)
     ]
     out.append(
         Case("ignore_index 0", (_rand(xp, (6, 10), dtype, 40), _targets(xp, 6, 10, 41) % 10), {"ignore_index": 0})
     )
+    weight = xp.abs(_rand(xp, (33,), dtype, 42, 1.0))
+    weight[3] = 0  # a class of weight 0
+    x, t = _rand(xp, (40, 33), dtype, 43), _targets(xp, 40, 33, 44)
+    out.append(Case("weight (40, 33)", (x, t), {"weight": weight}))
+    out.append(Case("label_smoothing 0.1 (40, 33)", (x, t), {"label_smoothing": 0.1}))
+    out.append(Case("weight, label_smoothing 0.25", (x, t), {"weight": weight, "label_smoothing": 0.25}))
+    masked = x.copy()
+    masked[:, 20:] = -np.inf  # masked logits: the targets below 20 keep a finite loss
+    out.append(Case("-inf logits, weight", (masked, t % 20), {"weight": weight}))
+    out.append(Case("transposed view (33x40).T", (_rand(xp, (33, 40), dtype, 45).T, t)))
+    t3 = np.random.default_rng(46).integers(0, 7, (4, 3, 5))
+    t3[0, 0] = IGNORE
+    logits3 = _rand(xp, (4, 7, 3, 5), dtype, 47)
+    out.append(Case("(4, 7, 3, 5) logits, smoothing 0.1", (logits3, xp.asarray(t3)), {"label_smoothing": 0.1}))
+    probs = _probabilities(xp, (40, 33), dtype, 48)
+    out.append(Case("probabilities (40, 33)", (x, probs)))
+    out.append(Case("probabilities, weight, smoothing", (x, probs), {"weight": weight, "label_smoothing": 0.2}))
+    probs3 = _probabilities(xp, (4, 7, 3, 5), dtype, 49)
+    out.append(Case("probabilities (4, 7, 3, 5)", (logits3, probs3)))
     return out
 
 
@@ -88,9 +157,9 @@ def _cross_entropy_backward_cases(xp: Any, dtype: Any) -> list[Case]:
     out = []
     for i, case in enumerate(_cross_entropy_cases(xp, dtype)):
         logits, target = case.args
-        _, lse = reference.cross_entropy(logits, target, **case.kwargs)
-        per_row = i % 2 == 0  # alternate reduction "none" (one grad per row) and "mean" (one grad, /count)
-        grad = _rand(xp, target.shape, dtype, 300 + i, 1.0) if per_row else xp.asarray(np.array(0.25, dtype=dtype))
+        loss, lse = reference.cross_entropy(logits, target, **case.kwargs)
+        per_row = i % 2 == 0  # alternate reduction "none" (one grad per sample) and "mean" (one grad, /count)
+        grad = _rand(xp, loss.shape, dtype, 300 + i, 1.0) if per_row else xp.asarray(np.array(0.25, dtype=dtype))
         out.append(
             Case(case.name + (" grad per row" if per_row else " scalar grad"), (logits, target, lse, grad), case.kwargs)
         )
@@ -119,6 +188,12 @@ def _make(kind: str) -> Any:
             weight = _rand(xp, (cols,), dtype, 2, 1.0)
             _, mean, rstd = reference.layer_norm(x, weight)
             return Case(size, (_rand(xp, (rows, cols), dtype, 1, 1.0), x, mean, rstd, weight))
+        if kind == "rms_norm":
+            return Case(size, (x, _rand(xp, (cols,), dtype, 2, 1.0)))
+        if kind == "rms_norm_backward":
+            weight = _rand(xp, (cols,), dtype, 2, 1.0)
+            _, rstd = reference.rms_norm(x, weight)
+            return Case(size, (_rand(xp, (rows, cols), dtype, 1, 1.0), x, rstd, weight))
         target = xp.asarray(np.random.default_rng(4).integers(0, cols, rows).astype(np.int64))
         if kind == "cross_entropy":
             return Case(size, (x, target))
@@ -153,11 +228,21 @@ def _flops(per_element: int) -> Any:
     return count
 
 
-SIZES = {"cuda": ("8192x8192", "65536x1024", "4096x50257", "32768x128")}
+SIZES = {
+    "cuda": ("8192x8192", "65536x1024", "4096x50257", "32768x128"),
+    "cpu": ("2048x768", "8192x256", "256x50257", "4096x512"),
+}
 
 for _op, _what, _cases, _kind, _bytes, _flop in [
-    ("softmax", "softmax over the last dim", _forward_cases, "forward", _traffic(1, 1), 4),
-    ("log_softmax", "log_softmax over the last dim", _forward_cases, "forward", _traffic(1, 1), 4),
+    ("softmax", "softmax over a dim (the last in the benchmarks)", _softmax_cases, "forward", _traffic(1, 1), 4),
+    (
+        "log_softmax",
+        "log_softmax over a dim (the last in the benchmarks)",
+        _forward_cases,
+        "forward",
+        _traffic(1, 1),
+        4,
+    ),
     (
         "softmax_backward",
         "dx = y*(g - sum(g*y)) over the last dim",
@@ -191,6 +276,24 @@ for _op, _what, _cases, _kind, _bytes, _flop in [
         "layer_norm_backward",
         _traffic(2, 1, row_values=2, col_values=3),
         12,
+    ),
+    # x read, y written; γ read; rstd written
+    (
+        "rms_norm",
+        "RMS norm over the last dim (saves rstd)",
+        _rms_norm_cases,
+        "rms_norm",
+        _traffic(1, 1, row_values=1, col_values=1),
+        5,
+    ),
+    # g, x read, dx written; rstd read; γ read, dγ written
+    (
+        "rms_norm_backward",
+        "RMS norm backward: dx, dweight",
+        _rms_norm_backward_cases,
+        "rms_norm_backward",
+        _traffic(2, 1, row_values=1, col_values=2),
+        8,
     ),
     # logits read; target (int64 = 2 float32 words) read, loss and lse written
     (
