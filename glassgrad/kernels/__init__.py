@@ -9,6 +9,7 @@ from . import (
     conv2d,  # noqa: F401 - registers the conv2d variants
     fused,  # noqa: F401 - registers the fused softmax / layer norm / cross-entropy variants
     matmul,  # noqa: F401 - registers the matmul variants
+    optim,  # noqa: F401 - registers the optimizer update variants (sgd / adam / rmsprop / adagrad)
     pooling,  # noqa: F401 - registers the max-pooling variants
 )
 from .harness import benchmark

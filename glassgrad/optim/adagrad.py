@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .. import kernels
 from ..engine.tensor import Tensor
 from .optimizer import Optimizer
 
@@ -16,6 +17,9 @@ class Adagrad(Optimizer):
     η_t = η / (1 + (t - 1)·lr_decay)
     S ← S + g²                                 (starts at initial_accumulator_value)
     p ← p - η_t · g / (√S + ε)
+
+    (maximize flips g's sign) computed by the kernel op ``adagrad_update`` (kernels/optim/),
+    one call per parameter.
     """
 
     nonnegative = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
@@ -41,13 +45,19 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
 
     def update(self, group: dict[str, Any], param: Tensor, grad: Any, state: dict[str, Any]) -> None:
-        xp, p = param.xp, param.array
         if not state:
             state["step"] = 0
-            state["sum"] = xp.full_like(p, group["initial_accumulator_value"])
+            state["sum"] = param.xp.full_like(param.array, group["initial_accumulator_value"])
         state["step"] += 1
-        if group["weight_decay"]:
-            grad = grad + group["weight_decay"] * p
-        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-        state["sum"] += grad * grad
-        p -= clr * (grad / (xp.sqrt(state["sum"]) + group["eps"]))
+        kernels.run(
+            "adagrad_update",
+            param.array,
+            grad,
+            state["sum"],
+            step=state["step"],
+            lr=group["lr"],
+            lr_decay=group["lr_decay"],
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            maximize=group["maximize"],
+        )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
+from .. import kernels
 from ..engine.tensor import Tensor
 from .optimizer import Optimizer
 
@@ -16,7 +16,10 @@ class Adam(Optimizer):
     g ← g + λ·p                              (weight_decay λ; AdamW decays p instead)
     m ← β₁·m + (1 - β₁)·g                    (first moment)
     v ← β₂·v + (1 - β₂)·g²                   (second moment; amsgrad keeps v̂max = max(v̂max, v))
-    p ← p - (η / (1 - β₁ᵗ)) · m / (√v / √(1 - β₂ᵗ) + ε)
+    p ← p - (η / (1 - β₁ᵗ)) · m / (√v / √(1 - β₂ᵗ) + ε)   (√v̂max with amsgrad; maximize flips g's sign)
+
+    with m ← β₁·m + (1 - β₁)·g as PyTorch's lerp(m, g, 1 - β₁); computed by the kernel op
+    ``adam_update`` (kernels/optim/), one call per parameter.
     """
 
     decoupled_weight_decay = False
@@ -45,8 +48,6 @@ class Adam(Optimizer):
 
     def update(self, group: dict[str, Any], param: Tensor, grad: Any, state: dict[str, Any]) -> None:
         xp, p = param.xp, param.array
-        beta1, beta2 = group["betas"]
-        lr, wd = group["lr"], group["weight_decay"]
         if not state:
             state["step"] = 0
             state["exp_avg"] = xp.zeros_like(p)
@@ -54,21 +55,23 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = xp.zeros_like(p)
         state["step"] += 1
-        t = state["step"]
-        if wd and self.decoupled_weight_decay:
-            p *= 1 - lr * wd
-        elif wd:
-            grad = grad + wd * p
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m += (1 - beta1) * (grad - m)  # = β₁m + (1-β₁)g, PyTorch's lerp
-        v *= beta2
-        v += (1 - beta2) * grad * grad
-        if group["amsgrad"]:
-            xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-            v = state["max_exp_avg_sq"]
-        bias1, bias2 = 1 - beta1**t, 1 - beta2**t
-        denom = xp.sqrt(v) / math.sqrt(bias2) + group["eps"]
-        p -= (lr / bias1) * (m / denom)
+        beta1, beta2 = group["betas"]
+        kernels.run(
+            "adam_update",
+            p,
+            grad,
+            state["exp_avg"],
+            state["exp_avg_sq"],
+            state["max_exp_avg_sq"] if group["amsgrad"] else None,
+            step=state["step"],
+            lr=group["lr"],
+            beta1=beta1,
+            beta2=beta2,
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            decoupled=self.decoupled_weight_decay,
+            maximize=group["maximize"],
+        )
 
 
 class AdamW(Adam):

@@ -1,8 +1,10 @@
 """Optimizer: parameter groups, per-parameter state, and the state_dict layout of PyTorch.
 
 Subclasses implement ``update(group, param, grad, state)`` — one parameter's
-update rule written out on its array — and the base class walks the groups.
-Updates happen in place on ``param.array`` under ``no_grad``: nothing is recorded.
+step: create its state on the first step, then one ``kernels.run`` of the
+optimizer's update op (kernels/optim/: the math, in PyTorch's order of
+operations) — and the base class walks the groups. Updates happen in place on
+``param.array`` and its state arrays, under ``no_grad``: nothing is recorded.
 """
 
 from __future__ import annotations
@@ -100,8 +102,7 @@ class Optimizer:
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is not None:
-                        grad = p.grad.array
-                        self.update(group, p, -grad if group.get("maximize") else grad, self.state.setdefault(p, {}))
+                        self.update(group, p, p.grad.array, self.state.setdefault(p, {}))
         return loss
 
     def _check_grads(self) -> None:
@@ -116,6 +117,8 @@ class Optimizer:
                     )
 
     def update(self, group: dict[str, Any], param: Tensor, grad: Any, state: dict[str, Any]) -> None:
+        """Update ``param.array`` in place from ``grad`` (its gradient's array, as accumulated: the
+        update applies ``maximize``) and ``state`` (this parameter's, filled on its first step)."""
         raise NotImplementedError(f"{type(self).__name__} must define update()")
 
     # ------------------------------------------------------------ state dicts

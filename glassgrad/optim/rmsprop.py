@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .. import kernels
 from ..engine.tensor import Tensor
 from .optimizer import Optimizer
 
@@ -16,6 +17,9 @@ class RMSprop(Optimizer):
     s ← α·s + (1 - α)·g²                       (square average)
     a ← √(s - ḡ²) + ε  with ḡ ← α·ḡ + (1 - α)·g  if centered,  else  √s + ε
     b ← μ·b + g/a,  p ← p - η·b               if momentum μ > 0,  else  p ← p - η·g/a
+
+    (maximize flips g's sign) computed by the kernel op ``rmsprop_update`` (kernels/optim/),
+    one call per parameter.
     """
 
     nonnegative = ("lr", "alpha", "eps", "weight_decay", "momentum")
@@ -44,7 +48,6 @@ class RMSprop(Optimizer):
 
     def update(self, group: dict[str, Any], param: Tensor, grad: Any, state: dict[str, Any]) -> None:
         xp, p = param.xp, param.array
-        alpha = group["alpha"]
         if not state:
             state["step"] = 0
             state["square_avg"] = xp.zeros_like(p)
@@ -53,21 +56,17 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = xp.zeros_like(p)
         state["step"] += 1
-        if group["weight_decay"]:
-            grad = grad + group["weight_decay"] * p
-        square_avg = state["square_avg"]
-        square_avg *= alpha
-        square_avg += (1 - alpha) * grad * grad
-        if group["centered"]:
-            grad_avg = state["grad_avg"]
-            grad_avg += (1 - alpha) * (grad - grad_avg)
-            avg = xp.sqrt(square_avg - grad_avg * grad_avg) + group["eps"]
-        else:
-            avg = xp.sqrt(square_avg) + group["eps"]
-        if group["momentum"] > 0:
-            buf = state["momentum_buffer"]
-            buf *= group["momentum"]
-            buf += grad / avg
-            p -= group["lr"] * buf
-        else:
-            p -= group["lr"] * (grad / avg)
+        kernels.run(
+            "rmsprop_update",
+            p,
+            grad,
+            state["square_avg"],
+            state["grad_avg"] if group["centered"] else None,
+            state["momentum_buffer"] if group["momentum"] > 0 else None,
+            lr=group["lr"],
+            alpha=group["alpha"],
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            momentum=group["momentum"],
+            maximize=group["maximize"],
+        )

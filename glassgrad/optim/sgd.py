@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .. import kernels
 from ..engine.tensor import Tensor
 from .optimizer import Optimizer
 
@@ -17,6 +18,8 @@ class SGD(Optimizer):
     b ← μ·b + (1 - τ)·g      afterwards          (momentum μ, dampening τ)
     g ← g + μ·b  if nesterov  else  b
     p ← p - η·g                                  (lr η; maximize flips g's sign)
+
+    computed by the kernel op ``sgd_update`` (kernels/optim/), one call per parameter.
     """
 
     nonnegative = ("lr", "momentum", "dampening", "weight_decay")
@@ -50,16 +53,22 @@ class SGD(Optimizer):
             )
 
     def update(self, group: dict[str, Any], param: Tensor, grad: Any, state: dict[str, Any]) -> None:
-        p = param.array
-        if group["weight_decay"]:
-            grad = grad + group["weight_decay"] * p
-        momentum = group["momentum"]
-        if momentum:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = grad.copy()
-            else:
-                buf *= momentum
-                buf += (1 - group["dampening"]) * grad
-            grad = grad + momentum * buf if group["nesterov"] else buf
-        p -= group["lr"] * grad
+        buffer, first_step = None, False
+        if group["momentum"] != 0:
+            buffer = state.get("momentum_buffer")
+            if buffer is None:  # the kernel fills it with the first step's gradient
+                buffer = state["momentum_buffer"] = param.xp.empty_like(param.array)
+                first_step = True
+        kernels.run(
+            "sgd_update",
+            param.array,
+            grad,
+            buffer,
+            lr=group["lr"],
+            momentum=group["momentum"],
+            dampening=group["dampening"],
+            weight_decay=group["weight_decay"],
+            nesterov=group["nesterov"],
+            maximize=group["maximize"],
+            first_step=first_step,
+        )

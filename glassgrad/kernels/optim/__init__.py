@@ -1,0 +1,10 @@
+"""The optimizers' update step as kernel ops: one parameter's SGD, Adam/AdamW, RMSprop or Adagrad step, in place.
+
+Each op has a whole-array reference (reference.py: NumPy on cpu, CuPy on cuda,
+PyTorch's order of operations) and a fused numba pass on cpu (cpu_numba.py)
+that reads and writes each array once; spec.py holds the validation cases and
+benchmark inputs. ``glassgrad.optim`` calls ``kernels.run("adam_update", ...)``
+once per parameter per step.
+"""
+
+from . import cpu_numba, reference, spec  # noqa: F401 - define the ops and register the variants
