@@ -1,26 +1,30 @@
 """Loss functions, each a Function with its derivative written out.
 
-Pointwise losses give one value per element (d = x − y):
+Pointwise losses give one value l per element (d = x − y); given g = dL/dl:
 
-    mse        l = d²                                   dl/dx = 2d
-    l1         l = |d|                                  dl/dx = sign d
-    huber      l = ½d² if |d| < δ else δ(|d| − ½δ)      dl/dx = clip(d, −δ, δ)
-    smooth_l1  l = ½d²/β if |d| < β else |d| − ½β       dl/dx = clip(d/β, −1, 1)  (β = 0: sign d)
-    bce        l = −w[y log x + (1−y) log(1−x)]         dl/dx = w(x − y) / (x(1 − x))
-    bce_logits l = w[(1−y)x + (1 + (p−1)y) softplus(−x)]  dl/dx = w[(py + 1 − y)σ(x) − py]
-    kl_div     l = y(log y − x)                         dl/dx = −y
+    mse        l = d²                                   dL/dx = 2d · g
+    l1         l = |d|                                  dL/dx = sign d · g
+    huber      l = ½d² if |d| < δ else δ(|d| − ½δ)      dL/dx = clip(d, −δ, δ) · g
+    smooth_l1  l = ½d²/β if |d| < β else |d| − ½β       dL/dx = clip(d/β, −1, 1) · g  (β = 0: sign d)
+    bce        l = −w[y log x + (1−y) log(1−x)]         dL/dx = w(x − y) / (x(1 − x)) · g
+    bce_logits l = w[(1−y)x + (1 + (p−1)y) softplus(−x)]  dL/dx = w[(py + 1 − y)σ(x) − py] · g
+    kl_div     l = y(log y − x)                         dL/dx = −y · g
 
 (mse, l1, huber, smooth_l1 and kl_div broadcast input and target as PyTorch does, the first four with
 PyTorch's UserWarning when the shapes differ; shapes that don't broadcast raise RuntimeError; the two
 binary cross-entropies want equal shapes, ValueError otherwise) and ``reduction`` ("none" | "mean" | "sum") is then applied with the ordinary
-mean/sum ops. The class losses are fused: with logits x of shape (N, C, ...) and
-per-class target weights q (one-hot of the class, smoothed, times the class
-weight; or the given probabilities), cross-entropy is
+mean/sum ops. The class losses weight each class c of each sample n by q_nc (one-hot
+of the class, smoothed, times the class weight; or the given probabilities: the
+kernels' ``class_weights``, glassgrad/kernels/fused/reference.py). With logits x of
+shape (N, C, ...), cross-entropy (the ``cross_entropy`` kernels, which fuse the
+log-softmax) is
 
-    l_n = −Σ_c q_nc log softmax(x)_nc,     dl_n/dx_nc = softmax(x)_nc · Σ_c' q_nc' − q_nc,
+    l_n = −Σ_c q_nc log softmax(x)_nc,     dL/dx_nc = (softmax(x)_nc · Σ_c' q_nc' − q_nc) · g_n,
 
-which for plain one-hot targets is the familiar (softmax − target), divided by N
-under reduction="mean" (by Σ of the targets' class weights when ``weight`` is set).
+which for plain one-hot targets is the familiar (softmax − target) · g. Under
+reduction="mean" the sum is divided by N·d1·... for probabilities and by Σ_n w[y_n]
+over the kept targets for class indices (the number of kept targets without
+``weight``): ``mean_divisor``, here, for both class losses.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from typing import Any
 import numpy as np
 
 from ... import kernels
-from .. import backend, dtypes
+from ...kernels.fused.reference import _weighted_sum, class_weights
+from .. import dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
 from .checks import as_float, check_broadcast
@@ -85,7 +90,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 # ---------------------------------------------------------------- pointwise losses
 class SquaredError(Function):
-    """l = (x − y)²;  dl/dx = 2(x − y),  dl/dy = −2(x − y)"""
+    """z = (x − y)²;  dL/dx = 2(x − y) · g,  dL/dy = −2(x − y) · g"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any) -> Any:
@@ -101,7 +106,7 @@ class SquaredError(Function):
 
 
 class AbsoluteError(Function):
-    """l = |x − y|;  dl/dx = sign(x − y),  dl/dy = −sign(x − y)  (0 at the kink, as PyTorch)"""
+    """z = |x − y|;  dL/dx = sign(x − y) · g,  dL/dy = −sign(x − y) · g  (0 at the kink, as PyTorch)"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any) -> Any:
@@ -117,7 +122,7 @@ class AbsoluteError(Function):
 
 
 class HuberError(Function):
-    """l = ½d² if |d| < δ else δ(|d| − ½δ), d = x − y;  dl/dx = clip(d, −δ, δ) = −dl/dy"""
+    """z = ½d² if |d| < δ else δ(|d| − ½δ), d = x − y;  dL/dx = clip(d, −δ, δ) · g = −dL/dy"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any, delta: float) -> Any:
@@ -136,7 +141,7 @@ class HuberError(Function):
 
 
 class SmoothL1Error(Function):
-    """l = ½d²/β if |d| < β else |d| − ½β, d = x − y;  dL/dx = g · (d/β if |d| < β else sign d) = −dL/dy
+    """z = ½d²/β if |d| < β else |d| − ½β, d = x − y;  dL/dx = g · (d/β if |d| < β else sign d) = −dL/dy
     (β = 0 is the L1 loss, with gradient 0 at d = 0 as PyTorch)"""
 
     @staticmethod
@@ -160,8 +165,8 @@ class SmoothL1Error(Function):
 
 
 class BinaryCrossEntropy(Function):
-    """l = −w[y·log x + (1−y)·log(1−x)], each log clamped at −100 as PyTorch;
-    dl/dx = w(x − y) / max(x(1 − x), 1e-12),  dl/dy = w[log(1−x) − log x]"""
+    """z = −w[y·log x + (1−y)·log(1−x)], each log clamped at −100 as PyTorch;
+    dL/dx = w(x − y) / max(x(1 − x), 1e-12) · g,  dL/dy = w[log(1−x) − log x] · g"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any, weight: Any) -> Any:
@@ -188,8 +193,8 @@ def _softplus(xp: Any, x: Any) -> Any:
 
 
 class BinaryCrossEntropyWithLogits(Function):
-    """l = w[(1−y)x + (1 + (p−1)y)·softplus(−x)]  (= −w[p·y·log σ(x) + (1−y)·log(1−σ(x))]);
-    dl/dx = w[(p·y + 1 − y)σ(x) − p·y],  dl/dy = w[p·softplus(−x) − softplus(x)]"""
+    """z = w[(1−y)x + (1 + (p−1)y)·softplus(−x)]  (= −w[p·y·log σ(x) + (1−y)·log(1−σ(x))]);
+    dL/dx = w[(p·y + 1 − y)σ(x) − p·y] · g,  dL/dy = w[p·softplus(−x) − softplus(x)] · g"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any, weight: Any, pos_weight: Any) -> Any:
@@ -214,9 +219,9 @@ class BinaryCrossEntropyWithLogits(Function):
 
 class KLDivergence(Function):
     """Pointwise KL term with x = log q (the input) and target y:
-    log_target=False: l = y(log y − x) (0 where y = 0);  dl/dx = −y,  dl/dy = log y + 1 − x
-                      (dl/dy is taken as 0 where y = 0, where PyTorch gives nan)
-    log_target=True:  l = eʸ(y − x);                     dl/dx = −eʸ, dl/dy = eʸ(y − x + 1)"""
+    log_target=False: z = y(log y − x) (0 where y = 0);  dL/dx = −y · g,  dL/dy = (log y + 1 − x) · g
+                      (dL/dy is taken as 0 where y = 0, where PyTorch gives nan)
+    log_target=True:  z = eʸ(y − x);                     dL/dx = −eʸ · g,  dL/dy = eʸ(y − x + 1) · g"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any, log_target: bool) -> Any:
@@ -242,37 +247,16 @@ class KLDivergence(Function):
 
 
 # ------------------------------------------------------------------ class losses
-def _class_weights(ctx: Context, shape: tuple[int, ...], target: Any, weight: Any, options: dict[str, Any]) -> Any:
-    """q: per-element class weights shaped like the input (N, C, ...), and the
-    divisor of reduction="mean", both stored on ``ctx``.
-
-    Class indices: q = w_c·((1−ε)[c = y] + ε/C), zero where y = ignore_index; the
-    mean divides by Σ w_y over the kept targets. Probabilities: q = w_c·((1−ε)t + ε/C);
-    the mean divides by the number of samples N·d1·...
-    """
-    xp, eps, classes = ctx.xp, options["label_smoothing"], shape[1]
-    dtype = options["dtype"]
-    w = xp.ones(classes, dtype=dtype) if weight is None else weight
-    w = w.reshape((1, classes) + (1,) * (len(shape) - 2))
-    if options["probabilities"]:
-        q = w * ((1 - eps) * target + eps / classes)
-        ctx.target_weight = w * (1 - eps)
-        divisor = max(int(np.prod(shape)) // classes, 1) if shape else 1
-    else:
-        kept = target != options["ignore_index"]
-        safe = xp.where(kept, target, 0)
-        one_hot = xp.expand_dims(safe, 1) == xp.arange(classes).reshape(w.shape)
-        q = w * ((1 - eps) * one_hot + eps / classes) * xp.expand_dims(kept, 1)
-        divisor = (w * one_hot * xp.expand_dims(kept, 1)).sum()
-    ctx.divisor = divisor
-    return q.astype(dtype, copy=False)
-
-
-def _weighted_sum(xp: Any, q: Any, log_p: Any) -> Any:
-    """Σ_c q_nc · log p_nc over dim 1, where a class of weight 0 adds 0 even if its log p is -inf
-    (a masked logit): 0 · (-inf) would be nan, and PyTorch picks the target's value instead."""
-    with np.errstate(invalid="ignore"):
-        return xp.where(q != 0, q * log_p, 0).sum(axis=1)
+def mean_divisor(xp: Any, shape: tuple[int, ...], target: Any, weight: Any, ignore_index: int, dtype: Any) -> Any:
+    """What reduction="mean" divides the summed loss by, for logits of ``shape`` (N, C, d1, ...):
+    N·d1·... for probability targets; Σ_n w[y_n] over the targets y_n ≠ ignore_index for class
+    indices (their number when ``weight`` is None), in ``dtype``."""
+    if dtypes.is_floating(target.dtype):
+        return max(int(np.prod(shape)) // shape[1], 1)
+    kept = target != ignore_index
+    if weight is None:
+        return kept.sum(dtype=dtype)
+    return (weight[xp.where(kept, target, 0)] * kept).sum(dtype=dtype)
 
 
 def _reduced(ctx: Context, loss: Any) -> Any:
@@ -283,72 +267,53 @@ def _reduced(ctx: Context, loss: Any) -> Any:
     return total / ctx.divisor if ctx.reduction == "mean" else total
 
 
-def _per_sample_grad(ctx: Context, grad: Any) -> Any:
-    """dL/dl_n, shaped (N, 1, d1, ...) so it broadcasts over the class dim."""
-    if ctx.reduction == "none":
-        return ctx.xp.expand_dims(grad, 1)
-    return grad / ctx.divisor if ctx.reduction == "mean" else grad
+def _loss_grad(ctx: Context, grad: Any) -> Any:
+    """dL/dl_n: ``grad`` per sample (N, d1, ...) for reduction="none", else one value (for "mean"
+    divided by ``ctx.divisor``)."""
+    return ctx.xp.asarray(grad / ctx.divisor) if ctx.reduction == "mean" else grad
 
 
 class NegativeLogLikelihood(Function):
-    """l_n = −Σ_c q_nc · x_nc with x = log-probabilities (q: see ``_class_weights``);
-    dl_n/dx_nc = −q_nc"""
+    """l_n = −Σ_c q_nc · x_nc with x = log-probabilities (q: ``class_weights``, w[y_n] at the target class,
+    0 for an ignored target);  dL/dx_nc = −q_nc · g_n"""
 
     @staticmethod
-    def forward(ctx: Context, x: Any, target: Any, weight: Any, **options: Any) -> Any:
-        ctx.reduction = options["reduction"]
-        q = _class_weights(ctx, x.shape, target, weight, {**options, "dtype": x.dtype, "probabilities": False})
+    def forward(ctx: Context, x: Any, target: Any, weight: Any, ignore_index: int, reduction: str) -> Any:
+        xp = ctx.xp
+        q = class_weights(xp, x.shape, target, weight, ignore_index, 0.0, x.dtype)
+        ctx.reduction = reduction
+        ctx.divisor = mean_divisor(xp, x.shape, target, weight, ignore_index, x.dtype)
         ctx.save_for_backward(q)
-        return _reduced(ctx, -_weighted_sum(ctx.xp, q, x))
+        return _reduced(ctx, -_weighted_sum(xp, q, x, probabilities=False))  # a weight-0 class adds 0, even at -inf
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
         (q,) = ctx.saved_arrays
-        return -q * _per_sample_grad(ctx, grad), None, None
+        g = _loss_grad(ctx, grad)
+        return -q * (ctx.xp.expand_dims(g, 1) if ctx.reduction == "none" else g), None, None
 
 
 class CrossEntropy(Function):
-    """Fused log-softmax + negative log-likelihood over dim 1:
-    l_n = −Σ_c q_nc·log softmax(x)_nc;  dl_n/dx_nc = softmax(x)_nc·Σ_c' q_nc' − q_nc
-    (= softmax − one_hot for plain targets); for probability targets t,
-    dl_n/dt_nc = −(1−ε)·w_c·log softmax(x)_nc"""
+    """Fused log-softmax + negative log-likelihood over the class dim 1 (q: ``class_weights``):
+    l_n = −Σ_c q_nc · log softmax(x)_nc;  dL/dx_nc = (softmax(x)_nc · Σ_c' q_nc' − q_nc) · g_n
+    (= (softmax − one_hot) · g for plain targets); for probability targets t,
+    dL/dt_nc = −(1 − ε) · w_c · log softmax(x)_nc · g_n"""
 
     @staticmethod
-    def forward(ctx: Context, x: Any, target: Any, weight: Any, **options: Any) -> Any:
-        xp = ctx.xp
-        ctx.reduction = options["reduction"]
-        ctx.probabilities = options["probabilities"]
-        ctx.fused = (  # plain class indices, float32 (N, C) logits on cuda: the fused kernels (kernels/fused/)
-            x.ndim == 2 and x.dtype == "float32" and backend.device_of(x) == "cuda" and weight is None
-        ) and not (ctx.probabilities or options["label_smoothing"])
-        if ctx.fused:
-            ctx.ignore_index = options["ignore_index"]
-            loss, lse = kernels.get("cross_entropy", "cuda", x.dtype)(x, target, ctx.ignore_index)
-            ctx.divisor = (target != ctx.ignore_index).sum(dtype=x.dtype)
-            ctx.save_for_backward(x, target, lse)
-            return _reduced(ctx, loss)
-        shifted = x - x.max(axis=1, keepdims=True)
-        log_p = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
-        q = _class_weights(ctx, x.shape, target, weight, {**options, "dtype": x.dtype})
-        ctx.save_for_backward(log_p, q)
-        if ctx.probabilities:  # PyTorch forms Σ t·log p as is: a zero probability on a -inf logit gives nan
-            with np.errstate(invalid="ignore"):
-                return _reduced(ctx, -(q * log_p).sum(axis=1))
-        return _reduced(ctx, -_weighted_sum(xp, q, log_p))
+    def forward(
+        ctx: Context, x: Any, target: Any, weight: Any, ignore_index: int, reduction: str, label_smoothing: float
+    ) -> Any:
+        ctx.options = {"ignore_index": ignore_index, "weight": weight, "label_smoothing": label_smoothing}
+        loss, lse = kernels.run("cross_entropy", x, target, **ctx.options)
+        ctx.reduction = reduction
+        ctx.divisor = mean_divisor(ctx.xp, x.shape, target, weight, ignore_index, x.dtype)
+        ctx.save_for_backward(x, target, lse)
+        return _reduced(ctx, loss)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        g = _per_sample_grad(ctx, grad)
-        if ctx.fused:
-            x, target, lse = ctx.saved_arrays
-            return (
-                kernels.get("cross_entropy_backward", "cuda", x.dtype)(x, target, lse, g, ctx.ignore_index),
-                None,
-                None,
-            )
-        log_p, q = ctx.saved_arrays
-        dx = (ctx.xp.exp(log_p) * q.sum(axis=1, keepdims=True) - q) * g
-        dtarget = -ctx.target_weight * log_p * g if ctx.probabilities else None
+        x, target, lse = ctx.saved_arrays
+        dx, dtarget = kernels.run("cross_entropy_backward", x, target, lse, _loss_grad(ctx, grad), **ctx.options)
         return dx, dtarget, None
 
 
@@ -513,9 +478,9 @@ def _class_loss(
         x, target, w = float_operands(op, input, target, weight)
     else:
         x, w = float_operands(op, input, weight)
-    options = {"ignore_index": int(ignore_index), "reduction": reduction, "label_smoothing": label_smoothing}
+    options = {"ignore_index": int(ignore_index), "reduction": reduction}
     if function is CrossEntropy:
-        options["probabilities"] = probabilities
+        options["label_smoothing"] = label_smoothing
     loss = function.apply(x, target, None if w is None else w.detach(), **options)
     return loss.squeeze(0) if unbatched and reduction == "none" else loss
 

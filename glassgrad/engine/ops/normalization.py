@@ -2,21 +2,26 @@
 
 Batch, layer and group norm standardise x over some axes A and then scale and shift:
 
-    μ = mean_A x,  σ = √(var_A x + ε),  x̂ = (x − μ)/σ,  y = γ x̂ + β
+    μ = mean_A x,  rstd = 1/√(var_A x + ε),  x̂ = (x − μ)·rstd,  z = γ x̂ + β
 
-with ĝ = γ·dL/dy, the chain rule through μ and σ collapses to
+with ĝ = γ ⊙ g (g = dL/dz), the chain rule through μ and rstd collapses to
 
-    dL/dx = (1/σ)·(ĝ − mean_A ĝ − x̂ · mean_A(ĝ ⊙ x̂))
-    dL/dγ = Σ dL/dy ⊙ x̂,   dL/dβ = Σ dL/dy      (summed over all but γ's axes)
+    dL/dx = rstd·(ĝ − mean_A ĝ − x̂ · mean_A(ĝ ⊙ x̂))
+    dL/dγ = Σ g ⊙ x̂,   dL/dβ = Σ g      (summed over all but γ's axes)
 
-They differ only in A: batch norm uses (N, H, W) per channel, layer norm the
-trailing ``normalized_shape`` dims per sample, group norm each group of channels
-per sample. In evaluation mode batch norm uses fixed running statistics, so μ and
-σ are constants and dL/dx = ĝ/σ.
+They differ only in A, and all three reach the ``layer_norm`` kernels (forward and
+backward, over the last dim of a 2-D view; glassgrad/kernels/fused/): layer norm
+uses the trailing ``normalized_shape`` dims of each sample, group norm each group
+of channels of each sample (the (N·G, C/G·HW) view, γ and β applied per channel
+here), batch norm the (N, *spatial) positions of each channel (its backward runs
+on the channel-major (C, N·HW) view). Batch norm normalises with statistics it is
+given — the batch's (its public function computes them, as it also updates the
+running averages) or, in evaluation mode, the fixed running statistics, where μ
+and rstd are constants and dL/dx = rstd·ĝ.
 
-RMS norm (``rms_norm``) only rescales, over the trailing dims: x̂ = x/ρ with
-ρ = √(mean_A x² + ε) and y = γ x̂, so the mean term drops out:
-dL/dx = (1/ρ)(ĝ − x̂ · mean_A(ĝ ⊙ x̂)).
+RMS norm (``rms_norm``, the ``rms_norm`` kernels) only rescales, over the trailing
+dims: x̂ = x·rstd with rstd = 1/√(mean_A x² + ε) and z = γ x̂, so the mean term
+drops out: dL/dx = rstd·(ĝ − x̂ · mean_A(ĝ ⊙ x̂)).
 """
 
 from __future__ import annotations
@@ -26,7 +31,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from ... import kernels
-from .. import backend
 from ..function import Context, Function
 from ..tensor import Tensor
 from .operands import promote
@@ -62,22 +66,8 @@ def same_float_dtype(op: str, **tensors: Tensor | None) -> None:
         raise NotImplementedError(f"{op}: not implemented for {dtype} tensors (floating point only)")
 
 
-def standardize(xp: Any, x: Any, axes: tuple[int, ...], eps: float) -> tuple[Any, Any]:
-    """(x̂, 1/σ) with statistics over ``axes`` (kept as size-1 dims)."""
-    mean = x.mean(axis=axes, keepdims=True)
-    inv_std = 1 / xp.sqrt(x.var(axis=axes, keepdims=True) + eps)
-    return (x - mean) * inv_std, inv_std
-
-
-def standardized_backward(g_hat: Any, x_hat: Any, inv_std: Any, axes: tuple[int, ...]) -> Any:
-    """dL/dx = (1/σ)(ĝ − mean ĝ − x̂·mean(ĝ x̂)) when μ and σ are statistics of x over ``axes``."""
-    mean_g = g_hat.mean(axis=axes, keepdims=True)
-    mean_gx = (g_hat * x_hat).mean(axis=axes, keepdims=True)
-    return inv_std * (g_hat - mean_g - x_hat * mean_gx)
-
-
 def _affine_grads(grad: Any, x_hat: Any, weight: Any, bias: Any, axes: tuple[int, ...], shape: Any) -> tuple[Any, Any]:
-    """(dL/dγ, dL/dβ) summed over ``axes`` and reshaped to the parameters' ``shape``."""
+    """(dL/dγ, dL/dβ) = (Σ g ⊙ x̂, Σ g) over ``axes``, reshaped to the parameters' ``shape``."""
     grad_weight = None if weight is None else (grad * x_hat).sum(axis=axes).reshape(shape)
     grad_bias = None if bias is None else grad.sum(axis=axes).reshape(shape)
     return grad_weight, grad_bias
@@ -88,120 +78,126 @@ def _channel_view(array: Any, ndim: int) -> Any:
     return None if array is None else array.reshape((1, -1) + (1,) * (ndim - 2))
 
 
+def _per_channel_affine(x_hat: Any, weight: Any, bias: Any) -> Any:
+    """z = γ_c x̂ + β_c over (N, C, ...) (either parameter may be None)."""
+    w, b = _channel_view(weight, x_hat.ndim), _channel_view(bias, x_hat.ndim)
+    z = x_hat if w is None else x_hat * w
+    return z if b is None else z + b
+
+
+def _trailing_rows(x: Any, normalized_ndim: int) -> Any:
+    """x (..., *normalized_shape) as (..., D) with D = prod(normalized_shape): the kernels' last dim."""
+    lead = x.shape[: x.ndim - normalized_ndim]
+    return x.reshape(lead + (math.prod(x.shape[x.ndim - normalized_ndim :]),))
+
+
+def _flat(vector: Any) -> Any:
+    """A parameter of ``normalized_shape`` as the kernels' (D,) vector (None stays None)."""
+    return None if vector is None else vector.reshape(-1)
+
+
+def _channel_major(array: Any) -> Any:
+    """(N, C, *spatial) as (C, N·HW): one row per channel, for the per-channel statistics."""
+    return array.swapaxes(0, 1).reshape(array.shape[1], -1)
+
+
+def _from_channel_major(rows: Any, shape: tuple[int, ...]) -> Any:
+    """The inverse of ``_channel_major``: (C, N·HW) back to (N, C, *spatial)."""
+    return rows.reshape((shape[1], shape[0], *shape[2:])).swapaxes(0, 1)
+
+
 class BatchNorm(Function):
-    """y = γ(x − μ)/σ + β per channel, statistics over (N, *spatial).
-    Batch statistics: dL/dx = (1/σ)(ĝ − mean ĝ − x̂·mean(ĝ x̂));  running statistics: dL/dx = ĝ/σ."""
+    """z = γ_c x̂ + β_c,  x̂ = (x − μ_c)·rstd_c,  rstd = 1/√(σ² + ε), per channel c of (N, C, *spatial),
+    with the given statistics μ, σ². With ĝ = γ_c g:
+    batch statistics (μ, σ² of x over (N, *spatial)):  dL/dx = rstd·(ĝ − mean ĝ − x̂ · mean(ĝ ⊙ x̂));
+    running statistics (constants):  dL/dx = rstd·ĝ;   both:  dL/dγ_c = Σ g ⊙ x̂,  dL/dβ_c = Σ g"""
 
     @staticmethod
     def forward(
         ctx: Context, x: Any, weight: Any, bias: Any, mean: Any, var: Any, eps: float, batch_stats: bool
     ) -> Any:
-        xp = ctx.xp
-        inv_std = 1 / xp.sqrt(_channel_view(var, x.ndim) + eps)
-        x_hat = (x - _channel_view(mean, x.ndim)) * inv_std
-        ctx.save_for_backward(x_hat, inv_std, weight, bias)
+        rstd = 1 / ctx.xp.sqrt(var + eps)
+        x_hat = (x - _channel_view(mean, x.ndim)) * _channel_view(rstd, x.ndim)
+        ctx.save_for_backward(x if batch_stats else None, mean, rstd, x_hat, weight, bias)
         ctx.batch_stats = batch_stats
-        w, b = _channel_view(weight, x.ndim), _channel_view(bias, x.ndim)
-        y = x_hat if w is None else x_hat * w
-        return y if b is None else y + b
+        return _per_channel_affine(x_hat, weight, bias)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        x_hat, inv_std, weight, bias = ctx.saved_arrays
-        axes = (0, *range(2, grad.ndim))
+        x, mean, rstd, x_hat, weight, bias = ctx.saved_arrays
         g_hat = grad if weight is None else grad * _channel_view(weight, grad.ndim)
         if ctx.batch_stats:
-            grad_x = standardized_backward(g_hat, x_hat, inv_std, axes)
+            rows_dx, _, _ = kernels.run("layer_norm_backward", _channel_major(g_hat), _channel_major(x), mean, rstd)
+            grad_x = _from_channel_major(rows_dx, grad.shape)
         else:
-            grad_x = g_hat * inv_std
-        grad_weight, grad_bias = _affine_grads(grad, x_hat, weight, bias, axes, (-1,))
-        return grad_x, grad_weight, grad_bias, None, None
+            grad_x = g_hat * _channel_view(rstd, grad.ndim)
+        axes = (0, *range(2, grad.ndim))
+        return (grad_x, *_affine_grads(grad, x_hat, weight, bias, axes, (-1,)), None, None)
 
 
 class LayerNorm(Function):
-    """y = γ(x − μ)/σ + β, statistics over the last ``normalized_ndim`` dims of each sample;
-    dL/dx = (1/σ)(ĝ − mean ĝ − x̂·mean(ĝ x̂))"""
+    """z = γ ⊙ x̂ + β,  x̂ = (x − μ)·rstd, statistics over the last ``normalized_ndim`` dims of each sample;
+    with ĝ = γ ⊙ g:  dL/dx = rstd·(ĝ − mean ĝ − x̂ · mean(ĝ ⊙ x̂)),  dL/dγ = Σ g ⊙ x̂,  dL/dβ = Σ g"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, weight: Any, bias: Any, normalized_ndim: int, eps: float) -> Any:
-        ctx.fused = normalized_ndim == 1 and x.dtype == "float32" and backend.device_of(x) == "cuda"
-        if ctx.fused:  # float32 on cuda over the last dim: the fused kernels (kernels/fused/)
-            y, mean, rstd = kernels.get("layer_norm", "cuda", x.dtype)(x, weight, bias, eps)
-            ctx.save_for_backward(x, mean, rstd, weight, bias)
-            return y
-        axes = tuple(range(x.ndim - normalized_ndim, x.ndim))
-        x_hat, inv_std = standardize(ctx.xp, x, axes, eps)
-        ctx.save_for_backward(x_hat, inv_std, weight, bias)
-        ctx.axes = axes
-        y = x_hat if weight is None else x_hat * weight
-        return y if bias is None else y + bias
+        rows = _trailing_rows(x, normalized_ndim)
+        z, mean, rstd = kernels.run("layer_norm", rows, _flat(weight), _flat(bias), eps=eps)
+        ctx.save_for_backward(rows, mean, rstd, weight)
+        ctx.normalized_shape = x.shape[x.ndim - normalized_ndim :]
+        ctx.has_bias = bias is not None
+        return z.reshape(x.shape)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        if ctx.fused:
-            x, mean, rstd, weight, bias = ctx.saved_arrays
-            dx, dw, db = kernels.get("layer_norm_backward", "cuda", x.dtype)(grad, x, mean, rstd, weight)
-            return dx, None if weight is None else dw, None if bias is None else db
-        x_hat, inv_std, weight, bias = ctx.saved_arrays
-        g_hat = grad if weight is None else grad * weight
-        grad_x = standardized_backward(g_hat, x_hat, inv_std, ctx.axes)
-        lead = tuple(range(grad.ndim - len(ctx.axes)))
-        shape = grad.shape[grad.ndim - len(ctx.axes) :]
-        return (grad_x, *_affine_grads(grad, x_hat, weight, bias, lead, shape))
+        rows, mean, rstd, weight = ctx.saved_arrays
+        dx, dw, db = kernels.run("layer_norm_backward", grad.reshape(rows.shape), rows, mean, rstd, _flat(weight))
+        shape = ctx.normalized_shape
+        return (
+            dx.reshape(grad.shape),
+            None if weight is None else dw.reshape(shape),
+            db.reshape(shape) if ctx.has_bias else None,
+        )
 
 
 class RMSNorm(Function):
-    """y = γ ⊙ x/ρ,  ρ = √(mean_A x² + ε) over the last ``normalized_ndim`` dims (no centring, no β);
-    with x̂ = x/ρ and ĝ = γ·g:  dL/dx = (1/ρ)(ĝ − x̂·mean_A(ĝ ⊙ x̂)),  dL/dγ = Σ g ⊙ x̂"""
+    """z = γ ⊙ x̂,  x̂ = x·rstd,  rstd = 1/√(mean x² + ε) over the last ``normalized_ndim`` dims (no centring,
+    no β); with ĝ = γ ⊙ g:  dL/dx = rstd·(ĝ − x̂ · mean(ĝ ⊙ x̂)),  dL/dγ = Σ g ⊙ x̂"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, weight: Any, normalized_ndim: int, eps: float | None) -> Any:
-        xp = ctx.xp
-        axes = tuple(range(x.ndim - normalized_ndim, x.ndim))
-        wide = x.astype(xp.float32) if x.dtype == xp.float16 else x  # as PyTorch: float16 computes in float32
-        if eps is None:
-            eps = float(xp.finfo(wide.dtype).eps)
-        inv_rms = 1 / xp.sqrt((wide * wide).mean(axis=axes, keepdims=True) + eps)
-        x_hat = wide * inv_rms
-        ctx.save_for_backward(x_hat, inv_rms, weight)
-        ctx.axes = axes
-        y = x_hat if weight is None else x_hat * weight
-        return y.astype(x.dtype, copy=False)  # the input's dtype, whatever the weight's
+        rows = _trailing_rows(x, normalized_ndim)
+        z, rstd = kernels.run("rms_norm", rows, _flat(weight), eps=eps)
+        ctx.save_for_backward(rows, rstd, weight)
+        return z.reshape(x.shape)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        x_hat, inv_rms, weight = ctx.saved_arrays
-        axes = ctx.axes
-        g_hat = grad if weight is None else grad * weight
-        grad_x = inv_rms * (g_hat - x_hat * (g_hat * x_hat).mean(axis=axes, keepdims=True))
-        lead = tuple(range(grad.ndim - len(axes)))
-        grad_weight = None if weight is None else (grad * x_hat).sum(axis=lead)
-        return grad_x, grad_weight
+        rows, rstd, weight = ctx.saved_arrays
+        dx, dw = kernels.run("rms_norm_backward", grad.reshape(rows.shape), rows, rstd, _flat(weight))
+        return dx.reshape(grad.shape), None if weight is None else dw.reshape(weight.shape)
 
 
 class GroupNorm(Function):
-    """y = γ(x − μ)/σ + β per channel, statistics over each group of C/G channels (and
-    all spatial positions) of each sample; dL/dx = (1/σ)(ĝ − mean ĝ − x̂·mean(ĝ x̂)) per group"""
+    """z = γ_c x̂ + β_c,  x̂ = (x − μ)·rstd, statistics over each group of C/G channels (and all spatial
+    positions) of each sample: layer norm of the (N·G, C/G·HW) view. With ĝ = γ_c g:
+    dL/dx = rstd·(ĝ − mean ĝ − x̂ · mean(ĝ ⊙ x̂)) per group,  dL/dγ_c = Σ g ⊙ x̂,  dL/dβ_c = Σ g"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, weight: Any, bias: Any, num_groups: int, eps: float) -> Any:
-        grouped = x.reshape(x.shape[0], num_groups, -1)
-        x_hat, inv_std = standardize(ctx.xp, grouped, (2,), eps)
+        groups = x.reshape(x.shape[0] * num_groups, -1)
+        x_hat, mean, rstd = kernels.run("layer_norm", groups, eps=eps)
         x_hat = x_hat.reshape(x.shape)
-        ctx.save_for_backward(x_hat, inv_std, weight, bias)
-        ctx.num_groups = num_groups
-        w, b = _channel_view(weight, x.ndim), _channel_view(bias, x.ndim)
-        y = x_hat if w is None else x_hat * w
-        return y if b is None else y + b
+        ctx.save_for_backward(groups, mean, rstd, x_hat, weight, bias)
+        return _per_channel_affine(x_hat, weight, bias)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        x_hat, inv_std, weight, bias = ctx.saved_arrays
+        groups, mean, rstd, x_hat, weight, bias = ctx.saved_arrays
         g_hat = grad if weight is None else grad * _channel_view(weight, grad.ndim)
-        groups = (grad.shape[0], ctx.num_groups, -1)
-        grad_x = standardized_backward(g_hat.reshape(groups), x_hat.reshape(groups), inv_std, (2,))
+        dx, _, _ = kernels.run("layer_norm_backward", g_hat.reshape(groups.shape), groups, mean, rstd)
         axes = (0, *range(2, grad.ndim))
-        return (grad_x.reshape(grad.shape), *_affine_grads(grad, x_hat, weight, bias, axes, (-1,)))
+        return (dx.reshape(grad.shape), *_affine_grads(grad, x_hat, weight, bias, axes, (-1,)))
 
 
 # ------------------------------------------------------------ functional forms

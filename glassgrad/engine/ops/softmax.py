@@ -1,9 +1,13 @@
-"""softmax and log_softmax over one dim, stable and without forming the Jacobian; one_hot.
+"""softmax and log_softmax over one dim, computed by the kernel registry; one_hot.
 
-softmax:      s = e^(x - max) / Σ e^(x - max)
-              dL/dx = s ⊙ (g - Σ g ⊙ s)          (the Jacobian diag(s) - s sᵀ applied to g)
-log_softmax:  y = x - max - log Σ e^(x - max)
-              dL/dx = g - e^y · Σ g              (since dy_i/dx_j = δ_ij - s_j)
+softmax:      z = e^(x − max) / Σ e^(x − max);   dL/dx = z ⊙ (g − Σ g ⊙ z)
+              (the Jacobian diag(z) − z zᵀ applied to g, never formed)
+log_softmax:  z = x − max − log Σ e^(x − max);   dL/dx = g − e^z · Σ g
+              (since dz_i/dx_j = δ_ij − softmax_j)
+
+The math lives in the kernels (glassgrad/kernels/fused/: the NumPy/CuPy reference,
+a numba variant on cpu, CUDA kernels on cuda); each Function makes one
+``kernels.run`` call per direction and saves the output for backward.
 """
 
 from __future__ import annotations
@@ -11,65 +15,46 @@ from __future__ import annotations
 from typing import Any
 
 from ... import kernels
-from .. import backend, dtypes
+from .. import dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
 from .operands import dim_or_axis, normalize_dim
 
 
-def _fused_cuda(x: Any, dim: int) -> bool:
-    """float32 CuPy arrays reduced over their last dim run the fused kernels (kernels/fused/)."""
-    return dim == x.ndim - 1 and x.dtype == "float32" and backend.device_of(x) == "cuda"
-
-
 class Softmax(Function):
-    """s = softmax(x) along dim;  dL/dx = s ⊙ (g - Σ g ⊙ s)"""
+    """z = softmax(x) along dim;  dL/dx = z ⊙ (g − Σ_dim g ⊙ z)"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, dim: int) -> Any:
-        xp = ctx.xp
-        if _fused_cuda(x, dim):
-            s = kernels.get("softmax", "cuda", x.dtype)(x)
-        else:
-            e = xp.exp(x - x.max(axis=dim, keepdims=True))
-            s = e / e.sum(axis=dim, keepdims=True)
-        ctx.save_for_backward(s)
+        z = kernels.run("softmax", x, dim=dim)
+        ctx.save_for_backward(z)
         ctx.dim = dim
-        return s
+        return z
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        (s,) = ctx.saved_arrays
-        if _fused_cuda(s, ctx.dim) and grad.dtype == s.dtype:
-            return kernels.get("softmax_backward", "cuda", s.dtype)(s, grad)
-        return s * (grad - (grad * s).sum(axis=ctx.dim, keepdims=True))
+        (z,) = ctx.saved_arrays
+        return kernels.run("softmax_backward", z, grad, dim=ctx.dim)
 
 
 class LogSoftmax(Function):
-    """y = log softmax(x) along dim;  dL/dx = g - e^y · Σ g"""
+    """z = log softmax(x) along dim;  dL/dx = g − e^z · Σ_dim g"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, dim: int) -> Any:
-        xp = ctx.xp
-        if _fused_cuda(x, dim):
-            y = kernels.get("log_softmax", "cuda", x.dtype)(x)
-        else:
-            shifted = x - x.max(axis=dim, keepdims=True)
-            y = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
-        ctx.save_for_backward(y)
+        z = kernels.run("log_softmax", x, dim=dim)
+        ctx.save_for_backward(z)
         ctx.dim = dim
-        return y
+        return z
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        (y,) = ctx.saved_arrays
-        if _fused_cuda(y, ctx.dim) and grad.dtype == y.dtype:
-            return kernels.get("log_softmax_backward", "cuda", y.dtype)(y, grad)
-        return grad - ctx.xp.exp(y) * grad.sum(axis=ctx.dim, keepdims=True)
+        (z,) = ctx.saved_arrays
+        return kernels.run("log_softmax_backward", z, grad, dim=ctx.dim)
 
 
 class OneHot(Function):
-    """z[..., c] = 1 where c = index else 0 (int64); not differentiable."""
+    """z[..., c] = 1 where c = index else 0 (int64); not differentiable (no dL/dindex)."""
 
     differentiable = False
 
