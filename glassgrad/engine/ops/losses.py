@@ -40,7 +40,7 @@ from .. import dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
 from .checks import as_float, check_broadcast
-from .normalization import float_operands
+from .operands import float_operands
 from .reductions import mean, sum
 
 REDUCTIONS = ("none", "mean", "sum")
@@ -303,17 +303,20 @@ class CrossEntropy(Function):
     def forward(
         ctx: Context, x: Any, target: Any, weight: Any, ignore_index: int, reduction: str, label_smoothing: float
     ) -> Any:
-        ctx.options = {"ignore_index": ignore_index, "weight": weight, "label_smoothing": label_smoothing}
-        loss, lse = kernels.run("cross_entropy", x, target, **ctx.options)
-        ctx.reduction = reduction
+        loss, lse = kernels.run(
+            "cross_entropy", x, target, ignore_index=ignore_index, weight=weight, label_smoothing=label_smoothing
+        )
+        ctx.save_for_backward(x, target, lse, weight)
+        ctx.ignore_index, ctx.label_smoothing, ctx.reduction = ignore_index, label_smoothing, reduction
         ctx.divisor = mean_divisor(ctx.xp, x.shape, target, weight, ignore_index, x.dtype)
-        ctx.save_for_backward(x, target, lse)
         return _reduced(ctx, loss)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        x, target, lse = ctx.saved_arrays
-        dx, dtarget = kernels.run("cross_entropy_backward", x, target, lse, _loss_grad(ctx, grad), **ctx.options)
+        x, target, lse, weight = ctx.saved_arrays
+        g = _loss_grad(ctx, grad)
+        options = {"ignore_index": ctx.ignore_index, "weight": weight, "label_smoothing": ctx.label_smoothing}
+        dx, dtarget = kernels.run("cross_entropy_backward", x, target, lse, g, **options)
         return dx, dtarget, None
 
 
