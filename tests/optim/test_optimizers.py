@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import glassgrad as gg
-from glassgrad import optim
+from glassgrad import kernels, optim
 
 CASES = [
     ("SGD", dict(lr=0.1)),
@@ -190,3 +190,108 @@ def test_load_state_dict_refuses_bad_state() -> None:
     wrong = {**sd["state"][0], "exp_avg": gg.zeros(7)}
     with pytest.raises(ValueError, match="shape"):
         opt.load_state_dict({"state": {0: wrong}, "param_groups": sd["param_groups"]})
+
+
+# Step for step against torch.optim with each variant of the update kernels, in float32 and float64.
+STEP_CASES = [
+    ("SGD", dict(lr=0.1)),
+    ("SGD", dict(lr=0.1, momentum=0.9)),
+    ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.3)),
+    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
+    ("SGD", dict(lr=0.1, weight_decay=0.1)),
+    ("SGD", dict(lr=0.1, maximize=True)),
+    ("SGD", dict(lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.05, maximize=True)),
+    ("SGD", dict(lr=0.05, momentum=0.8, dampening=0.5, weight_decay=0.05, maximize=True)),
+    ("Adam", dict(lr=0.01)),
+    ("Adam", dict(lr=0.01, amsgrad=True)),
+    ("Adam", dict(lr=0.01, weight_decay=0.1)),
+    ("Adam", dict(lr=0.01, maximize=True)),
+    ("Adam", dict(lr=0.01, betas=(0.3, 0.9), eps=1e-6, weight_decay=0.1, amsgrad=True, maximize=True)),
+    ("AdamW", dict(lr=0.01)),
+    ("AdamW", dict(lr=0.01, amsgrad=True)),
+    ("AdamW", dict(lr=0.01, weight_decay=0.3, maximize=True)),
+    ("AdamW", dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.1, amsgrad=True, maximize=True)),
+    ("RMSprop", dict(lr=0.01, alpha=0.9, momentum=0.5, weight_decay=0.1)),
+    ("RMSprop", dict(lr=0.01, alpha=0.3, centered=True, momentum=0.3, maximize=True)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.1, maximize=True)),
+]
+KERNEL_OP = {"SGD": "sgd_update", "Adam": "adam_update", "AdamW": "adam_update"}
+KERNEL_OP |= {"RMSprop": "rmsprop_update", "Adagrad": "adagrad_update"}
+TOLERANCE = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
+
+
+def _torch_state(value: object) -> object:
+    return value.detach().numpy() if torch.is_tensor(value) and value.ndim else value
+
+
+@pytest.mark.parametrize("variant", ["numpy", "numba_fused"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize(("name", "options"), STEP_CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(STEP_CASES)])
+def test_each_kernel_variant_matches_torch_step_for_step(name: str, options: dict, dtype: type, variant: str) -> None:
+    rng = np.random.default_rng(1)
+    shapes = [(5, 3), (3,), (2, 2, 2), (129,)]
+    starts = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    ours = [gg.tensor(p, requires_grad=True) for p in starts]
+    theirs = [torch.tensor(p, requires_grad=True) for p in starts]
+    opt_g, opt_t = getattr(optim, name)(ours, **options), getattr(torch.optim, name)(theirs, **options)
+    with kernels.use(KERNEL_OP[name], variant):
+        for _ in range(20):
+            for p, q in zip(ours, theirs, strict=True):
+                g = rng.standard_normal(p.shape).astype(dtype)
+                p.grad, q.grad = gg.tensor(g), torch.tensor(g)
+            opt_g.step()
+            opt_t.step()
+            for p, q in zip(ours, theirs, strict=True):
+                assert p.dtype == (gg.float32 if dtype == np.float32 else gg.float64)
+                np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), **TOLERANCE[dtype])
+    for p, q in zip(ours, theirs, strict=True):  # the state too: the same keys, the same values
+        ours_state, theirs_state = opt_g.state[p], {k: _torch_state(v) for k, v in opt_t.state[q].items()}
+        assert set(ours_state) == {k for k, v in theirs_state.items() if v is not None}
+        for key, value in ours_state.items():
+            if key == "step":
+                assert value == float(theirs_state[key]) == 20
+            else:
+                np.testing.assert_allclose(value, theirs_state[key], **TOLERANCE[dtype], err_msg=key)
+
+
+@pytest.mark.parametrize("variant", ["numpy", "numba_fused"])
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+def test_state_dict_round_trip_with_each_kernel_variant(name: str, variant: str, tmp_path) -> None:
+    options = {"lr": 0.01, "momentum": 0.9} if name in ("SGD", "RMSprop") else {"lr": 0.01, "amsgrad": True}
+    options = {"lr": 0.01} if name == "Adagrad" else options
+    rng = np.random.default_rng(4)
+    start = rng.standard_normal((6, 5)).astype(np.float32)
+    grads = [rng.standard_normal((6, 5)).astype(np.float32) for _ in range(8)]
+    a, b = gg.tensor(start, requires_grad=True), gg.tensor(start, requires_grad=True)
+    with kernels.use(KERNEL_OP[name], variant):
+        opt_a = getattr(optim, name)([a], **options)
+        for g in grads[:4]:
+            a.grad = gg.tensor(g)
+            opt_a.step()
+        gg.save({"param": a.detach(), "opt": opt_a.state_dict()}, tmp_path / "ckpt")
+        loaded = gg.load(tmp_path / "ckpt")
+        with gg.no_grad():
+            b.copy_(loaded["param"])
+        opt_b = getattr(optim, name)([b], **options)
+        opt_b.load_state_dict(loaded["opt"])
+        for g in grads[4:]:
+            a.grad, b.grad = gg.tensor(g), gg.tensor(g)
+            opt_a.step()
+            opt_b.step()
+    np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    for key, value in opt_a.state[a].items():
+        np.testing.assert_array_equal(value, opt_b.state[b][key], err_msg=key)
+
+
+def test_a_non_contiguous_parameter_is_updated_in_place_by_the_reference() -> None:
+    base = np.random.default_rng(5).standard_normal((4, 10))
+    p = gg.Tensor(base[:, ::2], requires_grad=True)  # a view: the numba kernel does not take it
+    q = torch.tensor(base[:, ::2].copy(), requires_grad=True)
+    opt_g, opt_t = optim.AdamW([p], lr=0.1), torch.optim.AdamW([q], lr=0.1)
+    g = np.random.default_rng(6).standard_normal((4, 5))
+    for _ in range(3):
+        p.grad, q.grad = gg.tensor(g), torch.tensor(g)
+        opt_g.step()
+        opt_t.step()
+    np.testing.assert_allclose(base[:, ::2], q.detach().numpy(), rtol=1e-12, atol=1e-13)  # written through the view
+    assert p.array.base is not None and np.shares_memory(p.array, base)
