@@ -130,7 +130,7 @@ class RoundedDiv(Function):
 
 
 class FloorDivide(RoundedDiv):
-    """z = floor(x / y) (``//``); PyTorch defines no derivative for it, and neither do we"""
+    """z = floor(x / y) (``//``);  dL/dx, dL/dy: none (PyTorch defines none; backward raises)"""
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
@@ -159,7 +159,7 @@ class Remainder(Function):
 
 
 class ScalarRemainder(Remainder):
-    """z = c % y for a number c; PyTorch defines no derivative for it, and neither do we"""
+    """z = c % y for a number c;  dL/dy: none (PyTorch defines none; backward raises)"""
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:

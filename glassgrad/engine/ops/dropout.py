@@ -1,6 +1,6 @@
 """Dropout (inverted): zero each element with probability p, scale the rest by 1/(1 − p).
 
-    z = x ⊙ m / (1 − p),  m ~ Bernoulli(1 − p);   dz/dx = m / (1 − p)
+    z = x ⊙ m / (1 − p),  m ~ Bernoulli(1 − p);   dL/dx = g ⊙ m / (1 − p)
 
 The mask is drawn from glassgrad's seeded generator on the tensor's own device.
 In evaluation mode (``training=False``) dropout is the identity.
@@ -17,7 +17,7 @@ from .operands import promote
 
 
 class Dropout(Function):
-    """z = x ⊙ keep · scale;  dz/dx = keep · scale  (scale = 1/(1 − p), 0 when p = 1)"""
+    """z = x ⊙ keep · scale;  dL/dx = g ⊙ keep · scale  (scale = 1/(1 − p), 0 when p = 1)"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, keep: Any, scale: float) -> Any:

@@ -17,7 +17,7 @@ from ..tensor import Tensor
 
 
 class Embedding(Function):
-    """z = W[indices];  dL/dW = scatter-add of dL/dz into the looked-up rows (none for padding_idx)"""
+    """z = W[indices];  dL/dW = scatter-add of g into the looked-up rows (none for padding_idx)"""
 
     @staticmethod
     def forward(ctx: Context, indices: Any, weight: Any, padding_idx: int | None) -> Any:

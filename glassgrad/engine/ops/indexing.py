@@ -165,7 +165,7 @@ def _along_dim_index(xp: Any, index: Any, dim: int) -> tuple[Any, ...]:
 
 
 class TakeAlongDim(Function):
-    """z[..., i, ...] = x[..., index[..., i, ...], ...] along dim;  dz/dx = grad scatter-added back"""
+    """z[..., i, ...] = x[..., index[..., i, ...], ...] along dim;  dL/dx = g scatter-added back"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, index: Any, dim: int) -> Any:

@@ -29,7 +29,7 @@ def kept(grad: Any, shape: tuple[int, ...], dims: tuple[int, ...], keepdim: bool
 
 
 class Sum(Function):
-    """z = Σ x over dims;  dz/dx = 1 (spread back over the summed dims)"""
+    """z = Σ x over dims;  dL/dx = g spread back over the summed dims"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, dims: tuple[int, ...], keepdim: bool) -> Any:
@@ -43,7 +43,7 @@ class Sum(Function):
 
 
 class Mean(Function):
-    """z = (1/n) Σ x over dims;  dz/dx = 1/n"""
+    """z = (1/n) Σ x over dims;  dL/dx = g / n spread back over the reduced dims"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, dims: tuple[int, ...], keepdim: bool) -> Any:
@@ -92,7 +92,7 @@ class Var(Function):
 
 
 class Prod(Function):
-    """z = Π x over dims;  dz/dxᵢ = Π_{j≠i} xⱼ
+    """z = Π x over dims;  dL/dxᵢ = g · Π_{j≠i} xⱼ
 
     Computed as (product of everything before i) × (product of everything after i),
     so zeros in x need no special case.
@@ -120,7 +120,7 @@ class Prod(Function):
 
 
 class AMax(Function):
-    """z = max x over dims;  dz/dx = 1/k at the k positions equal to the max, else 0
+    """z = max x over dims;  dL/dx = g / k at the k positions equal to the max, else 0
 
     (ties share the gradient evenly, as PyTorch's amax does). ``sign=-1`` gives amin.
     """
@@ -141,7 +141,7 @@ class AMax(Function):
 
 
 class LogSumExp(Function):
-    """z = log Σ eˣ = m + log Σ e^(x - m), m = max x;  dz/dx = e^(x - z) = softmax(x)"""
+    """z = log Σ eˣ = m + log Σ e^(x - m), m = max x;  dL/dx = g · e^(x - z) = g · softmax(x)"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, dims: tuple[int, ...], keepdim: bool) -> Any:

@@ -17,7 +17,7 @@ from .operands import as_int, dim_or_axis, normalize_dim, normalize_dims, promot
 
 
 class Reshape(Function):
-    """z = x with a new shape (same elements, row-major order);  dz/dx = grad reshaped back"""
+    """z = x with a new shape (same elements, row-major order);  dL/dx = g reshaped back"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, shape: tuple[int, ...]) -> Any:
@@ -30,7 +30,7 @@ class Reshape(Function):
 
 
 class Permute(Function):
-    """z = x with its dims reordered;  dz/dx = grad with the inverse order"""
+    """z = x with its dims reordered;  dL/dx = g with the inverse order"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, dims: tuple[int, ...]) -> Any:
@@ -43,7 +43,7 @@ class Permute(Function):
 
 
 class Expand(Function):
-    """z = x broadcast to a larger shape (no copy);  dz/dx = grad summed over the copies
+    """z = x broadcast to a larger shape (no copy);  dL/dx = g summed over the copies
 
     (the engine's unbroadcast does that sum)."""
 
@@ -57,7 +57,7 @@ class Expand(Function):
 
 
 class Repeat(Function):
-    """z = x tiled r_i times along dim i;  dz/dx = Σ over the tiles"""
+    """z = x tiled r_i times along dim i;  dL/dx = g summed over the tiles"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, repeats: tuple[int, ...]) -> Any:
@@ -73,7 +73,7 @@ class Repeat(Function):
 
 
 class Flip(Function):
-    """z = x reversed along dims;  dz/dx = grad reversed along the same dims"""
+    """z = x reversed along dims;  dL/dx = g reversed along the same dims"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, dims: tuple[int, ...]) -> Any:
@@ -86,7 +86,7 @@ class Flip(Function):
 
 
 class Pad(Function):
-    """z = x with `value` added around it (negative widths crop);  dz/dx = grad's centre"""
+    """z = x with `value` added around it (negative widths crop);  dL/dx = g's centre"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, widths: tuple[tuple[int, int], ...], value: float) -> Any:
@@ -104,7 +104,7 @@ class Pad(Function):
 
 
 class Cat(Function):
-    """z = [x₁, x₂, ...] joined along dim;  dz/dxᵢ = the slice of grad where xᵢ went"""
+    """z = [x₁, x₂, ...] joined along dim;  dL/dxᵢ = the slice of g where xᵢ went"""
 
     @staticmethod
     def forward(ctx: Context, *xs: Any, dim: int) -> Any:
@@ -120,7 +120,7 @@ class Cat(Function):
 
 
 class Stack(Function):
-    """z = [x₁, x₂, ...] stacked along a new dim;  dz/dxᵢ = grad indexed at i on that dim"""
+    """z = [x₁, x₂, ...] stacked along a new dim;  dL/dxᵢ = g indexed at i on that dim"""
 
     @staticmethod
     def forward(ctx: Context, *xs: Any, dim: int) -> Any:
