@@ -7,6 +7,10 @@
     ``--repeat`` runs, the libraries taking turns;
 (b) peak memory (tracemalloc, NumPy's allocations) of one forward + backward of
     the reference and the flash variant at sequence lengths 512, 1024, 2048.
+
+Notes: the flash backward (kernels/attention/cpu_flash.py) computes P once per
+tile for dQ, dK and dV; a version with one pass for dK/dV and a second for dQ,
+recomputing P, took half as long again.
 """
 
 from __future__ import annotations

@@ -1,8 +1,12 @@
 """Array modules per device: NumPy on "cpu", CuPy on "cuda".
 
 Every op is written once against an array module ``xp`` and runs on either
-device. This file is the only place that decides which module a device uses and
-the only place that imports CuPy.
+device. This file is the only place that decides which module a device uses
+(``array_module``, ``xp_of``), and the engine gets CuPy from here
+(``cupy_module``). CuPy is also imported, always lazily inside the function
+that needs it and never at module import, by ``scatter_add`` below (cupyx),
+``engine/special.py`` (cupyx.scipy.special), the code under ``glassgrad/kernels``
+(launchers, references, timing) and the ``doctor`` command.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ DEVICES = ("cpu", "cuda")
 
 
 class DeviceError(RuntimeError, ValueError):
-    """An unknown or malformed device string: PyTorch's RuntimeError, and a ValueError too, the type
-    this module raised before (``serialization`` and older callers catch that)."""
+    """An unknown or malformed device string: PyTorch's RuntimeError, and a ValueError too (which
+    ``serialization._device`` catches to report a checkpoint's unknown device)."""
 
 
 @functools.lru_cache(maxsize=1)

@@ -179,7 +179,8 @@ def test_linear_weight_grad_is_adopted_without_a_copy() -> None:
 
 
 def test_tensor_used_directly_and_through_a_longer_path() -> None:
-    """The two graphs of the core issue: every consumer's gradient arrives before a tensor passes it on."""
+    """A tensor used twice, directly and through a longer path (a + 2a; a residual x + relu(x @ w)):
+    every consumer's gradient arrives before the tensor passes it on."""
     import torch
 
     a = gg.tensor([2.0], requires_grad=True)

@@ -14,9 +14,8 @@ it for all three gradients, walking key tiles outside and query blocks inside:
     dK_tile += dSᵀ Q_blk · scale;   dQ_blk += dS K_tile · scale
 
 Each thread owns whole heads (``prange`` over batch·heads), so dQ, dK and dV
-are written without races; an earlier version ran one pass for dK/dV and a
-second for dQ, recomputing P twice, and took half as long again. The exps go
-through numba_exp.exp_rows (vectorised for float32). Memory is O((BQ + BK)·D)
+are written without races, and P is computed once per tile for all three
+gradients. The exps go through numba_exp.exp_rows (vectorised for float32). Memory is O((BQ + BK)·D)
 per thread: it grows linearly with sequence length.
 """
 
