@@ -480,6 +480,243 @@ class Tensor:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self.item())
 
+    # ------------------------------------------ methods that call the op of the same name (its docstring has the math)
+    def abs(self) -> Tensor:
+        return ops.abs(self)
+
+    def exp(self) -> Tensor:
+        return ops.exp(self)
+
+    def log(self) -> Tensor:
+        return ops.log(self)
+
+    def log1p(self) -> Tensor:
+        return ops.log1p(self)
+
+    def log2(self) -> Tensor:
+        return ops.log2(self)
+
+    def log10(self) -> Tensor:
+        return ops.log10(self)
+
+    def sqrt(self) -> Tensor:
+        return ops.sqrt(self)
+
+    def rsqrt(self) -> Tensor:
+        return ops.rsqrt(self)
+
+    def sin(self) -> Tensor:
+        return ops.sin(self)
+
+    def cos(self) -> Tensor:
+        return ops.cos(self)
+
+    def tanh(self) -> Tensor:
+        return ops.tanh(self)
+
+    def sigmoid(self) -> Tensor:
+        return ops.sigmoid(self)
+
+    def relu(self) -> Tensor:
+        return ops.relu(self)
+
+    def neg(self) -> Tensor:
+        return ops.neg(self)
+
+    def reciprocal(self) -> Tensor:
+        return ops.reciprocal(self)
+
+    def sign(self) -> Tensor:
+        return ops.sign(self)
+
+    def square(self) -> Tensor:
+        return ops.square(self)
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        return ops.clamp(self, min, max)
+
+    def clip(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        return ops.clip(self, min, max)
+
+    def maximum(self, other: Any) -> Tensor:
+        return ops.maximum(self, other)
+
+    def minimum(self, other: Any) -> Tensor:
+        return ops.minimum(self, other)
+
+    def where(self, condition: Any, other: Any) -> Tensor:
+        """``torch.where(condition, self, other)``: self where condition holds, else other."""
+        return ops.where(condition, self, other)
+
+    def add(self, other: Any, *, alpha: float = 1) -> Tensor:
+        return ops.add(self, other, alpha)
+
+    def sub(self, other: Any, *, alpha: float = 1) -> Tensor:
+        return ops.sub(self, other, alpha)
+
+    def mul(self, other: Any) -> Tensor:
+        return ops.mul(self, other)
+
+    def div(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        return ops.div(self, other, rounding_mode=rounding_mode)
+
+    def subtract(self, other: Any, *, alpha: float = 1) -> Tensor:
+        return ops.sub(self, other, alpha)
+
+    def multiply(self, other: Any) -> Tensor:
+        return ops.mul(self, other)
+
+    def divide(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        return ops.div(self, other, rounding_mode=rounding_mode)
+
+    def pow(self, exponent: Any) -> Tensor:
+        return ops.pow(self, exponent)
+
+    def matmul(self, other: Tensor) -> Tensor:
+        return ops.matmul(self, other)
+
+    def lt(self, other: Any) -> Tensor:
+        return ops.lt(self, other)
+
+    def le(self, other: Any) -> Tensor:
+        return ops.le(self, other)
+
+    def gt(self, other: Any) -> Tensor:
+        return ops.gt(self, other)
+
+    def ge(self, other: Any) -> Tensor:
+        return ops.ge(self, other)
+
+    def eq(self, other: Any) -> Tensor:
+        return ops.eq(self, other)
+
+    def ne(self, other: Any) -> Tensor:
+        return ops.ne(self, other)
+
+    def isnan(self) -> Tensor:
+        return ops.isnan(self)
+
+    def isinf(self) -> Tensor:
+        return ops.isinf(self)
+
+    def masked_fill(self, mask: Tensor, value: Any) -> Tensor:
+        return ops.masked_fill(self, mask, value)
+
+    # ------------------------------------------ reductions
+    def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, axis: Any = None) -> Tensor:
+        return ops.sum(self, dim, keepdim, dtype, axis=axis)
+
+    def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, axis: Any = None) -> Tensor:
+        return ops.mean(self, dim, keepdim, dtype, axis=axis)
+
+    def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *, correction: float | None = None, axis: Any = None) -> Tensor:  # fmt: skip
+        return ops.var(self, dim, unbiased, keepdim, correction=correction, axis=axis)
+
+    def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *, correction: float | None = None, axis: Any = None) -> Tensor:  # fmt: skip
+        return ops.std(self, dim, unbiased, keepdim, correction=correction, axis=axis)
+
+    def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
+        """``max()``, ``max(dim, keepdim)`` (values, indices) or ``max(other)`` (elementwise)."""
+        return ops.max(self, dim, keepdim, axis=axis)
+
+    def min(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
+        """``min()``, ``min(dim, keepdim)`` (values, indices) or ``min(other)`` (elementwise)."""
+        return ops.min(self, dim, keepdim, axis=axis)
+
+    def amax(self, dim: Any = (), keepdim: bool = False, *, axis: Any = None) -> Tensor:
+        return ops.amax(self, dim, keepdim, axis=axis)
+
+    def amin(self, dim: Any = (), keepdim: bool = False, *, axis: Any = None) -> Tensor:
+        return ops.amin(self, dim, keepdim, axis=axis)
+
+    def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None, axis: int | None = None) -> Tensor:  # fmt: skip
+        return ops.prod(self, dim, keepdim, dtype=dtype, axis=axis)
+
+    def logsumexp(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+        return ops.logsumexp(self, dim, keepdim, axis=axis)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> Tensor:
+        return ops.argmax(self, dim, keepdim, axis=axis)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> Tensor:
+        return ops.argmin(self, dim, keepdim, axis=axis)
+
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
+        return ops.norm(self, p, dim, keepdim)
+
+    def all(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+        return ops.all(self, dim, keepdim, axis=axis)
+
+    def any(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+        return ops.any(self, dim, keepdim, axis=axis)
+
+    def softmax(self, dim: int | None = -1, dtype: Any = None, *, axis: int | None = None) -> Tensor:
+        return ops.softmax(self, dim, dtype, axis=axis)
+
+    def log_softmax(self, dim: int | None = -1, dtype: Any = None, *, axis: int | None = None) -> Tensor:
+        return ops.log_softmax(self, dim, dtype, axis=axis)
+
+    # ------------------------------------------ shape and views
+    def reshape(self, *shape: Any) -> Tensor:
+        return ops.reshape(self, *shape)
+
+    def view(self, *shape: Any) -> Tensor:
+        return ops.view(self, *shape)
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return ops.view_as(self, other)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        return ops.reshape_as(self, other)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        return ops.flatten(self, start_dim, end_dim)
+
+    def permute(self, *dims: Any) -> Tensor:
+        return ops.permute(self, *dims)
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        return ops.transpose(self, dim0, dim1)
+
+    def squeeze(self, dim: Any = None, *, axis: Any = None) -> Tensor:
+        return ops.squeeze(self, dim, axis=axis)
+
+    def unsqueeze(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+        return ops.unsqueeze(self, dim, axis=axis)
+
+    def expand(self, *sizes: Any) -> Tensor:
+        return ops.expand(self, *sizes)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return ops.expand_as(self, other)
+
+    def broadcast_to(self, shape: Any) -> Tensor:
+        return ops.broadcast_to(self, shape)
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        return ops.repeat(self, *sizes)
+
+    def flip(self, *dims: Any) -> Tensor:
+        return ops.flip(self, *dims)
+
+    def split(self, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        return ops.split(self, split_size, dim)
+
+    def chunk(self, chunks: int, dim: int = 0, *, axis: int | None = None) -> tuple[Tensor, ...]:
+        return ops.chunk(self, chunks, dim, axis=axis)
+
+    def contiguous(self) -> Tensor:
+        return ops.contiguous(self)
+
+    def clone(self) -> Tensor:
+        return ops.clone(self)
+
+    def gather(self, dim: int | None = None, index: Tensor | None = None, *, sparse_grad: bool = False, axis: int | None = None) -> Tensor:  # fmt: skip
+        return ops.gather(self, dim, index, sparse_grad=sparse_grad, axis=axis)
+
+    def take_along_dim(self, indices: Tensor, dim: int) -> Tensor:
+        return ops.take_along_dim(self, indices, dim)
+
     # ------------------------------------------ elementwise math, rounding, bitwise and floor division
     def tan(self) -> Tensor:
         return ops.tan(self)
@@ -1082,19 +1319,3 @@ class Tensor:
 
 
 from . import autograd, ops  # noqa: E402 - they need the Tensor class defined above
-
-# Methods that simply forward to the op of the same name in engine/ops
-# (x.exp() is ops.exp(x)); each op's docstring states its math.
-_OP_METHODS = (
-    "abs exp log log1p log2 log10 sqrt rsqrt sin cos tanh sigmoid relu neg reciprocal sign square "
-    "clamp clip maximum minimum where "
-    "sum mean var std max min amax amin prod logsumexp argmax argmin norm all any "
-    "reshape view flatten permute transpose squeeze unsqueeze expand expand_as broadcast_to repeat "
-    "flip split chunk view_as reshape_as contiguous clone gather take_along_dim "
-    "matmul softmax log_softmax masked_fill lt le gt ge eq ne isnan isinf "
-    "add sub mul div pow "
-).split()
-for _name in _OP_METHODS:
-    setattr(Tensor, _name, getattr(ops, _name))
-Tensor.subtract, Tensor.multiply, Tensor.divide = ops.sub, ops.mul, ops.div
-del _name

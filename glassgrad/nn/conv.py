@@ -17,21 +17,13 @@ from typing import Any
 from ..engine import creation
 from ..engine.ops.checks import named
 from ..engine.ops.normalization import same_float_dtype
-from ..engine.ops.shape import pad
+from ..engine.ops.operands import conv_padding, int_tuple
 from ..engine.tensor import Tensor
 from . import functional as F
 from . import init
 from .linear import check_positive_int
 from .module import Module
 from .parameter import Parameter
-
-
-def _tuple(layer: str, name: str, value: int | tuple[int, ...], n: int, minimum: int) -> tuple[int, ...]:
-    """An int or n-tuple of ints (each ≥ minimum) as an n-tuple, or ValueError naming the layer."""
-    values = (value,) * n if isinstance(value, int) else tuple(value)
-    if len(values) != n or any(isinstance(v, bool) or not isinstance(v, int) or v < minimum for v in values):
-        raise ValueError(f"{layer}: {name} must be an int or a tuple of {n} ints >= {minimum}, got {value!r}")
-    return values
 
 
 class _ConvNd(Module):
@@ -63,17 +55,12 @@ class _ConvNd(Module):
             raise ValueError(
                 f"{name}: padding_mode must be 'zeros' (the only mode glassgrad has), got {padding_mode!r}"
             )
-        self.kernel_size = _tuple(name, "kernel_size", kernel_size, n, 1)
-        self.stride = _tuple(name, "stride", stride, n, 1)
-        self.dilation = _tuple(name, "dilation", dilation, n, 1)
-        if isinstance(padding, str):
-            if padding not in ("same", "valid"):
-                raise ValueError(f"{name}: padding must be 'same', 'valid' or ints, got {padding!r}")
-            if padding == "same" and any(s != 1 for s in self.stride):
-                raise ValueError(f"{name}: padding='same' is not supported for strided convolutions (stride={stride})")
-            self.padding: str | tuple[int, ...] = padding
-        else:
-            self.padding = _tuple(name, "padding", padding, n, 0)
+        # checked here (ValueError, as PyTorch's layers for padding strings), where PyTorch waits for forward
+        self.kernel_size = int_tuple(name, "kernel_size", kernel_size, n, 1, error=ValueError)
+        self.stride = int_tuple(name, "stride", stride, n, 1, error=ValueError)
+        self.dilation = int_tuple(name, "dilation", dilation, n, 1, error=ValueError)
+        before, _ = conv_padding(name, padding, self.kernel_size, self.dilation, self.stride, error=ValueError)
+        self.padding: str | tuple[int, ...] = padding if isinstance(padding, str) else before
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.padding_mode = padding_mode
         if self.transposed:
@@ -92,21 +79,6 @@ class _ConvNd(Module):
         if self.bias is not None:
             init.fan_in_bias_(self.bias, self.weight)
 
-    def _padded(self, input: Tensor) -> tuple[Tensor, tuple[int, ...]]:  # noqa: A002
-        """The input (padded here only for an uneven "same") and the padding left for the conv."""
-        if self.padding == "valid":
-            return input, (0,) * self.dims
-        if self.padding != "same":
-            return input, self.padding  # type: ignore[return-value]
-        totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size, strict=True)]
-        before = [t // 2 for t in totals]
-        if all(t % 2 == 0 for t in totals):
-            return input, tuple(before)
-        pairs = []
-        for t, b in zip(reversed(totals), reversed(before), strict=True):  # F.pad lists the last dim first
-            pairs += [b, t - b]
-        return pad(input, pairs), (0,) * self.dims
-
     def _check_input(self, input: Tensor) -> None:  # noqa: A002
         name, n = type(self).__name__, self.dims
         if not isinstance(input, Tensor) or input.ndim not in (n + 1, n + 2):
@@ -120,11 +92,8 @@ class _ConvNd(Module):
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         self._check_input(input)
         same_float_dtype(type(self).__name__, input=input, weight=self.weight, bias=self.bias)
-        unbatched = input.ndim == self.dims + 1
-        x, padding = self._padded(input.unsqueeze(0) if unbatched else input)
         with named(type(self).__name__, "conv1d", "conv2d"):
-            out = self._conv(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
-        return out.squeeze(0) if unbatched else out
+            return self._conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -182,9 +151,8 @@ class ConvTranspose2d(_ConvNd):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
-        if isinstance(padding, str):
-            raise TypeError(f"ConvTranspose2d: padding must be an int or a pair of ints, got {padding!r}")
-        self.output_padding = _tuple("ConvTranspose2d", "output_padding", output_padding, 2, 0)
+        int_tuple("ConvTranspose2d", "padding", padding, 2, 0, error=ValueError)  # no "same" for a transposed conv
+        self.output_padding = int_tuple("ConvTranspose2d", "output_padding", output_padding, 2, 0, error=ValueError)
         super().__init__(
             in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, device, dtype
         )

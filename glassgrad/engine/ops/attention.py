@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ... import kernels
+from .. import backend
 from ..function import Context, Function
 from ..grad_mode import is_grad_enabled
 from ..tensor import Tensor
@@ -24,27 +25,26 @@ from .checks import as_float
 
 
 class ScaledDotProductAttention(Function):
-    """O = softmax(QKᵀ·s + M) V;  dQ, dK, dV from kernels' attention_backward (FlashAttention-2 math),
-    and for a float mask that requires grad  dL/dM = dS = P ⊙ (dP − rowsum(dO ⊙ O)),  dP = dO Vᵀ
-    (the gradient of the scores, since M is added to them; the reference variant computes it)."""
+    """O = softmax(S) V with S = QKᵀ·s + M and P = softmax(S), given g = dL/dO:
+    dL/dV = Pᵀ g,  dL/dS = P ⊙ (g Vᵀ − rowsum(g ⊙ O)),  dL/dQ = s · dL/dS K,  dL/dK = s · dL/dSᵀ Q,
+    and for a float mask that requires grad dL/dM = dL/dS (M is added to the scores). The
+    "attention_backward" variants compute these (FlashAttention-2 recomputes P tile by tile); only the
+    reference returns dL/dS."""
 
     @staticmethod
     def forward(ctx: Context, q: Any, k: Any, v: Any, mask: Any, is_causal: bool, scale: float) -> Any:
-        device = "cpu" if ctx.xp is np else "cuda"
-        out, lse = kernels.get("attention", device, q.dtype)(q, k, v, mask=mask, is_causal=is_causal, scale=scale)
+        out, lse = kernels.run("attention", q, k, v, mask=mask, is_causal=is_causal, scale=scale)
         ctx.save_for_backward(q, k, v, out, lse)
         ctx.options = {"mask": mask, "is_causal": is_causal, "scale": scale}
-        ctx.device = device
         return out
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any, Any]:
         q, k, v, out, lse = ctx.saved_arrays
         if ctx.needs_input_grad[3]:  # the mask's gradient needs dS, which only the reference returns
-            backward = kernels.reference("attention_backward", ctx.device)
+            backward = kernels.reference("attention_backward", backend.device_of(q))
             return backward(q, k, v, out, grad, lse, **ctx.options, mask_grad=True)
-        backward = kernels.get("attention_backward", ctx.device, q.dtype)
-        return (*backward(q, k, v, out, grad, lse, **ctx.options), None)
+        return (*kernels.run("attention_backward", q, k, v, out, grad, lse, **ctx.options), None)
 
 
 def _mask_array(attn_mask: Any, q: Tensor, k: Tensor, lead: tuple[int, ...], n: int) -> Any:

@@ -1,13 +1,14 @@
 """Convolution: conv2d, conv1d (a conv2d of height 1) and conv_transpose2d.
 
-    y[n, o] = b[o] + Σ_{c ∈ group(o)} Σ_{i,j} W[o, c, i, j] · x_pad[n, c, oh·s + i·d, ow·s + j·d]
+    z[n, o] = b[o] + Σ_{c ∈ group(o)} Σ_{i,j} W[o, c, i, j] · x_pad[n, c, oh·s + i·d, ow·s + j·d]
 
 Every output is a dot product of a weight filter with a window of the input,
-so each input pixel and each weight gets back the output gradients it touched:
+so each input pixel and each weight gets back the output gradients it touched
+(g = dL/dz):
 
-    dL/dx = conv_transpose2d(dL/dy, W)      (each window scattered back, weighted by W)
-    dL/dW = Σₙ dL/dy ⋆ x                    (output gradient correlated with the input)
-    dL/db = Σ_{n, oh, ow} dL/dy
+    dL/dx = conv_transpose2d(g, W)      (each window scattered back, weighted by W)
+    dL/dW = Σₙ g ⋆ x                    (output gradient correlated with the input)
+    dL/db = Σ_{n, oh, ow} g
 
 The three run in the kernel lab (``conv2d``, ``conv2d_grad_input``,
 ``conv2d_grad_weight``; ``glassgrad.kernels.use("conv2d", name)`` picks a
@@ -21,66 +22,55 @@ from typing import Any
 
 from ... import kernels
 from ...kernels.conv2d.geometry import ConvGeometry
-from .. import backend
 from ..function import Context, Function
 from ..tensor import Tensor
 from .normalization import same_float_dtype
+from .operands import conv_padding, int_tuple
 from .shape import pad, squeeze, unsqueeze
 
 
-def pair(op: str, name: str, value: int | tuple[int, ...] | list[int], minimum: int) -> tuple[int, int]:
-    """An int or a pair of ints (each ≥ ``minimum``) as a pair, else ValueError naming the op."""
-    values = (value, value) if isinstance(value, int) else tuple(value)
-    if len(values) != 2 or not all(isinstance(v, int) and v >= minimum for v in values):
-        raise RuntimeError(f"{op}: {name} must be an int or a pair of ints ≥ {minimum}, got {value!r}")
-    return values  # type: ignore[return-value]
-
-
-def _kernel(op: str, x: Any) -> Any:
-    return kernels.get(op, backend.device_of(x), x.dtype)
-
-
 class Conv2d(Function):
-    """y = conv2d(x, W) + b;  dL/dx = conv2d_grad_input(dL/dy, W),  dL/dW = conv2d_grad_weight(x, dL/dy),
-    dL/db = Σ_{n,h,w} dL/dy"""
+    """z = conv2d(x, W) + b;  dL/dx = conv2d_grad_input(g, W),  dL/dW = conv2d_grad_weight(x, g),
+    dL/db = Σ_{n,h,w} g"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, weight: Any, bias: Any, **options: Any) -> Any:
+        y = kernels.run("conv2d", x, weight, bias, **options)
         ctx.save_for_backward(x, weight)
         ctx.options = options
-        return _kernel("conv2d", x)(x, weight, bias, **options)
+        return y
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
         x, weight = ctx.saved_arrays
         need_x, need_w, need_b = ctx.needs_input_grad
-        gx = _kernel("conv2d_grad_input", grad)(grad, weight, x.shape, **ctx.options) if need_x else None
-        gw = _kernel("conv2d_grad_weight", grad)(x, grad, weight.shape, **ctx.options) if need_w else None
+        gx = kernels.run("conv2d_grad_input", grad, weight, x.shape, **ctx.options) if need_x else None
+        gw = kernels.run("conv2d_grad_weight", x, grad, weight.shape, **ctx.options) if need_w else None
         gb = grad.sum(axis=(0, 2, 3)) if need_b else None
         return gx, gw, gb
 
 
 class ConvTranspose2d(Function):
-    """y = conv2d_grad_input(x, W) + b (the adjoint of conv2d);  dL/dx = conv2d(g, W),
+    """z = conv2d_grad_input(x, W) + b (the adjoint of conv2d);  dL/dx = conv2d(g, W),
     dL/dW = conv2d_grad_weight(g, x),  dL/db = Σ_{n,h,w} g
 
     ``window`` is set when output_padding ≥ stride (allowed while it is below the dilation):
     conv2d over the output then has more positions than x, so the kernels run unpadded over
-    the full (H − 1)·s + d·(k − 1) + 1 rows and y is rows p … p + H_out of that (zeros past its end):
+    the full (H − 1)·s + d·(k − 1) + 1 rows and z is rows p … p + H_out of that (zeros past its end):
     dL/dx and dL/dW then take g placed back into those rows."""
 
     @staticmethod
     def forward(
         ctx: Context, x: Any, weight: Any, bias: Any, output_size: tuple[int, ...], window: Any, **options: Any
     ) -> Any:
-        ctx.save_for_backward(x, weight)
-        ctx.options, ctx.window = options, window
         if window is None:
-            y = _kernel("conv2d_grad_input", x)(x, weight, output_size, **options)
+            y = kernels.run("conv2d_grad_input", x, weight, output_size, **options)
         else:
             start, full = window
-            z = _kernel("conv2d_grad_input", x)(x, weight, (*output_size[:2], *full), **options)
+            z = kernels.run("conv2d_grad_input", x, weight, (*output_size[:2], *full), **options)
             y = _crop(ctx.xp, z, start, output_size)
+        ctx.save_for_backward(x, weight)
+        ctx.options, ctx.window = options, window
         return y if bias is None else y + bias.reshape(1, -1, 1, 1)
 
     @staticmethod
@@ -91,8 +81,8 @@ class ConvTranspose2d(Function):
         if ctx.window is not None:  # g back into the rows of the full output it was cropped from
             start, full = ctx.window
             grad = _uncrop(ctx.xp, grad, start, (*grad.shape[:2], *full))
-        gx = _kernel("conv2d", grad)(grad, weight, None, **ctx.options) if need_x else None
-        gw = _kernel("conv2d_grad_weight", grad)(grad, x, weight.shape, **ctx.options) if need_w else None
+        gx = kernels.run("conv2d", grad, weight, None, **ctx.options) if need_x else None
+        gw = kernels.run("conv2d_grad_weight", grad, x, weight.shape, **ctx.options) if need_w else None
         return gx, gw, gb
 
 
@@ -128,19 +118,6 @@ def _check_shapes(op: str, input: Tensor, weight: Tensor, bias: Tensor | None, d
         raise RuntimeError(f"{op}: bias of shape {bias.shape} should be ({weight.shape[0]},) for weight {weight.shape}")
 
 
-def _same_padding(
-    input: Tensor, weight: Tensor, stride: tuple[int, int], dilation: tuple[int, int]
-) -> tuple[Tensor, tuple[int, int]]:  # noqa: A002
-    """padding="same": d·(k − 1) zeros per dim, split evenly; an odd extra zero goes after (F.pad)."""
-    if stride != (1, 1):
-        raise RuntimeError(f"conv2d: padding='same' is not supported for strided convolutions (stride={stride})")
-    totals = [d * (k - 1) for d, k in zip(dilation, weight.shape[2:], strict=True)]
-    extra = [t % 2 for t in totals]
-    if any(extra):
-        input = pad(input, (0, extra[1], 0, extra[0]))  # noqa: A001
-    return input, (totals[0] // 2, totals[1] // 2)
-
-
 def conv2d(
     input: Tensor,  # noqa: A002 - PyTorch's name
     weight: Tensor,
@@ -156,21 +133,13 @@ def conv2d(
     _check_shapes("conv2d", input, weight, bias, 2)
     if not isinstance(groups, int) or groups < 1:
         raise RuntimeError(f"conv2d: groups must be a positive int, got {groups!r}")
-    stride, dilation = pair("conv2d", "stride", stride, 1), pair("conv2d", "dilation", dilation, 1)
+    stride, dilation = int_tuple("conv2d", "stride", stride, 2, 1), int_tuple("conv2d", "dilation", dilation, 2, 1)
+    before, after = conv_padding("conv2d", padding, weight.shape[2:], dilation, stride)
     unbatched = input.ndim == 3
     x = unsqueeze(input, 0) if unbatched else input
-    if padding == "same":
-        x, padding = _same_padding(x, weight, stride, dilation)
-    elif padding == "valid":
-        padding = (0, 0)
-    elif isinstance(padding, str):
-        raise RuntimeError(f"conv2d: padding must be 'same', 'valid', an int or a pair of ints, got {padding!r}")
-    options = {
-        "stride": stride,
-        "padding": pair("conv2d", "padding", padding, 0),
-        "dilation": dilation,
-        "groups": groups,
-    }
+    if before != after:  # "same" with an odd total: the extra zero after goes in first (the kernels pad evenly)
+        x = pad(x, (0, after[1] - before[1], 0, after[0] - before[0]))
+    options = {"stride": stride, "padding": before, "dilation": dilation, "groups": groups}
     ConvGeometry.of(x.shape, weight.shape, **options)  # shape errors before any work
     y = Conv2d.apply(x, weight, bias, **options)
     return squeeze(y, 0) if unbatched else y
@@ -187,17 +156,11 @@ def conv1d(
 ) -> Tensor:
     """1-D convolution of an (N, C, L) or (C, L) input with an (O, C/groups, k) weight,
     computed as a conv2d over a height-1 image."""
-    same_float_dtype("conv1d", input=input, weight=weight, bias=bias)
-    _check_shapes("conv1d", input, weight, bias, 1)
-
-    def single(name: str, value: Any, minimum: int) -> int:
-        values = (value,) if isinstance(value, int) else tuple(value)
-        if len(values) != 1 or not isinstance(values[0], int) or values[0] < minimum:
-            raise RuntimeError(f"conv1d: {name} must be an int ≥ {minimum} or a 1-tuple, got {value!r}")
-        return values[0]
-
-    padding2 = padding if isinstance(padding, str) else (0, single("padding", padding, 0))
-    stride2, dilation2 = (1, single("stride", stride, 1)), (1, single("dilation", dilation, 1))
+    op = "conv1d"
+    same_float_dtype(op, input=input, weight=weight, bias=bias)
+    _check_shapes(op, input, weight, bias, 1)
+    (s,), (d,) = int_tuple(op, "stride", stride, 1, 1), int_tuple(op, "dilation", dilation, 1, 1)
+    (before,), (after,) = conv_padding(op, padding, weight.shape[2:], (d,), (s,))
     if isinstance(groups, int) and groups >= 1:  # conv2d's checks, with the 1-d shapes the user passed
         channels, (out, per_group, k) = input.shape[-2], weight.shape
         if out % groups:
@@ -207,12 +170,13 @@ def conv1d(
                 f"conv1d: input {input.shape} has {channels} channels but weight {weight.shape} "
                 f"expects {per_group} × groups ({groups}) = {per_group * groups}"
             )
-        if not isinstance(padding, str) and input.shape[-1] + 2 * padding2[1] < dilation2[1] * (k - 1) + 1:
+        if input.shape[-1] + before + after < d * (k - 1) + 1:
             raise RuntimeError(
-                f"conv1d: kernel of size {k} (dilated span {dilation2[1] * (k - 1) + 1}) is larger than the padded "
-                f"input ({input.shape[-1] + 2 * padding2[1]}) (input {input.shape}, padding {padding2[1]})"
+                f"conv1d: kernel of size {k} (dilated span {d * (k - 1) + 1}) is larger than the padded "
+                f"input ({input.shape[-1] + before + after}) (input {input.shape}, padding {padding!r})"
             )
-    y = conv2d(unsqueeze(input, -2), unsqueeze(weight, 2), bias, stride2, padding2, dilation2, groups)
+    padding2 = (0, before) if before == after else padding  # an uneven "same" is padded by conv2d
+    y = conv2d(unsqueeze(input, -2), unsqueeze(weight, 2), bias, (1, s), padding2, (1, d), groups)
     return squeeze(y, -2)
 
 
@@ -239,8 +203,11 @@ def conv_transpose2d(
     out_channels = weight.shape[1] * groups
     if bias is not None and bias.shape != (out_channels,):
         raise RuntimeError(f"{op}: bias of shape {bias.shape} should be ({out_channels},) for weight {weight.shape}")
-    stride, padding = pair(op, "stride", stride, 1), pair(op, "padding", padding, 0)
-    dilation, output_padding = pair(op, "dilation", dilation, 1), pair(op, "output_padding", output_padding, 0)
+    stride, padding = int_tuple(op, "stride", stride, 2, 1), int_tuple(op, "padding", padding, 2, 0)
+    dilation, output_padding = (
+        int_tuple(op, "dilation", dilation, 2, 1),
+        int_tuple(op, "output_padding", output_padding, 2, 0),
+    )
     if any(extra >= max(s, d) for extra, s, d in zip(output_padding, stride, dilation, strict=True)):
         raise RuntimeError(
             f"{op}: output_padding {output_padding} must be smaller than either stride {stride} or dilation {dilation}"

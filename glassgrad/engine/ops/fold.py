@@ -14,7 +14,7 @@ a copy:
     unfold:  dL/dx = fold(g)        fold:  dL/dx = unfold(g)
 
 They are conv2d's own im2col and col2im (kernels/conv2d/reference.py); a
-convolution is W·unfold(x), and its input gradient is fold(Wᵀ·dL/dy).
+convolution is W·unfold(x), and its input gradient is fold(Wᵀ·g).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from ...kernels.conv2d.geometry import ConvGeometry
 from ...kernels.conv2d.reference import col2im, im2col
 from ..function import Context, Function
 from ..tensor import Tensor
+from .operands import int_tuple
 from .shape import squeeze, unsqueeze
 
 
@@ -61,20 +62,15 @@ class Fold(Function):
         return (_columns(grad, ctx.geometry),)
 
 
-def _options(op: str, **values: Any) -> dict[str, tuple[int, int]]:
-    """kernel_size, dilation, padding, stride (and output_size) as pairs, checked as PyTorch does:
-    TypeError for non-ints, RuntimeError for a wrong length or a value out of range."""
+def _options(op: str, **values: Any) -> dict[str, tuple[int, ...]]:
+    """kernel_size, dilation, padding, stride (and output_size) as pairs (``int_tuple``; a 1-tuple is
+    refused, as PyTorch's im2col does), each at least its minimum (RuntimeError, as PyTorch)."""
     out = {}
     for name, value in values.items():
-        items = tuple(value) if isinstance(value, tuple | list) else (value, value)
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
-            raise TypeError(f"{op}: {name} must be an int or a tuple of ints, got {value!r}")
-        if len(items) != 2:
-            raise RuntimeError(f"{op}: expected {name} to have 2 elements, got {value!r}")
+        out[name] = items = int_tuple(op, name, value, 2, one_for_all=False)
         minimum = {"padding": 0, "output_size": None}.get(name, 1)
         if minimum is not None and min(items) < minimum:
             raise RuntimeError(f"{op}: {name} must be at least {minimum}, got {value!r}")
-        out[name] = items
     return out
 
 

@@ -1,7 +1,7 @@
 """Matrix multiplication with batch broadcasting and 1-D operands, through the
 kernel registry's matmul (``glassgrad.kernels.use("matmul", name)`` picks the variant).
 
-C = A B;  dL/dA = dL/dC · Bᵀ,  dL/dB = Aᵀ · dL/dC
+z = x y;  dL/dx = g · yᵀ,  dL/dy = xᵀ · g   (g = dL/dz)
 (both computed with the same kernel, on transposed views, never copies).
 """
 
@@ -24,30 +24,29 @@ def matmul_arrays(a: Any, b: Any) -> Any:
     for a Linear layer); otherwise both are broadcast to one batch and run as
     a batched (B, M, K) @ (B, K, N) product.
     """
-    kernel = kernels.get("matmul", "cpu" if type(a) is np.ndarray else "cuda", a.dtype)
+    if a.ndim == 2 and b.ndim == 2:
+        return kernels.run("matmul", a, b)
     m, k = a.shape[-2:]
     n = b.shape[-1]
-    if a.ndim == 2 and b.ndim == 2:
-        return kernel(a, b)
     if b.ndim == 2:
-        return kernel(a.reshape(-1, k), b).reshape(a.shape[:-1] + (n,))
+        return kernels.run("matmul", a.reshape(-1, k), b).reshape(a.shape[:-1] + (n,))
     xp = backend.xp_of(a)
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     a3 = xp.broadcast_to(a, batch + (m, k)).reshape(-1, m, k)
     b3 = xp.broadcast_to(b, batch + (k, n)).reshape(-1, k, n)
-    return kernel(a3, b3).reshape(batch + (m, n))
+    return kernels.run("matmul", a3, b3).reshape(batch + (m, n))
 
 
 class MatMul(Function):
     """z = x @ y (1-D x is a row, 1-D y a column, dropped from the result);
-    dz/dx = grad @ yᵀ,  dz/dy = xᵀ @ grad, summed over broadcast batch dims"""
+    dL/dx = g @ yᵀ,  dL/dy = xᵀ @ g, summed over broadcast batch dims"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any) -> Any:
-        ctx.save_for_backward(x, y)
         x2 = x[None, :] if x.ndim == 1 else x
         y2 = y[:, None] if y.ndim == 1 else y
         z = matmul_arrays(x2, y2)
+        ctx.save_for_backward(x, y)
         if y.ndim == 1:
             z = z[..., 0]
         if x.ndim == 1:

@@ -47,6 +47,13 @@ def promote(op: str, *operands: Any, to_float: bool = False) -> tuple[Any, ...]:
     return tuple(o if not isinstance(o, Tensor) or o.dtype == dtype else cast(o, dtype) for o in operands)
 
 
+def float_operands(op: str, *tensors: Tensor | None) -> tuple[Tensor | None, ...]:
+    """``promote`` the given tensors to one floating dtype and device, passing None through
+    (optional weights and biases)."""
+    promoted = iter(promote(op, *[t for t in tensors if t is not None], to_float=True))
+    return tuple(None if t is None else next(promoted) for t in tensors)
+
+
 def as_int(op: str, name: str, value: Any) -> int:
     """``value`` as a Python int (ints, NumPy ints, 1-element integer tensors), or TypeError naming
     the op: PyTorch refuses floats, strings and bools where it wants an int (a dim, a size, chunks)."""
@@ -118,3 +125,72 @@ def shape_args(op: str, shape: tuple[Any, ...], sizes: bool = False) -> tuple[in
     if sizes and any(n < 0 for n in out):
         raise RuntimeError(f"{op}: dimension sizes must be non-negative, got {min(out)} in size {out}")
     return out
+
+
+def int_tuple(
+    op: str,
+    name: str,
+    value: Any,
+    n: int = 2,
+    minimum: int | None = None,
+    *,
+    one_for_all: bool = True,
+    error: type[Exception] = RuntimeError,
+) -> tuple[int, ...]:
+    """An "int or tuple of ints" argument (kernel_size, stride, padding, dilation, output_padding...)
+    as an ``n``-tuple: an int stands for all ``n`` dims, and so does a 1-element sequence when
+    ``one_for_all`` (as PyTorch's convolutions and pools take it).
+
+    TypeError naming ``op`` for anything but ints (floats, bools, strings), as PyTorch; ``error``
+    (RuntimeError, PyTorch's type for F.*; layers that check at construction pass ValueError) for
+    a wrong length or an entry below ``minimum``."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        items: tuple[Any, ...] = (value,)
+    else:
+        items = tuple(value)
+    ints_of = "a 1-tuple" if n == 1 else "a pair of ints" if n == 2 else f"a tuple of {n} ints"
+    if any(isinstance(v, bool | np.bool_) or not hasattr(v, "__index__") for v in items):
+        raise TypeError(f"{op}: {name} must be an int or {ints_of}, got {value!r}")
+    ints = tuple(operator.index(v) for v in items)
+    if len(ints) == 1 and (one_for_all or not isinstance(value, Sequence)):
+        ints = ints * n
+    wrong_length = len(ints) != n
+    if wrong_length or (minimum is not None and min(ints) < minimum):
+        at_least = "" if minimum is None else f" ≥ {minimum}"
+        if n == 1:
+            raise error(f"{op}: {name} must be an int{at_least} or a 1-tuple, got {value!r}")
+        if wrong_length:
+            raise error(
+                f"{op}: expected {name} to have {n} elements ({name} must be an int or a tuple of {n} ints"
+                f"{at_least.replace('≥', '>=')}), got {value!r}"
+            )
+        raise error(f"{op}: {name} must be an int or {ints_of}{at_least}, got {value!r}")
+    return ints
+
+
+def conv_padding(
+    op: str,
+    padding: Any,
+    kernel_size: Sequence[int],
+    dilation: Sequence[int],
+    stride: Sequence[int],
+    *,
+    error: type[Exception] = RuntimeError,
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """A convolution's ``padding`` (ints, "valid" or "same") as zeros (before, after) per spatial dim.
+
+    "same" keeps the size at stride 1: d·(k − 1) zeros per dim, half before and the rest after (one
+    more after when the total is odd, as PyTorch). ``error`` (RuntimeError for F.*, ValueError for
+    a layer's constructor, as PyTorch) for an unknown string or "same" with a stride."""
+    n = len(kernel_size)
+    if not isinstance(padding, str):
+        pads = int_tuple(op, "padding", padding, n, 0, error=error)
+        return pads, pads
+    if padding == "valid":
+        return (0,) * n, (0,) * n
+    if padding != "same":
+        raise error(f"{op}: padding must be 'same', 'valid' or ints, got {padding!r}")
+    if any(s != 1 for s in stride):
+        raise error(f"{op}: padding='same' is not supported for strided convolutions (stride={tuple(stride)})")
+    totals = [d * (k - 1) for d, k in zip(dilation, kernel_size, strict=True)]
+    return tuple(t // 2 for t in totals), tuple(t - t // 2 for t in totals)

@@ -2,15 +2,15 @@
 adaptive average pooling, in 2-D and (through a height-1 image) 1-D.
 
 Max pooling is two steps: a kernel finds each window's arg-max (kernel op
-``max_pool2d_argmax``), then the output gathers the input there, so
+``max_pool2d_argmax``), then the output gathers the input there, so with g = dL/dz
 
-    y[n, c, oh, ow] = x[n, c, argmax]       dL/dx[n, c, h, w] = Σ_{windows won by (h, w)} dL/dy
+    z[n, c, oh, ow] = x[n, c, argmax]       dL/dx[n, c, h, w] = Σ_{windows won by (h, w)} g
 
 Average pooling is linear and separable: each output is a weighted sum over a
 band of rows times a band of columns, so with an (H_out, H) matrix A and a
 (W_out, W) matrix B holding the window weights
 
-    y = A · x · Bᵀ   (per plane)          dL/dx = Aᵀ · dL/dy · B
+    z = A · x · Bᵀ   (per plane)          dL/dx = Aᵀ · g · B
 
 Plain averaging puts 1/k in each row's window (the divisor factorises over the
 two dims, padded or not); adaptive averaging uses windows [⌊iH/H_out⌋, ⌈(i+1)H/H_out⌉).
@@ -26,12 +26,10 @@ import numpy as np
 
 from ... import kernels
 from ...kernels.pooling import geometry
-from .. import backend
 from ..function import Context, Function
 from ..tensor import Tensor
 from .checks import named
-from .conv import pair
-from .normalization import float_operands
+from .operands import float_operands, int_tuple
 from .shape import squeeze, unsqueeze
 
 
@@ -52,7 +50,7 @@ def pool_output_size(op: str, *args: Any) -> int:
 
 
 class MaxPool2d(Function):
-    """y = x at each window's arg-max;  dL/dx = dL/dy added onto the arg-max, 0 elsewhere"""
+    """z = x at each window's arg-max;  dL/dx = g added onto the arg-max (summed where windows share one), 0 elsewhere"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, indices: Any) -> Any:
@@ -65,12 +63,11 @@ class MaxPool2d(Function):
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, None]:
         (indices,) = ctx.saved_arrays
-        scatter = kernels.get("max_pool2d_grad", backend.device_of(grad), grad.dtype)
-        return scatter(grad, indices, ctx.input_shape), None
+        return kernels.run("max_pool2d_grad", grad, indices, ctx.input_shape), None
 
 
 class SeparablePool2d(Function):
-    """y = A · x · Bᵀ per (H, W) plane;  dL/dx = Aᵀ · dL/dy · B"""
+    """z = A · x · Bᵀ per (H, W) plane;  dL/dx = Aᵀ · g · B"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, *, rows: Any, cols: Any) -> Any:
@@ -105,18 +102,18 @@ def max_pool2d(
     """Max over each kernel_size window of an (N, C, H, W) or (C, H, W) input (padding counts as −∞);
     ``return_indices`` also gives each maximum's flat h·W + w position (int64)."""
     op = "max_pool2d"
-    kernel = pair(op, "kernel_size", kernel_size, 1)
+    kernel = int_tuple(op, "kernel_size", kernel_size, 2, 1)
     options = {
         "kernel_size": kernel,
-        "stride": kernel if stride is None else pair(op, "stride", stride, 1),
-        "padding": pair(op, "padding", padding, 0),
-        "dilation": pair(op, "dilation", dilation, 1),
+        "stride": kernel if stride is None else int_tuple(op, "stride", stride, 2, 1),
+        "padding": int_tuple(op, "padding", padding, 2, 0),
+        "dilation": int_tuple(op, "dilation", dilation, 2, 1),
         "ceil_mode": bool(ceil_mode),
     }
 
     def pool(x: Tensor) -> Any:
         pool2d_output_shape(op, x.shape, **options)  # errors before any work
-        indices = kernels.get("max_pool2d_argmax", x.device, x.dtype)(x.array, **options)
+        indices = kernels.run("max_pool2d_argmax", x.array, **options)
         y = MaxPool2d.apply(x, indices)
         return (y, Tensor(indices)) if return_indices else y
 
@@ -150,9 +147,9 @@ def avg_pool2d(
     """Mean over each kernel_size window of an (N, C, H, W) or (C, H, W) input; zeros of the
     padding count in the divisor when ``count_include_pad`` (or the divisor is ``divisor_override``)."""
     op = "avg_pool2d"
-    kernel = pair(op, "kernel_size", kernel_size, 1)
-    step = kernel if stride is None else pair(op, "stride", stride, 1)
-    pads = pair(op, "padding", padding, 0)
+    kernel = int_tuple(op, "kernel_size", kernel_size, 2, 1)
+    step = kernel if stride is None else int_tuple(op, "stride", stride, 2, 1)
+    pads = int_tuple(op, "padding", padding, 2, 0)
     if divisor_override is not None and (not isinstance(divisor_override, int) or divisor_override < 1):
         raise RuntimeError(f"{op}: divisor_override must be a positive int, got {divisor_override!r}")
 
@@ -193,15 +190,6 @@ def adaptive_avg_pool2d(input: Tensor, output_size: int | tuple[int | None, int 
     return _batched(op, input, 2, pool)
 
 
-def _single(op: str, name: str, value: int | tuple[int] | None, minimum: int) -> int | None:
-    if value is None:
-        return None
-    values = (value,) if isinstance(value, int) else tuple(value)
-    if len(values) != 1 or not isinstance(values[0], int) or values[0] < minimum:
-        raise RuntimeError(f"{op}: {name} must be an int ≥ {minimum} or a 1-tuple, got {value!r}")
-    return values[0]
-
-
 def _check_1d(op: str, input: Any) -> None:  # noqa: A002
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
@@ -221,12 +209,11 @@ def max_pool1d(
     """max_pool2d over an (N, C, L) or (C, L) input seen as a height-1 image."""
     op = "max_pool1d"
     _check_1d(op, input)
-    k, s = _single(op, "kernel_size", kernel_size, 1), _single(op, "stride", stride, 1)
-    p, d = _single(op, "padding", padding, 0), _single(op, "dilation", dilation, 1)
+    k, p = int_tuple(op, "kernel_size", kernel_size, 1, 1), int_tuple(op, "padding", padding, 1, 0)
+    d = int_tuple(op, "dilation", dilation, 1, 1)
+    s = None if stride is None else (1, *int_tuple(op, "stride", stride, 1, 1))
     with named(op, "max_pool2d", "avg_pool2d"):
-        out = max_pool2d(
-            unsqueeze(input, -2), (1, k), None if s is None else (1, s), (0, p), (1, d), ceil_mode, return_indices
-        )
+        out = max_pool2d(unsqueeze(input, -2), (1, *k), s, (0, *p), (1, *d), ceil_mode, return_indices)
     return tuple(squeeze(t, -2) for t in out) if return_indices else squeeze(out, -2)
 
 
@@ -241,10 +228,8 @@ def avg_pool1d(
     """avg_pool2d over an (N, C, L) or (C, L) input seen as a height-1 image."""
     op = "avg_pool1d"
     _check_1d(op, input)
-    k, s = _single(op, "kernel_size", kernel_size, 1), _single(op, "stride", stride, 1)
-    p = _single(op, "padding", padding, 0)
+    k, p = int_tuple(op, "kernel_size", kernel_size, 1, 1), int_tuple(op, "padding", padding, 1, 0)
+    s = None if stride is None else (1, *int_tuple(op, "stride", stride, 1, 1))
     with named(op, "max_pool2d", "avg_pool2d"):
-        out = avg_pool2d(
-            unsqueeze(input, -2), (1, k), None if s is None else (1, s), (0, p), ceil_mode, count_include_pad
-        )
+        out = avg_pool2d(unsqueeze(input, -2), (1, *k), s, (0, *p), ceil_mode, count_include_pad)
     return squeeze(out, -2)
