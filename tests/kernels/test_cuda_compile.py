@@ -1,64 +1,154 @@
-"""Every .cu file compiles with nvcc for sm_90 (H100) and sm_80 (A100) — no GPU needed.
+"""Every .cu file compiles with nvcc for sm_80 (A100) and sm_90 (H100) — no GPU needed.
 
-Templated kernels are instantiated by the launchers at run time through
-NVRTC name expressions; here a small wrapper instantiates each template with
-every argument combination its launcher uses, so those bodies compile too.
+Each file is compiled the way its launcher has NVRTC compile it: with the
+launcher's ``-D`` defines (kernels/fused/launch.py ``DEFINES``) and every
+template instance the launcher can ask for (kernels/matmul/cuda_ladder.py
+``instances``), so the constants both sides share are written once, in the
+launcher, and the bodies the launcher runs are the ones checked here. ``ptxas -v``
+must report no register spills.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from glassgrad.kernels.matmul.cuda_ladder import WARPTILE_CONFIGS
+from glassgrad.kernels.cuda import compile as cuda_compile
+from glassgrad.kernels.fused import launch
+from glassgrad.kernels.matmul import cuda_ladder
 
 ROOT = Path(__file__).resolve().parents[2] / "glassgrad" / "kernels"
 CU_FILES = sorted(ROOT.rglob("*.cu"))
+FUSED, MATMUL = ROOT / "fused", ROOT / "matmul" / "cuda"
+ARCHS = ("sm_80", "sm_90")
+#: files that use sm_90a-only instructions (wgmma, TMA) compile for sm_90a alone; none do today
+HOPPER_ONLY: frozenset[str] = frozenset()
+#: bytes ptxas may spill (stores, and loads) in one kernel of a file; every kernel not listed spills nothing.
+#: wmma.cu: one instance per arch spills 8 bytes each way (sm_80: TF32, k-contiguous A, k-contiguous B;
+#: sm_90: bf16, m-contiguous A, n-contiguous B).
+ALLOWED_SPILL_BYTES = {"wmma.cu": 8}
 
-# Explicit instantiations for the templated kernels (file name -> lines).
-ARGS = "const float*, const float*, float*, int, int, int, long long, long long, long long, long long, long long, long long, int, int"
-WMMA = "const {t}*, const {t}*, float*, int, int, int, long long, long long, long long, long long, int, int"
-INSTANTIATE = {
-    "vectorized.cu": [f"template __global__ void matmul_vectorized<{a},{b}>({ARGS});" for a in (1, 2) for b in (1, 2)],
-    "warptile.cu": [
-        f"template __global__ void matmul_warptile<{','.join(map(str, c))},{a},{b}>({ARGS});"
-        for c in WARPTILE_CONFIGS.values()
-        for a in (1, 2)
-        for b in (1, 2)
-    ],
-    "wmma.cu": [
-        f"template __global__ void matmul_wmma<{t},{a},{b}>({WMMA.format(t=t)});"
-        for t in ("float", "__nv_bfloat16")
-        for a in ("true", "false")
-        for b in ("true", "false")
-    ],
-}
+
+def launcher_build(source: Path) -> tuple[list[str], dict[str, int]]:
+    """(template instances, -D defines) that the launcher of ``source`` compiles it with."""
+    if source.parent == FUSED:
+        return [], launch.DEFINES[source.name]
+    if source.parent == MATMUL:
+        return cuda_ladder.instances(source.name), {}
+    raise AssertionError(f"{source}: no launcher knows this .cu file")
+
+
+def compile_unit(source: Path) -> str:
+    """A translation unit that includes ``source`` and takes the address of each template instance.
+
+    Taking the address instantiates the kernel, as NVRTC does for a name expression.
+    """
+    instances, _ = launcher_build(source)
+    lines = [f'#include "{source}"']
+    if instances:
+        addresses = ", ".join(f"(const void *)&{name}" for name in instances)
+        lines.append(f"[[maybe_unused]] static const void *const instances[] = {{{addresses}}};")
+    return "\n".join(lines) + "\n"
+
+
+def template_parameters(source: Path, kernel: str) -> list[str]:
+    """Names of the template parameters of ``kernel`` in ``source``."""
+    text = source.read_text(encoding="utf-8")
+    bounds = r"(?:__launch_bounds__\([^)]*\)\s*)?"
+    match = re.search(r"template\s*<([^>]*)>\s*__global__\s+void\s+" + bounds + kernel + r"\s*\(", text)
+    assert match, f"{source.name}: no template kernel {kernel}"
+    return [param.split()[-1] for param in match.group(1).split(",")]
 
 
 def test_there_are_cuda_sources() -> None:
     assert len(CU_FILES) >= 8, CU_FILES
 
 
-@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
-@pytest.mark.parametrize("arch", ["sm_90", "sm_80"])
 @pytest.mark.parametrize("source", CU_FILES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_cu_file_compiles(source: Path, arch: str, tmp_path: Path) -> None:
+def test_every_cu_file_has_a_launcher(source: Path) -> None:
+    instances, _ = launcher_build(source)
+    text = source.read_text(encoding="utf-8")
+    if not instances:  # plain kernels only: looked up by their extern "C" names
+        assert text.count("__global__") == text.count('extern "C" __global__') > 0
+
+
+def test_fused_launcher_compiles_with_the_defines_checked_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    monkeypatch.setattr(launch, "kernel", lambda path, name, defines=None: calls.append((Path(path), defines)))
+    for source in sorted(FUSED.glob("*.cu")):
+        launch.fused_kernel(source.name, "any")
+        assert calls[-1] == (source, launcher_build(source)[1])
+    assert cuda_compile.define_options({"B": 2, "A": 1}) == ("-DA=1", "-DB=2")
+
+
+def test_fused_sources_do_not_repeat_the_defines() -> None:
+    names = {name for defines in launch.DEFINES.values() for name in defines}
+    for source in [*FUSED.glob("*.cu"), *FUSED.glob("*.cuh")]:
+        text = source.read_text(encoding="utf-8")
+        for name in names:
+            assert not re.search(rf"(constexpr\s+\w+\s+{name}\s*=|#define\s+{name}\b)", text), (source.name, name)
+
+
+def test_template_parameters_are_the_launchers_in_order() -> None:
+    modes = ["MODE_A", "MODE_B"]
+    expected = {
+        "smem_tiled": list(cuda_ladder.SMEM_TILED),
+        "blocktile_1d": list(cuda_ladder.BLOCKTILE_1D),
+        "blocktile_2d": list(cuda_ladder.BLOCKTILE_2D),
+        "vectorized": [*cuda_ladder.VECTORIZED, *modes],
+        "warptile": [*cuda_ladder.WARPTILE_PARAMS, *modes],
+        "wmma": ["T", *cuda_ladder.WMMA, "A_KCONTIG", "B_NCONTIG"],
+    }
+    for name, params in expected.items():
+        assert template_parameters(MATMUL / f"{name}.cu", f"matmul_{name}") == params, name
+
+
+def test_load_modes_are_common_cuh_enumerators() -> None:
+    text = (MATMUL / "common.cuh").read_text(encoding="utf-8")
+    for mode in cuda_ladder.LOAD_MODES:
+        assert re.search(rf"\b{mode}\s*=\s*\d+", text), mode
+
+
+def _archs(source: Path) -> tuple[str, ...]:
+    return ("sm_90a",) if source.name in HOPPER_ONLY else ARCHS
+
+
+BUILDS = [(source, arch) for source in CU_FILES for arch in _archs(source)]
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
+@pytest.mark.parametrize(
+    ("source", "arch"), BUILDS, ids=lambda x: str(x.relative_to(ROOT)) if isinstance(x, Path) else x
+)
+def test_cu_file_compiles_without_spills(source: Path, arch: str, tmp_path: Path) -> None:
+    instances, defines = launcher_build(source)
     unit = tmp_path / "unit.cu"
-    lines = [f'#include "{source}"', *INSTANTIATE.get(source.name, [])]
-    unit.write_text("\n".join(lines) + "\n")
+    unit.write_text(compile_unit(source))
     cmd = [
         "nvcc",
         f"-arch={arch}",
         "-std=c++17",
         "-cubin",
+        "-Xptxas",
+        "-v",
         f"-I{source.parent}",
+        *cuda_compile.define_options(defines),
         "-o",
         str(tmp_path / "out.cubin"),
         str(unit),
     ]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out.cubin").stat().st_size > 0
+    entries = re.findall(r"Compiling entry function '(\w+)'", result.stderr)
+    if instances:
+        assert len(set(entries)) == len(instances), (entries, instances)
+    else:
+        assert entries, result.stderr
+    allowed = ALLOWED_SPILL_BYTES.get(source.name, 0)
+    spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads", result.stderr)
+    assert len(spills) == len(entries) and all(int(n) <= allowed for pair in spills for n in pair), result.stderr

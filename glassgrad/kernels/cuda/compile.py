@@ -1,9 +1,12 @@
 """Load CUDA C source files as CuPy RawModules, compiled once per process.
 
 The .cu sources live next to their launchers; ``#include "common.cuh"`` finds
-headers in the same directory. NVRTC compiles for the GPU in use (sm_90 on an
-H100); the tests compile every file with nvcc for sm_80 and sm_90 as well, so
-CI catches syntax errors without a GPU.
+headers in the same directory. Constants a launcher shares with its .cu file
+reach the compiler from the launcher, as template arguments (``name_expressions``)
+or ``-D`` defines (``defines``), so the .cu file does not repeat them. NVRTC
+compiles for the GPU in use (sm_90 on an H100); tests/kernels/test_cuda_compile.py
+compiles every file with nvcc for sm_80 and sm_90 with the same template
+instances and defines, so CI catches errors and register spills without a GPU.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +49,19 @@ def _toolkit_includes() -> tuple[str, ...]:
     return ()
 
 
-def kernel(path: str | Path, name: str, name_expressions: Sequence[str] = ()) -> Any:
-    """The compiled kernel ``name`` (a plain extern "C" name or one of ``name_expressions``)."""
-    module = raw_module(str(path), tuple(name_expressions))
+def define_options(defines: Mapping[str, int]) -> tuple[str, ...]:
+    """``-DNAME=value`` compiler options, sorted by name (NVRTC and nvcc read them alike)."""
+    return tuple(f"-D{name}={value}" for name, value in sorted(defines.items()))
+
+
+def kernel(
+    path: str | Path, name: str, name_expressions: Sequence[str] = (), defines: Mapping[str, int] | None = None
+) -> Any:
+    """The compiled kernel ``name`` (a plain extern "C" name or one of ``name_expressions``).
+
+    ``defines`` become ``-D`` options; each distinct set compiles its own module.
+    """
+    module = raw_module(str(path), tuple(name_expressions), define_options(defines or {}))
     return module.get_function(name)
 
 

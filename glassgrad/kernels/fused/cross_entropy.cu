@@ -13,8 +13,8 @@
 //
 // Masked logits (-inf, e.g. hidden classes): online_add skips them, so they add
 // e^-inf = 0 to s, and their dx is e^(-inf - lse) = 0. The loss and gradient stay
-// finite as in PyTorch; no product 0 · (-inf) is ever formed (the engine's CPU path
-// avoids that nan with a where). Only a target on a masked logit gives loss inf.
+// finite as in PyTorch; no product 0 · (-inf) is ever formed (reference.py avoids
+// that nan with a where). Only a target on a masked logit gives loss inf.
 #include "rows.cuh"
 
 __device__ __forceinline__ long long this_row() { return (long long)blockIdx.x * blockDim.y + threadIdx.y; }
@@ -32,7 +32,9 @@ extern "C" __global__ void cross_entropy_forward(const float* __restrict__ x, co
         const long long t = target[row];
         const float lse = m + logf(s);
         lse_out[row] = lse;
-        // an out-of-range target is rejected by the engine before the launch; guard the read anyway
+        // The engine checks targets on the cpu only (reading them back here would stall every
+        // step), so an out-of-range target reaches this kernel: it gets loss 0, and in the
+        // backward a zero one-hot row (dx = softmax · g). PyTorch raises a device-side assert.
         loss[row] = (t == ignore_index || t < 0 || t >= cols) ? 0.f : lse - xr[t];
     }
 }

@@ -92,11 +92,14 @@ extern "C" __global__ void layer_norm_backward_input(const float* __restrict__ g
         dr[c] = r * (gr[c] * weight[c] - mean_g - (xr[c] - mu) * r * mean_gx);
 }
 
-// Partial column sums for dγ and dβ. Block (32, 8): threadIdx.x is a column
-// (coalesced along the row), threadIdx.y strides the rows of this block's chunk
-// (blockIdx.y); the 8 partials are added in shared memory and written to
-// row blockIdx.y of the (chunks, cols) outputs.
-constexpr int PARAM_COLS = 32, PARAM_ROWS = 8;
+// Partial column sums for dγ and dβ. Block (PARAM_COLS, PARAM_ROWS), -D defines
+// from launch.py's DEFINES: threadIdx.x is a column (coalesced along the row),
+// threadIdx.y strides the rows of this block's chunk (blockIdx.y); the
+// PARAM_ROWS partials are added in shared memory and written to row blockIdx.y
+// of the (chunks, cols) outputs.
+#if !defined(PARAM_COLS) || !defined(PARAM_ROWS)
+#error "PARAM_COLS and PARAM_ROWS come from launch.py: compile with its DEFINES"
+#endif
 
 extern "C" __global__ void layer_norm_backward_params(const float* __restrict__ g, const float* __restrict__ x,
                                                       const float* __restrict__ mean, const float* __restrict__ rstd,

@@ -15,10 +15,13 @@ constexpr unsigned FULL_MASK = 0xffffffffu;
 #define NEG_INF (-__int_as_float(0x7f800000))  // -inf without <cmath> (NVRTC has no libc headers)
 
 // Each thread keeps ITEMS elements of its row in registers (columns
-// threadIdx.x + i * blockDim.x), so rows up to ITEMS * blockDim.x (8192 with
-// 1024 threads) are read from global memory exactly once. Longer rows loop
-// over the rest and read it a second time (mostly from L2).
-constexpr int ITEMS = 8;
+// threadIdx.x + i * blockDim.x), so rows up to ITEMS * blockDim.x (ITEMS * 1024
+// at most) are read from global memory exactly once. Longer rows loop over the
+// rest and read it a second time (mostly from L2). ITEMS is a -D define that
+// launch.py passes (its DEFINES are the one source; row_launch sizes blocks by it).
+#ifndef ITEMS
+#error "ITEMS comes from launch.py: compile with its DEFINES (-DITEMS=...)"
+#endif
 
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll

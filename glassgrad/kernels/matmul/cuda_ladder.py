@@ -6,6 +6,7 @@ grid; all arithmetic is in the .cu files. Operands may be transposed views
 (the engine's backward passes ``swapaxes`` views): steps 1-5 take any strides,
 steps 6-8 need one of the two matrix dims contiguous per operand and choose
 their load path from the strides (anything else is copied once, contiguous).
+The shapes in the table are the template arguments set below.
 
 ====  ===============  ==================================================
 step  variant          idea
@@ -30,7 +31,71 @@ from ..cuda.compile import ceil_div, kernel
 from ..registry import register
 
 SOURCES = Path(__file__).parent / "cuda"
-LOAD_T_CONTIG, LOAD_K_CONTIG = 1, 2
+
+# Tile shapes are template arguments of the kernels, written here once: the .cu files
+# take them as template parameters (of the same names) and static_assert that they fit
+# together; the launchers size the grid and block from them. The nvcc compile test
+# builds every instance that ``instances`` lists.
+
+#: step 3: the shared-memory tile is TILE x TILE, one thread per element
+SMEM_TILED = {"TILE": 32}
+#: step 4: a BM x BN block tile, each of THREADS = BM·BN/TM threads owns TM outputs of a column
+BLOCKTILE_1D = {"BM": 64, "BN": 64, "BK": 8, "TM": 8, "THREADS": 512}
+#: steps 5 and 6: a BM x BN block tile, each of THREADS = (BM/TM)·(BN/TN) threads owns TM x TN outputs
+BLOCKTILE_2D = {"BM": 128, "BN": 128, "BK": 8, "TM": 8, "TN": 8, "THREADS": 256}
+VECTORIZED = BLOCKTILE_2D
+#: step 7's template parameters, in order; WARPTILE_CONFIGS gives their values
+WARPTILE_PARAMS = ("BM", "BN", "BK", "WM", "WN", "WNITER", "TM", "TN", "THREADS")
+#: warptile tile shapes; the sweep in benchmarks/gpu/tune_warptile.py times each on the GPU,
+#: and WARPTILE_DEFAULT is the winner there (8 warps, each a 64x32 piece of a 128x128 tile).
+WARPTILE_CONFIGS = {
+    "128x128x16_w64x64_t128": (128, 128, 16, 64, 64, 4, 8, 4, 128),
+    "128x128x16_w64x32_t256": (128, 128, 16, 64, 32, 2, 8, 4, 256),
+    "128x256x16_w64x64_t256": (128, 256, 16, 64, 64, 4, 8, 4, 256),
+    "256x128x16_w64x64_t256": (256, 128, 16, 64, 64, 4, 8, 4, 256),
+    "128x128x8_w64x32_t256": (128, 128, 8, 64, 32, 2, 8, 4, 256),
+    "64x128x16_w32x64_t128": (64, 128, 16, 32, 64, 2, 8, 4, 128),
+    "128x128x32_w64x64_t128": (128, 128, 32, 64, 64, 4, 8, 4, 128),
+}
+WARPTILE_DEFAULT = "128x128x16_w64x32_t256"
+#: step 8: a BM x BN block tile of THREADS / 32 warps, each owning a WARP_M x WARP_N piece
+WMMA = {"BM": 128, "BN": 128, "WARP_M": 64, "WARP_N": 32, "THREADS": 256}
+WMMA_ELEMENTS = ("float", "__nv_bfloat16")
+
+#: common.cuh's LoadMode enumerators, passed to the templates by name (their values live in common.cuh)
+LOAD_T_CONTIG, LOAD_K_CONTIG = "LOAD_T_CONTIG", "LOAD_K_CONTIG"
+LOAD_MODES = (LOAD_T_CONTIG, LOAD_K_CONTIG)
+
+
+def _instance(name: str, *args: object) -> str:
+    """The NVRTC name expression of ``matmul_<name>`` with these template arguments."""
+    return f"matmul_{name}<{','.join(map(str, args))}>"
+
+
+def _mode_instances(name: str, shape: tuple[int, ...]) -> list[str]:
+    """The four instances of a kernel templated on a tile shape and then (MODE_A, MODE_B)."""
+    return [_instance(name, *shape, a, b) for a in LOAD_MODES for b in LOAD_MODES]
+
+
+def _wmma_instances(element: str) -> list[str]:
+    """The four instances of wmma.cu for one element type: (A_KCONTIG, B_NCONTIG) in {true, false}²."""
+    return [_instance("wmma", element, *WMMA.values(), a, b) for a in ("true", "false") for b in ("true", "false")]
+
+
+def instances(file: str) -> list[str]:
+    """Every template instance of ``file`` (a .cu in ``cuda/``) that the launchers can ask NVRTC for.
+
+    Files of extern "C" kernels have none. The nvcc compile test builds exactly these.
+    """
+    per_file = {
+        "smem_tiled.cu": [_instance("smem_tiled", *SMEM_TILED.values())],
+        "blocktile_1d.cu": [_instance("blocktile_1d", *BLOCKTILE_1D.values())],
+        "blocktile_2d.cu": [_instance("blocktile_2d", *BLOCKTILE_2D.values())],
+        "vectorized.cu": _mode_instances("vectorized", tuple(VECTORIZED.values())),
+        "warptile.cu": [x for shape in WARPTILE_CONFIGS.values() for x in _mode_instances("warptile", shape)],
+        "wmma.cu": [x for element in WMMA_ELEMENTS for x in _wmma_instances(element)],
+    }
+    return per_file.get(file, [])
 
 
 def _as_batched(a: Any, b: Any) -> tuple[Any, Any, int]:
@@ -64,8 +129,13 @@ def _check_float32(name: str, a: Any, b: Any) -> None:
         raise TypeError(f"matmul(cuda, {name}): expects float32 operands, got {a.dtype} and {b.dtype}")
 
 
-def _launch_simple(name: str, block: tuple[int, int], tile: tuple[int, int], swap: bool, a: Any, b: Any) -> Any:
-    """Steps 1-5: any strides. ``tile`` is the (rows, cols) of C one block covers."""
+def _launch_simple(
+    name: str, block: tuple[int, int], tile: tuple[int, int], swap: bool, a: Any, b: Any, template: dict | None = None
+) -> Any:
+    """Steps 1-5: any strides. ``tile`` is the (rows, cols) of C one block covers.
+
+    ``template`` holds the kernel's template arguments (steps 3-5); steps 1-2 are extern "C".
+    """
     _check_float32(name, a, b)
     a3, b3, batch = _as_batched(a, b)
     m, k = a3.shape[1:]
@@ -78,7 +148,11 @@ def _launch_simple(name: str, block: tuple[int, int], tile: tuple[int, int], swa
         return c
     rows, cols = tile
     grid = (ceil_div(m, rows), ceil_div(n, cols), batch) if swap else (ceil_div(n, cols), ceil_div(m, rows), batch)
-    fn = kernel(SOURCES / f"{name}.cu", f"matmul_{name}")
+    if template is None:
+        fn = kernel(SOURCES / f"{name}.cu", f"matmul_{name}")
+    else:
+        instance = _instance(name, *template.values())
+        fn = kernel(SOURCES / f"{name}.cu", instance, [instance])
     fn(grid, block, (a3, b3, c, *_int32(m, n, k), *_int64(*_strides(a3), *_strides(b3))))
     return c
 
@@ -115,22 +189,8 @@ def _layout(x: Any, vec: int) -> tuple[Any, bool, int, bool]:
     return x, row_major, lead, vector_ok
 
 
-#: warptile tile shapes (BM, BN, BK, WM, WN, WNITER, TM, TN, THREADS); the sweep in
-#: benchmarks/gpu/tune_warptile.py times each on the GPU, and DEFAULT is the winner there.
-WARPTILE_CONFIGS = {
-    "128x128x16_w64x64_t128": (128, 128, 16, 64, 64, 4, 8, 4, 128),
-    "128x128x16_w64x32_t256": (128, 128, 16, 64, 32, 2, 8, 4, 256),
-    "128x256x16_w64x64_t256": (128, 256, 16, 64, 64, 4, 8, 4, 256),
-    "256x128x16_w64x64_t256": (256, 128, 16, 64, 64, 4, 8, 4, 256),
-    "128x128x8_w64x32_t256": (128, 128, 8, 64, 32, 2, 8, 4, 256),
-    "64x128x16_w32x64_t128": (64, 128, 16, 32, 64, 2, 8, 4, 128),
-    "128x128x32_w64x64_t128": (128, 128, 32, 64, 64, 4, 8, 4, 128),
-}
-WARPTILE_DEFAULT = "128x128x16_w64x32_t256"
-
-
-def _launch_tiled_vec(name: str, a: Any, b: Any, config: tuple[int, ...] | None = None) -> Any:
-    """Steps 6-7: templated on each operand's contiguous dim (and, for warptile, the tile shape)."""
+def _launch_tiled_vec(name: str, a: Any, b: Any, shape: dict[str, int]) -> Any:
+    """Steps 6-7: templated on the tile ``shape`` (BM, BN, ..., THREADS), then on each operand's contiguous dim."""
     _check_float32(name, a, b)
     a3, b3, batch = _as_batched(a, b)
     c = _output(a3, b3, batch, a, b)
@@ -146,19 +206,17 @@ def _launch_tiled_vec(name: str, a: Any, b: Any, config: tuple[int, ...] | None 
     # A is read as X(k, t=m): contiguous along k is LOAD_K_CONTIG; B as X(k, t=n): along n is LOAD_T_CONTIG.
     mode_a = LOAD_K_CONTIG if a_kcontig else LOAD_T_CONTIG
     mode_b = LOAD_T_CONTIG if b_ncontig else LOAD_K_CONTIG
-    shape = ",".join(map(str, config)) + "," if config else ""
-    block_m, block_n, threads = (config[0], config[1], config[8]) if config else (128, 128, 256)
-    expressions = [f"matmul_{name}<{shape}{x},{y}>" for x in (1, 2) for y in (1, 2)]
-    fn = kernel(SOURCES / f"{name}.cu", f"matmul_{name}<{shape}{mode_a},{mode_b}>", expressions)
-    grid = (ceil_div(n, block_n), ceil_div(m, block_m), batch)
+    values = tuple(shape.values())
+    fn = kernel(SOURCES / f"{name}.cu", _instance(name, *values, mode_a, mode_b), _mode_instances(name, values))
+    grid = (ceil_div(n, shape["BN"]), ceil_div(m, shape["BM"]), batch)
     args = (a3, b3, c, *_int32(m, n, k), *_int64(*_strides(a3), *_strides(b3)), *_int32(vec_a, vec_b))
-    fn(grid, (threads,), args)
+    fn(grid, (shape["THREADS"],), args)
     return c
 
 
 def warptile_with(config_name: str, a: Any, b: Any) -> Any:
     """Step 7 with a named tile shape from WARPTILE_CONFIGS (for the tuning sweep)."""
-    return _launch_tiled_vec("warptile", a, b, WARPTILE_CONFIGS[config_name])
+    return _launch_tiled_vec("warptile", a, b, dict(zip(WARPTILE_PARAMS, WARPTILE_CONFIGS[config_name], strict=True)))
 
 
 def _launch_wmma(element: str, a: Any, b: Any) -> Any:
@@ -178,12 +236,11 @@ def _launch_wmma(element: str, a: Any, b: Any) -> Any:
     vec = 16 // a.itemsize
     a3, a_kcontig, lda, vec_a = _layout(a3, vec)
     b3, b_ncontig, ldb, vec_b = _layout(b3, vec)
-    expressions = [f"matmul_wmma<{element},{x},{y}>" for x in ("true", "false") for y in ("true", "false")]
-    name = f"matmul_wmma<{element},{str(a_kcontig).lower()},{str(b_ncontig).lower()}>"
-    fn = kernel(SOURCES / "wmma.cu", name, expressions)
-    grid = (ceil_div(n, 128), ceil_div(m, 128), batch)
+    name = _instance("wmma", element, *WMMA.values(), str(a_kcontig).lower(), str(b_ncontig).lower())
+    fn = kernel(SOURCES / "wmma.cu", name, _wmma_instances(element))
+    grid = (ceil_div(n, WMMA["BN"]), ceil_div(m, WMMA["BM"]), batch)
     args = (a3, b3, c, *_int32(m, n, k), *_int64(_strides(a3)[0], lda, _strides(b3)[0], ldb), *_int32(vec_a, vec_b))
-    fn(grid, (256,), args)
+    fn(grid, (WMMA["THREADS"],), args)
     return c
 
 
@@ -200,24 +257,41 @@ def coalesced(a: Any, b: Any) -> Any:
     return _launch_simple("coalesced", (32, 8), (8, 32), False, a, b)
 
 
-@register("matmul", "cuda", "smem_tiled", "3. 32x32 tiles staged in shared memory", dtypes=F32)
+@register(
+    "matmul",
+    "cuda",
+    "smem_tiled",
+    f"3. {SMEM_TILED['TILE']}x{SMEM_TILED['TILE']} tiles staged in shared memory",
+    dtypes=F32,
+)
 def smem_tiled(a: Any, b: Any) -> Any:
-    return _launch_simple("smem_tiled", (32, 32), (32, 32), False, a, b)
+    tile = SMEM_TILED["TILE"]
+    return _launch_simple("smem_tiled", (tile, tile), (tile, tile), False, a, b, SMEM_TILED)
 
 
-@register("matmul", "cuda", "blocktile_1d", "4. 1-D register blocking, 8 outputs per thread", dtypes=F32)
+@register(
+    "matmul", "cuda", "blocktile_1d", f"4. 1-D register blocking, {BLOCKTILE_1D['TM']} outputs per thread", dtypes=F32
+)
 def blocktile_1d(a: Any, b: Any) -> Any:
-    return _launch_simple("blocktile_1d", (512, 1), (64, 64), False, a, b)
+    shape = BLOCKTILE_1D
+    return _launch_simple("blocktile_1d", (shape["THREADS"], 1), (shape["BM"], shape["BN"]), False, a, b, shape)
 
 
-@register("matmul", "cuda", "blocktile_2d", "5. 2-D register blocking, 8x8 outputs per thread", dtypes=F32)
+@register(
+    "matmul",
+    "cuda",
+    "blocktile_2d",
+    f"5. 2-D register blocking, {BLOCKTILE_2D['TM']}x{BLOCKTILE_2D['TN']} outputs per thread",
+    dtypes=F32,
+)
 def blocktile_2d(a: Any, b: Any) -> Any:
-    return _launch_simple("blocktile_2d", (256, 1), (128, 128), False, a, b)
+    shape = BLOCKTILE_2D
+    return _launch_simple("blocktile_2d", (shape["THREADS"], 1), (shape["BM"], shape["BN"]), False, a, b, shape)
 
 
 @register("matmul", "cuda", "vectorized", "6. float4 global/shared loads, no copies for transposes", dtypes=F32)
 def vectorized(a: Any, b: Any) -> Any:
-    return _launch_tiled_vec("vectorized", a, b)
+    return _launch_tiled_vec("vectorized", a, b, VECTORIZED)
 
 
 @register("matmul", "cuda", "warptile", "7. block/warp/thread tiling tuned for sm_90", dtypes=F32)

@@ -1,12 +1,12 @@
-// 4. 1-D register blocking: each thread computes TM = 8 outputs of one column.
+// 4. 1-D register blocking: each thread computes TM outputs of one column.
 // The B element it needs is loaded from shared memory once into a register and
 // reused TM times, so shared-memory loads per FMA drop from 2 to about 1.
+// The tile shape is template arguments: cuda_ladder.py's BLOCKTILE_1D is its one source.
 #include "common.cuh"
 
-constexpr int BM = 64, BN = 64, BK = 8, TM = 8;
-constexpr int THREADS = BM * BN / TM;  // 512
-
-extern "C" __global__ void __launch_bounds__(THREADS) matmul_blocktile_1d(MATMUL_ARGS) {
+template <int BM, int BN, int BK, int TM, int THREADS>
+__global__ void __launch_bounds__(THREADS) matmul_blocktile_1d(MATMUL_ARGS) {
+    static_assert(THREADS == BM * BN / TM, "one thread per TM outputs of the BM x BN tile");
     __shared__ float As[BK * BM];  // k-major: As[k][m]
     __shared__ float Bs[BK * BN];  // Bs[k][n]
     const int b = blockIdx.z;

@@ -1,12 +1,13 @@
-// 5. 2-D register blocking: each of 256 threads computes an 8x8 block of C.
-// Per k it loads 8 values of A and 8 of B into registers and does 64 FMAs with
-// them: arithmetic intensity per shared-memory load goes from 1 to 4.
+// 5. 2-D register blocking: each thread computes a TM x TN block of C.
+// Per k it loads TM values of A and TN of B into registers and does TM·TN FMAs
+// with them: with 8x8 blocks (the launcher's), arithmetic intensity per
+// shared-memory load goes from 1 to 4.
+// The tile shape is template arguments: cuda_ladder.py's BLOCKTILE_2D is its one source.
 #include "common.cuh"
 
-constexpr int BM = 128, BN = 128, BK = 8, TM = 8, TN = 8;
-constexpr int THREADS = (BM / TM) * (BN / TN);  // 256
-
-extern "C" __global__ void __launch_bounds__(THREADS) matmul_blocktile_2d(MATMUL_ARGS) {
+template <int BM, int BN, int BK, int TM, int TN, int THREADS>
+__global__ void __launch_bounds__(THREADS) matmul_blocktile_2d(MATMUL_ARGS) {
+    static_assert(THREADS == (BM / TM) * (BN / TN), "one thread per TM x TN block of the BM x BN tile");
     __shared__ float As[BK * BM];
     __shared__ float Bs[BK * BN];
     const int b = blockIdx.z;

@@ -1,11 +1,11 @@
-// 3. Shared-memory tiling: a 32x32 block stages 32x32 tiles of A and B in
-// shared memory, so each global element is read once per tile instead of
-// once per output: global traffic drops by a factor of 32.
+// 3. Shared-memory tiling: a TILE x TILE block stages TILE x TILE tiles of A and B
+// in shared memory, so each global element is read once per tile instead of
+// once per output: global traffic drops by a factor of TILE (32 in the launcher).
+// TILE is a template argument: cuda_ladder.py's SMEM_TILED is its one source.
 #include "common.cuh"
 
-constexpr int TILE = 32;
-
-extern "C" __global__ void matmul_smem_tiled(MATMUL_ARGS) {
+template <int TILE>
+__global__ void matmul_smem_tiled(MATMUL_ARGS) {
     __shared__ float As[TILE][TILE];
     __shared__ float Bs[TILE][TILE + 1];  // +1: no bank conflicts on the column read
     const int tx = threadIdx.x, ty = threadIdx.y;

@@ -3,14 +3,14 @@
 // float4 shared-memory reads of the register fragments, and float4 stores of C.
 // MODE_A / MODE_B are LOAD_T_CONTIG or LOAD_K_CONTIG (see common.cuh); the
 // launcher picks them from the strides and falls back to scalar loads at
-// ragged edges or on misaligned data.
+// ragged edges or on misaligned data. The tile shape is template arguments
+// too: cuda_ladder.py's VECTORIZED is its one source.
 #include "common.cuh"
 
-constexpr int BM = 128, BN = 128, BK = 8, TM = 8, TN = 8;
-constexpr int THREADS = (BM / TM) * (BN / TN);  // 256
-
-template <int MODE_A, int MODE_B>
+template <int BM, int BN, int BK, int TM, int TN, int THREADS, int MODE_A, int MODE_B>
 __global__ void __launch_bounds__(THREADS) matmul_vectorized(MATMUL_ARGS, int vec_a, int vec_b) {
+    static_assert(THREADS == (BM / TM) * (BN / TN), "one thread per TM x TN block of the BM x BN tile");
+    static_assert(TM % 4 == 0 && TN % 4 == 0, "register blocks are read as float4");
     __shared__ __align__(16) float As[BK * BM];
     __shared__ __align__(16) float Bs[BK * BN];
     const int b = blockIdx.z;

@@ -1,12 +1,15 @@
-// 7. Warp tiling: the 128x128 block tile is split into four 64x64 warp tiles,
-// and each warp into sub-tiles that its 32 threads cover with 8x4 register
-// blocks. A warp's shared-memory reads then hit few distinct addresses
-// (broadcasts, no bank conflicts), and the loop nest mirrors the hardware:
-// block -> warp -> thread, the structure tensor-core kernels keep.
+// 7. Warp tiling: the BM x BN block tile is split into (BM/WM)·(BN/WN) warp
+// tiles of WM x WN, and each warp tile into WMITER x WNITER sub-tiles that its
+// 32 lanes cover with TM x TN register blocks. The launcher's default
+// (WARPTILE_DEFAULT) splits a 128x128 tile among 8 warps of 64x32, each lane
+// holding 2 x 2 blocks of 8x4. A warp's shared-memory reads then hit few
+// distinct addresses (broadcasts, no bank conflicts), and the loop nest mirrors
+// the hardware: block -> warp -> thread, the structure tensor-core kernels keep.
 #include "common.cuh"
 
-// The tile sizes are template parameters so benchmarks/gpu/tune_warptile.py can
-// sweep them on the device; the launcher's default is the measured best.
+// The tile sizes are template parameters (cuda_ladder.py's WARPTILE_CONFIGS is
+// their one source) so benchmarks/gpu/tune_warptile.py can sweep them on the
+// device; the launcher's default is the measured best.
 template <int BM, int BN, int BK, int WM, int WN, int WNITER, int TM, int TN, int THREADS, int MODE_A, int MODE_B>
 __global__ void __launch_bounds__(THREADS) matmul_warptile(MATMUL_ARGS, int vec_a, int vec_b) {
     constexpr int WMITER = (WM * WN) / (32 * TM * TN * WNITER);

@@ -1,8 +1,10 @@
 // 8. Tensor cores: WMMA fragments (TF32 m16n16k8 on float inputs, BF16
 // m16n16k16 on bfloat16 storage), FP32 accumulation, and cp.async double
 // buffering: while the tensor cores work on one shared-memory stage, the copy
-// engine fills the other. 256 threads = 8 warps, each owning a 64x32 piece of
-// the 128x128 block tile (4x2 fragments).
+// engine fills the other. THREADS / 32 warps each own a WARP_M x WARP_N piece
+// of the BM x BN block tile; the launcher's shape (cuda_ladder.py's WMMA, the
+// one source of these template arguments) is 256 threads = 8 warps, each
+// owning a 64x32 piece of a 128x128 tile (4x2 fragments).
 //
 // Shared memory keeps each operand in its global layout (cp.async copies
 // contiguous 16-byte chunks), so a transposed operand is just the other WMMA
@@ -25,9 +27,6 @@ template <> struct mma_traits<__nv_bfloat16> {
     static constexpr int WK = 16, BK = 32, PAD = 8;
 };
 
-constexpr int BM = 128, BN = 128, THREADS = 256;
-constexpr int WARP_M = 64, WARP_N = 32, FM = WARP_M / 16, FN = WARP_N / 16;
-
 __device__ __forceinline__ void cp_async16(void *smem, const void *gmem, int src_bytes) {
     const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(src_bytes));
@@ -38,8 +37,8 @@ __device__ __forceinline__ void cp_async_wait_one() { asm volatile("cp.async.wai
 // Copy a ROWS x COLS tile (COLS contiguous in global memory, row stride `ld`)
 // into shared memory with row stride LD, zero-filling rows >= rows_left and
 // columns >= cols_left. Vector path: 16-byte cp.async (src-size < 16 zero-fills
-// a ragged edge); otherwise plain element copies.
-template <typename T, int ROWS, int COLS, int LD>
+// a ragged edge); otherwise plain element copies. All THREADS threads take part.
+template <typename T, int ROWS, int COLS, int LD, int THREADS>
 __device__ __forceinline__ void load_tile(T *smem, const T *g, long long ld, int rows_left, int cols_left,
                                           bool vec_ok) {
     constexpr int VEC = 16 / sizeof(T);
@@ -59,10 +58,13 @@ __device__ __forceinline__ void load_tile(T *smem, const T *g, long long ld, int
     }
 }
 
-template <typename T, bool A_KCONTIG, bool B_NCONTIG>
+template <typename T, int BM, int BN, int WARP_M, int WARP_N, int THREADS, bool A_KCONTIG, bool B_NCONTIG>
 __global__ void __launch_bounds__(THREADS)
     matmul_wmma(const T *__restrict__ A, const T *__restrict__ B, float *__restrict__ C, int M, int N, int K,
                 long long sAb, long long lda, long long sBb, long long ldb, int vec_a, int vec_b) {
+    static_assert((BM / WARP_M) * (BN / WARP_N) * 32 == THREADS, "one warp per WARP_M x WARP_N piece");
+    static_assert(WARP_M % 16 == 0 && WARP_N % 16 == 0, "a warp piece is whole 16x16 fragments");
+    constexpr int FM = WARP_M / 16, FN = WARP_N / 16;
     using tr = mma_traits<T>;
     constexpr int BK = tr::BK, WK = tr::WK, PAD = tr::PAD;
     // A tile: [BM][BK] if k is contiguous, else [BK][BM]; B tile: [BK][BN] if n is contiguous, else [BN][BK].
@@ -94,13 +96,13 @@ __global__ void __launch_bounds__(THREADS)
 
     auto load_stage = [&](int stage, int k0) {
         if (A_KCONTIG)
-            load_tile<T, A_ROWS, A_COLS, LDA>(As + stage * A_STAGE, A + m0 * lda + k0, lda, M - m0, K - k0, vec_a);
+            load_tile<T, A_ROWS, A_COLS, LDA, THREADS>(As + stage * A_STAGE, A + m0 * lda + k0, lda, M - m0, K - k0, vec_a);
         else
-            load_tile<T, A_ROWS, A_COLS, LDA>(As + stage * A_STAGE, A + k0 * lda + m0, lda, K - k0, M - m0, vec_a);
+            load_tile<T, A_ROWS, A_COLS, LDA, THREADS>(As + stage * A_STAGE, A + k0 * lda + m0, lda, K - k0, M - m0, vec_a);
         if (B_NCONTIG)
-            load_tile<T, B_ROWS, B_COLS, LDB>(Bs + stage * B_STAGE, B + k0 * ldb + n0, ldb, K - k0, N - n0, vec_b);
+            load_tile<T, B_ROWS, B_COLS, LDB, THREADS>(Bs + stage * B_STAGE, B + k0 * ldb + n0, ldb, K - k0, N - n0, vec_b);
         else
-            load_tile<T, B_ROWS, B_COLS, LDB>(Bs + stage * B_STAGE, B + n0 * ldb + k0, ldb, N - n0, K - k0, vec_b);
+            load_tile<T, B_ROWS, B_COLS, LDB, THREADS>(Bs + stage * B_STAGE, B + n0 * ldb + k0, ldb, N - n0, K - k0, vec_b);
     };
 
     const int tiles = (K + BK - 1) / BK;
