@@ -5,8 +5,10 @@ each written array written once (Adam: read p, g, m, v; write p, m, v), where
 the reference makes a dozen whole-array passes and allocates temporaries. The
 math and its order of operations are the reference's (reference.py), element by
 element; the scalars (η, β, the bias corrections, computed once in Python by the
-same helpers) are cast to the parameter's dtype first, as NumPy and PyTorch do,
-so float32 parameters are updated in float32 arithmetic.
+same helpers) come in as Python floats and bools (the cheapest arguments for
+numba's dispatcher, and one compiled signature whatever number types the caller
+used) and are cast to the parameter's dtype first, as NumPy and PyTorch do, so
+float32 parameters are updated in float32 arithmetic.
 
 The kernels take C-contiguous arrays of one dtype (``when=``); any other layout
 goes to the reference. An option that is off passes an empty array for its
@@ -34,7 +36,7 @@ def contiguous(*arrays: Any, **options: Any) -> bool:
 
 def _flat(array: Any, like: Any) -> Any:
     """The 1-D view of ``array`` (an empty array of ``like``'s dtype for a state that is off)."""
-    return np.empty(0, like.dtype) if array is None else array.reshape(-1)
+    return np.empty(0, like.dtype) if array is None else array.ravel()
 
 
 @numba.njit(cache=True, inline="always")
@@ -47,6 +49,8 @@ def _lerp(a, b, weight, complement):  # pragma: no cover - compiled
 def _sgd_kernel(p, g, buf, lr, momentum, undamped, weight_decay, nesterov, maximize, first_step):  # pragma: no cover
     """p ← p − η·d with d = ±g + λp, through the momentum buffer b when it is not empty
     (b ← d on the first step, else μb + (1 − τ)d = μb + undamped·d)."""
+    t = p.dtype.type
+    lr, momentum, undamped, weight_decay = t(lr), t(momentum), t(undamped), t(weight_decay)
     has_buffer = buf.size > 0
     for i in numba.prange(p.size):
         d = -g[i] if maximize else g[i]
@@ -83,18 +87,17 @@ def sgd_update(
 ) -> tuple[Any, ...]:
     """The reference's SGD step (reference.sgd_update), fused."""
     check_state("sgd_update", "momentum_buffer", momentum_buffer, momentum != 0, f"momentum is {momentum}")
-    t = param.dtype.type
     _sgd_kernel(
-        param.reshape(-1),
-        grad.reshape(-1),
+        param.ravel(),
+        grad.ravel(),
         _flat(momentum_buffer, param),
-        t(lr),
-        t(momentum),
-        t(1 - dampening),
-        t(weight_decay),
-        nesterov,
-        maximize,
-        first_step,
+        float(lr),
+        float(momentum),
+        float(1 - dampening),
+        float(weight_decay),
+        bool(nesterov),
+        bool(maximize),
+        bool(first_step),
     )
     return (param,) if momentum_buffer is None else (param, momentum_buffer)
 
@@ -120,6 +123,9 @@ def _adam_kernel(
 ):  # pragma: no cover - compiled
     """Adam per element: m ← lerp(m, d, w₁), v ← β₂v + w₂d², v̂ ← max(v̂, v) when v̂ is not empty,
     p ← p·decay − step_size·m / (√v̂ / bias2_sqrt + ε)  (decay = 1 − ηλ when decoupled, else d += λp)."""
+    t = p.dtype.type
+    weight1, complement1, beta2, weight2, eps = t(weight1), t(complement1), t(beta2), t(weight2), t(eps)
+    weight_decay, decay, step_size, bias2_sqrt = t(weight_decay), t(decay), t(step_size), t(bias2_sqrt)
     amsgrad = vmax.size > 0
     for i in numba.prange(p.size):
         d = -g[i] if maximize else g[i]
@@ -165,26 +171,25 @@ def adam_update(
     maximize: bool = False,
 ) -> tuple[Any, ...]:
     """The reference's Adam/AdamW step (reference.adam_update), fused."""
-    t = param.dtype.type
     step_size, bias2_sqrt = adam_scalars(step, lr, beta1, beta2)
     weight1 = 1 - beta1
     _adam_kernel(
-        param.reshape(-1),
-        grad.reshape(-1),
-        exp_avg.reshape(-1),
-        exp_avg_sq.reshape(-1),
+        param.ravel(),
+        grad.ravel(),
+        exp_avg.ravel(),
+        exp_avg_sq.ravel(),
         _flat(max_exp_avg_sq, param),
-        t(weight1),
-        t(1 - weight1),
-        t(beta2),
-        t(1 - beta2),
-        t(eps),
-        t(weight_decay),
-        t(1 - lr * weight_decay),
-        t(step_size),
-        t(bias2_sqrt),
-        decoupled,
-        maximize,
+        float(weight1),
+        float(1 - weight1),
+        float(beta2),
+        float(1 - beta2),
+        float(eps),
+        float(weight_decay),
+        float(1 - lr * weight_decay),
+        float(step_size),
+        float(bias2_sqrt),
+        bool(decoupled),
+        bool(maximize),
     )
     return (param, exp_avg, exp_avg_sq) + (() if max_exp_avg_sq is None else (max_exp_avg_sq,))
 
@@ -195,6 +200,9 @@ def _rmsprop_kernel(
 ):  # pragma: no cover
     """RMSprop per element: s ← αs + w·d², a ← √(s − ḡ²) + ε with ḡ ← lerp(ḡ, d, w) when ḡ is not
     empty (else √s + ε), then p ← p − η·b with b ← μb + d/a when b is not empty, else p ← p − η·d/a."""
+    t = p.dtype.type
+    lr, alpha, weight, complement, eps = t(lr), t(alpha), t(weight), t(complement), t(eps)
+    weight_decay, momentum = t(weight_decay), t(momentum)
     centered, has_buffer = gavg.size > 0, buf.size > 0
     for i in numba.prange(p.size):
         d = -g[i] if maximize else g[i]
@@ -241,21 +249,21 @@ def rmsprop_update(
 ) -> tuple[Any, ...]:
     """The reference's RMSprop step (reference.rmsprop_update), fused."""
     check_state("rmsprop_update", "momentum_buffer", momentum_buffer, momentum > 0, f"momentum is {momentum}")
-    t, weight = param.dtype.type, 1 - alpha
+    weight = 1 - alpha
     _rmsprop_kernel(
-        param.reshape(-1),
-        grad.reshape(-1),
-        square_avg.reshape(-1),
+        param.ravel(),
+        grad.ravel(),
+        square_avg.ravel(),
         _flat(grad_avg, param),
         _flat(momentum_buffer, param),
-        t(lr),
-        t(alpha),
-        t(weight),
-        t(1 - weight),
-        t(eps),
-        t(weight_decay),
-        t(momentum),
-        maximize,
+        float(lr),
+        float(alpha),
+        float(weight),
+        float(1 - weight),
+        float(eps),
+        float(weight_decay),
+        float(momentum),
+        bool(maximize),
     )
     return tuple(a for a in (param, square_avg, grad_avg, momentum_buffer) if a is not None)
 
@@ -263,6 +271,8 @@ def rmsprop_update(
 @numba.njit(parallel=True, cache=True)
 def _adagrad_kernel(p, g, total, clr, eps, weight_decay, maximize):  # pragma: no cover - compiled
     """Adagrad per element: S ← S + d², p ← p − η_t·d / (√S + ε)."""
+    t = p.dtype.type
+    clr, eps, weight_decay = t(clr), t(eps), t(weight_decay)
     for i in numba.prange(p.size):
         d = -g[i] if maximize else g[i]
         if weight_decay != 0:
@@ -294,14 +304,13 @@ def adagrad_update(
     maximize: bool = False,
 ) -> tuple[Any, ...]:
     """The reference's Adagrad step (reference.adagrad_update), fused."""
-    t = param.dtype.type
     _adagrad_kernel(
-        param.reshape(-1),
-        grad.reshape(-1),
-        state_sum.reshape(-1),
-        t(adagrad_lr(step, lr, lr_decay)),
-        t(eps),
-        t(weight_decay),
-        maximize,
+        param.ravel(),
+        grad.ravel(),
+        state_sum.ravel(),
+        float(adagrad_lr(step, lr, lr_decay)),
+        float(eps),
+        float(weight_decay),
+        bool(maximize),
     )
     return param, state_sum
