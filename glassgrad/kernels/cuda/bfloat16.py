@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...engine.backend import xp_of
+
 
 def to_bfloat16_bits(x: Any) -> Any:
     """float32 array -> uint16 array of bf16 bits (round to nearest even; NaN stays NaN)."""
-    xp = _xp(x)
+    xp = xp_of(x)
     bits = xp.ascontiguousarray(x, dtype=xp.float32).view(xp.uint32)
     rounding = ((bits >> 16) & 1) + 0x7FFF
     rounded = ((bits + rounding) >> 16).astype(xp.uint16)
@@ -21,15 +23,5 @@ def to_bfloat16_bits(x: Any) -> Any:
 
 def from_bfloat16_bits(bits: Any) -> Any:
     """uint16 array of bf16 bits -> float32 array (exact)."""
-    xp = _xp(bits)
+    xp = xp_of(bits)
     return (bits.astype(xp.uint32) << 16).view(xp.float32)
-
-
-def _xp(array: Any) -> Any:
-    if type(array).__module__.startswith("cupy"):
-        import cupy
-
-        return cupy
-    import numpy
-
-    return numpy
