@@ -5,18 +5,25 @@ launcher's ``-D`` defines (kernels/fused/launch.py ``DEFINES``) and every
 template instance the launcher can ask for (kernels/matmul/cuda_ladder.py
 ``instances``), so the constants both sides share are written once, in the
 launcher, and the bodies the launcher runs are the ones checked here. ``ptxas -v``
-must report no register spills.
+must report no register spills (beyond ALLOWED_SPILL_BYTES). Without a GPU, the
+matmul launchers run on NumPy arrays posing as CuPy ones to show that each asks
+for an instance built here, with a block and grid that fit its template arguments.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
+from types import ModuleType, SimpleNamespace
 
+import numpy as np
 import pytest
 
+from glassgrad import kernels
 from glassgrad.kernels.cuda import compile as cuda_compile
 from glassgrad.kernels.fused import launch
 from glassgrad.kernels.matmul import cuda_ladder
@@ -83,6 +90,59 @@ def test_fused_launcher_compiles_with_the_defines_checked_here(monkeypatch: pyte
         launch.fused_kernel(source.name, "any")
         assert calls[-1] == (source, launcher_build(source)[1])
     assert cuda_compile.define_options({"B": 2, "A": 1}) == ("-DA=1", "-DB=2")
+
+
+class _DeviceArray(np.ndarray):
+    """A NumPy array that answers ``.data.ptr`` as a CuPy array does (for the launchers' alignment check)."""
+
+    @property
+    def data(self) -> SimpleNamespace:  # type: ignore[override]
+        return SimpleNamespace(ptr=self.__array_interface__["data"][0])
+
+
+def _fake_cupy() -> ModuleType:
+    """The few CuPy functions the matmul launchers call, on NumPy arrays."""
+    module = ModuleType("cupy")
+    module.float32 = np.float32
+    module.broadcast_to = lambda *a, **k: np.broadcast_to(*a, **k).view(_DeviceArray)
+    module.ascontiguousarray = lambda *a, **k: np.ascontiguousarray(*a, **k).view(_DeviceArray)
+    module.empty = lambda *a, **k: np.empty(*a, **k).view(_DeviceArray)
+    return module
+
+
+LADDER = [v for v in kernels.list("matmul", "cuda") if v.fn.__module__ == cuda_ladder.__name__]
+
+
+@pytest.mark.parametrize("variant", LADDER, ids=lambda v: v.name)
+@pytest.mark.parametrize("transposed", [False, True])
+def test_matmul_launchers_ask_for_instances_built_here(variant, transposed: bool, monkeypatch) -> None:
+    """Each launcher asks NVRTC for a kernel the compile test builds, with a block of its THREADS."""
+    launches = []
+
+    def fake_kernel(path, name, name_expressions=(), defines=None):
+        return lambda grid, block, args: launches.append((Path(path), name, list(name_expressions), grid, block))
+
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy())
+    monkeypatch.setattr(cuda_ladder, "kernel", fake_kernel)
+    dtype = np.uint16 if variant.name == "wmma_bf16" else np.float32
+    m, k, n = 67, 45, 93
+    a = np.ones((k, m) if transposed else (m, k), dtype).view(_DeviceArray)
+    b = np.ones((n, k) if transposed else (k, n), dtype).view(_DeviceArray)
+    variant.fn(a.T if transposed else a, b.T if transposed else b)
+    [(path, name, expressions, grid, block)] = launches
+    instances, defines = launcher_build(path)
+    assert defines == {}
+    if instances:
+        assert name in expressions and set(expressions) <= set(instances), (name, expressions)
+        params = template_parameters(path, f"matmul_{path.stem}")
+        args = {
+            p: int(v) for p, v in zip(params, name[name.index("<") + 1 : -1].split(","), strict=True) if v.isdigit()
+        }
+        tile_m, tile_n = args.get("BM", args.get("TILE")), args.get("BN", args.get("TILE"))
+        assert math.prod(block) == args.get("THREADS", tile_m * tile_n), (name, block)
+        assert grid == (-(-n // tile_n), -(-m // tile_m), 1), (name, grid)
+    else:
+        assert not expressions and name == f"matmul_{path.stem}"
 
 
 def test_fused_sources_do_not_repeat_the_defines() -> None:
