@@ -167,6 +167,13 @@ def test_template_parameters_are_the_launchers_in_order() -> None:
         assert template_parameters(MATMUL / f"{name}.cu", f"matmul_{name}") == params, name
 
 
+def test_warptile_config_names_say_their_shape() -> None:
+    for label, values in cuda_ladder.WARPTILE_CONFIGS.items():
+        c = dict(zip(cuda_ladder.WARPTILE_PARAMS, values, strict=True))
+        assert label == f"{c['BM']}x{c['BN']}x{c['BK']}_w{c['WM']}x{c['WN']}_t{c['THREADS']}", label
+    assert cuda_ladder.WARPTILE_DEFAULT in cuda_ladder.WARPTILE_CONFIGS
+
+
 def test_load_modes_are_common_cuh_enumerators() -> None:
     text = (MATMUL / "common.cuh").read_text(encoding="utf-8")
     for mode in cuda_ladder.LOAD_MODES:
