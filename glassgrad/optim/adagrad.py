@@ -11,15 +11,14 @@ from .optimizer import Optimizer
 
 
 class Adagrad(Optimizer):
-    """For each parameter p with gradient g, at step t = 1, 2, ...:
+    """For each parameter p with gradient g (-g when maximize), at step t = 1, 2, ...:
 
     g ← g + λ·p
     η_t = η / (1 + (t - 1)·lr_decay)
     S ← S + g²                                 (starts at initial_accumulator_value)
     p ← p - η_t · g / (√S + ε)
 
-    (maximize flips g's sign) computed by the kernel op ``adagrad_update`` (kernels/optim/),
-    one call per parameter.
+    One ``kernels.run("adagrad_update", ...)`` per parameter computes it (kernels/optim/).
     """
 
     nonnegative = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")

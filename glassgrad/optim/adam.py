@@ -11,15 +11,14 @@ from .optimizer import Optimizer
 
 
 class Adam(Optimizer):
-    """For each parameter p with gradient g, at step t = 1, 2, ...:
+    """For each parameter p with gradient g (-g when maximize), at step t = 1, 2, ...:
 
-    g ← g + λ·p                              (weight_decay λ; AdamW decays p instead)
-    m ← β₁·m + (1 - β₁)·g                    (first moment)
-    v ← β₂·v + (1 - β₂)·g²                   (second moment; amsgrad keeps v̂max = max(v̂max, v))
-    p ← p - (η / (1 - β₁ᵗ)) · m / (√v / √(1 - β₂ᵗ) + ε)   (√v̂max with amsgrad; maximize flips g's sign)
+    g ← g + λ·p                              (weight_decay λ; AdamW: p ← p·(1 - η·λ) instead)
+    m ← β₁·m + (1 - β₁)·g                    (first moment, as PyTorch's lerp(m, g, 1 - β₁))
+    v ← β₂·v + (1 - β₂)·g²                   (second moment; amsgrad: v̂ ← max(v̂, v), used for v below)
+    p ← p - (η / (1 - β₁ᵗ)) · m / (√v / √(1 - β₂ᵗ) + ε)
 
-    with m ← β₁·m + (1 - β₁)·g as PyTorch's lerp(m, g, 1 - β₁); computed by the kernel op
-    ``adam_update`` (kernels/optim/), one call per parameter.
+    One ``kernels.run("adam_update", ...)`` per parameter computes it (kernels/optim/).
     """
 
     decoupled_weight_decay = False

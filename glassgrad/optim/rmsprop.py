@@ -11,15 +11,14 @@ from .optimizer import Optimizer
 
 
 class RMSprop(Optimizer):
-    """For each parameter p with gradient g:
+    """For each parameter p with gradient g (-g when maximize):
 
     g ← g + λ·p
     s ← α·s + (1 - α)·g²                       (square average)
     a ← √(s - ḡ²) + ε  with ḡ ← α·ḡ + (1 - α)·g  if centered,  else  √s + ε
     b ← μ·b + g/a,  p ← p - η·b               if momentum μ > 0,  else  p ← p - η·g/a
 
-    (maximize flips g's sign) computed by the kernel op ``rmsprop_update`` (kernels/optim/),
-    one call per parameter.
+    One ``kernels.run("rmsprop_update", ...)`` per parameter computes it (kernels/optim/).
     """
 
     nonnegative = ("lr", "alpha", "eps", "weight_decay", "momentum")

@@ -19,7 +19,7 @@ class SGD(Optimizer):
     g ← g + μ·b  if nesterov  else  b
     p ← p - η·g                                  (lr η; maximize flips g's sign)
 
-    computed by the kernel op ``sgd_update`` (kernels/optim/), one call per parameter.
+    One ``kernels.run("sgd_update", ...)`` per parameter computes it (kernels/optim/).
     """
 
     nonnegative = ("lr", "momentum", "dampening", "weight_decay")
