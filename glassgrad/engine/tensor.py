@@ -48,11 +48,12 @@ class Tensor:
 
     @property
     def device(self) -> str:
+        """backend.device_of(array); a NumPy array is answered without the call (every op asks)."""
         return "cpu" if type(self.array) is np.ndarray else backend.device_of(self.array)
 
     @property
     def xp(self):
-        """The array module (numpy or cupy) of this tensor's device."""
+        """The array module (numpy or cupy) of this tensor's device: backend.xp_of(array), NumPy's without the call."""
         return np if type(self.array) is np.ndarray else backend.xp_of(self.array)
 
     @property
@@ -123,7 +124,7 @@ class Tensor:
                 raise RuntimeError(
                     f"grad: attempting to assign a gradient with dtype {value.dtype} to a tensor with dtype {self.dtype}"
                 )
-            if type(value.array) is not type(self.array):
+            if value.device != self.device:
                 raise RuntimeError(
                     f"grad: assigned grad has data located on {value.device}, different from the tensor's {self.device}"
                 )

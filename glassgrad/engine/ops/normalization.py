@@ -33,14 +33,6 @@ from typing import Any
 from ... import kernels
 from ..function import Context, Function
 from ..tensor import Tensor
-from .operands import promote
-
-
-def float_operands(op: str, *tensors: Tensor | None) -> tuple[Tensor | None, ...]:
-    """``promote`` the given tensors to one floating dtype and device, passing None through
-    (optional weights and biases)."""
-    promoted = iter(promote(op, *[t for t in tensors if t is not None], to_float=True))
-    return tuple(None if t is None else next(promoted) for t in tensors)
 
 
 def same_dtype(op: str, **tensors: Tensor | None) -> None:
