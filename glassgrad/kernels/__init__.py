@@ -5,6 +5,7 @@ Kernels take and return plain NumPy or CuPy arrays; they know nothing of Tensor.
 """
 
 from . import (
+    activations,  # noqa: F401 - registers the gelu / silu / bias + activation variants
     attention,  # noqa: F401 - registers the attention variants
     conv2d,  # noqa: F401 - registers the conv2d variants
     fused,  # noqa: F401 - registers the fused softmax / layer norm / cross-entropy variants

@@ -1,0 +1,10 @@
+"""Activations as kernel ops: gelu, silu and bias + activation (``act(x + b)``), each with its backward.
+
+Each op has a whole-array NumPy/CuPy reference (reference.py, registered on
+cpu and cuda) and, on the cpu, a parallel numba variant that makes one pass
+over memory (cpu_numba.py); spec.py holds the validation cases and benchmark
+sizes. Importing this package registers everything; nothing is compiled until
+a variant is first called.
+"""
+
+from . import cpu_numba, reference, spec  # noqa: F401 - define the ops and register the variants
