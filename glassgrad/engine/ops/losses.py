@@ -52,7 +52,7 @@ def check_reduction(op: str, reduction: str, allowed: tuple[str, ...] = REDUCTIO
         raise ValueError(f"{op}: {reduction!r} is not a valid value for reduction; expected one of {allowed}")
 
 
-def _check_same_shape(op: str, input: Tensor, target: Tensor) -> None:  # noqa: A002
+def _check_same_shape(op: str, input: Tensor, target: Tensor) -> None:
     if input.shape != target.shape:
         raise ValueError(
             f"{op}: target size {target.shape} must be the same as input size {input.shape} "
@@ -60,7 +60,7 @@ def _check_same_shape(op: str, input: Tensor, target: Tensor) -> None:  # noqa: 
         )
 
 
-def _check_broadcast(op: str, input: Tensor, target: Tensor, warn: bool = True) -> None:  # noqa: A002
+def _check_broadcast(op: str, input: Tensor, target: Tensor, warn: bool = True) -> None:
     """PyTorch's pointwise losses broadcast target against input: RuntimeError naming ``op`` and both shapes
     when they don't broadcast, and (``warn``) its UserWarning when they broadcast but differ, the usual sign
     of a (N,) vs (N, 1) slip."""
@@ -321,7 +321,7 @@ class CrossEntropy(Function):
 
 
 # ------------------------------------------------------------ functional forms
-def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Mean squared error: mean((x − y)²)."""
     _check_tensor("mse_loss", input=input, target=target)
     check_reduction("mse_loss", reduction)
@@ -329,7 +329,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor: 
     return _reduce(SquaredError.apply(*float_operands("mse_loss", input, target)), reduction)
 
 
-def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Mean absolute error: mean(|x − y|)."""
     _check_tensor("l1_loss", input=input, target=target)
     check_reduction("l1_loss", reduction)
@@ -337,7 +337,7 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  
     return _reduce(AbsoluteError.apply(*float_operands("l1_loss", input, target)), reduction)
 
 
-def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:  # noqa: A002
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     """Quadratic for |x − y| < delta, linear beyond."""
     _check_tensor("huber_loss", input=input, target=target)
     check_reduction("huber_loss", reduction)
@@ -349,7 +349,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
 
 
 def smooth_l1_loss(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Tensor,
     size_average: None = None,
     reduce: None = None,
@@ -373,7 +373,7 @@ def smooth_l1_loss(
 
 
 def binary_cross_entropy(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
     reduction: str = "mean",
@@ -392,7 +392,7 @@ def binary_cross_entropy(
 
 
 def binary_cross_entropy_with_logits(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
     reduction: str = "mean",
@@ -408,7 +408,7 @@ def binary_cross_entropy_with_logits(
 
 
 def kl_div(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Tensor,
     reduction: str = "mean",
     log_target: bool = False,
@@ -427,7 +427,7 @@ def kl_div(
 def _class_loss(
     op: str,
     function: type[Function],
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Tensor,
     weight: Tensor | None,
     ignore_index: int,
@@ -450,7 +450,7 @@ def _class_loss(
         raise RuntimeError(f"{op}: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
     unbatched = input.ndim == 1
     if unbatched:
-        input, target = input.unsqueeze(0), target.unsqueeze(0)  # noqa: A001
+        input, target = input.unsqueeze(0), target.unsqueeze(0)
     classes = input.shape[1]
     probabilities = dtypes.is_floating(target.dtype)
     if probabilities:
@@ -489,7 +489,7 @@ def _class_loss(
 
 
 def cross_entropy(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
     ignore_index: int = -100,
@@ -501,7 +501,7 @@ def cross_entropy(
 
 
 def nll_loss(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
     ignore_index: int = -100,

@@ -64,7 +64,7 @@ class OneHot(Function):
         return (index[..., None] == xp.arange(num_classes)).astype(dtypes.int64)
 
 
-def float_input(op: str, input: Tensor, dtype: Any = None) -> Tensor:  # noqa: A002
+def float_input(op: str, input: Tensor, dtype: Any = None) -> Tensor:
     """``input`` cast to ``dtype`` when given; else it must be floating: PyTorch has no integer
     softmax and raises NotImplementedError (a RuntimeError) rather than promoting."""
     if dtype is not None:
@@ -78,12 +78,12 @@ def float_input(op: str, input: Tensor, dtype: Any = None) -> Tensor:  # noqa: A
     return input
 
 
-def softmax(input: Tensor, dim: int | None = -1, dtype: Any = None, *, axis: int | None = None) -> Tensor:  # noqa: A002
+def softmax(input: Tensor, dim: int | None = -1, dtype: Any = None, *, axis: int | None = None) -> Tensor:
     x = float_input("softmax", input, dtype)
     return Softmax.apply(x, dim=normalize_dim("softmax", dim_or_axis("softmax", dim, axis, -1), x.ndim))
 
 
-def log_softmax(input: Tensor, dim: int | None = -1, dtype: Any = None, *, axis: int | None = None) -> Tensor:  # noqa: A002
+def log_softmax(input: Tensor, dim: int | None = -1, dtype: Any = None, *, axis: int | None = None) -> Tensor:
     x = float_input("log_softmax", input, dtype)
     return LogSoftmax.apply(x, dim=normalize_dim("log_softmax", dim_or_axis("log_softmax", dim, axis, -1), x.ndim))
 
