@@ -1,5 +1,4 @@
-"""What the numba row kernels share: the (rows, cols) view of an array, blocks of rows, and the
-conditions of their calls.
+"""What the numba row kernels share: the (rows, cols) view of an array and blocks of rows.
 
 A kernel runs ``prange`` over blocks of whole rows, each block about BLOCK_VALUES values (small
 enough to stay in L2 while the block is read a second time), so every row is read from memory once
@@ -10,12 +9,10 @@ partial rows, then the partials are added.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
 BLOCK_VALUES = 16384
-LAST_DIM = "dim is the last dim"
 
 
 def as_rows(x: np.ndarray) -> np.ndarray:
@@ -32,13 +29,3 @@ def rows_per_block(cols: int) -> int:
 def blocks(rows: int, cols: int) -> int:
     """The number of blocks of ``rows_per_block(cols)`` rows that cover ``rows`` rows."""
     return -(-rows // rows_per_block(cols))
-
-
-def last_dim(x: Any, dim: int = -1) -> bool:
-    """The call reduces over the last dim of a float array with at least one value per row."""
-    return dim in (-1, x.ndim - 1) and x.ndim > 0 and x.shape[-1] > 0
-
-
-def last_dim_same_dtype(y: Any, grad: Any, dim: int = -1) -> bool:
-    """A backward call over the last dim with ``grad`` of y's shape and dtype."""
-    return last_dim(y, dim) and grad.dtype == y.dtype and grad.shape == y.shape

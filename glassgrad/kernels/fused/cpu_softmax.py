@@ -17,7 +17,8 @@ import numpy as np
 
 from ..numba_exp import exp_rows
 from ..registry import register
-from .cpu_rows import LAST_DIM, as_rows, last_dim, last_dim_same_dtype, rows_per_block
+from .calls import LAST_DIM, LAST_DIM_SAME_GRAD, last_dim, last_dim_same_grad
+from .cpu_rows import as_rows, rows_per_block
 
 
 @numba.njit(cache=True)
@@ -146,8 +147,8 @@ def log_softmax(x: np.ndarray, dim: int = -1) -> np.ndarray:
     "numba",
     "y * (g - sum(g*y)): one row reduction, one write; prange over rows",
     default=True,
-    when=last_dim_same_dtype,
-    condition=LAST_DIM + ", grad of y's shape and dtype",
+    when=last_dim_same_grad,
+    condition=LAST_DIM_SAME_GRAD,
 )
 def softmax_backward(y: np.ndarray, grad: np.ndarray, dim: int = -1) -> np.ndarray:
     """dL/dx = y ⊙ (g − Σ g ⊙ y) over the last dim, given y = softmax x and g = dL/dy."""
@@ -163,8 +164,8 @@ def softmax_backward(y: np.ndarray, grad: np.ndarray, dim: int = -1) -> np.ndarr
     "numba",
     "g - exp(y) * sum(g): one row reduction, exp (vectorised), one write; prange over blocks of rows",
     default=True,
-    when=last_dim_same_dtype,
-    condition=LAST_DIM + ", grad of y's shape and dtype",
+    when=last_dim_same_grad,
+    condition=LAST_DIM_SAME_GRAD,
 )
 def log_softmax_backward(y: np.ndarray, grad: np.ndarray, dim: int = -1) -> np.ndarray:
     """dL/dx = g − e^y · Σ g over the last dim, given y = log softmax x and g = dL/dy."""

@@ -12,18 +12,10 @@ from typing import Any
 import numpy as np
 
 from ..registry import register
+from .calls import LAST_DIM, LAST_DIM_SAME_GRAD, last_dim, last_dim_same_grad
 from .launch import as_rows, fused_kernel, row_launch
 
 F32 = ("float32",)
-LAST_DIM = "dim is the last dim"
-
-
-def _last_dim(x: Any, dim: int = -1) -> bool:
-    return dim in (-1, x.ndim - 1)
-
-
-def _last_dim_same_dtype(y: Any, grad: Any, dim: int = -1) -> bool:
-    return dim in (-1, y.ndim - 1) and grad.dtype == y.dtype
 
 
 def _forward(name: str, x: Any) -> Any:
@@ -58,7 +50,7 @@ def _backward(name: str, y: Any, grad: Any) -> Any:
     "one read, one write: online max/sum per row, warp shuffles",
     F32,
     default=True,
-    when=_last_dim,
+    when=last_dim,
     condition=LAST_DIM,
 )
 def softmax(x: Any, dim: int = -1) -> Any:
@@ -72,7 +64,7 @@ def softmax(x: Any, dim: int = -1) -> Any:
     "one read, one write: online max/sum, x - m - log s",
     F32,
     default=True,
-    when=_last_dim,
+    when=last_dim,
     condition=LAST_DIM,
 )
 def log_softmax(x: Any, dim: int = -1) -> Any:
@@ -86,8 +78,8 @@ def log_softmax(x: Any, dim: int = -1) -> Any:
     "y * (g - sum(g*y)) with one row reduction",
     F32,
     default=True,
-    when=_last_dim_same_dtype,
-    condition=LAST_DIM + ", grad of y's dtype",
+    when=last_dim_same_grad,
+    condition=LAST_DIM_SAME_GRAD,
 )
 def softmax_backward(y: Any, grad: Any, dim: int = -1) -> Any:
     return _backward("softmax_backward", y, grad)
@@ -100,8 +92,8 @@ def softmax_backward(y: Any, grad: Any, dim: int = -1) -> Any:
     "g - exp(y) * sum(g) with one row reduction",
     F32,
     default=True,
-    when=_last_dim_same_dtype,
-    condition=LAST_DIM + ", grad of y's dtype",
+    when=last_dim_same_grad,
+    condition=LAST_DIM_SAME_GRAD,
 )
 def log_softmax_backward(y: Any, grad: Any, dim: int = -1) -> Any:
     return _backward("log_softmax_backward", y, grad)
