@@ -95,14 +95,15 @@ __global__ void __launch_bounds__(THREADS)
         for (int j = 0; j < FN; ++j) wmma::fill_fragment(acc[i][j], 0.f);
 
     auto load_stage = [&](int stage, int k0) {
+        T *as = As + stage * A_STAGE, *bs = Bs + stage * B_STAGE;
         if (A_KCONTIG)
-            load_tile<T, A_ROWS, A_COLS, LDA, THREADS>(As + stage * A_STAGE, A + m0 * lda + k0, lda, M - m0, K - k0, vec_a);
+            load_tile<T, A_ROWS, A_COLS, LDA, THREADS>(as, A + m0 * lda + k0, lda, M - m0, K - k0, vec_a);
         else
-            load_tile<T, A_ROWS, A_COLS, LDA, THREADS>(As + stage * A_STAGE, A + k0 * lda + m0, lda, K - k0, M - m0, vec_a);
+            load_tile<T, A_ROWS, A_COLS, LDA, THREADS>(as, A + k0 * lda + m0, lda, K - k0, M - m0, vec_a);
         if (B_NCONTIG)
-            load_tile<T, B_ROWS, B_COLS, LDB, THREADS>(Bs + stage * B_STAGE, B + k0 * ldb + n0, ldb, K - k0, N - n0, vec_b);
+            load_tile<T, B_ROWS, B_COLS, LDB, THREADS>(bs, B + k0 * ldb + n0, ldb, K - k0, N - n0, vec_b);
         else
-            load_tile<T, B_ROWS, B_COLS, LDB, THREADS>(Bs + stage * B_STAGE, B + n0 * ldb + k0, ldb, N - n0, K - k0, vec_b);
+            load_tile<T, B_ROWS, B_COLS, LDB, THREADS>(bs, B + n0 * ldb + k0, ldb, N - n0, K - k0, vec_b);
     };
 
     const int tiles = (K + BK - 1) / BK;
