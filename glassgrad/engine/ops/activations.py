@@ -17,12 +17,11 @@ follows the scalar loop everywhere):
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any
 
+from ... import kernels
 from ..function import Context, Function
-from ..special import erf
 from ..tensor import Tensor
 from .checks import as_float, named
 from .operands import normalize_dim
@@ -202,47 +201,37 @@ class GELU(Function):
 
     Tanh:   z = ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³);
             dL/dx = g·(½(1 + tanh u) + ½x(1 - tanh²u)·√(2/π)(1 + 3·0.044715x²))
+
+    The kernel ops "gelu" and "gelu_backward" (kernels/activations/) compute both forms;
+    backward recomputes Φ (or tanh u) from the saved x in the same pass.
     """
 
     @staticmethod
     def forward(ctx: Context, x: Any, approximate: str) -> Any:
-        xp = ctx.xp
         ctx.approximate = approximate
-        if approximate == "tanh":
-            t = xp.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x))
-            ctx.save_for_backward(x, t)
-            return 0.5 * x * (1 + t)
-        cdf = 0.5 * (1 + erf(xp, x * (1 / math.sqrt(2))))
-        ctx.save_for_backward(x, cdf)
-        return x * cdf
+        ctx.save_for_backward(x)
+        return kernels.run("gelu", x, approximate=approximate)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        xp = ctx.xp
-        x, saved = ctx.saved_arrays
-        if ctx.approximate == "tanh":
-            t = saved
-            du = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)
-            return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
-        pdf = xp.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
-        return grad * (saved + x * pdf)
+        (x,) = ctx.saved_arrays
+        return kernels.run("gelu_backward", x, grad, approximate=ctx.approximate)
 
 
 class SiLU(Function):
-    """z = x·σ(x);  dL/dx = g·σ(x)(1 + x(1 - σ(x)))"""
+    """z = x·σ(x);  dL/dx = g·σ(x)(1 + x(1 - σ(x)))
+
+    The kernel ops "silu" and "silu_backward" (kernels/activations/); backward recomputes σ(x)."""
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
-        xp = ctx.xp
-        e = xp.exp(-xp.abs(x))
-        s = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
-        ctx.save_for_backward(x, s)
-        return x * s
+        ctx.save_for_backward(x)
+        return kernels.run("silu", x)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        x, s = ctx.saved_arrays
-        return grad * s * (1 + x * (1 - s))
+        (x,) = ctx.saved_arrays
+        return kernels.run("silu_backward", x, grad)
 
 
 class Softplus(Function):
@@ -261,9 +250,7 @@ class Softplus(Function):
     def backward(ctx: Context, grad: Any) -> Any:
         xp = ctx.xp
         (bx,) = ctx.saved_arrays
-        e = xp.exp(-xp.abs(bx))
-        sig = xp.where(bx >= 0, 1 / (1 + e), e / (1 + e))
-        return xp.where(bx > ctx.threshold, grad, grad * sig)
+        return xp.where(bx > ctx.threshold, grad, grad * _sigmoid(xp, bx))
 
 
 class Threshold(Function):
