@@ -77,13 +77,19 @@ def test_the_gradient_is_only_read(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["numpy", "numba_fused"])
-def test_empty_and_scalar_parameters(name: str) -> None:
-    variant = kernels.variant("adam_update", "cpu", name)
+def test_empty_and_scalar_parameters_are_updated_in_place(name: str) -> None:
+    variant, reference = kernels.variant("adam_update", "cpu", name), kernels.reference("adam_update", "cpu")
+    kwargs = dict(step=2, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.1, decoupled=True)
     for shape in [(0,), (0, 3), ()]:
         p, g, m = (np.asarray(a) for a in _arrays(shape, 3, np.float32))
-        v = np.zeros(shape, np.float32)
-        out = variant(p, g, m, v, None, step=1, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8)
-        assert [a.shape for a in out] == [shape] * 3
+        v = np.asarray(np.abs(_arrays(shape, 1, np.float32, seed=1)[0]))
+        want = reference(p.copy(), g, m.copy(), v.copy(), None, **kwargs)
+        arrays = (p, m, v)
+        got = variant(p, g, m, v, None, **kwargs)
+        assert all(a is b for a, b in zip(got, arrays, strict=True))  # the same arrays, written in place
+        for a, b in zip(got, want, strict=True):
+            assert a.shape == shape
+            np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("name", ["numpy", "numba_fused"])

@@ -34,9 +34,12 @@ def contiguous(*arrays: Any, **options: Any) -> bool:
     return all(a is None or (a.flags.c_contiguous and a.dtype == dtype) for a in arrays)
 
 
+_OFF = {np.dtype(t): np.empty(0, t) for t in (np.float32, np.float64)}  # a kernel never writes a 0-size state
+
+
 def _flat(array: Any, like: Any) -> Any:
     """The 1-D view of ``array`` (an empty array of ``like``'s dtype for a state that is off)."""
-    return np.empty(0, like.dtype) if array is None else array.ravel()
+    return _OFF[like.dtype] if array is None else array.ravel()
 
 
 @numba.njit(cache=True, inline="always")
