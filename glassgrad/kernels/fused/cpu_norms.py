@@ -8,7 +8,8 @@ Per row of D values, given g = dL/dy, with x̂ the normalised row and ĝ = γ �
                 dL/dx = r (ĝ − x̂ · mean(ĝ ⊙ x̂)),  dL/dγ = Σ_rows g ⊙ x̂
 
 Rows run in parallel (prange); a row is read from memory once for its statistics and its second
-look comes from cache; row statistics are accumulated in float64. dγ and dβ are summed per block
+look comes from cache; row statistics are accumulated in float64, and the loops that write a row
+compute in the row's dtype. dγ and dβ are summed per block
 of rows into float64 partial rows, then added (cpu_rows.py). γ or β of None is specialised away.
 """
 
@@ -33,10 +34,10 @@ def _layer_norm_rows(x, weight, bias, eps, y, mean, rstd):  # pragma: no cover -
         for c in range(cols):
             d = x[r, c] - mu
             squares += d * d
-        inv = 1.0 / np.sqrt(squares / cols + eps)
-        mean[r], rstd[r] = mu, inv
+        mean[r], rstd[r] = mu, 1.0 / np.sqrt(squares / cols + eps)
+        mu_r, inv = mean[r], rstd[r]  # in x's dtype, so the writing loop vectorises
         for c in range(cols):
-            v = (x[r, c] - mu) * inv
+            v = (x[r, c] - mu_r) * inv
             if weight is not None:
                 v = v * weight[c]
             if bias is not None:
@@ -55,11 +56,12 @@ def _layer_norm_backward_rows(g, x, mean, rstd, weight, dx, dweight_parts, dbias
                 gh = g[r, c] if weight is None else g[r, c] * weight[c]
                 sum_g += gh
                 sum_gx += gh * ((x[r, c] - mu) * inv)
-            mean_g, mean_gx = sum_g / cols, sum_gx / cols
+            mean_g, mean_gx = x.dtype.type(sum_g / cols), x.dtype.type(sum_gx / cols)
+            mu_r, inv_r = mean[r], rstd[r]
             for c in range(cols):
-                x_hat = (x[r, c] - mu) * inv
+                x_hat = (x[r, c] - mu_r) * inv_r
                 gh = g[r, c] if weight is None else g[r, c] * weight[c]
-                dx[r, c] = inv * (gh - mean_g - x_hat * mean_gx)
+                dx[r, c] = inv_r * (gh - mean_g - x_hat * mean_gx)
                 dweight_parts[b, c] += g[r, c] * x_hat
                 dbias_parts[b, c] += g[r, c]
 
@@ -71,8 +73,8 @@ def _rms_norm_rows(x, weight, eps, y, rstd):  # pragma: no cover - compiled
         squares = 0.0
         for c in range(cols):
             squares += np.float64(x[r, c]) * x[r, c]
-        inv = 1.0 / np.sqrt(squares / cols + eps)
-        rstd[r] = inv
+        rstd[r] = 1.0 / np.sqrt(squares / cols + eps)
+        inv = rstd[r]  # in x's dtype, so the writing loop vectorises
         for c in range(cols):
             v = x[r, c] * inv
             y[r, c] = v if weight is None else v * weight[c]
@@ -88,11 +90,11 @@ def _rms_norm_backward_rows(g, x, rstd, weight, dx, dweight_parts, per_block):  
             for c in range(cols):
                 gh = g[r, c] if weight is None else g[r, c] * weight[c]
                 sum_gx += gh * (x[r, c] * inv)
-            mean_gx = sum_gx / cols
+            mean_gx, inv_r = x.dtype.type(sum_gx / cols), rstd[r]
             for c in range(cols):
-                x_hat = x[r, c] * inv
+                x_hat = x[r, c] * inv_r
                 gh = g[r, c] if weight is None else g[r, c] * weight[c]
-                dx[r, c] = inv * (gh - x_hat * mean_gx)
+                dx[r, c] = inv_r * (gh - x_hat * mean_gx)
                 if weight is not None:
                     dweight_parts[b, c] += g[r, c] * x_hat
 
