@@ -218,7 +218,9 @@ def pick(op: str, device: str, *args: Any, **kwargs: Any) -> Variant:
 def run(op: str, *args: Any, **kwargs: Any) -> Any:
     """Run ``op`` on its first array argument's device with the variant ``pick`` chooses:
     the one call every kernel-backed Function makes."""
-    first = next(a for a in args if hasattr(a, "dtype"))
+    first = next((a for a in args if hasattr(a, "dtype")), None)
+    if first is None:
+        raise TypeError(f"kernels.run({op!r}): needs an array argument to find the device, got {len(args)} others")
     return pick(op, device_of(first), *args, **kwargs).fn(*args, **kwargs)
 
 
