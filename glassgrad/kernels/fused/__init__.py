@@ -6,9 +6,12 @@ parallel numba row kernels (cpu_softmax.py, cpu_norms.py, cpu_cross_entropy.py,
 compiled on first call) read each row once and write it once. On cuda,
 fused CUDA C kernels (*.cu, launched from softmax.py, layer_norm.py,
 cross_entropy.py) read their input once and write their output once, reducing
-each row with warp shuffles (rows.cuh); rms_norm has no CUDA kernel. The
-validation cases and benchmark inputs are in spec.py. Importing this package
-registers everything; it needs neither CuPy nor a GPU.
+each row with warp shuffles (rows.cuh); rms_norm has no CUDA kernel. A variant
+declares the calls it takes (calls.py: softmax over the last dim; the
+cross-entropy kernels: 2-D logits, class indices) and the registry gives the
+rest to the reference. The validation cases and benchmark inputs are in
+spec.py. Importing this package registers everything; it needs neither CuPy
+nor a GPU, and compiles nothing.
 """
 
 from . import (  # noqa: F401 - define the ops, register the variants
