@@ -14,13 +14,17 @@ columns that were just written and are still in cache:
 (per group, as in gemm.py). Where the columns have few rows and many positions
 (a first layer on a 1- or 3-channel image) each image gets a GEMM of its own,
 whose output lands in NCHW order as it is; otherwise the chunk's images sit side
-by side in one wider GEMM, which BLAS runs faster, and the output and dY are
-transposed (measurements at ``PER_IMAGE_MAX_ROWS``). im2col and col2im are parallel numba loops with
-one task per (image, channel) plane; a col2im task writes only its own plane,
-so there are no races and no atomics. Their inner loops are plain indexed
-loads and stores with the padding test inline, which numba vectorises; array
-slices inside a numba loop cost an allocation each and made the first version
-of this file four times slower.
+by side in one wider GEMM, which BLAS runs faster, and a parallel copy moves the
+output (adding the bias on the way) and dY between NCHW order and side by side
+(measurements at ``PER_IMAGE_MAX_ROWS``). im2col and col2im are parallel numba
+loops with one task per (image, channel) plane; a col2im task writes only its
+own plane, so there are no races and no atomics. Their inner loops copy or add
+one contiguous run of pixels per kernel tap and output row: the range of output
+positions whose tap falls inside the image is computed first (``_inside``) and
+only the padding around it is zeroed, so the loops have no per-pixel test. All
+indices into the flattened arrays are unsigned: numba tests every signed index
+for a negative value to wrap it around, and that test kept LLVM from
+vectorising these loops (benchmarks/bench_conv2d.py has the measurements).
 
 The chunk size was measured (forward + both gradients, min of 15, 2 cores):
     CHUNK_BYTES          1 MB    2 MB    4 MB    8 MB   16 MB   128 MB
@@ -52,58 +56,90 @@ images side by side in one wider GEMM (see _Chunk). Forward + both gradients, be
 576 rows × 1024 positions (32×64×32×32, 3×3): 87 ms per image, 82 ms side by side."""
 
 
+@numba.njit(inline="always", cache=True)
+def _inside(offset, step, size, count):  # pragma: no cover
+    """The range [lo, hi) of output positions o < count whose input index o·step + offset lies in [0, size)."""
+    lo = 0 if offset >= 0 else (step - 1 - offset) // step
+    hi = min(count, (size - 1 - offset) // step + 1) if offset < size else 0
+    return min(lo, hi), hi
+
+
 @numba.njit(parallel=True, cache=True)
 def _im2col_kernel(x, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols, row_step, image_step):  # pragma: no cover
     """cols[r·row_step + n·image_step, oh·W_out + ow] = x[n, c, oh·sh − ph + i·dh, ow·sw − pw + j·dw], 0 in the
-    padding, for column row r = (c·kh + i)·kw + j of image n."""
+    padding, for column row r = (c·kh + i)·kw + j of image n.
+
+    The copies run over the positions inside the image (``_inside``), the padding is zeroed around them, and
+    every index is unsigned (see the module docstring)."""
     n_images, channels, height, width = x.shape
+    source, target = x.reshape(-1), cols.reshape(-1)
+    positions, step = out_h * out_w, numba.uintp(sw)
     for plane in numba.prange(n_images * channels):
         n, c = plane // channels, plane % channels
         for i in range(kh):
+            oh_lo, oh_hi = _inside(i * dh - ph, sh, height, out_h)
             for j in range(kw):
-                row, offset = ((c * kh + i) * kw + j) * row_step + n * image_step, j * dw - pw
-                for oh in range(out_h):
-                    ih, base = oh * sh - ph + i * dh, oh * out_w
-                    if ih < 0 or ih >= height:
-                        for ow in range(out_w):
-                            cols[row, base + ow] = 0.0
-                    elif sw == 1:  # unit-stride loads: this loop vectorises (1.3-1.5× the general one)
-                        for ow in range(out_w):
-                            iw = ow + offset
-                            cols[row, base + ow] = x[n, c, ih, iw] if iw >= 0 and iw < width else 0.0
-                    else:
-                        for ow in range(out_w):
-                            iw = ow * sw + offset
-                            cols[row, base + ow] = x[n, c, ih, iw] if iw >= 0 and iw < width else 0.0
+                row = numba.uintp((((c * kh + i) * kw + j) * row_step + n * image_step) * positions)
+                ow_lo, ow_hi = _inside(j * dw - pw, sw, width, out_w)
+                lo, hi, inside = numba.uintp(ow_lo), numba.uintp(ow_hi), numba.uintp(ow_hi - ow_lo)
+                for p in range(numba.uintp(oh_lo * out_w)):
+                    target[row + p] = 0.0
+                for oh in range(oh_lo, oh_hi):
+                    to = row + numba.uintp(oh * out_w)
+                    start = numba.uintp(
+                        plane * height * width + (oh * sh - ph + i * dh) * width + ow_lo * sw + j * dw - pw
+                    )
+                    for ow in range(lo):
+                        target[to + ow] = 0.0
+                    for k in range(inside):
+                        target[to + lo + k] = source[start + k * step]
+                    for ow in range(hi, numba.uintp(out_w)):
+                        target[to + ow] = 0.0
+                for p in range(numba.uintp(oh_hi * out_w), numba.uintp(positions)):
+                    target[row + p] = 0.0
 
 
 @numba.njit(parallel=True, cache=True)
 def _col2im_kernel(cols, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, grad, row_step, image_step):  # pragma: no cover
-    """grad[n, c, ih, iw] = Σ of the column entries im2col copied from pixel (ih, iw): its adjoint."""
+    """grad[n, c, ih, iw] = Σ of the column entries im2col copied from pixel (ih, iw): its adjoint.
+    Each task owns one (image, channel) plane of grad, so no two tasks write the same pixel."""
     n_images, channels, height, width = grad.shape
+    source, target = cols.reshape(-1), grad.reshape(-1)
+    positions, step = out_h * out_w, numba.uintp(sw)
     for plane in numba.prange(n_images * channels):
         n, c = plane // channels, plane % channels
-        for ih in range(height):
-            for iw in range(width):
-                grad[n, c, ih, iw] = 0.0
+        first = numba.uintp(plane * height * width)
+        for p in range(numba.uintp(height * width)):
+            target[first + p] = 0.0
         for i in range(kh):
+            oh_lo, oh_hi = _inside(i * dh - ph, sh, height, out_h)
             for j in range(kw):
-                row = ((c * kh + i) * kw + j) * row_step + n * image_step
-                offset = j * dw - pw
-                for oh in range(out_h):
-                    ih, base = oh * sh - ph + i * dh, oh * out_w
-                    if ih < 0 or ih >= height:
-                        continue
-                    if sw == 1:
-                        for ow in range(out_w):
-                            iw = ow + offset
-                            if iw >= 0 and iw < width:
-                                grad[n, c, ih, iw] += cols[row, base + ow]
-                    else:
-                        for ow in range(out_w):
-                            iw = ow * sw + offset
-                            if iw >= 0 and iw < width:
-                                grad[n, c, ih, iw] += cols[row, base + ow]
+                row = numba.uintp((((c * kh + i) * kw + j) * row_step + n * image_step) * positions)
+                ow_lo, ow_hi = _inside(j * dw - pw, sw, width, out_w)
+                lo, inside = numba.uintp(ow_lo), numba.uintp(ow_hi - ow_lo)
+                for oh in range(oh_lo, oh_hi):
+                    read = row + numba.uintp(oh * out_w) + lo
+                    start = first + numba.uintp((oh * sh - ph + i * dh) * width + ow_lo * sw + j * dw - pw)
+                    for k in range(inside):
+                        target[start + k * step] += source[read + k]
+
+
+@numba.njit(parallel=True, cache=True)
+def _swap_blocks_kernel(source, target, bias, add_bias):  # pragma: no cover
+    """target[b, a, :] = source[a, b, :] (+ bias[a] when add_bias), for C-contiguous (A, B, L) source and
+    (B, A, L) target: a chunk's images between NCHW order and side by side, one task per block."""
+    blocks_a, blocks_b, length = source.shape
+    read, write, size = source.reshape(-1), target.reshape(-1), numba.uintp(length)
+    for block in numba.prange(blocks_a * blocks_b):
+        a, b = block // blocks_b, block % blocks_b
+        start, to = numba.uintp(block) * size, numba.uintp(b * blocks_a + a) * size
+        if add_bias:
+            shift = bias[a]
+            for k in range(size):
+                write[to + k] = read[start + k] + shift
+        else:
+            for k in range(size):
+                write[to + k] = read[start + k]
 
 
 def _loop_args(geometry: ConvGeometry) -> tuple[int, ...]:
@@ -161,9 +197,20 @@ def _im2col_into(chunk: _Chunk, x: np.ndarray, geometry: ConvGeometry) -> np.nda
 
 
 def _images_side_by_side(y: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
-    """(images, O, H_out, W_out) as a C-contiguous (groups, O/groups, images·H_out·W_out)."""
-    grouped = grouped_output(y, geometry).transpose(1, 2, 0, 3)
-    return np.ascontiguousarray(grouped).reshape(*grouped.shape[:2], -1)
+    """A C-contiguous (images, O, H_out, W_out) as (groups, O/groups, images·H_out·W_out), a new array."""
+    images, channels, positions = len(y), geometry.out_channels, geometry.positions
+    side = np.empty((channels, images, positions), dtype=y.dtype)
+    _swap_blocks_kernel(y.reshape(images, channels, positions), side, np.empty(0, y.dtype), False)
+    return side.reshape(geometry.groups, channels // geometry.groups, images * positions)
+
+
+def _images_apart(side: np.ndarray, bias: np.ndarray | None, y: np.ndarray, geometry: ConvGeometry) -> None:
+    """Write (groups, O/groups, images·H_out·W_out) into the C-contiguous (images, O, H_out, W_out) y, plus bias."""
+    images, channels, positions = len(y), geometry.out_channels, geometry.positions
+    shift = np.empty(0, side.dtype) if bias is None else np.ascontiguousarray(bias)
+    _swap_blocks_kernel(
+        side.reshape(channels, images, positions), y.reshape(images, channels, positions), shift, bias is not None
+    )
 
 
 @register(
@@ -192,11 +239,10 @@ def conv2d(
         columns = _im2col_into(chunk, x, geometry)
         if chunk.per_image:
             np.matmul(w, columns, out=grouped_output(y[chunk.images], geometry))
+            if bias is not None:
+                y[chunk.images] += bias.reshape(1, -1, 1, 1)
         else:
-            y_chunk = np.matmul(w, columns).reshape(geometry.out_channels, -1, geometry.positions)
-            y[chunk.images] = y_chunk.transpose(1, 0, 2).reshape(-1, *geometry.output_shape[1:])
-    if bias is not None:
-        y += bias.reshape(1, -1, 1, 1)
+            _images_apart(np.matmul(w, columns), bias, y[chunk.images], geometry)
     return y
 
 
