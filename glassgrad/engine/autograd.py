@@ -31,33 +31,37 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     return grad
 
 
-def topological_order(root: Node | Tensor) -> list[Node | Tensor]:
-    """The graph's vertices (nodes, and leaf tensors that require grad) reachable from
-    ``root``, root first, each one after *every* vertex that consumed it. A node's
-    parents are its ``inputs``; a leaf has none.
-
-    Kahn's algorithm on consumer counts, iterative (no recursion limit):
-
-    1. walk the graph once and count, for every vertex v, the edges from the
-       nodes that use v (``a * a`` counts two);
-    2. start from the root; a vertex becomes ready when its last consumer has
-       been emitted, i.e. when all of dL/dv has been summed.
-
-    Marking a vertex when it is first *reached* instead (a plain DFS with a
-    visited set) emits it too early whenever it is used both directly and
-    through a longer path (``a + 2 * a``, every residual connection).
-    """
+def consumer_counts(root: Node | Tensor) -> dict[int, int]:
+    """For every vertex reachable from ``root`` (nodes, and leaf tensors that require grad), by id:
+    the number of edges from the nodes that use it (``a * a`` counts two). A node's parents are
+    its ``inputs``; a leaf has none. One iterative walk (no recursion limit)."""
     consumers: dict[int, int] = {id(root): 0}
     stack = [root]
     while stack:
         vertex = stack.pop()
-        for parent in vertex.inputs if type(vertex) is Node else ():
-            if parent is not None:
-                key = id(parent)
-                if key not in consumers:
-                    consumers[key] = 0
-                    stack.append(parent)
-                consumers[key] += 1
+        if type(vertex) is Node:
+            for parent in vertex.inputs:
+                if parent is not None:
+                    key = id(parent)
+                    if key in consumers:
+                        consumers[key] += 1
+                    else:
+                        consumers[key] = 1
+                        stack.append(parent)
+    return consumers
+
+
+def topological_order(root: Node | Tensor) -> list[Node | Tensor]:
+    """The graph's vertices reachable from ``root``, root first, each one after *every* vertex
+    that consumed it: Kahn's algorithm on ``consumer_counts``. Starting from the root, a vertex
+    becomes ready when its last consumer has been emitted, i.e. when all of dL/dv has been summed.
+    ``backward`` walks the graph in this order (the same loop, fused with the gradient step).
+
+    Marking a vertex when it is first *reached* instead (a plain DFS with a visited set) emits it
+    too early whenever it is used both directly and through a longer path (``a + 2 * a``, every
+    residual connection).
+    """
+    consumers = consumer_counts(root)
     order: list[Node | Tensor] = []
     ready = [root]
     while ready:
@@ -125,46 +129,70 @@ def _run_hooks(hooks: list[Any], g: Any) -> Any:
 
 
 def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> None:
-    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
+    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+    The vertices are visited in ``topological_order``, the walk and the gradient step in one
+    loop: a node's ``backward`` turns dL/d(output) into dL/d(input) per input, each summed back
+    to the input's shape (``unbroadcast``), cast to its dtype and added to that input's pending
+    gradient; the input becomes ready once its last consumer has passed its share on.
+    """
     g0 = _initial_gradient(root, gradient)
     start = root.grad_fn if root.grad_fn is not None else root
     pending: dict[int, Any] = {id(start): g0}
     handed_out: set[int] = set()
     if gradient is not None:
         handed_out.add(id(_memory_owner(g0)))  # the caller's array (or None): a .grad gets a copy, never it
+    consumers = consumer_counts(start)
+    ready = [start]
     with no_grad():
-        for vertex in topological_order(start):
+        while ready:
+            vertex = ready.pop()
             g = pending.pop(id(vertex), None)
-            if g is None:
-                continue
-            if isinstance(vertex, Tensor):  # a leaf
-                _accumulate_grad(vertex, _run_hooks(vertex._hooks, g), handed_out)
+            if type(vertex) is not Node:  # a leaf
+                if g is not None:
+                    _accumulate_grad(vertex, _run_hooks(vertex._hooks, g), handed_out)
                 continue
             node = vertex
-            g = _run_hooks(node.hooks, g)
-            retained = node.retained_by() if node.retained_by is not None else None
-            if retained is not None:
-                _accumulate_grad(retained, g, handed_out)
-            if node.freed:
-                raise RuntimeError(
-                    f"backward: trying to backward through the graph a second time "
-                    f"({node.name()} was freed); pass retain_graph=True to the first backward"
-                )
-            input_grads = node.function.backward(node.ctx, g)
-            if not isinstance(input_grads, tuple):
-                input_grads = (input_grads,)
-            if len(input_grads) != len(node.inputs):
-                raise RuntimeError(f"{node.name()} returned {len(input_grads)} gradients for {len(node.inputs)} inputs")
-            for parent, meta, pg in zip(node.inputs, node.input_meta, input_grads, strict=True):
-                if parent is None or pg is None:
+            grads = (None,) * len(node.inputs) if g is None else _node_backward(node, g, retain_graph, handed_out)
+            for parent, meta, pg in zip(node.inputs, node.input_meta, grads, strict=True):
+                if parent is None:
                     continue
-                shape, dtype = meta
-                pg = unbroadcast(pg, shape).astype(dtype, copy=False)
                 key = id(parent)
-                pending[key] = pg if key not in pending else pending[key] + pg
-            if not retain_graph:
-                node.ctx.saved_arrays = None
-                node.freed = True
+                if pg is not None:
+                    shape, dtype = meta
+                    if pg.shape != shape:
+                        pg = unbroadcast(pg, shape)
+                    if pg.dtype != dtype:
+                        pg = pg.astype(dtype)
+                    pending[key] = pg if key not in pending else pending[key] + pg
+                consumers[key] -= 1
+                if consumers[key] == 0:
+                    ready.append(parent)
+
+
+def _node_backward(node: Node, g: Any, retain_graph: bool, handed_out: set[int]) -> tuple[Any, ...]:
+    """One gradient per input of ``node`` (None where there is none) from g = dL/d(its output),
+    after the output's hooks and retain_grad; frees the saved arrays unless ``retain_graph``."""
+    if node.hooks:
+        g = _run_hooks(node.hooks, g)
+    if node.retained_by is not None:
+        retained = node.retained_by()
+        if retained is not None:
+            _accumulate_grad(retained, g, handed_out)
+    if node.freed:
+        raise RuntimeError(
+            f"backward: trying to backward through the graph a second time "
+            f"({node.name()} was freed); pass retain_graph=True to the first backward"
+        )
+    input_grads = node.function.backward(node.ctx, g)
+    if not isinstance(input_grads, tuple):
+        input_grads = (input_grads,)
+    if len(input_grads) != len(node.inputs):
+        raise RuntimeError(f"{node.name()} returned {len(input_grads)} gradients for {len(node.inputs)} inputs")
+    if not retain_graph:
+        node.ctx.saved_arrays = None
+        node.freed = True
+    return input_grads
 
 
 from .function import Node  # noqa: E402 - at the end, as in function.py

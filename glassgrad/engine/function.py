@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from . import backend
 from .grad_mode import is_grad_enabled
 
 
@@ -100,36 +101,35 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
-        arrays, needs, first = [], [], None
-        for a in args:  # one pass: unwrap tensors, note which need a gradient
-            if isinstance(a, Tensor):
-                if first is None:
-                    first = a
-                elif type(a.array) is not type(first.array):
-                    common_device(cls.__name__, [t for t in args if isinstance(t, Tensor)])
-                arrays.append(a.array)
-                needs.append(a.requires_grad)
-            else:
+        arrays, needs, inputs, meta = [], [], [], []
+        first, kind = None, None  # the first tensor input and its array type (the device)
+        for a in args:  # one pass: unwrap tensors; for those that require grad, their history and meta (Node)
+            if not isinstance(a, Tensor):
                 arrays.append(a)
                 needs.append(False)
-        record = cls.differentiable and any(needs) and is_grad_enabled()
-        ctx = Context(first.xp if first is not None else np, tuple(needs))
+                inputs.append(None)
+                meta.append(None)
+                continue
+            array = a.array
+            if first is None:
+                first, kind = a, type(array)
+            elif type(array) is not kind:
+                common_device(cls.__name__, [t for t in args if isinstance(t, Tensor)])
+            arrays.append(array)
+            needs.append(a.requires_grad)
+            inputs.append((a.grad_fn if a.grad_fn is not None else a) if a.requires_grad else None)
+            meta.append((array.shape, array.dtype) if a.requires_grad else None)
+        record = cls.differentiable and True in needs and is_grad_enabled()
+        xp = np if kind is np.ndarray or first is None else backend.xp_of(first.array)
+        ctx = Context(xp, tuple(needs))
         out = cls.forward(ctx, *arrays, **kwargs)
-        if isinstance(out, np.generic) or not hasattr(out, "shape"):
-            out = ctx.xp.asarray(out)  # NumPy reductions return scalars
+        if type(out) is not kind and (isinstance(out, np.generic) or not hasattr(out, "shape")):
+            out = xp.asarray(out)  # NumPy reductions return scalars
         result = Tensor(out)
-        if args and args[0] is first and (getattr(out, "base", None) is not None or out is first.array):
+        if first is not None and args[0] is first and (getattr(out, "base", None) is not None or out is first.array):
             # possibly a view (sharing the first input's memory): it remembers its base (engine/views.py)
             record_view(result, first, lambda t: cls.apply(t, *args[1:], **kwargs))
         if record and out.dtype.kind == "f":
-            inputs, meta = [], []
-            for a in args:
-                if isinstance(a, Tensor) and a.requires_grad:
-                    inputs.append(a.grad_fn if a.grad_fn is not None else a)  # its history (see Node)
-                    meta.append((a.array.shape, a.array.dtype))
-                else:
-                    inputs.append(None)
-                    meta.append(None)
             result.requires_grad = True
             result.grad_fn = Node(cls, ctx, tuple(inputs), tuple(meta))
         return result

@@ -10,13 +10,21 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-_state = threading.local()
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _GradState(threading.local):
+    """Grad mode, one per thread; a thread starts with it on (as in PyTorch)."""
+
+    enabled = True
+
+
+_state = _GradState()
 
 
 def is_grad_enabled() -> bool:
     """True unless inside ``no_grad()``."""
-    return getattr(_state, "enabled", True)
+    return _state.enabled
 
 
 def set_grad_enabled(mode: bool) -> None:
