@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from ... import kernels
-from .. import backend
 from ..function import Context, Function
 from ..grad_mode import is_grad_enabled
 from ..tensor import Tensor
@@ -28,8 +27,8 @@ class ScaledDotProductAttention(Function):
     """O = softmax(S) V with S = QKᵀ·s + M and P = softmax(S), given g = dL/dO:
     dL/dV = Pᵀ g,  dL/dS = P ⊙ (g Vᵀ − rowsum(g ⊙ O)),  dL/dQ = s · dL/dS K,  dL/dK = s · dL/dSᵀ Q,
     and for a float mask that requires grad dL/dM = dL/dS (M is added to the scores). The
-    "attention_backward" variants compute these (FlashAttention-2 recomputes P tile by tile); only the
-    reference returns dL/dS."""
+    "attention_backward" variants compute these (FlashAttention-2 recomputes P tile by tile); a variant
+    that cannot return dL/dS declares so, and the registry runs one that can."""
 
     @staticmethod
     def forward(ctx: Context, q: Any, k: Any, v: Any, mask: Any, is_causal: bool, scale: float) -> Any:
@@ -41,10 +40,9 @@ class ScaledDotProductAttention(Function):
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any, Any]:
         q, k, v, out, lse = ctx.saved_arrays
-        if ctx.needs_input_grad[3]:  # the mask's gradient needs dS, which only the reference returns
-            backward = kernels.reference("attention_backward", backend.device_of(q))
-            return backward(q, k, v, out, grad, lse, **ctx.options, mask_grad=True)
-        return (*kernels.run("attention_backward", q, k, v, out, grad, lse, **ctx.options), None)
+        mask_grad = ctx.needs_input_grad[3]  # then the variant also returns dL/dS (= dL/dM)
+        grads = kernels.run("attention_backward", q, k, v, out, grad, lse, **ctx.options, mask_grad=mask_grad)
+        return grads if mask_grad else (*grads, None)
 
 
 def _mask_array(attn_mask: Any, q: Tensor, k: Tensor, lead: tuple[int, ...], n: int) -> Any:

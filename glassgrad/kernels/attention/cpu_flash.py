@@ -139,6 +139,8 @@ def flash_forward(
     "flash",
     "numba FlashAttention-2 backward: tiles recomputed, no Lq×Lk matrix",
     default=True,
+    when=lambda *args, mask_grad=False, **options: not mask_grad,
+    condition="no mask gradient (dL/dS needs the full score matrix)",
 )
 def flash_backward(
     q: np.ndarray,
@@ -150,6 +152,7 @@ def flash_backward(
     mask: Any = None,
     is_causal: bool = False,
     scale: float = 1.0,
+    mask_grad: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     q, k, v, mask3, has_mask = _prepare(q, k, v, mask)
     do = np.ascontiguousarray(grad_out, dtype=q.dtype)
