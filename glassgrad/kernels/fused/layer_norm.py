@@ -12,10 +12,9 @@ import numpy as np
 
 from ..cuda.compile import ceil_div
 from ..registry import register
-from .launch import as_rows, fused_kernel, row_launch
+from .launch import PARAM_COLS, PARAM_ROWS, as_rows, fused_kernel, row_launch
 
 F32 = ("float32",)
-PARAM_COLS, PARAM_ROWS = 32, 8  # block of layer_norm_backward_params (layer_norm.cu)
 ROWS_PER_CHUNK = 256  # rows summed by one block of the dγ/dβ kernel (more if the grid's y would pass its limit)
 MAX_GRID_Y = 65535
 
