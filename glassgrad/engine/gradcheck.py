@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from . import backend
 from .grad_mode import no_grad
 from .tensor import Tensor
 
@@ -68,11 +69,7 @@ def gradcheck(
 
     for i in checked:
         x = inputs[i]
-        analytic = (
-            np.zeros(x.shape)
-            if x.grad is None
-            else np.asarray(x.grad.array.get() if x.device == "cuda" else x.grad.array)
-        )
+        analytic = np.zeros(x.shape) if x.grad is None else np.asarray(backend.to_device(x.grad.array, "cpu"))
         numeric = np.zeros(x.shape)
         flat = x.array.reshape(-1) if x.array.flags.c_contiguous else None
         if flat is None:  # non-contiguous input: perturb through the view itself
