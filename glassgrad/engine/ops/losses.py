@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ... import kernels
-from ...kernels.fused.reference import _weighted_sum, class_weights
+from ...kernels.fused.reference import class_weights, weighted_sum
 from .. import dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
@@ -284,7 +284,7 @@ class NegativeLogLikelihood(Function):
         ctx.reduction = reduction
         ctx.divisor = mean_divisor(xp, x.shape, target, weight, ignore_index, x.dtype)
         ctx.save_for_backward(q)
-        return _reduced(ctx, -_weighted_sum(xp, q, x, probabilities=False))  # a weight-0 class adds 0, even at -inf
+        return _reduced(ctx, -weighted_sum(xp, q, x, probabilities=False))  # a weight-0 class adds 0, even at -inf
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:

@@ -164,7 +164,7 @@ def class_weights(
     return q.astype(dtype, copy=False)
 
 
-def _weighted_sum(xp: Any, q: Any, log_p: Any, probabilities: bool) -> Any:
+def weighted_sum(xp: Any, q: Any, log_p: Any, probabilities: bool) -> Any:
     """Σ_c q_c · log p_c over dim 1. For class indices a class of weight 0 adds 0 even where its
     log p is −∞ (a masked logit: 0 · (−∞) would be nan, and PyTorch takes the target's value);
     probabilities are summed as they are (PyTorch's nan for a 0 probability on a −∞ logit)."""
@@ -182,7 +182,7 @@ def cross_entropy(
     xp = backend.xp_of(logits)
     log_p, lse = log_softmax_and_lse(logits, 1)
     q = class_weights(xp, logits.shape, target, weight, ignore_index, label_smoothing, logits.dtype)
-    loss = -_weighted_sum(xp, q, log_p, target.dtype.kind == "f")
+    loss = -weighted_sum(xp, q, log_p, target.dtype.kind == "f")
     return loss.astype(logits.dtype, copy=False), xp.squeeze(lse, 1)
 
 
