@@ -18,8 +18,20 @@ dtype, so float32 arrays are computed in float32, with fast_math.py's tanh,
 erf and exp that LLVM vectorises, and float64 in float64 with libm's. The
 kernels use numba's ``error_model="numpy"`` (a division by zero gives inf, as
 in NumPy, instead of a check per division that would stop the vectoriser).
+Each activation gets loops of its own (``loops``), and ``_value``/``_slope`` are
+inlined into them, so the loop body is straight-line code for one activation.
 Compiled on first call (numba's cache keeps the machine code between runs),
 never at import.
+
+Measured with ``python -m glassgrad bench gelu|silu|bias_act --device cpu``
+(float32, 2048x3072, median of 5-9, 2 threads, on a shared 2-core machine with
+load average 5-10, so only the ratios to the reference in the same run mean
+much): gelu 16x the reference (erf form) and 9x (tanh form), gelu_backward
+17x and 8x, silu 9x, silu_backward 12-16x, bias_act 1.1x (identity), 2.7x
+(relu), 20x (gelu), 9x (silu). Without the float32 fast math, gelu's tanh
+form was 0.3x the reference (NumPy's own tanh is SIMD); with the activation
+as an argument instead of a constant, the backward loops were not vectorised
+(0.5-0.8x). In float64 (libm) gelu is 1.0-1.3x and gelu_backward 1.8x.
 """
 
 from __future__ import annotations
@@ -126,9 +138,9 @@ def loops(activation: str) -> Loops:
         for t in numba.prange(partial.shape[0]):
             for r in range(t * ROWS_PER_TASK, min((t + 1) * ROWS_PER_TASK, rows)):
                 for j in range(cols):
-                    d = _slope(x[r, j] + b[j], g[r, j], code, c)
-                    dx[r, j] = d
-                    partial[t, j] += d
+                    dx[r, j] = _slope(x[r, j] + b[j], g[r, j], code, c)
+                for j in range(cols):  # a loop of its own, so that both vectorise; the row is still in L1
+                    partial[t, j] += dx[r, j]
 
     return Loops(map_, map_backward, bias_map, bias_map_backward)
 
