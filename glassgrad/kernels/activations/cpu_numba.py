@@ -27,8 +27,10 @@ Measured with ``python -m glassgrad bench gelu|silu|bias_act --device cpu``
 (float32, 2048x3072, median of 5-9, 2 threads, on a shared 2-core machine with
 load average 5-10, so only the ratios to the reference in the same run mean
 much): gelu 16x the reference (erf form) and 9x (tanh form), gelu_backward
-17x and 8x, silu 9x, silu_backward 12-16x, bias_act 1.1x (identity), 2.7x
-(relu), 20x (gelu), 9x (silu). Without the float32 fast math, gelu's tanh
+17x and 8x, silu 5-9x, silu_backward 8-16x, bias_act 1.0-1.1x (identity), 2.7x
+(relu), 20x (gelu), 9x (silu), bias_act_backward 5-7x (relu), 6-8x (gelu), 3-6x
+(silu). For the identity, dL/db is a column sum that NumPy already streams at
+memory speed (a numba loop was 0.6-1.0x), so this variant leaves it to the reference. Without the float32 fast math, gelu's tanh
 form was 0.3x the reference (NumPy's own tanh is SIMD); with the activation
 as an argument instead of a constant, the backward loops were not vectorised
 (0.5-0.8x). In float64 (libm) gelu is 1.0-1.3x and gelu_backward 1.8x.
@@ -145,16 +147,6 @@ def loops(activation: str) -> Loops:
     return Loops(map_, map_backward, bias_map, bias_map_backward)
 
 
-@numba.njit(parallel=True, cache=True, error_model="numpy")
-def _column_sums(g, partial):  # pragma: no cover - compiled
-    """partial[t, j] = Σ g[r, j] over task t's rows (dL/db of the identity)."""
-    rows, cols = g.shape
-    for t in numba.prange(partial.shape[0]):
-        for r in range(t * ROWS_PER_TASK, min((t + 1) * ROWS_PER_TASK, rows)):
-            for j in range(cols):
-                partial[t, j] += g[r, j]
-
-
 def _flat(a: np.ndarray) -> np.ndarray:
     """``a`` as a flat C-ordered array (a copy only when it is not C-contiguous)."""
     return np.ascontiguousarray(a).reshape(-1)
@@ -210,8 +202,8 @@ def _bias_fits(x: Any, bias: Any, *args: Any, **kwargs: Any) -> bool:
     return x is not None and bias.ndim == 1 and bias.shape == x.shape[-1:]
 
 
-def _bias_fits_grad(x: Any, bias: Any, grad: Any, *args: Any, **kwargs: Any) -> bool:
-    return bias.ndim == 1 and bias.shape == grad.shape[-1:] and (x is None or x.shape == grad.shape)
+def _bias_fits_grad(x: Any, bias: Any, grad: Any, activation: str = "identity") -> bool:
+    return activation != "identity" and bias.ndim == 1 and bias.shape == grad.shape[-1:] and x.shape == grad.shape
 
 
 @register(
@@ -240,19 +232,17 @@ def bias_act(x: np.ndarray, bias: np.ndarray, activation: str = "identity") -> n
     "parallel numba loop over blocks of rows: read x and g, write dL/dx and per-block dL/db",
     default=True,
     when=_bias_fits_grad,
-    condition="a bias of shape (grad.shape[-1],)",
+    condition="an activation other than identity (whose dL/db, a column sum, NumPy does as fast), "
+    "a bias of shape (grad.shape[-1],)",
 )
 def bias_act_backward(
-    x: np.ndarray | None, bias: np.ndarray, grad: np.ndarray, activation: str = "identity"
+    x: np.ndarray, bias: np.ndarray, grad: np.ndarray, activation: str = "identity"
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(dL/dx, dL/db), one pass over g (and x); for "identity" dL/dx is ``grad`` and x is not read."""
+    """(dL/dx, dL/db), one pass over x and g."""
     if activation not in CODES:
         raise ValueError(f"bias_act_backward: activation must be one of {ACTIVATIONS}, got {activation!r}")
     g2 = _rows(grad)
     partial = _partials(*g2.shape)
-    if activation == "identity":
-        _column_sums(g2, partial)
-        return grad, partial.sum(axis=0).astype(grad.dtype)
     dx = np.empty(g2.shape, dtype=grad.dtype)
     loops(activation).bias_map_backward(_rows(x), np.ascontiguousarray(bias), g2, dx, partial, _constants(grad.dtype))
     return dx.reshape(grad.shape), partial.sum(axis=0).astype(grad.dtype)

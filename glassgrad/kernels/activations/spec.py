@@ -138,20 +138,28 @@ def _flops(per_element: int) -> Any:
     return count
 
 
-SIZES = {
+GELU_SIZES = {
     "cpu": ("2048x3072", "2048x3072:tanh", "65536x64"),
     "cuda": ("8192x8192", "8192x8192:tanh"),
 }
+SILU_SIZES = {"cpu": ("2048x3072", "65536x64"), "cuda": ("8192x8192",)}
 BIAS_SIZES = {
     "cpu": ("2048x3072", "2048x3072:relu", "2048x3072:gelu", "2048x3072:silu"),
     "cuda": ("8192x8192", "8192x8192:gelu"),
 }
 
 for _op, _what, _cases, _sizes, _bytes, _flop in [
-    ("gelu", "z = x·Φ(x) (or its tanh form)", _gelu_cases, SIZES, _traffic(2), 8),
-    ("gelu_backward", "dL/dx = g·(Φ(x) + x·φ(x)) (or the tanh form's)", _gelu_backward_cases, SIZES, _traffic(3), 12),
-    ("silu", "z = x·σ(x)", _silu_cases, SIZES, _traffic(2), 5),
-    ("silu_backward", "dL/dx = g·σ(x)(1 + x(1 − σ(x)))", _silu_backward_cases, SIZES, _traffic(3), 8),
+    ("gelu", "z = x·Φ(x) (or its tanh form)", _gelu_cases, GELU_SIZES, _traffic(2), 8),
+    (
+        "gelu_backward",
+        "dL/dx = g·(Φ(x) + x·φ(x)) (or the tanh form's)",
+        _gelu_backward_cases,
+        GELU_SIZES,
+        _traffic(3),
+        12,
+    ),
+    ("silu", "z = x·σ(x)", _silu_cases, SILU_SIZES, _traffic(2), 5),
+    ("silu_backward", "dL/dx = g·σ(x)(1 + x(1 − σ(x)))", _silu_backward_cases, SILU_SIZES, _traffic(3), 8),
     # x read, z written; b read
     ("bias_act", "z = act(x + b), b over the last dim", _bias_act_cases, BIAS_SIZES, _traffic(2, 1), 8),
     # x, g read, dL/dx written; b read, dL/db written
