@@ -31,6 +31,9 @@ def promote(op: str, *operands: Any, to_float: bool = False) -> tuple[Any, ...]:
     PyTorch's rule too). ``to_float`` makes integer results float32 (true
     division, exp, mean...).
     """
+    if len(operands) == 1 and isinstance(operands[0], Tensor):  # the hot case of unary math: nothing to unify
+        if not to_float or operands[0].array.dtype.kind == "f":
+            return operands
     tensors = [o for o in operands if isinstance(o, Tensor)]
     if len(tensors) == len(operands) and all(t.dtype == tensors[0].dtype for t in tensors):
         if not to_float or tensors[0].dtype.kind == "f":
