@@ -73,7 +73,7 @@ def _im2col_kernel(x, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols, row_st
     every index is unsigned (see the module docstring)."""
     n_images, channels, height, width = x.shape
     source, target = x.reshape(-1), cols.reshape(-1)
-    positions, step = out_h * out_w, numba.uintp(sw)
+    positions, step, one_run = out_h * out_w, numba.uintp(sw), sh == 1 and sw == 1 and out_w == width
     for plane in numba.prange(n_images * channels):
         n, c = plane // channels, plane % channels
         for i in range(kh):
@@ -82,6 +82,25 @@ def _im2col_kernel(x, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols, row_st
                 row = numba.uintp((((c * kh + i) * kw + j) * row_step + n * image_step) * positions)
                 ow_lo, ow_hi = _inside(j * dw - pw, sw, width, out_w)
                 lo, hi, inside = numba.uintp(ow_lo), numba.uintp(ow_hi), numba.uintp(ow_hi - ow_lo)
+                if one_run and inside > 0 and oh_lo < oh_hi:
+                    # output and input rows have one length: the tap's pixels are one run of x, shifted by
+                    # (i·dh − ph)·W + j·dw − pw; copy the run, then zero the padding columns it covered
+                    begin, end = numba.uintp(oh_lo * out_w + ow_lo), numba.uintp((oh_hi - 1) * out_w + ow_hi)
+                    ih, iw = oh_lo - ph + i * dh, ow_lo - pw + j * dw  # the run's first pixel
+                    start = numba.uintp((plane * height + ih) * width + iw)
+                    for p in range(begin):
+                        target[row + p] = 0.0
+                    for k in range(end - begin):
+                        target[row + begin + k] = source[start + k]
+                    for p in range(end, numba.uintp(positions)):
+                        target[row + p] = 0.0
+                    for ow in range(lo):  # the padding columns: a strided store down each
+                        for oh in range(oh_lo, oh_hi):
+                            target[row + numba.uintp(oh * out_w) + ow] = 0.0
+                    for ow in range(hi, numba.uintp(out_w)):
+                        for oh in range(oh_lo, oh_hi):
+                            target[row + numba.uintp(oh * out_w) + ow] = 0.0
+                    continue
                 for p in range(numba.uintp(oh_lo * out_w)):
                     target[row + p] = 0.0
                 for oh in range(oh_lo, oh_hi):
@@ -102,10 +121,11 @@ def _im2col_kernel(x, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols, row_st
 @numba.njit(parallel=True, cache=True)
 def _col2im_kernel(cols, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, grad, row_step, image_step):  # pragma: no cover
     """grad[n, c, ih, iw] = Σ of the column entries im2col copied from pixel (ih, iw): its adjoint.
-    Each task owns one (image, channel) plane of grad, so no two tasks write the same pixel."""
+    Each task owns one (image, channel) plane of grad, so no two tasks write the same pixel. The entries that
+    fall in the padding are set to 0 in ``cols`` (the chunk's scratch buffer)."""
     n_images, channels, height, width = grad.shape
     source, target = cols.reshape(-1), grad.reshape(-1)
-    positions, step = out_h * out_w, numba.uintp(sw)
+    positions, step, one_run = out_h * out_w, numba.uintp(sw), sh == 1 and sw == 1 and out_w == width
     for plane in numba.prange(n_images * channels):
         n, c = plane // channels, plane % channels
         first = numba.uintp(plane * height * width)
@@ -116,9 +136,24 @@ def _col2im_kernel(cols, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, grad, row
             for j in range(kw):
                 row = numba.uintp((((c * kh + i) * kw + j) * row_step + n * image_step) * positions)
                 ow_lo, ow_hi = _inside(j * dw - pw, sw, width, out_w)
-                lo, inside = numba.uintp(ow_lo), numba.uintp(ow_hi - ow_lo)
+                lo, hi, inside = numba.uintp(ow_lo), numba.uintp(ow_hi), numba.uintp(ow_hi - ow_lo)
+                if one_run and inside > 0 and oh_lo < oh_hi:
+                    # as in _im2col_kernel: one run of pixels, after zeroing the column entries that fall in the
+                    # padding (they are discarded, and the run would add them onto the neighbouring row's pixels)
+                    for ow in range(lo):  # the padding columns: a strided store down each
+                        for oh in range(oh_lo, oh_hi):
+                            source[row + numba.uintp(oh * out_w) + ow] = 0.0
+                    for ow in range(hi, numba.uintp(out_w)):
+                        for oh in range(oh_lo, oh_hi):
+                            source[row + numba.uintp(oh * out_w) + ow] = 0.0
+                    begin, end = numba.uintp(oh_lo * out_w + ow_lo), numba.uintp((oh_hi - 1) * out_w + ow_hi)
+                    ih, iw = oh_lo - ph + i * dh, ow_lo - pw + j * dw  # the run's first pixel
+                    start = first + numba.uintp(ih * width + iw)
+                    for k in range(end - begin):
+                        target[start + k] += source[row + begin + k]
+                    continue
                 for oh in range(oh_lo, oh_hi):
-                    read = row + numba.uintp(oh * out_w) + lo
+                    read = row + lo + numba.uintp(oh * out_w)
                     start = first + numba.uintp((oh * sh - ph + i * dh) * width + ow_lo * sw + j * dw - pw)
                     for k in range(inside):
                         target[start + k * step] += source[read + k]
