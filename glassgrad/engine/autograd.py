@@ -106,14 +106,23 @@ def _memory_owner(g: Any) -> Any:
 def _accumulate_grad(tensor: Tensor, g: Any, handed_out: set[int]) -> None:
     """tensor.grad += g, in place once .grad exists (a reference to it sees the sum, as in
     PyTorch). The first gradient is adopted without a copy when it is a fresh array that
-    no other .grad holds, or a view of all of one (such as Linear's W.grad, xᵀg coming
-    back transposed through Wᵀ); partial views and memory already handed to another
-    tensor are copied, so that in-place updates of one .grad never show up in another."""
+    no other .grad holds, or a view of all of one, laid out as the tensor is (PyTorch's
+    gradient layout contract: .grad has its parameter's strides, which the optimizer
+    kernels' one pass over memory relies on). Otherwise it is copied into an array laid
+    out like the tensor: Linear's W.grad, xᵀg coming back transposed through Wᵀ, a
+    partial view, memory already handed to another tensor (in-place updates of one
+    .grad must never show up in another)."""
     if tensor.grad is None:
         owner = _memory_owner(g)
-        adopt = owner is not None and id(owner) not in handed_out
-        tensor._grad = Tensor(g if adopt else g.copy())  # not the checked .grad setter: g has tensor's meta
-        handed_out.add(id(owner) if adopt else id(tensor.grad.array))
+        adopt = owner is not None and id(owner) not in handed_out and g.strides == tensor.array.strides
+        if adopt:
+            handed_out.add(id(owner))
+        else:
+            laid_out = tensor.xp.empty_like(tensor.array)
+            laid_out[...] = g
+            g = laid_out
+            handed_out.add(id(g))
+        tensor._grad = Tensor(g)  # not the checked .grad setter: g has tensor's meta
     elif tensor.grad.shape == g.shape and tensor.grad.array.flags.writeable:
         tensor.grad.array += g
     else:

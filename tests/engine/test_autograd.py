@@ -178,6 +178,20 @@ def test_linear_weight_grad_is_adopted_without_a_copy() -> None:
     np.testing.assert_allclose(grad, np.ones((8, 3)).T @ x.numpy(), rtol=1e-6)
 
 
+def test_grad_is_laid_out_like_its_tensor() -> None:
+    """PyTorch's gradient layout contract: .grad has its tensor's strides (W.grad C-contiguous like W,
+    for a 3-D input too; an F-ordered leaf gets an F-ordered grad), which the optimizer kernels need."""
+    x = gg.randn(2, 8, 5)
+    w = gg.randn(3, 5, requires_grad=True)
+    F.linear(x, w).sum().backward()
+    assert w.grad.numpy().flags.c_contiguous
+    np.testing.assert_allclose(w.grad.numpy(), np.ones((16, 3)).T @ x.numpy().reshape(16, 5), rtol=1e-5)
+    f = gg.tensor(np.asfortranarray(np.ones((4, 3))), requires_grad=True)
+    (f * gg.tensor(np.arange(12.0).reshape(4, 3))).sum().backward()
+    assert f.grad.numpy().strides == f.detach().numpy().strides
+    np.testing.assert_array_equal(f.grad.numpy(), np.arange(12.0).reshape(4, 3))
+
+
 def test_tensor_used_directly_and_through_a_longer_path() -> None:
     """A tensor used twice, directly and through a longer path (a + 2a; a residual x + relu(x @ w)):
     every consumer's gradient arrives before the tensor passes it on."""

@@ -68,9 +68,20 @@ class MatMul(Function):
             gx = matmul_arrays(g, y2.swapaxes(-1, -2))
             gx = gx[..., 0, :] if x.ndim == 1 else gx
         if ctx.needs_input_grad[1]:
-            gy = matmul_arrays(x2.swapaxes(-1, -2), g)
+            gy = _weight_grad(x2, y2, g) if y2.ndim == 2 else matmul_arrays(x2.swapaxes(-1, -2), g)
             gy = gy[..., 0] if y.ndim == 1 else gy
         return gx, gy
+
+
+def _weight_grad(x: Any, y: Any, g: Any) -> Any:
+    """dL/dy = Σ_batch xᵀ g for a 2-D y (a Linear layer's Wᵀ): x's batch folded into its rows, one
+    GEMM. Laid out as y is: for y = Wᵀ (a transposed view) it is computed as (gᵀ x)ᵀ, so W.grad comes
+    back C-contiguous like W, at no cost (PyTorch's gradient layout contract)."""
+    k, n = y.shape
+    rows, grads = x.reshape(-1, k), g.reshape(-1, n)
+    if y.flags.f_contiguous and not y.flags.c_contiguous:
+        return matmul_arrays(grads.T, rows).T
+    return matmul_arrays(rows.T, grads)
 
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002

@@ -10,8 +10,11 @@ numba's dispatcher, and one compiled signature whatever number types the caller
 used) and are cast to the parameter's dtype first, as NumPy and PyTorch do, so
 float32 parameters are updated in float32 arithmetic.
 
-The kernels take C-contiguous arrays of one dtype (``when=``); any other layout
-goes to the reference. An option that is off passes an empty array for its
+The kernels take arrays of one dtype laid out alike in one contiguous block
+(``when=``): all C-contiguous, or all with the parameter's strides in one block,
+as a Linear weight's F-ordered gradient and the states made ``zeros_like`` it
+are; ``ravel(order="K")`` then walks them all in memory order without a copy.
+Any other layout goes to the reference. An option that is off passes an empty array for its
 state, so each kernel compiles once per dtype, on its first call.
 """
 
@@ -25,13 +28,19 @@ import numpy as np
 from ..registry import register
 from .reference import adagrad_lr, adam_scalars, check_state
 
-CONDITION = "C-contiguous arrays of the parameter's dtype"
+CONDITION = "arrays of the parameter's dtype and strides, each one contiguous block"
 
 
 def contiguous(*arrays: Any, **options: Any) -> bool:
-    """Every array given (None for a state that is off) is C-contiguous and of the first one's dtype."""
-    dtype = arrays[0].dtype
-    return all(a is None or (a.flags.c_contiguous and a.dtype == dtype) for a in arrays)
+    """Every array given (None for a state that is off) has the first one's dtype, and either all are
+    C-contiguous or all share the first one's strides and are contiguous in some order."""
+    first = arrays[0]
+    given = [a for a in arrays if a is not None]
+    if any(a.dtype != first.dtype for a in given):
+        return False
+    if all(a.flags.c_contiguous for a in given):
+        return True
+    return all(a.strides == first.strides and (a.flags.f_contiguous or a.flags.c_contiguous) for a in given)
 
 
 _OFF = {np.dtype(t): np.empty(0, t) for t in (np.float32, np.float64)}  # a kernel never writes a 0-size state
@@ -39,7 +48,7 @@ _OFF = {np.dtype(t): np.empty(0, t) for t in (np.float32, np.float64)}  # a kern
 
 def _flat(array: Any, like: Any) -> Any:
     """The 1-D view of ``array`` (an empty array of ``like``'s dtype for a state that is off)."""
-    return _OFF[like.dtype] if array is None else array.ravel()
+    return _OFF[like.dtype] if array is None else array.ravel(order="K")
 
 
 @numba.njit(cache=True, inline="always")
@@ -91,8 +100,8 @@ def sgd_update(
     """The reference's SGD step (reference.sgd_update), fused."""
     check_state("sgd_update", "momentum_buffer", momentum_buffer, momentum != 0, f"momentum is {momentum}")
     _sgd_kernel(
-        param.ravel(),
-        grad.ravel(),
+        param.ravel(order="K"),
+        grad.ravel(order="K"),
         _flat(momentum_buffer, param),
         float(lr),
         float(momentum),
@@ -177,10 +186,10 @@ def adam_update(
     step_size, bias2_sqrt = adam_scalars(step, lr, beta1, beta2)
     weight1 = 1 - beta1
     _adam_kernel(
-        param.ravel(),
-        grad.ravel(),
-        exp_avg.ravel(),
-        exp_avg_sq.ravel(),
+        param.ravel(order="K"),
+        grad.ravel(order="K"),
+        exp_avg.ravel(order="K"),
+        exp_avg_sq.ravel(order="K"),
         _flat(max_exp_avg_sq, param),
         float(weight1),
         float(1 - weight1),
@@ -254,9 +263,9 @@ def rmsprop_update(
     check_state("rmsprop_update", "momentum_buffer", momentum_buffer, momentum > 0, f"momentum is {momentum}")
     weight = 1 - alpha
     _rmsprop_kernel(
-        param.ravel(),
-        grad.ravel(),
-        square_avg.ravel(),
+        param.ravel(order="K"),
+        grad.ravel(order="K"),
+        square_avg.ravel(order="K"),
         _flat(grad_avg, param),
         _flat(momentum_buffer, param),
         float(lr),
@@ -308,9 +317,9 @@ def adagrad_update(
 ) -> tuple[Any, ...]:
     """The reference's Adagrad step (reference.adagrad_update), fused."""
     _adagrad_kernel(
-        param.ravel(),
-        grad.ravel(),
-        state_sum.ravel(),
+        param.ravel(order="K"),
+        grad.ravel(order="K"),
+        state_sum.ravel(order="K"),
         float(adagrad_lr(step, lr, lr_decay)),
         float(eps),
         float(weight_decay),
