@@ -50,13 +50,16 @@ def test_the_default_is_the_measured_fastest() -> None:
         assert kernels.default_name(op, "cpu") == "numba_im2col"
 
 
+@pytest.mark.parametrize("stride", [(2, 1), (1, 1)])
 @pytest.mark.parametrize("per_image", [True, False])
 @pytest.mark.parametrize("groups", [1, 2])
 def test_numba_im2col_in_several_chunks_with_a_short_last_one(
-    monkeypatch: pytest.MonkeyPatch, groups: int, per_image: bool
+    monkeypatch: pytest.MonkeyPatch, groups: int, per_image: bool, stride: tuple[int, int]
 ) -> None:
     """A chunk budget of about two images' columns: 5 images go as 2 + 2 + 1 through one reused buffer,
-    with one GEMM per image or the chunk's images side by side."""
+    with one GEMM per image or the chunk's images side by side. The output rows are as long as the input rows
+    (kernel width 2, dilation 2, padding 1): with stride (1, 1) each tap moves as one run of pixels, with
+    stride (2, 1) row by row."""
     from glassgrad.kernels.conv2d import cpu_numba
 
     monkeypatch.setattr(cpu_numba, "PER_IMAGE_MAX_ROWS", 10**9 if per_image else 0)
@@ -66,8 +69,9 @@ def test_numba_im2col_in_several_chunks_with_a_short_last_one(
     x = rng.standard_normal((5, 4, 9, 8))
     w = rng.standard_normal((6, 4 // groups, 3, 2))
     b = rng.standard_normal(6)
-    options = {"stride": (2, 1), "padding": (1, 1), "dilation": (1, 2), "groups": groups}
+    options = {"stride": stride, "padding": (1, 1), "dilation": (1, 2), "groups": groups}
     geometry = ConvGeometry.of(x.shape, w.shape, **options)
+    assert geometry.out_width == x.shape[3]  # with stride (1, 1), a tap's pixels are one run
     monkeypatch.setattr(cpu_numba, "CHUNK_BYTES", 2 * groups * geometry.column_rows * geometry.positions * 8 + 8)
     tx, tw, tb = (torch.from_numpy(a) for a in (x, w, b))
     y = torch.nn.functional.conv2d(tx, tw, tb, **options)
