@@ -21,10 +21,14 @@ loops with one task per (image, channel) plane; a col2im task writes only its
 own plane, so there are no races and no atomics. Their inner loops copy or add
 one contiguous run of pixels per kernel tap and output row: the range of output
 positions whose tap falls inside the image is computed first (``_inside``) and
-only the padding around it is zeroed, so the loops have no per-pixel test. All
-indices into the flattened arrays are unsigned: numba tests every signed index
-for a negative value to wrap it around, and that test kept LLVM from
-vectorising these loops (benchmarks/bench_conv2d.py has the measurements).
+only the padding around it is zeroed, so the loops have no per-pixel test. With
+stride 1 and output rows as long as input rows (a 3×3 kernel with padding 1),
+a tap's pixels are one run of the input shifted by a constant, so each tap is
+one copy (or add) and strided stores fix the padding columns: short rows (16²
+or 8² images) would otherwise pay a loop set-up per row. All indices into the
+flattened arrays are unsigned: numba tests every signed index for a negative
+value to wrap it around, and that test made these loops about 4× slower
+(benchmarks/bench_conv2d.py has the measurements).
 
 The chunk size was measured (forward + both gradients, min of 15, 2 cores):
     CHUNK_BYTES          1 MB    2 MB    4 MB    8 MB   16 MB   128 MB
