@@ -339,12 +339,18 @@ def conv2d_grad_weight(
     geometry = ConvGeometry.of(input.shape, weight_size, stride, padding, dilation, groups)
     check_grad_output("conv2d_grad_weight", grad_output, geometry)
     x, dy = np.ascontiguousarray(input), np.ascontiguousarray(grad_output)
-    grad = np.zeros((geometry.groups, geometry.out_channels // geometry.groups, geometry.column_rows), x.dtype)
+    total, per_image = None, True
     for chunk in _chunks(geometry, x.dtype):
-        columns = _im2col_into(chunk, x, geometry)
-        if chunk.per_image:
-            grad += np.matmul(grouped_output(dy[chunk.images], geometry), columns.swapaxes(-1, -2)).sum(axis=0)
+        columns, per_image = _im2col_into(chunk, x, geometry), chunk.per_image
+        if per_image:  # (groups, O/groups, rows)
+            part = np.matmul(grouped_output(dy[chunk.images], geometry), columns.swapaxes(-1, -2)).sum(axis=0)
+        else:  # cols·dYᵀ = dWᵀ, (groups, rows, O/groups): 1.3× dY·colsᵀ in BLAS; transposed once at the end
+            part = np.matmul(columns, _images_side_by_side(dy[chunk.images], geometry).transpose(0, 2, 1))
+        if total is None:
+            total = part
         else:
-            dy_chunk = _images_side_by_side(dy[chunk.images], geometry)
-            grad += np.matmul(columns, dy_chunk.transpose(0, 2, 1)).transpose(0, 2, 1)  # (cols·dYᵀ)ᵀ: 1.3× in BLAS
+            total += part
+    if total is None:  # an empty batch
+        return np.zeros(geometry.weight_shape, x.dtype)
+    grad = total if per_image else np.ascontiguousarray(total.transpose(0, 2, 1))
     return grad.reshape(geometry.weight_shape)
