@@ -53,10 +53,16 @@ ratios is given).
   2-32 MB apart; it stays.
 * The moves between NCHW order and the side-by-side layout are a parallel numba
   copy (the forward's adds the bias on the way, while the chunk is in cache).
+* The weight gradient of a one-chunk layer (8×256×8²) spent ~1 ms of its ~7 ms
+  outside BLAS adding a transposed (2304, 256) product into a zero-filled
+  accumulator; the chunks' cols·dYᵀ are now summed as they come out of BLAS
+  and transposed once at the end.
 
 Engine step (fwd + bwd with bias) vs PyTorch, 2 threads each, median of
-paired ratios over 8 quiet rounds, numba_im2col before → after these changes:
-    32×64×32²   1.43× → 1.12×      16×128×16²   1.73× → 1.37×      8×256×8²   1.41× → 1.24×
+paired ratios over 10 quiet rounds, numba_im2col before → after these changes:
+    32×64×32²   1.41× → 1.09×      16×128×16²   1.51× → 1.23×      8×256×8²   1.29× → 1.24×
+Across runs the after-ratios moved by about ±0.1 (8×256×8²: 1.16-1.24); the
+script's own best-of table below is the reference measurement.
 """
 
 from __future__ import annotations
