@@ -77,7 +77,7 @@ import numpy as np
 import torch
 
 import glassgrad as gg
-import glassgrad.nn.functional as gF  # noqa: N812 - mirrors torch.nn.functional as tF
+import glassgrad.nn.functional as gF  # mirrors torch.nn.functional as tF
 from glassgrad.kernels import busy, timing
 from glassgrad.kernels.harness import machine_info
 
@@ -154,8 +154,8 @@ def _clear_grads(params: dict[str, Any]) -> None:
 
 
 def gpt_step(lib: Lib, quick: bool) -> Step:
-    layers, d, heads, T, B, V = (2, 32, 2, 16, 2, 64) if quick else (2, 256, 4, 256, 8, 512)  # noqa: N806
-    D = d // heads  # noqa: N806
+    layers, d, heads, T, B, V = (2, 32, 2, 16, 2, 64) if quick else (2, 256, 4, 256, 8, 512)
+    D = d // heads
     rng = _rng()
     arrays = {
         "wte": (rng.standard_normal((V, d)) * 0.02).astype(np.float32),
@@ -171,12 +171,12 @@ def gpt_step(lib: Lib, quick: bool) -> Step:
         arrays[f"{i}.out.w"], arrays[f"{i}.out.b"] = _linear_weights(rng, 4 * d, d)
     arrays["lnf.w"], arrays["lnf.b"] = ones, zeros
     arrays["head.w"], arrays["head.b"] = _linear_weights(rng, d, V)
-    P = _params(lib, arrays)  # noqa: N806
+    P = _params(lib, arrays)
     idx = lib.tensor(rng.integers(0, V, (B, T)))
     targets = lib.tensor(rng.integers(0, V, B * T))
     positions = lib.tensor(np.arange(T))
     opt = lib.optim.AdamW(list(P.values()), lr=3e-4)
-    F = lib.F  # noqa: N806
+    F = lib.F
 
     def heads_first(t: Any) -> Any:  # (B, T, d) -> (B, heads, T, D)
         return t.reshape(B, T, heads, D).transpose(1, 2)
@@ -208,9 +208,9 @@ def ffn_step(lib: Lib, quick: bool) -> Step:
     arrays["fc.w"], arrays["fc.b"] = _linear_weights(rng, d, 4 * d)
     arrays["out.w"], arrays["out.b"] = _linear_weights(rng, 4 * d, d)
     arrays["x"] = rng.standard_normal((n, d)).astype(np.float32)
-    P = _params(lib, arrays)  # noqa: N806
+    P = _params(lib, arrays)
     r = lib.tensor(rng.standard_normal((n, d)).astype(np.float32))
-    F = lib.F  # noqa: N806
+    F = lib.F
 
     def step() -> Any:
         _clear_grads(P)
@@ -229,11 +229,11 @@ def mlp_step(lib: Lib, quick: bool) -> Step:
     arrays: dict[str, np.ndarray] = {}
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         arrays[f"{i}.w"], arrays[f"{i}.b"] = _linear_weights(rng, fan_in, fan_out)
-    P = _params(lib, arrays)  # noqa: N806
+    P = _params(lib, arrays)
     x = lib.tensor(rng.standard_normal((batch, sizes[0])).astype(np.float32))
     y = lib.tensor(rng.integers(0, sizes[-1], batch))
     opt = lib.optim.SGD(list(P.values()), lr=0.01)
-    F = lib.F  # noqa: N806
+    F = lib.F
     last = len(sizes) - 2
 
     def step() -> Any:
@@ -269,7 +269,7 @@ def chain_step(lib: Lib, quick: bool) -> Step:
     n_ops, shape = (20, (4, 4)) if quick else (200, (16, 16))
     rng = _rng()
     arrays = {name: rng.standard_normal(shape).astype(np.float32) for name in ("x", "a", "b")}
-    P = _params(lib, arrays)  # noqa: N806
+    P = _params(lib, arrays)
     x0, a, b = P["x"], P["a"], P["b"]
 
     def step() -> Any:
@@ -294,7 +294,7 @@ def conv_step(batch: int, channels: int, size: int) -> Callable[[Lib, bool], Ste
             "w": rng.uniform(-bound, bound, (c, c, 3, 3)).astype(np.float32),
             "b": rng.uniform(-bound, bound, c).astype(np.float32),
         }
-        P = _params(lib, arrays)  # noqa: N806
+        P = _params(lib, arrays)
         r = lib.tensor(rng.standard_normal((n, c, hw, hw)).astype(np.float32))
 
         def step() -> Any:

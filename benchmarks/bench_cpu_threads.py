@@ -40,7 +40,7 @@ def workloads() -> tuple[list, list]:
     return cnn, [(x.reshape(len(x), -1), y) for x, y in cnn]
 
 
-def mlp():  # noqa: ANN201 - a glassgrad Sequential
+def mlp():  # a glassgrad Sequential
     from glassgrad import nn
 
     return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))

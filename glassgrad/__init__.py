@@ -7,7 +7,7 @@ and kernels are written out in the open.
     x.grad          # d(sum)/dx, computed by the ops' hand-written backward
 """
 
-from . import cpu_threads, data, kernels, nn, optim  # noqa: F401 - cpu_threads: numba's threading layer (first)
+from . import cpu_threads, data, kernels, nn, optim  # cpu_threads: numba's threading layer (first)
 from .engine import ops as _ops
 from .engine.backend import cuda_is_available
 from .engine.creation import (
@@ -50,12 +50,12 @@ from .engine.dtypes import (
 from .engine.function import Context, Function
 from .engine.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .engine.gradcheck import GradcheckError, gradcheck
-from .engine.ops import *  # noqa: F403 - the top-level functions: gg.exp, gg.cat, ...
+from .engine.ops import *  # the top-level functions: gg.exp, gg.cat, ...
 from .engine.random import initial_seed, manual_seed
 from .engine.tensor import Tensor
-from .serialization import load, save  # noqa: E402
+from .serialization import load, save
 
-bool = bool_  # noqa: A001 - PyTorch's name for the dtype
+bool = bool_  # PyTorch's name for the dtype
 __version__ = "0.1.0"
 
 

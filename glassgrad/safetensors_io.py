@@ -50,7 +50,7 @@ def decode(path: Path) -> dict[str, np.ndarray]:
     _check_header(data, path)
     try:
         return load_bytes(data)
-    except Exception as err:  # noqa: BLE001 - the package raises its own SafetensorError
+    except Exception as err:  # the package raises its own SafetensorError
         raise CheckpointError(f"load: {path} is not a valid safetensors file ({err})") from err
 
 

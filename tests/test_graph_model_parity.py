@@ -32,7 +32,7 @@ import glassgrad as gg
 from oracle import to_numpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "nn"))
-from torch_twin import copy_into_torch  # noqa: E402
+from torch_twin import copy_into_torch
 
 # (rtol, atol) by dtype: float64 is the contract; float32 (a shorter check) as tests/oracle.py's gradient
 # tolerance; integer buffers (num_batches_tracked) exactly

@@ -5,14 +5,14 @@ relative, float32 to 1e-4)."""
 
 from __future__ import annotations
 
-import numpy as np  # noqa: E402
+import numpy as np
 import pytest
-import torch  # noqa: E402
+import torch
 
-import glassgrad as gg  # noqa: E402
-from glassgrad import nn, optim  # noqa: E402
-from glassgrad.recipes import mlp_bce, mnist_cnn  # noqa: E402
-from glassgrad.recipes.common import mnist_datasets  # noqa: E402
+import glassgrad as gg
+from glassgrad import nn, optim
+from glassgrad.recipes import mlp_bce, mnist_cnn
+from glassgrad.recipes.common import mnist_datasets
 
 STEPS = 50
 RTOL = {"float64": 1e-9, "float32": 1e-4}

@@ -104,7 +104,7 @@ def main() -> None:
             row.update(
                 torch_ms_events=tev, torch_ms_wall=twall, torch_version=torch.__version__, glassgrad_over_torch=ev / tev
             )
-        except Exception as exc:  # noqa: BLE001 - report and go on without the PyTorch column
+        except Exception as exc:  # report and go on without the PyTorch column
             row["torch_error"] = repr(exc)
         rows.append(row)
         print(json.dumps(row))

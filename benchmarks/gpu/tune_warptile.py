@@ -16,7 +16,7 @@ import numpy as np
 from glassgrad.kernels.matmul.cuda_ladder import WARPTILE_CONFIGS, warptile_with
 
 sys.path.insert(0, "benchmarks/gpu")
-from quick_ladder import time_ms  # noqa: E402
+from quick_ladder import time_ms
 
 
 def main() -> None:

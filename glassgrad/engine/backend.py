@@ -33,7 +33,7 @@ def _cupy_or_reason() -> tuple[Any, str]:
         return None, f"CuPy is not installed ({err}); install glassgrad[gpu]"
     try:
         count = cupy.cuda.runtime.getDeviceCount()
-    except Exception as err:  # noqa: BLE001 - CUDA raises many error types
+    except Exception as err:  # CUDA raises many error types
         return None, f"CuPy is installed but CUDA is unusable ({err})"
     if count == 0:
         return None, "CuPy is installed but no CUDA GPU was found"

@@ -38,7 +38,7 @@ def _leaf(op: str, array: Any, requires_grad: bool) -> Tensor:
     return Tensor(array, requires_grad=requires_grad)
 
 
-def _input(op: str, input: Any) -> Tensor:  # noqa: A002
+def _input(op: str, input: Any) -> Tensor:
     """``input`` of a ``*_like`` function: a Tensor, or TypeError naming ``op`` (PyTorch's message)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
@@ -171,7 +171,7 @@ def new_filled(
     )
 
 
-def _like(kind: str, input: Any, dtype: Any, device: Any, requires_grad: bool, value: Any = None) -> Tensor:  # noqa: A002
+def _like(kind: str, input: Any, dtype: Any, device: Any, requires_grad: bool, value: Any = None) -> Tensor:
     """``kind_like(input, ...)``: ``kind`` (zeros, ones, empty, full, randn, rand) of ``input``'s shape, with
     its dtype and device unless given; errors name ``kind_like``."""
     op = kind + "_like"
@@ -183,21 +183,21 @@ def _like(kind: str, input: Any, dtype: Any, device: Any, requires_grad: bool, v
     return _filled(kind, (input.shape,), dtype, device, requires_grad, value, op)
 
 
-def zeros_like(input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+def zeros_like(input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     return _like("zeros", input, dtype, device, requires_grad)
 
 
-def ones_like(input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+def ones_like(input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     return _like("ones", input, dtype, device, requires_grad)
 
 
-def empty_like(input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+def empty_like(input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     return _like("empty", input, dtype, device, requires_grad)
 
 
 def full_like(
     input: Tensor, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
-) -> Tensor:  # noqa: A002
+) -> Tensor:
     return _like("full", input, dtype, device, requires_grad, fill_value)
 
 
@@ -228,11 +228,11 @@ def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool 
     return _random("rand", size, dtype, device, requires_grad)
 
 
-def randn_like(input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+def randn_like(input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     return _like("randn", input, dtype, device, requires_grad)
 
 
-def rand_like(input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+def rand_like(input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     return _like("rand", input, dtype, device, requires_grad)
 
 
@@ -295,7 +295,7 @@ def arange(
     if end is None:
         start, end = 0, start
     dt = dtypes.dtype_arg("arange", dtype)
-    if step == 0 or step != step:  # noqa: PLR0124 - step != step: nan
+    if step == 0 or step != step:  # step != step: nan
         raise RuntimeError(f"arange: step must be nonzero, got {step}")
     if not (math.isfinite(start) and math.isfinite(end)):
         raise RuntimeError(f"arange: unsupported range: {start} -> {end} (start and end must be finite)")

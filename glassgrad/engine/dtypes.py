@@ -21,12 +21,12 @@ import numpy as np
 _py_float, _py_int, _py_bool = builtins.float, builtins.int, builtins.bool
 
 float16 = half = np.dtype("float16")
-float32 = float = np.dtype("float32")  # noqa: A001 - PyTorch's alias
+float32 = float = np.dtype("float32")  # PyTorch's alias
 float64 = double = np.dtype("float64")
 int8 = np.dtype("int8")
 uint8 = np.dtype("uint8")
 int16 = short = np.dtype("int16")
-int32 = int = np.dtype("int32")  # noqa: A001 - PyTorch's alias
+int32 = int = np.dtype("int32")  # PyTorch's alias
 int64 = long = np.dtype("int64")
 bool_ = np.dtype("bool")
 

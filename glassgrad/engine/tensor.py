@@ -322,7 +322,7 @@ class Tensor:
         self._check_inplace("pow_", exponent)
         return self._assign(ops.pow(self, exponent), "pow_")
 
-    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         self._check_inplace("clamp_", min, max)
         return self._assign(ops.clamp(self, min, max), "clamp_")
 
@@ -533,10 +533,10 @@ class Tensor:
     def square(self) -> Tensor:
         return ops.square(self)
 
-    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:
         return ops.clamp(self, min, max)
 
-    def clip(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    def clip(self, min: Any = None, max: Any = None) -> Tensor:
         return ops.clip(self, min, max)
 
     def maximum(self, other: Any) -> Tensor:
@@ -1119,7 +1119,7 @@ class Tensor:
     def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
         return ops.argsort(self, dim, descending, stable=stable)
 
-    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
         return ops.topk(self, k, dim, largest, sorted)
 
     def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:

@@ -5,13 +5,13 @@ Kernels take and return plain NumPy or CuPy arrays; they know nothing of Tensor.
 """
 
 from . import (
-    activations,  # noqa: F401 - registers the gelu / silu / bias + activation variants
-    attention,  # noqa: F401 - registers the attention variants
-    conv2d,  # noqa: F401 - registers the conv2d variants
-    fused,  # noqa: F401 - registers the fused softmax / layer norm / cross-entropy variants
-    matmul,  # noqa: F401 - registers the matmul variants
-    optim,  # noqa: F401 - registers the optimizer update variants (sgd / adam / rmsprop / adagrad)
-    pooling,  # noqa: F401 - registers the max-pooling variants
+    activations,  # registers the gelu / silu / bias + activation variants
+    attention,  # registers the attention variants
+    conv2d,  # registers the conv2d variants
+    fused,  # registers the fused softmax / layer norm / cross-entropy variants
+    matmul,  # registers the matmul variants
+    optim,  # registers the optimizer update variants (sgd / adam / rmsprop / adagrad)
+    pooling,  # registers the max-pooling variants
 )
 from .harness import benchmark
 from .registry import (

@@ -123,7 +123,7 @@ def benchmark(
 
             try:
                 first = timing.first_call_seconds(call, device)
-            except Exception as err:  # noqa: BLE001 - report and go on with the other variants
+            except Exception as err:  # report and go on with the other variants
                 print(f"benchmark: {op}/{device}/{v.name} at {size} failed: {err!r}", file=sys.stderr)
                 continue
             times = np.array(timer(call, repeat, warmup))

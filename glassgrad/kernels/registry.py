@@ -272,7 +272,7 @@ class use:  # noqa: N801 - reads as a verb: kernels.use("matmul", "tiled")
         _order.clear()
 
 
-def list(op: str | None = None, device: str | None = None) -> builtins.list[Variant]:  # noqa: A001
+def list(op: str | None = None, device: str | None = None) -> builtins.list[Variant]:
     """Every registered variant, optionally only of one op and/or device."""
     return [
         v

@@ -38,7 +38,7 @@ class Sequential(Module):
                     raise TypeError(f"Sequential: argument {idx} is a {type(module).__name__}, not a Module subclass")
                 self.add_module(str(idx), module)
 
-    def forward(self, input: Any) -> Any:  # noqa: A002
+    def forward(self, input: Any) -> Any:
         for module in self._modules.values():
             input = module(input)
         return input

@@ -79,7 +79,7 @@ class _ConvNd(Module):
         if self.bias is not None:
             init.fan_in_bias_(self.bias, self.weight)
 
-    def _check_input(self, input: Tensor) -> None:  # noqa: A002
+    def _check_input(self, input: Tensor) -> None:
         name, n = type(self).__name__, self.dims
         if not isinstance(input, Tensor) or input.ndim not in (n + 1, n + 2):
             raise RuntimeError(
@@ -89,7 +89,7 @@ class _ConvNd(Module):
         if channels != self.in_channels:
             raise RuntimeError(f"{name}: expected input with {self.in_channels} channels, got shape {input.shape}")
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         self._check_input(input)
         same_float_dtype(type(self).__name__, input=input, weight=self.weight, bias=self.bias)
         with named(type(self).__name__, "conv1d", "conv2d"):
@@ -157,7 +157,7 @@ class ConvTranspose2d(_ConvNd):
             in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, device, dtype
         )
 
-    def _output_padding(self, input: Tensor, output_size: Any) -> tuple[int, ...]:  # noqa: A002
+    def _output_padding(self, input: Tensor, output_size: Any) -> tuple[int, ...]:
         """output_padding, or the one that gives ``output_size`` ((H, W), or with the leading dims)."""
         if output_size is None:
             return self.output_padding
@@ -184,7 +184,7 @@ class ConvTranspose2d(_ConvNd):
             )
         return tuple(n - m for n, m in zip(size, smallest, strict=True))
 
-    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
         self._check_input(input)
         same_float_dtype("ConvTranspose2d", input=input, weight=self.weight, bias=self.bias)
         output_padding = self._output_padding(input, output_size)
@@ -207,7 +207,7 @@ class Unfold(Module):
         super().__init__()
         self.kernel_size, self.dilation, self.padding, self.stride = kernel_size, dilation, padding, stride
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
 
     def extra_repr(self) -> str:
@@ -229,7 +229,7 @@ class Fold(Module):
         self.output_size, self.kernel_size = output_size, kernel_size
         self.dilation, self.padding, self.stride = dilation, padding, stride
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return F.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride)
 
     def extra_repr(self) -> str:

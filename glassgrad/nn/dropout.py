@@ -16,7 +16,7 @@ class Dropout(Module):
             raise ValueError(f"Dropout: probability has to be between 0 and 1, but got {p!r}")
         self.p, self.inplace = p, inplace
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return F.dropout(input, self.p, self.training)
 
     def extra_repr(self) -> str:

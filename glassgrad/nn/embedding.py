@@ -47,7 +47,7 @@ class Embedding(Module):
             with no_grad():
                 self.weight[self.padding_idx] = 0
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return embedding_op(input, self.weight, self.padding_idx, _op="Embedding")
 
     def extra_repr(self) -> str:

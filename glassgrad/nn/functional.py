@@ -67,7 +67,7 @@ from ..engine.ops.pooling import adaptive_avg_pool2d, avg_pool1d, avg_pool2d, ma
 from ..engine.tensor import Tensor
 
 
-def check_linear(op: str, input: Tensor, weight: Tensor, bias: Tensor | None) -> None:  # noqa: A002
+def check_linear(op: str, input: Tensor, weight: Tensor, bias: Tensor | None) -> None:
     """PyTorch's checks of linear, raising RuntimeError that names ``op`` (``linear``, or ``Linear``
     from the module): tensors of one dtype (no promotion), a 1-D or 2-D weight whose last dim is
     the input's, a bias that broadcasts over the output."""
@@ -87,7 +87,7 @@ def check_linear(op: str, input: Tensor, weight: Tensor, bias: Tensor | None) ->
         raise RuntimeError(f"{op}: bias of shape {bias.shape} does not broadcast to the output shape {out_shape}")
 
 
-def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x Wᵀ + b with W of shape (out_features, in_features) (or (in_features,): y = x·w);
     the gradients come from matmul's and add's backward: dL/dx = g W, dL/dW = gᵀ x, dL/db = Σ g."""
     check_linear("linear", input, weight, bias)

@@ -31,7 +31,7 @@ class Identity(Module):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return input
 
 
@@ -59,7 +59,7 @@ class Linear(Module):
         if self.bias is not None:
             init.fan_in_bias_(self.bias, self.weight)
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         F.check_linear("Linear", input, self.weight, self.bias)
         return F.linear(input, self.weight, self.bias)
 

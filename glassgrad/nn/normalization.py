@@ -77,7 +77,7 @@ class _BatchNorm(Module):
         if self.bias is not None:
             init.zeros_(self.bias)
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         name = type(self).__name__
         if not isinstance(input, Tensor) or input.ndim not in self.input_dims:
             dims = " or ".join(f"{d}D" for d in self.input_dims)
@@ -151,7 +151,7 @@ class LayerNorm(Module):
         self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
         _affine_parameters(self, elementwise_affine, bias, shape, device, dtype)
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         same_float_dtype("LayerNorm", input=input, weight=self.weight, bias=self.bias)
         with named("LayerNorm", "layer_norm"):
             return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -184,7 +184,7 @@ class GroupNorm(Module):
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
         _affine_parameters(self, affine, bias, (num_channels,), device, dtype)
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         same_float_dtype("GroupNorm", input=input, weight=self.weight, bias=self.bias)
         with named("GroupNorm", "group_norm"):
             return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
@@ -219,7 +219,7 @@ class RMSNorm(Module):
         if self.weight is not None:
             init.ones_(self.weight)
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         if isinstance(input, Tensor) and input.dtype.kind != "f":
             raise NotImplementedError(f"RMSNorm: not implemented for {input.dtype} input (floating point only)")
         with named("RMSNorm", "rms_norm"):

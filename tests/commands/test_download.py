@@ -26,7 +26,7 @@ def write_idx(path: Path, array: np.ndarray) -> None:
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: object) -> None:  # the base class's name
         """No request log on stderr (the tests read stderr)."""
 
 

@@ -120,7 +120,7 @@ def test_bad_inputs(args, kwargs, message: str) -> None:
     ],
 )
 def test_bad_scalar_arguments_raise_what_pytorch_raises(kwargs, message: str) -> None:
-    with pytest.raises(Exception) as theirs:  # noqa: PT011 - the type is read from torch
+    with pytest.raises(Exception) as theirs:  # the type is read from torch
         TF.scaled_dot_product_attention(*(torch.ones(1, 2, 4) for _ in range(3)), **kwargs)
     with pytest.raises(theirs.type, match="scaled_dot_product_attention: " + message):
         F.scaled_dot_product_attention(*(gg.ones(1, 2, 4) for _ in range(3)), **kwargs)

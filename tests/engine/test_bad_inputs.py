@@ -192,9 +192,9 @@ CASES = [
 
 @pytest.mark.parametrize(("name", "call", "message"), CASES, ids=[c[0] for c in CASES])
 def test_bad_input_raises_what_torch_raises(name, call, message) -> None:
-    with pytest.raises(Exception) as theirs:  # noqa: PT011 - the type is what we compare
+    with pytest.raises(Exception) as theirs:  # the type is what we compare
         call(torch, TF)
-    with pytest.raises(Exception) as ours:  # noqa: PT011
+    with pytest.raises(Exception) as ours:
         call(gg, F)
     assert type(ours.value) is type(theirs.value), (name, ours.value, theirs.value)
     assert ours.match(message)

@@ -118,7 +118,7 @@ PARSED_CALLS: list[tuple[str, Callable[..., Any]]] = [
 def _raised(call: Callable[[], Any]) -> BaseException | None:
     try:
         call()
-    except Exception as err:  # noqa: BLE001 - the test compares whatever each library raises
+    except Exception as err:  # the test compares whatever each library raises
         return err
     return None
 

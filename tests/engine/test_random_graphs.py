@@ -251,7 +251,7 @@ def build(lib: Any, recipe: Recipe, leaves: list[Any]) -> list[Any]:
         env[f"n{i}"] = leaf
     k = len(leaves)
     for i, step in enumerate(recipe.steps):
-        env[f"n{k + i}"] = eval(_compiled(step.expr()), env)  # noqa: S307 - our own rendered recipe
+        env[f"n{k + i}"] = eval(_compiled(step.expr()), env)  # our own rendered recipe
     return [env[f"n{i}"] for i in range(k + len(recipe.steps))]
 
 
@@ -579,7 +579,7 @@ def recipes(
         try:
             with warnings.catch_warnings():  # var over one element: torch warns, and _accept refuses the nan
                 warnings.simplefilter("ignore")
-                v = eval(_compiled(step.expr()), {"L": torch, **nodes})  # noqa: S307
+                v = eval(_compiled(step.expr()), {"L": torch, **nodes})
         except (RuntimeError, IndexError):  # an op that does not apply to these shapes
             return False
         if not _accept(v):
@@ -769,12 +769,12 @@ SAME_OPERAND = [
 @pytest.mark.parametrize(("name", "src"), SAME_OPERAND, ids=[n for n, _ in SAME_OPERAND])
 def test_fixed_graphs_same_operand_ties_inplace(name: str, src: str) -> None:
     x = np.random.default_rng(3).standard_normal((3, 4))
-    shape = eval(src, {"L": torch, "a": torch.tensor(x), "b": torch.tensor(x)}).shape  # noqa: S307
+    shape = eval(src, {"L": torch, "a": torch.tensor(x), "b": torch.tensor(x)}).shape
     w = np.random.default_rng(4).standard_normal(shape)
     got = {}
     for L in (gg, torch):
         a, b = L.tensor(x, requires_grad=True), L.tensor(x.copy(), requires_grad=True)
-        out = eval(src, {"L": L, "a": a, "b": b})  # noqa: S307
+        out = eval(src, {"L": L, "a": a, "b": b})
         (out * L.tensor(w)).sum().backward()
         got[L.__name__] = (out, a.grad, b.grad)
     (out, ga, gb), (t_out, t_ga, t_gb) = got["glassgrad"], got["torch"]

@@ -39,9 +39,9 @@ def assert_same(case: Callable[[Any], Any]) -> None:
 
 def assert_same_error(case: Callable[[Any], Any], op: str) -> None:
     """``case(torch)`` raises; ``case(gg)`` raises the same exception type with a message naming ``op``."""
-    with pytest.raises(Exception) as theirs:  # noqa: B017 - the type is what torch says
+    with pytest.raises(Exception) as theirs:  # the type is what torch says
         case(torch)
-    with pytest.raises(Exception) as ours:  # noqa: B017
+    with pytest.raises(Exception) as ours:
         case(gg)
     assert type(ours.value) is type(theirs.value), (type(ours.value), type(theirs.value), str(theirs.value))
     assert op in str(ours.value), str(ours.value)

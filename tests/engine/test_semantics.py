@@ -186,8 +186,8 @@ def test_indexing_places_dims_values_and_gradient_like_torch(index: str) -> None
     rng = np.random.default_rng(0)
     base = rng.standard_normal((3, 4, 12, 5, 6))
     x, xt = gg.tensor(base, requires_grad=True), torch.tensor(base, requires_grad=True)
-    ours = eval("x" + _index(index, gg))  # noqa: S307 - the index text is the test's own
-    theirs = eval("xt" + _index(index, torch))  # noqa: S307
+    ours = eval("x" + _index(index, gg))  # the index text is the test's own
+    theirs = eval("xt" + _index(index, torch))
     assert ours.shape == tuple(theirs.shape)
     _same(ours, theirs)
     w = rng.standard_normal(ours.shape)
@@ -201,10 +201,10 @@ def test_setitem_uses_the_same_rule(index: str) -> None:
     rng = np.random.default_rng(1)
     base = rng.standard_normal((3, 4, 12, 5, 6))
     a, at = gg.tensor(base), torch.tensor(base)
-    shape = tuple(eval("at" + _index(index, torch)).shape)  # noqa: S307
+    shape = tuple(eval("at" + _index(index, torch)).shape)
     scope = {"a": a, "at": at, "gg": gg, "torch": torch, "values": rng.standard_normal(shape)}
-    exec("a" + _index(index, gg) + " = gg.tensor(values)", scope)  # noqa: S102
-    exec("at" + _index(index, torch) + " = torch.tensor(values)", scope)  # noqa: S102
+    exec("a" + _index(index, gg) + " = gg.tensor(values)", scope)
+    exec("at" + _index(index, torch) + " = torch.tensor(values)", scope)
     _same(a, at)
 
 
@@ -772,7 +772,7 @@ def test_max_min_argmax_of_empty_tensors_like_torch(call) -> None:
     ],
 )
 def test_bad_var_dot_outer_arguments_like_torch(call) -> None:
-    with pytest.raises(Exception) as theirs:  # noqa: PT011 - the type is read from torch
+    with pytest.raises(Exception) as theirs:  # the type is read from torch
         call(torch)
     with pytest.raises(theirs.type, match=r"^(var|std|var_mean|dot|outer): "):
         call(gg)

@@ -120,7 +120,7 @@ def test_unknown_device() -> None:
 def _raised(fn) -> type[Exception] | None:
     try:
         fn()
-    except Exception as err:  # noqa: BLE001 - the type is what is compared
+    except Exception as err:  # the type is what is compared
         return type(err)
     return None
 

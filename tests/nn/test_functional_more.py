@@ -150,7 +150,7 @@ def test_activation_integer_and_bool_inputs_like_torch(name: str, dtype: torch.d
     fn_gg, fn_t = ACTIVATIONS[name]
     try:
         expected = fn_t(t)
-    except Exception as err:  # noqa: BLE001 - the type is what we compare
+    except Exception as err:  # the type is what we compare
         with pytest.raises(type(err), match=name.split("_")[0]):
             fn_gg(x)
         return
@@ -193,7 +193,7 @@ def test_glu_like_torch() -> None:
         compare_with_torch(lambda x, d=dim: F.glu(x, d), lambda x, d=dim: TF.glu(x, d), [a])
     for bad, dim in [((2, 3), -1), ((), -1), ((4, 3), 2), ((4, 3), -3)]:
         t_arr = torch.zeros(bad)
-        with pytest.raises(Exception) as expected:  # noqa: PT011 - the type is read from torch
+        with pytest.raises(Exception) as expected:  # the type is read from torch
             TF.glu(t_arr, dim)
         with pytest.raises(expected.type, match="glu"):
             F.glu(gg.zeros(bad), dim)
@@ -312,7 +312,7 @@ def test_activation_modules_match_torch(index: int) -> None:
 
 def _same_error(fn_gg, fn_t):
     """Both raise, with the same exception type; ours names the op."""
-    with pytest.raises(Exception) as expected:  # noqa: PT011 - the type is read from torch
+    with pytest.raises(Exception) as expected:  # the type is read from torch
         fn_t()
     with pytest.raises(expected.type) as got:
         fn_gg()
@@ -730,7 +730,7 @@ def test_torch_level_names_and_tensor_methods() -> None:
     ],
 )
 def test_bad_scalar_arguments_raise_what_pytorch_raises(call, message: str) -> None:
-    with pytest.raises(Exception) as theirs:  # noqa: PT011 - the type is read from torch
+    with pytest.raises(Exception) as theirs:  # the type is read from torch
         call(torch, TF)
     with pytest.raises(theirs.type, match=message):
         call(gg, F)

@@ -263,7 +263,7 @@ def _ones(m, *shape):
 )
 @pytest.mark.filterwarnings("ignore:Using a target size", "ignore:reduction. 'mean' divides")
 def test_bad_arguments_raise_what_pytorch_raises(call, message) -> None:
-    with pytest.raises(Exception) as theirs:  # noqa: PT011 - the type is read from torch
+    with pytest.raises(Exception) as theirs:  # the type is read from torch
         call(torch, TF)
     with pytest.raises(theirs.type, match=message):
         call(gg, F)

@@ -3,17 +3,17 @@ quality measure counts confident classifications."""
 
 from __future__ import annotations
 
-import math  # noqa: E402
+import math
 
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+from PIL import Image
 
-import glassgrad as gg  # noqa: E402
-from glassgrad import data  # noqa: E402
-from glassgrad.recipes import get_recipe  # noqa: E402
-from glassgrad.recipes.common import loaders  # noqa: E402
-from glassgrad.recipes.gan import confident_share  # noqa: E402
-from glassgrad.training import Trainer  # noqa: E402
+import glassgrad as gg
+from glassgrad import data
+from glassgrad.recipes import get_recipe
+from glassgrad.recipes.common import loaders
+from glassgrad.recipes.gan import confident_share
+from glassgrad.training import Trainer
 
 
 def test_one_short_epoch_updates_both_players_and_writes_a_grid(tmp_path) -> None:

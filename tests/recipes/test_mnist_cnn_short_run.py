@@ -3,11 +3,11 @@ images reaches well above chance on the 1,000 test images."""
 
 from __future__ import annotations
 
-import glassgrad as gg  # noqa: E402
-from glassgrad import data  # noqa: E402
-from glassgrad.recipes import get_recipe  # noqa: E402
-from glassgrad.recipes.common import loaders  # noqa: E402
-from glassgrad.training import Trainer  # noqa: E402
+import glassgrad as gg
+from glassgrad import data
+from glassgrad.recipes import get_recipe
+from glassgrad.recipes.common import loaders
+from glassgrad.training import Trainer
 
 THRESHOLD = 0.40  # measured 0.52 here (chance is 0.10); 16 Adam steps of batch 64 from PyTorch-style init
 

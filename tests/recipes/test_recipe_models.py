@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-import glassgrad as gg  # noqa: E402
-from glassgrad.recipes import cifar_cnn, get_recipe, image_cnn, list_recipes, mlp_bce, mnist_cnn  # noqa: E402
-from glassgrad.training import Trainer  # noqa: E402
+import glassgrad as gg
+from glassgrad.recipes import cifar_cnn, get_recipe, image_cnn, list_recipes, mlp_bce, mnist_cnn
+from glassgrad.training import Trainer
 
 
 def count(model: gg.nn.Module) -> int:

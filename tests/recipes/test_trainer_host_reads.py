@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-import glassgrad as gg  # noqa: E402
-from glassgrad.recipes import get_recipe  # noqa: E402
-from glassgrad.training import Trainer  # noqa: E402
+import glassgrad as gg
+from glassgrad.recipes import get_recipe
+from glassgrad.training import Trainer
 
 
 def count_item_calls(monkeypatch, progress: bool, log_every: int, tmp_path) -> tuple[int, int]:

@@ -324,21 +324,21 @@ def _not_bool(op: str, x: Tensor) -> Tensor:
     return x
 
 
-def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0). ``inplace`` is accepted for PyTorch compatibility; the result is always new."""
     return ReLU.apply(_not_bool("relu", input))
 
 
-def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:  # noqa: A002
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     slope = as_float("leaky_relu", "negative_slope", negative_slope, "Number")
     return LeakyReLU.apply(_float("leaky_relu", input), negative_slope=slope)
 
 
-def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     return ELU.apply(_float("elu", input), alpha=as_float("elu", "alpha", alpha, "Number"))
 
 
-def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     check_approximate("gelu", approximate)
     return GELU.apply(_float("gelu", input), approximate=approximate)
 
@@ -351,11 +351,11 @@ def check_approximate(op: str, approximate: Any) -> None:
         raise RuntimeError(f"{op}: approximate argument must be either 'none' or 'tanh', got {approximate!r}")
 
 
-def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
     return SiLU.apply(_float("silu", input))
 
 
-def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     beta, threshold = (
         as_float("softplus", "beta", beta, "Number"),
         as_float("softplus", "threshold", threshold, "Number"),
@@ -363,7 +363,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     return Softplus.apply(_float("softplus", input), beta=beta, threshold=threshold)
 
 
-def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, x) + min(0, α(e^(x/α) − 1)); the ELU kernel with input scale 1/α."""
     x = _float("celu", input)
     alpha = as_float("celu", "alpha", alpha, "Number")
@@ -372,12 +372,12 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  #
     return ELU.apply(x, alpha=alpha, scale=1.0, input_scale=1.0 / alpha)
 
 
-def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """λ·elu(x, α) with SELU's fixed α = 1.6733 and λ = 1.0507."""
     return ELU.apply(_float("selu", input), alpha=SELU_ALPHA, scale=SELU_SCALE)
 
 
-def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
     x = _not_bool("hardtanh", input)
     as_float("hardtanh", "min_val", min_val, "Number"), as_float("hardtanh", "max_val", max_val, "Number")
     if min_val > max_val:
@@ -385,28 +385,28 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
     return Hardtanh.apply(x, min_val=min_val, max_val=max_val)
 
 
-def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6): hardtanh(x, 0, 6), with its gradient conventions."""
     return Hardtanh.apply(_not_bool("relu6", input), min_val=0.0, max_val=6.0)
 
 
-def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     return Hardsigmoid.apply(_float("hardsigmoid", input))
 
 
-def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     return Hardswish.apply(_float("hardswish", input))
 
 
-def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
     return Mish.apply(_float("mish", input))
 
 
-def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
+def logsigmoid(input: Tensor) -> Tensor:
     return LogSigmoid.apply(_float("logsigmoid", input))
 
 
-def softsign(input: Tensor) -> Tensor:  # noqa: A002
+def softsign(input: Tensor) -> Tensor:
     """z = x / (1 + |x|), composed as PyTorch composes it (div and abs);
     their backward gives dL/dx = g / (1 + |x|)² (NaN at ±inf, as in PyTorch)."""
     if input.dtype.kind == "b":
@@ -414,7 +414,7 @@ def softsign(input: Tensor) -> Tensor:  # noqa: A002
     return input / (input.abs() + 1)
 
 
-def glu(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
+def glu(input: Tensor, dim: int = -1) -> Tensor:
     x = _float("glu", input)
     if x.ndim == 0:
         raise RuntimeError("glu: does not support scalars because halving size must be even")
@@ -435,7 +435,7 @@ def legacy_softmax_dim(op: str, ndim: int, warn: bool = True) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:  # noqa: A002
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     """softmax(−x) along dim, composed of neg and softmax; their backward gives
     dL/dx = −z ⊙ (g − Σ g·z) with z = softmin(x)."""
     from .softmax import softmax
@@ -447,7 +447,7 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: 
     return softmax(-input, dim, dtype=dtype)
 
 
-def normalize(input: Tensor, p: float = 2.0, dim: Any = 1, eps: float = 1e-12, out: Any = None) -> Tensor:  # noqa: A002
+def normalize(input: Tensor, p: float = 2.0, dim: Any = 1, eps: float = 1e-12, out: Any = None) -> Tensor:
     """z = x / max(‖x‖_p, eps) along dim, composed of norm, clamp and div as PyTorch composes it;
     for ‖x‖_p > eps (p = 2) their backward gives dL/dx = (g − z·Σ g·z) / ‖x‖."""
     from .reductions import norm
@@ -461,7 +461,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: Any = 1, eps: float = 1e-12, o
     return input / denom.expand_as(input)
 
 
-def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:  # noqa: A002
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x where x > threshold, else value (integer tensors keep their dtype)."""
     if isinstance(input, Tensor) and input.dtype.kind == "b":
         raise NotImplementedError("threshold: not implemented for bool input")
@@ -469,11 +469,11 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     return Threshold.apply(_not_bool("threshold", input), threshold=threshold, value=value)
 
 
-def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     return Shrink.apply(_float("hardshrink", input), lambd=as_float("hardshrink", "lambd", lambd, "Number"), soft=False)
 
 
-def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     x = _float("softshrink", input)
     lambd = as_float("softshrink", "lambd", lambd, "Number")
     if lambd < 0:
@@ -481,14 +481,14 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
     return Shrink.apply(x, lambd=lambd, soft=True)
 
 
-def tanhshrink(input: Tensor) -> Tensor:  # noqa: A002
+def tanhshrink(input: Tensor) -> Tensor:
     """z = x − tanh x, composed as PyTorch composes it; tanh's backward gives dL/dx = g·tanh²x."""
     if input.dtype.kind == "b":
         raise NotImplementedError("tanhshrink: not implemented for bool input")
     return input - input.tanh()
 
 
-def prelu(input: Tensor, weight: Tensor) -> Tensor:  # noqa: A002
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """max(0, x) + a·min(0, x) with ``weight`` a of 1 element or one per channel (dim 1)."""
     x = _float("prelu", input)
     if weight.ndim > 1:

@@ -185,7 +185,7 @@ class Fmod(Function):
         return grad, gy
 
 
-def _division_operands(op: str, input: Any, other: Any) -> tuple[Any, Any]:  # noqa: A002
+def _division_operands(op: str, input: Any, other: Any) -> tuple[Any, Any]:
     """The promoted operands of a rounded division, after PyTorch's checks: no bools, and no
     integer division by zero (RuntimeError "ZeroDivisionError")."""
     x, y = promote(op, input, other)
@@ -253,7 +253,7 @@ def _check_alpha(op: str, alpha: Any) -> None:
         raise TypeError(f"{op}: argument 'alpha' must be a Number, not {type(alpha).__name__} ({alpha!r})")
 
 
-def add(input: Any, other: Any, alpha: float = 1) -> Tensor:  # noqa: A002
+def add(input: Any, other: Any, alpha: float = 1) -> Tensor:
     """input + alpha * other"""
     _check_alpha("add", alpha)
     if alpha != 1:
@@ -261,7 +261,7 @@ def add(input: Any, other: Any, alpha: float = 1) -> Tensor:  # noqa: A002
     return Add.apply(*promote("add", input, other))
 
 
-def sub(input: Any, other: Any, alpha: float = 1) -> Tensor:  # noqa: A002
+def sub(input: Any, other: Any, alpha: float = 1) -> Tensor:
     """input - alpha * other (not for bool tensors, as in PyTorch)"""
     if _is_bool(input) or _is_bool(other):
         raise RuntimeError(
@@ -274,11 +274,11 @@ def sub(input: Any, other: Any, alpha: float = 1) -> Tensor:  # noqa: A002
     return Sub.apply(*promote("sub", input, other))
 
 
-def mul(input: Any, other: Any) -> Tensor:  # noqa: A002
+def mul(input: Any, other: Any) -> Tensor:
     return Mul.apply(*promote("mul", input, other))
 
 
-def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:  # noqa: A002
+def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
     """input / other. ``rounding_mode=None``: true division (integer inputs give float32);
     ``"trunc"``: rounded towards zero, ``"floor"``: rounded down (both keep integer dtypes)."""
     if rounding_mode is None:
@@ -291,26 +291,26 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor: 
     return RoundedDiv.apply(x, y, mode=rounding_mode, integer=dtypes.result_type(x, y).kind in "iu")
 
 
-def floor_divide(input: Any, other: Any) -> Tensor:  # noqa: A002
+def floor_divide(input: Any, other: Any) -> Tensor:
     """input // other, rounded down (Python's floor division), in the operands' dtype."""
     x, y = _division_operands("floor_divide", input, other)
     return FloorDivide.apply(x, y, mode="floor", integer=dtypes.result_type(x, y).kind in "iu")
 
 
-def remainder(input: Any, other: Any) -> Tensor:  # noqa: A002
+def remainder(input: Any, other: Any) -> Tensor:
     """input % other = input - floor(input / other) · other, with the sign of ``other``."""
     op = Remainder if isinstance(input, Tensor) else ScalarRemainder
     return op.apply(*_division_operands("remainder", input, other))
 
 
-def fmod(input: Tensor, other: Any) -> Tensor:  # noqa: A002
+def fmod(input: Tensor, other: Any) -> Tensor:
     """C's fmod: input - trunc(input / other) · other, with the sign of ``input``."""
     if not isinstance(input, Tensor):
         raise TypeError(f"fmod: argument 'input' must be a Tensor, not {type(input).__name__}")
     return Fmod.apply(*_division_operands("fmod", input, other))
 
 
-def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001,A002
+def pow(input: Any, exponent: Any) -> Tensor:
     """input ** exponent; an integer tensor to a negative integer power raises, as in PyTorch
     (to a tensor of integer exponents, a negative entry gives 1 for 1, ±1 for -1, else 0)."""
     x, y = promote("pow", input, exponent)
@@ -323,7 +323,7 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001,A002
     return Pow.apply(x, y)
 
 
-def neg(input: Tensor) -> Tensor:  # noqa: A002
+def neg(input: Tensor) -> Tensor:
     if input.dtype == dtypes.bool_:
         raise RuntimeError(
             "neg: Negation, the `-` operator, on a bool tensor is not supported. "
@@ -337,18 +337,18 @@ def _is_bool(x: Any) -> bool:
     return isinstance(x, bool) or getattr(x, "dtype", None) == dtypes.bool_
 
 
-def cast(input: Tensor, dtype: Any) -> Tensor:  # noqa: A002
+def cast(input: Tensor, dtype: Any) -> Tensor:
     return Cast.apply(input, dtype=dtype)
 
 
-def to_device(input: Tensor, device: str) -> Tensor:  # noqa: A002
+def to_device(input: Tensor, device: str) -> Tensor:
     return ToDevice.apply(input, device=device)
 
 
-def clone(input: Tensor) -> Tensor:  # noqa: A002
+def clone(input: Tensor) -> Tensor:
     return Clone.apply(input)
 
 
-def contiguous(input: Tensor) -> Tensor:  # noqa: A002
+def contiguous(input: Tensor) -> Tensor:
     """``input`` itself when already C-contiguous, else a contiguous copy."""
     return input if input.is_contiguous() else Clone.apply(input)

@@ -116,13 +116,13 @@ class Copysign(Function):
         return gx, gy
 
 
-def _tensors(op: str, input: Any, other: Any) -> None:  # noqa: A002
+def _tensors(op: str, input: Any, other: Any) -> None:
     for name, value in (("input", input), ("other", other)):
         if not isinstance(value, Tensor):
             raise TypeError(f"{op}: argument '{name}' must be a Tensor, not {type(value).__name__}")
 
 
-def _floats(op: str, input: Any, other: Any) -> tuple[Tensor, Tensor]:  # noqa: A002
+def _floats(op: str, input: Any, other: Any) -> tuple[Tensor, Tensor]:
     _tensors(op, input, other)
     x, y = promote(op, input, other)
     if x.dtype.kind != "f":
@@ -130,25 +130,25 @@ def _floats(op: str, input: Any, other: Any) -> tuple[Tensor, Tensor]:  # noqa: 
     return x, y
 
 
-def atan2(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+def atan2(input: Tensor, other: Tensor) -> Tensor:
     """The angle of the point (other, input), elementwise: atan(input/other) in the right quadrant."""
     _tensors("atan2", input, other)
     return Atan2.apply(*promote("atan2", input, other, to_float=True))
 
 
-def hypot(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+def hypot(input: Tensor, other: Tensor) -> Tensor:
     return Hypot.apply(*_floats("hypot", input, other))
 
 
-def logaddexp(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+def logaddexp(input: Tensor, other: Tensor) -> Tensor:
     return LogAddExp.apply(*_floats("logaddexp", input, other))
 
 
-def logaddexp2(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+def logaddexp2(input: Tensor, other: Tensor) -> Tensor:
     return LogAddExp2.apply(*_floats("logaddexp2", input, other))
 
 
-def copysign(input: Tensor, other: Any) -> Tensor:  # noqa: A002
+def copysign(input: Tensor, other: Any) -> Tensor:
     """|input| with the sign of ``other`` (a tensor or a number), as floating point."""
     if not isinstance(input, Tensor):
         raise TypeError(f"copysign: argument 'input' must be a Tensor, not {type(input).__name__}")

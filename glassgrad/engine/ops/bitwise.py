@@ -66,19 +66,19 @@ def _integers(op: str, *operands: Any) -> tuple[Any, ...]:
     return promote(op, *operands)
 
 
-def bitwise_and(input: Any, other: Any) -> Tensor:  # noqa: A002
+def bitwise_and(input: Any, other: Any) -> Tensor:
     return Bitwise.apply(*_integers("bitwise_and", input, other), name="bitwise_and")
 
 
-def bitwise_or(input: Any, other: Any) -> Tensor:  # noqa: A002
+def bitwise_or(input: Any, other: Any) -> Tensor:
     return Bitwise.apply(*_integers("bitwise_or", input, other), name="bitwise_or")
 
 
-def bitwise_xor(input: Any, other: Any) -> Tensor:  # noqa: A002
+def bitwise_xor(input: Any, other: Any) -> Tensor:
     return Bitwise.apply(*_integers("bitwise_xor", input, other), name="bitwise_xor")
 
 
-def bitwise_not(input: Tensor) -> Tensor:  # noqa: A002
+def bitwise_not(input: Tensor) -> Tensor:
     """~x: every bit flipped (-x - 1 for signed integers), logical not on bool."""
     if not isinstance(input, Tensor):
         raise TypeError(f"bitwise_not: argument 'input' must be a Tensor, not {type(input).__name__}")
@@ -86,7 +86,7 @@ def bitwise_not(input: Tensor) -> Tensor:  # noqa: A002
     return Bitwise.apply(x, name="invert")
 
 
-def _shift(op: str, input: Any, other: Any, left: bool) -> Tensor:  # noqa: A002
+def _shift(op: str, input: Any, other: Any, left: bool) -> Tensor:
     x, y = _integers(op, input, other)
     dtype = dtypes.result_type(x, y)
     if dtype == dtypes.bool_:
@@ -96,11 +96,11 @@ def _shift(op: str, input: Any, other: Any, left: bool) -> Tensor:  # noqa: A002
     return Shift.apply(x, y, left=left)
 
 
-def bitwise_left_shift(input: Any, other: Any) -> Tensor:  # noqa: A002
+def bitwise_left_shift(input: Any, other: Any) -> Tensor:
     """input · 2^other in input's integer dtype (bits shifted out are lost)."""
     return _shift("bitwise_left_shift", input, other, left=True)
 
 
-def bitwise_right_shift(input: Any, other: Any) -> Tensor:  # noqa: A002
+def bitwise_right_shift(input: Any, other: Any) -> Tensor:
     """⌊input / 2^other⌋ (an arithmetic shift: negative values stay negative)."""
     return _shift("bitwise_right_shift", input, other, left=False)

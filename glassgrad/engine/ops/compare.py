@@ -31,47 +31,47 @@ _PUBLIC = {
 }
 
 
-def _compare(name: str, input: Any, other: Any) -> Tensor:  # noqa: A002
+def _compare(name: str, input: Any, other: Any) -> Tensor:
     return Elementwise.apply(*promote(_PUBLIC.get(name, name), input, other), name=name)
 
 
-def lt(input: Any, other: Any) -> Tensor:  # noqa: A002
+def lt(input: Any, other: Any) -> Tensor:
     return _compare("less", input, other)
 
 
-def le(input: Any, other: Any) -> Tensor:  # noqa: A002
+def le(input: Any, other: Any) -> Tensor:
     return _compare("less_equal", input, other)
 
 
-def gt(input: Any, other: Any) -> Tensor:  # noqa: A002
+def gt(input: Any, other: Any) -> Tensor:
     return _compare("greater", input, other)
 
 
-def ge(input: Any, other: Any) -> Tensor:  # noqa: A002
+def ge(input: Any, other: Any) -> Tensor:
     return _compare("greater_equal", input, other)
 
 
-def eq(input: Any, other: Any) -> Tensor:  # noqa: A002
+def eq(input: Any, other: Any) -> Tensor:
     return _compare("equal", input, other)
 
 
-def ne(input: Any, other: Any) -> Tensor:  # noqa: A002
+def ne(input: Any, other: Any) -> Tensor:
     return _compare("not_equal", input, other)
 
 
-def logical_and(input: Any, other: Any) -> Tensor:  # noqa: A002
+def logical_and(input: Any, other: Any) -> Tensor:
     return _compare("logical_and", input, other)
 
 
-def logical_or(input: Any, other: Any) -> Tensor:  # noqa: A002
+def logical_or(input: Any, other: Any) -> Tensor:
     return _compare("logical_or", input, other)
 
 
-def logical_xor(input: Any, other: Any) -> Tensor:  # noqa: A002
+def logical_xor(input: Any, other: Any) -> Tensor:
     return _compare("logical_xor", input, other)
 
 
-def logical_not(input: Tensor) -> Tensor:  # noqa: A002
+def logical_not(input: Tensor) -> Tensor:
     return Elementwise.apply(input, name="logical_not")
 
 
@@ -110,40 +110,40 @@ class IsClose(Function):
             return close | (xp.isfinite(actual) & (actual <= allowed))
 
 
-def _value_test(op: str, input: Any) -> None:  # noqa: A002
+def _value_test(op: str, input: Any) -> None:
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: argument 'input' must be a Tensor, not {type(input).__name__}")
 
 
-def isnan(input: Tensor) -> Tensor:  # noqa: A002
+def isnan(input: Tensor) -> Tensor:
     """True where input is nan (never for integer and bool tensors)."""
     _value_test("isnan", input)
     return Elementwise.apply(input, name="isnan")
 
 
-def isinf(input: Tensor) -> Tensor:  # noqa: A002
+def isinf(input: Tensor) -> Tensor:
     """True where input is +inf or -inf."""
     _value_test("isinf", input)
     return Elementwise.apply(input, name="isinf")
 
 
-def isfinite(input: Tensor) -> Tensor:  # noqa: A002
+def isfinite(input: Tensor) -> Tensor:
     """True where input is neither inf nor nan (always for integer and bool tensors)."""
     _value_test("isfinite", input)
     return Elementwise.apply(input, name="isfinite")
 
 
-def isposinf(input: Tensor) -> Tensor:  # noqa: A002
+def isposinf(input: Tensor) -> Tensor:
     _value_test("isposinf", input)
     return SignedInf.apply(input, positive=True)
 
 
-def isneginf(input: Tensor) -> Tensor:  # noqa: A002
+def isneginf(input: Tensor) -> Tensor:
     _value_test("isneginf", input)
     return SignedInf.apply(input, positive=False)
 
 
-def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:  # noqa: A002
+def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
     """Elementwise |input - other| ≤ atol + rtol·|other|; both tensors of one dtype, as in PyTorch."""
     for name, value in (("input", input), ("other", other)):
         if not isinstance(value, Tensor):
@@ -158,11 +158,11 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
     return IsClose.apply(input, other, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
-def equal(input: Tensor, other: Tensor) -> bool:  # noqa: A002
+def equal(input: Tensor, other: Tensor) -> bool:
     """True when both have the same shape and the same values."""
     return input.shape == other.shape and bool(eq(input, other).array.all())
 
 
-def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8) -> bool:  # noqa: A002
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
     """|input - other| ≤ atol + rtol·|other| everywhere."""
     return bool(input.xp.allclose(input.array, other.array, rtol=rtol, atol=atol))

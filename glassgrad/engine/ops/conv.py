@@ -109,7 +109,7 @@ def _uncrop(xp: Any, y: Any, start: tuple[int, int], full: tuple[int, ...]) -> A
     return z
 
 
-def _check_shapes(op: str, input: Tensor, weight: Tensor, bias: Tensor | None, dims: int) -> None:  # noqa: A002
+def _check_shapes(op: str, input: Tensor, weight: Tensor, bias: Tensor | None, dims: int) -> None:
     if input.ndim not in (dims + 1, dims + 2):
         raise RuntimeError(f"{op}: expected a {dims + 1}-D (unbatched) or {dims + 2}-D input, got shape {input.shape}")
     if weight.ndim != dims + 2:
@@ -119,7 +119,7 @@ def _check_shapes(op: str, input: Tensor, weight: Tensor, bias: Tensor | None, d
 
 
 def conv2d(
-    input: Tensor,  # noqa: A002 - PyTorch's name
+    input: Tensor,  # PyTorch's name
     weight: Tensor,
     bias: Tensor | None = None,
     stride: int | tuple[int, int] = 1,
@@ -146,7 +146,7 @@ def conv2d(
 
 
 def conv1d(
-    input: Tensor,  # noqa: A002 - PyTorch's name
+    input: Tensor,  # PyTorch's name
     weight: Tensor,
     bias: Tensor | None = None,
     stride: int | tuple[int] = 1,
@@ -181,7 +181,7 @@ def conv1d(
 
 
 def conv_transpose2d(
-    input: Tensor,  # noqa: A002 - PyTorch's name
+    input: Tensor,  # PyTorch's name
     weight: Tensor,
     bias: Tensor | None = None,
     stride: int | tuple[int, int] = 1,

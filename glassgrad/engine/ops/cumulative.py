@@ -184,7 +184,7 @@ def dim_arg(op: str, dim: Any, ndim: int, axis: Any = None, default: Any = None)
     return normalize_dim(op, dim_or_axis(op, dim, axis, default), ndim)
 
 
-def along_vector(input: Tensor, fn: Callable[[Tensor], Any]) -> Any:  # noqa: A002
+def along_vector(input: Tensor, fn: Callable[[Tensor], Any]) -> Any:
     """Run ``fn`` on a 0-d input as a 1-element vector and give 0-d results back."""
     if input.ndim > 0:
         return fn(input)
@@ -194,7 +194,7 @@ def along_vector(input: Tensor, fn: Callable[[Tensor], Any]) -> Any:  # noqa: A0
     return out.reshape(())
 
 
-def _int64_unless(op: str, input: Tensor, dtype: Any) -> Tensor:  # noqa: A002
+def _int64_unless(op: str, input: Tensor, dtype: Any) -> Tensor:
     """Cast to ``dtype`` if given, else bool/integer inputs to int64 (PyTorch's cumsum/cumprod)."""
     if dtype is not None:
         try:
@@ -207,7 +207,7 @@ def _int64_unless(op: str, input: Tensor, dtype: Any) -> Tensor:  # noqa: A002
     return input
 
 
-def cumsum(input: Tensor, dim: int | None = None, *, dtype: Any = None, axis: int | None = None) -> Tensor:  # noqa: A002
+def cumsum(input: Tensor, dim: int | None = None, *, dtype: Any = None, axis: int | None = None) -> Tensor:
     """Running sum along ``dim``: ``z_i = Σ_{j≤i} x_j``;  ``dL/dx_j = Σ_{i≥j} g_i``.
 
     Bool and integer inputs give int64 (``dtype=`` casts the input first), as in PyTorch."""
@@ -216,7 +216,7 @@ def cumsum(input: Tensor, dim: int | None = None, *, dtype: Any = None, axis: in
     return along_vector(x, lambda t: CumSum.apply(t, dim=d))
 
 
-def cumprod(input: Tensor, dim: int | None = None, *, dtype: Any = None, axis: int | None = None) -> Tensor:  # noqa: A002
+def cumprod(input: Tensor, dim: int | None = None, *, dtype: Any = None, axis: int | None = None) -> Tensor:
     """Running product along ``dim``: ``z_i = Π_{j≤i} x_j``;  ``dL/dx_k = Σ_{i≥k} g_i Π_{j≤i, j≠k} x_j``
     (exact with zeros in x; see CumProd). Bool and integer inputs give int64."""
     d = dim_arg("cumprod", dim, input.ndim, axis)
@@ -224,7 +224,7 @@ def cumprod(input: Tensor, dim: int | None = None, *, dtype: Any = None, axis: i
     return along_vector(x, lambda t: CumProd.apply(t, dim=d))
 
 
-def logcumsumexp(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:  # noqa: A002
+def logcumsumexp(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """``z_i = log Σ_{j≤i} e^{x_j}`` along ``dim``;  ``dL/dx_j = Σ_{i≥j} g_i e^{x_j - z_i}``.
 
     Floating inputs only (PyTorch raises NotImplementedError for integers too)."""
@@ -234,7 +234,7 @@ def logcumsumexp(input: Tensor, dim: int | None = None, *, axis: int | None = No
     return along_vector(input, lambda t: LogCumSumExp.apply(t, dim=d))
 
 
-def _cum_extreme(op: str, input: Tensor, dim: Any, axis: Any, sign: int) -> ValuesIndices:  # noqa: A002
+def _cum_extreme(op: str, input: Tensor, dim: Any, axis: Any, sign: int) -> ValuesIndices:
     from .indexing import take_along_dim
 
     d = dim_arg(op, dim, input.ndim, axis)
@@ -246,14 +246,14 @@ def _cum_extreme(op: str, input: Tensor, dim: Any, axis: Any, sign: int) -> Valu
     return along_vector(input, run)
 
 
-def cummax(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> ValuesIndices:  # noqa: A002
+def cummax(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> ValuesIndices:
     """(values, indices) of the running max along ``dim``: ``z_i = x_{m(i)}``, ``m(i) = argmax_{j≤i} x_j``;
     ``dL/dx_j = Σ_{i: m(i)=j} g_i`` (the gradient goes to the index). Ties take the latest
     index; a NaN stays the max from where it appears (its latest occurrence is the index)."""
     return _cum_extreme("cummax", input, dim, axis, 1)
 
 
-def cummin(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> ValuesIndices:  # noqa: A002
+def cummin(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> ValuesIndices:
     """(values, indices) of the running min along ``dim``;  ``dL/dx_j = Σ_{i: m(i)=j} g_i``
     with ``m(i) = argmin_{j≤i} x_j`` (ties: the latest index; NaN propagates as in cummax)."""
     return _cum_extreme("cummin", input, dim, axis, -1)

@@ -31,7 +31,7 @@ class Dropout(Function):
         return grad * (keep * ctx.scale).astype(grad.dtype, copy=False), None
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Randomly zero elements with probability ``p`` while training; identity otherwise."""
     if isinstance(p, bool) or not isinstance(p, int | float) or not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p!r}")

@@ -35,7 +35,7 @@ class Embedding(Function):
         return None, grad_weight
 
 
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, *, _op: str = "embedding") -> Tensor:  # noqa: A002
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, *, _op: str = "embedding") -> Tensor:
     """Rows of ``weight`` (num_embeddings, embedding_dim) at the integer ``input`` indices.
     (``_op``: the name errors give, "Embedding" when the module calls it.)"""
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):

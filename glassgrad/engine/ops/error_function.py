@@ -72,13 +72,13 @@ def _float_input(op: str, x: Tensor) -> Tensor:
     return x
 
 
-def erf(input: Tensor) -> Tensor:  # noqa: A002
+def erf(input: Tensor) -> Tensor:
     return Erf.apply(_float_input("erf", input))
 
 
-def erfc(input: Tensor) -> Tensor:  # noqa: A002
+def erfc(input: Tensor) -> Tensor:
     return Erfc.apply(_float_input("erfc", input))
 
 
-def erfinv(input: Tensor) -> Tensor:  # noqa: A002
+def erfinv(input: Tensor) -> Tensor:
     return Erfinv.apply(_float_input("erfinv", input))

@@ -88,7 +88,7 @@ def _check_blocks(op: str, size: tuple[int, int], options: dict[str, tuple[int, 
 
 
 def unfold(
-    input: Tensor,  # noqa: A002 - PyTorch's name
+    input: Tensor,  # PyTorch's name
     kernel_size: int | tuple[int, int],
     dilation: int | tuple[int, int] = 1,
     padding: int | tuple[int, int] = 0,
@@ -115,7 +115,7 @@ def unfold(
 
 
 def fold(
-    input: Tensor,  # noqa: A002 - PyTorch's name
+    input: Tensor,  # PyTorch's name
     output_size: int | tuple[int, int],
     kernel_size: int | tuple[int, int],
     dilation: int | tuple[int, int] = 1,

@@ -152,7 +152,7 @@ class IndexPut(Function):
         return to_x, part if advanced is None else part[advanced]
 
 
-def index_put(input: Tensor, index: Any, value: Any, op: str = "index_put") -> Tensor:  # noqa: A002
+def index_put(input: Tensor, index: Any, value: Any, op: str = "index_put") -> Tensor:
     """``input`` with ``input[index] = value``, out of place and differentiable in both (see IndexPut)."""
     return IndexPut.apply(input, value, index=index, op=op, device=input.device)
 
@@ -181,7 +181,7 @@ class TakeAlongDim(Function):
         return g, None
 
 
-def getitem(input: Tensor, index: Any) -> Tensor:  # noqa: A002
+def getitem(input: Tensor, index: Any) -> Tensor:
     """PyTorch indexing: ints, slices with positive steps, None, Ellipsis, bools, bool masks,
     integer tensors and lists; the dims of index tensors are placed as PyTorch places them."""
     try:
@@ -219,7 +219,7 @@ def setitem_array(array: Any, index: Any, value: Any, device: str, op: str = "se
         ) from None
 
 
-def take_along_dim(input: Tensor, indices: Tensor, dim: int) -> Tensor:  # noqa: A002
+def take_along_dim(input: Tensor, indices: Tensor, dim: int) -> Tensor:
     """Values of ``input`` at ``indices`` along ``dim`` (shapes broadcast except on dim)."""
     d = normalize_dim("take_along_dim", dim, input.ndim)
     if indices.ndim != input.ndim:
@@ -239,7 +239,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int) -> Tensor:  # noqa:
     return TakeAlongDim.apply(input, indices, dim=d)
 
 
-def gather(  # noqa: A002
+def gather(
     input: Tensor,
     dim: int | None = None,
     index: Tensor | None = None,

@@ -207,7 +207,7 @@ def _spatial(op: str, value: Any, dim: int, what: str, input_shape: tuple[int, .
 
 
 def interpolate(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     size: int | Sequence[int] | None = None,
     scale_factor: float | Sequence[float] | None = None,
     mode: str = "nearest",
@@ -342,7 +342,7 @@ def antialias_taps(
     return np.minimum(lo + k, hi - 1), w
 
 
-def _area(input: Tensor, sizes: list[int]) -> Tensor:  # noqa: A002
+def _area(input: Tensor, sizes: list[int]) -> Tensor:
     """mode="area": adaptive average pooling to ``sizes``, z[o] = mean of x over o's window;
     dL/dx[i] = Σ over the windows holding i of g[o] / (window length)."""
     op = "interpolate"
@@ -372,7 +372,7 @@ def _check_factor(op: str, name: str, factor: Any) -> int:
     return int(factor)
 
 
-def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:  # noqa: A002
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """(*, C·r², H, W) → (*, C, H·r, W·r): out[c, h·r + i, w·r + j] = in[c·r² + i·r + j, h, w].
     A reshape and a permute, so its gradient is theirs: g permuted and reshaped back."""
     op = "pixel_shuffle"
@@ -393,7 +393,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:  # noqa: A002
     return x.reshape(*lead, c // (r * r), h * r, w * r)
 
 
-def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:  # noqa: A002
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     """(*, C, H·r, W·r) → (*, C·r², H, W), the inverse of pixel_shuffle (a reshape and a permute)."""
     op = "pixel_unshuffle"
     r = _check_factor(op, "downscale_factor", downscale_factor)
@@ -424,7 +424,7 @@ def _deprecated(name: str) -> None:
 
 
 def upsample(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     size: int | Sequence[int] | None = None,
     scale_factor: float | Sequence[float] | None = None,
     mode: str = "nearest",
@@ -435,13 +435,13 @@ def upsample(
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
-def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:  # noqa: A002
+def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
     """Deprecated: interpolate(mode="nearest")."""
     _deprecated("upsample_nearest")
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
-def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:  # noqa: A002
+def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
     """Deprecated: interpolate(mode="bilinear", align_corners=True)."""
     _deprecated("upsample_bilinear")
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)

@@ -84,7 +84,7 @@ def _weight_grad(x: Any, y: Any, g: Any) -> Any:
     return matmul_arrays(rows.T, grads)
 
 
-def matmul(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with NumPy's rules for 1-D operands and batch broadcasting."""
     if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
         raise TypeError(f"matmul: expected Tensors, got {type(input).__name__} and {type(other).__name__}")
@@ -104,14 +104,14 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     return MatMul.apply(input, other)
 
 
-def _check_same_dtype(op: str, input: Tensor, other: Tensor) -> None:  # noqa: A002
+def _check_same_dtype(op: str, input: Tensor, other: Tensor) -> None:
     if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
         raise TypeError(f"{op}: expected Tensors, got {type(input).__name__} and {type(other).__name__}")
     if input.dtype != other.dtype:
         raise RuntimeError(f"{op}: expected both operands to have the same dtype, got {input.dtype} and {other.dtype}")
 
 
-def mm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Product of two matrices (n, m) @ (m, p), without broadcasting (use matmul for that)."""
     _check_same_dtype("mm", input, mat2)
     if input.ndim != 2 or mat2.ndim != 2:
@@ -125,7 +125,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
     return MatMul.apply(input, mat2)
 
 
-def bmm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched product (b, n, m) @ (b, m, p), the same b on both sides, without broadcasting."""
     _check_same_dtype("bmm", input, mat2)
     if input.ndim != 3 or mat2.ndim != 3:
@@ -139,7 +139,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
     return MatMul.apply(input, mat2)
 
 
-def outer(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """z_ij = x_i · y_j of two 1-D tensors (dtypes promote);  dL/dx_i = Σ_j g_ij y_j,  dL/dy_j = Σ_i g_ij x_i"""
     if not (isinstance(input, Tensor) and isinstance(vec2, Tensor)):
         raise TypeError(f"outer: expected Tensors, got {type(input).__name__} and {type(vec2).__name__}")
@@ -151,7 +151,7 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
     return input.unsqueeze(1) * vec2.unsqueeze(0)
 
 
-def dot(input: Tensor, tensor: Tensor) -> Tensor:  # noqa: A002
+def dot(input: Tensor, tensor: Tensor) -> Tensor:
     """z = Σ_i x_i y_i of two 1-D tensors of one dtype and size;  dL/dx = g · y,  dL/dy = g · x"""
     _check_same_dtype("dot", input, tensor)
     if input.ndim != 1 or tensor.ndim != 1:

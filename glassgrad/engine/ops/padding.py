@@ -98,7 +98,7 @@ class CircularPad(_GatherPad):
 _BY_MODE = {"reflect": ReflectPad, "replicate": ReplicatePad, "circular": CircularPad}
 
 
-def check_input(input: Any) -> None:  # noqa: A002
+def check_input(input: Any) -> None:
     if not isinstance(input, Tensor):
         raise TypeError(f"pad: argument 'input' must be Tensor, not {type(input).__name__}")
 
@@ -124,7 +124,7 @@ def pad_widths(pad: Any, ndim: int) -> list[tuple[int, int]]:
     return [(0, 0)] * (ndim - len(pairs)) + pairs[::-1]
 
 
-def pad_by_mode(input: Tensor, pad: Sequence[int], mode: str, value: Any = None) -> Tensor:  # noqa: A002
+def pad_by_mode(input: Tensor, pad: Sequence[int], mode: str, value: Any = None) -> Tensor:
     """F.pad for mode "reflect", "replicate" or "circular" of 1-, 2- or 3-d padding of (C, *) or (N, C, *)."""
     check_input(input)
     if mode not in MODES:

@@ -79,9 +79,9 @@ class SeparablePool2d(Function):
         return ctx.rows.T @ grad @ ctx.cols
 
 
-def _batched(op: str, input: Tensor, dims: int, pool: Callable[[Tensor], Any]) -> Any:  # noqa: A002
+def _batched(op: str, input: Tensor, dims: int, pool: Callable[[Tensor], Any]) -> Any:
     """Run ``pool`` on an (N, C, ...) input, adding and removing the batch dim of an unbatched one."""
-    (input,) = float_operands(op, input)  # noqa: A001
+    (input,) = float_operands(op, input)
     if input.ndim not in (dims + 1, dims + 2):
         raise RuntimeError(f"{op}: expected a {dims + 1}-D (unbatched) or {dims + 2}-D input, got shape {input.shape}")
     if input.ndim == dims + 2:
@@ -91,7 +91,7 @@ def _batched(op: str, input: Tensor, dims: int, pool: Callable[[Tensor], Any]) -
 
 
 def max_pool2d(
-    input: Tensor,  # noqa: A002 - PyTorch's name
+    input: Tensor,  # PyTorch's name
     kernel_size: int | tuple[int, int],
     stride: int | tuple[int, int] | None = None,
     padding: int | tuple[int, int] = 0,
@@ -136,7 +136,7 @@ def _average_weights(
 
 
 def avg_pool2d(
-    input: Tensor,  # noqa: A002 - PyTorch's name
+    input: Tensor,  # PyTorch's name
     kernel_size: int | tuple[int, int],
     stride: int | tuple[int, int] | None = None,
     padding: int | tuple[int, int] = 0,
@@ -174,7 +174,7 @@ def _adaptive_weights(size: int, out: int) -> np.ndarray:
     return weights
 
 
-def adaptive_avg_pool2d(input: Tensor, output_size: int | tuple[int | None, int | None]) -> Tensor:  # noqa: A002
+def adaptive_avg_pool2d(input: Tensor, output_size: int | tuple[int | None, int | None]) -> Tensor:
     """Average pooling to a fixed (H_out, W_out) (None keeps that dim), windows chosen as PyTorch does."""
     op = "adaptive_avg_pool2d"
     sizes = (output_size, output_size) if isinstance(output_size, int) or output_size is None else tuple(output_size)
@@ -190,7 +190,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: int | tuple[int | None, int 
     return _batched(op, input, 2, pool)
 
 
-def _check_1d(op: str, input: Any) -> None:  # noqa: A002
+def _check_1d(op: str, input: Any) -> None:
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
     if input.ndim not in (2, 3):
@@ -198,7 +198,7 @@ def _check_1d(op: str, input: Any) -> None:  # noqa: A002
 
 
 def max_pool1d(
-    input: Tensor,  # noqa: A002 - PyTorch's name
+    input: Tensor,  # PyTorch's name
     kernel_size: int | tuple[int],
     stride: int | tuple[int] | None = None,
     padding: int | tuple[int] = 0,
@@ -218,7 +218,7 @@ def max_pool1d(
 
 
 def avg_pool1d(
-    input: Tensor,  # noqa: A002 - PyTorch's name
+    input: Tensor,  # PyTorch's name
     kernel_size: int | tuple[int],
     stride: int | tuple[int] | None = None,
     padding: int | tuple[int] = 0,

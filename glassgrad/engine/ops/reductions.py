@@ -256,7 +256,7 @@ def _all_if_empty(dim: Dim) -> Dim:
     return None if isinstance(dim, tuple | list) and len(dim) == 0 else dim
 
 
-def _integer_to_int64(input: Tensor, dtype: Any) -> Tensor:  # noqa: A002
+def _integer_to_int64(input: Tensor, dtype: Any) -> Tensor:
     """The input of sum or prod: cast to ``dtype`` if given; bool and integers accumulate in int64."""
     if dtype is not None:
         return input.to(dtype)
@@ -265,8 +265,8 @@ def _integer_to_int64(input: Tensor, dtype: Any) -> Tensor:  # noqa: A002
     return input
 
 
-def sum(  # noqa: A001
-    input: Tensor,  # noqa: A002
+def sum(
+    input: Tensor,
     dim: Dim = None,
     keepdim: bool = False,
     dtype: Any = None,
@@ -275,12 +275,12 @@ def sum(  # noqa: A001
 ) -> Tensor:
     """Σ over ``dim``; bool and integer inputs sum to int64, as in PyTorch."""
     dim = _all_if_empty(dim_or_axis("sum", dim, axis))
-    input = _integer_to_int64(input, dtype)  # noqa: A001
+    input = _integer_to_int64(input, dtype)
     return Sum.apply(input, dims=normalize_dims("sum", dim, input.ndim), keepdim=keepdim)
 
 
-def mean(  # noqa: A002
-    input: Tensor,  # noqa: A002
+def mean(
+    input: Tensor,
     dim: Dim = None,
     keepdim: bool = False,
     dtype: Any = None,
@@ -306,7 +306,7 @@ def _correction(op: str, unbiased: bool | None, correction: float | None) -> flo
     return 1 if unbiased is None or unbiased else 0
 
 
-def _spread(op: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any, root: bool) -> Tensor:  # noqa: A002
+def _spread(op: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any, root: bool) -> Tensor:
     if isinstance(dim, bool):  # var(x, True): PyTorch's older (input, unbiased) form
         dim, unbiased = None, dim
     if not dtypes.is_floating(input.dtype):
@@ -316,7 +316,7 @@ def _spread(op: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool, corr
 
 
 def var(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     dim: Dim = None,
     unbiased: bool | None = None,
     keepdim: bool = False,
@@ -329,7 +329,7 @@ def var(
 
 
 def std(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     dim: Dim = None,
     unbiased: bool | None = None,
     keepdim: bool = False,
@@ -350,7 +350,7 @@ def _spread_and_mean(
     correction: float | None,
     axis: Dim,
     root: bool,
-) -> tuple[Tensor, Tensor]:  # noqa: A002
+) -> tuple[Tensor, Tensor]:
     dim = dim_or_axis(op, dim, axis)
     if isinstance(dim, bool):  # torch.var_mean(x, True) means unbiased=True
         dim, unbiased = None, dim
@@ -358,7 +358,7 @@ def _spread_and_mean(
 
 
 def var_mean(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     dim: Dim = None,
     unbiased: bool | None = None,
     keepdim: bool = False,
@@ -371,7 +371,7 @@ def var_mean(
 
 
 def std_mean(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     dim: Dim = None,
     unbiased: bool | None = None,
     keepdim: bool = False,
@@ -384,7 +384,7 @@ def std_mean(
 
 
 def prod(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     dim: int | None = None,
     keepdim: bool = False,
     *,
@@ -393,11 +393,11 @@ def prod(
 ) -> Tensor:
     """Π over one dim (or all); bool and integer inputs multiply in int64, as in PyTorch."""
     dim = dim_or_axis("prod", dim, axis)
-    input = _integer_to_int64(input, dtype)  # noqa: A001
+    input = _integer_to_int64(input, dtype)
     return Prod.apply(input, dims=normalize_dims("prod", dim, input.ndim), keepdim=keepdim)
 
 
-def _extreme(op: str, input: Tensor, dim: Dim, keepdim: bool, sign: int) -> Tensor:  # noqa: A002
+def _extreme(op: str, input: Tensor, dim: Dim, keepdim: bool, sign: int) -> Tensor:
     """amax (sign 1) / amin (sign -1) over ``dim`` (() or None: every dim), named ``op`` in errors."""
     whole = dim is None or dim == ()
     dims = normalize_dims(op, None if whole else dim, input.ndim)
@@ -405,15 +405,15 @@ def _extreme(op: str, input: Tensor, dim: Dim, keepdim: bool, sign: int) -> Tens
     return AMax.apply(input, dims=dims, keepdim=keepdim, sign=sign)
 
 
-def amax(input: Tensor, dim: Dim = (), keepdim: bool = False, *, axis: Dim = None) -> Tensor:  # noqa: A002
+def amax(input: Tensor, dim: Dim = (), keepdim: bool = False, *, axis: Dim = None) -> Tensor:
     return _extreme("amax", input, dim_or_axis("amax", dim, axis, ()), keepdim, 1)
 
 
-def amin(input: Tensor, dim: Dim = (), keepdim: bool = False, *, axis: Dim = None) -> Tensor:  # noqa: A002
+def amin(input: Tensor, dim: Dim = (), keepdim: bool = False, *, axis: Dim = None) -> Tensor:
     return _extreme("amin", input, dim_or_axis("amin", dim, axis, ()), keepdim, -1)
 
 
-def _values_indices(fn: str, input: Tensor, dim: int, keepdim: bool) -> ValuesIndices:  # noqa: A002
+def _values_indices(fn: str, input: Tensor, dim: int, keepdim: bool) -> ValuesIndices:
     from .indexing import take_along_dim
 
     dim = normalize_dim(fn, dim, input.ndim)
@@ -428,7 +428,7 @@ def _values_indices(fn: str, input: Tensor, dim: int, keepdim: bool) -> ValuesIn
     return ValuesIndices(values, index)
 
 
-def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:  # noqa: A001,A002
+def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
     """``max()``: the largest value (ties share the gradient);
     ``max(dim)``: (values, indices), the gradient going to the returned index;
     ``max(other_tensor)``: elementwise maximum."""
@@ -442,7 +442,7 @@ def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = No
     return _values_indices("max", input, dim, keepdim)
 
 
-def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:  # noqa: A001,A002
+def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
     """Like ``max``, for the smallest value."""
     dim = dim_or_axis("min", dim, axis)
     if isinstance(dim, Tensor):
@@ -454,7 +454,7 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = No
     return _values_indices("min", input, dim, keepdim)
 
 
-def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> Tensor:  # noqa: A002
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> Tensor:
     dim = dim_or_axis("argmax", dim, axis)
     if dim is not None:
         dim = normalize_dim("argmax", dim, input.ndim)
@@ -463,7 +463,7 @@ def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False, *, axis
     return ArgExtreme.apply(input, fn="argmax", dim=dim, keepdim=keepdim)
 
 
-def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> Tensor:  # noqa: A002
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> Tensor:
     dim = dim_or_axis("argmin", dim, axis)
     if dim is not None:
         dim = normalize_dim("argmin", dim, input.ndim)
@@ -472,7 +472,7 @@ def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False, *, axis
     return ArgExtreme.apply(input, fn="argmin", dim=dim, keepdim=keepdim)
 
 
-def logsumexp(input: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None) -> Tensor:  # noqa: A002
+def logsumexp(input: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None) -> Tensor:
     dim = dim_or_axis("logsumexp", dim, axis)
     if dim is None:
         raise TypeError("logsumexp: missing required argument 'dim'")
@@ -480,7 +480,7 @@ def logsumexp(input: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Di
     return LogSumExp.apply(x, dims=normalize_dims("logsumexp", dim, x.ndim), keepdim=keepdim)
 
 
-def norm(input: Tensor, p: Any = "fro", dim: Dim = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+def norm(input: Tensor, p: Any = "fro", dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Vector p-norm over ``dim`` (all elements by default); "fro" is p = 2."""
     p = 2 if p in ("fro", None) else p
     if isinstance(p, str):
@@ -493,11 +493,11 @@ def norm(input: Tensor, p: Any = "fro", dim: Dim = None, keepdim: bool = False) 
     return Norm.apply(x, p=float(p), dims=normalize_dims("norm", dim, x.ndim), keepdim=keepdim)
 
 
-def all(input: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None) -> Tensor:  # noqa: A001,A002
+def all(input: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None) -> Tensor:
     dim = dim_or_axis("all", dim, axis)
     return Reduce.apply(input, fn="all", dims=normalize_dims("all", dim, input.ndim), keepdim=keepdim)
 
 
-def any(input: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None) -> Tensor:  # noqa: A001,A002
+def any(input: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None) -> Tensor:
     dim = dim_or_axis("any", dim, axis)
     return Reduce.apply(input, fn="any", dims=normalize_dims("any", dim, input.ndim), keepdim=keepdim)

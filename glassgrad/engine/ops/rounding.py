@@ -61,32 +61,32 @@ class Frac(Function):
         return grad
 
 
-def _check(op: str, input: Any, ints: bool = True) -> None:  # noqa: A002
+def _check(op: str, input: Any, ints: bool = True) -> None:
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: argument 'input' must be a Tensor, got {type(input).__name__}")
     if input.dtype == dtypes.bool_ or (not ints and input.dtype.kind != "f"):
         raise NotImplementedError(f"{op}: not implemented for {input.dtype} tensors")
 
 
-def trunc(input: Tensor) -> Tensor:  # noqa: A002
+def trunc(input: Tensor) -> Tensor:
     """The integer part, rounded towards zero (trunc(-1.5) = -1)."""
     _check("trunc", input)
     return Rounding.apply(input, name="trunc")
 
 
-def floor(input: Tensor) -> Tensor:  # noqa: A002
+def floor(input: Tensor) -> Tensor:
     """The largest whole number ≤ x."""
     _check("floor", input)
     return Rounding.apply(input, name="floor")
 
 
-def ceil(input: Tensor) -> Tensor:  # noqa: A002
+def ceil(input: Tensor) -> Tensor:
     """The smallest whole number ≥ x."""
     _check("ceil", input)
     return Rounding.apply(input, name="ceil")
 
 
-def round(input: Tensor, *, decimals: int | None = None) -> Tensor:  # noqa: A001,A002
+def round(input: Tensor, *, decimals: int | None = None) -> Tensor:
     """The nearest whole number, ties to even (round(2.5) = 2); with ``decimals``, to that many
     decimal places (negative: to tens, hundreds...). Like PyTorch, integer tensors are returned
     as they are without ``decimals`` and raise with it (even ``decimals=0``)."""
@@ -98,7 +98,7 @@ def round(input: Tensor, *, decimals: int | None = None) -> Tensor:  # noqa: A00
     return RoundDecimals.apply(input, decimals=decimals)
 
 
-def frac(input: Tensor) -> Tensor:  # noqa: A002
+def frac(input: Tensor) -> Tensor:
     """The fractional part x - trunc(x), with the sign of x (frac(-1.5) = -0.5)."""
     _check("frac", input, ints=False)
     return Frac.apply(input)

@@ -99,7 +99,7 @@ def _bounds(op: str, index: Tensor, size: int, dim: int, error: type[Exception],
         raise error(f"{op}: index {hi} is out of bounds for dimension {dim} with size {size}")
 
 
-def _same_dtype(op: str, input: Tensor, other: Tensor, name: str) -> None:  # noqa: A002
+def _same_dtype(op: str, input: Tensor, other: Tensor, name: str) -> None:
     if input.dtype != other.dtype:
         raise RuntimeError(
             f"{op}: expected self and {name} to have the same dtype, got {input.dtype} and {other.dtype}"
@@ -239,7 +239,7 @@ class ScatterReduce(Function):
         return gx.reshape(grad.shape), None, gsrc
 
 
-def _check_scatter(op: str, input: Tensor, dim: Any, index: Any, src: Any) -> int:  # noqa: A002
+def _check_scatter(op: str, input: Tensor, dim: Any, index: Any, src: Any) -> int:
     """PyTorch's checks for the scatter family, in its order; returns the normalized dim."""
     d = normalize_dim(op, dim, input.ndim)
     _int_index(op, index, (dtypes.int32, dtypes.int64), RuntimeError)
@@ -272,7 +272,7 @@ def _as_1d(*tensors: Any) -> tuple[Any, ...]:
 
 
 def scatter(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     dim: int | None = None,
     index: Tensor | None = None,
     src: Any = None,
@@ -308,7 +308,7 @@ def scatter(
 
 
 def scatter_add(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     dim: int | None = None,
     index: Tensor | None = None,
     src: Tensor | None = None,
@@ -325,7 +325,7 @@ def scatter_add(
 
 
 def scatter_reduce(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     dim: int | None = None,
     index: Tensor | None = None,
     src: Tensor | None = None,
@@ -435,7 +435,7 @@ def _check_vector_index(
         raise ndim_error(f"{op}: index is supposed to be a vector (0-d or 1-d), got shape {index.shape}")
 
 
-def _check_source(op: str, input: Tensor, d: int, index: Tensor, source: Any, count_error: type) -> None:  # noqa: A002
+def _check_source(op: str, input: Tensor, d: int, index: Tensor, source: Any, count_error: type) -> None:
     if not isinstance(source, Tensor):
         raise TypeError(f"{op}: argument 'source' must be a Tensor, not {type(source).__name__}")
     x_shape, s_shape = input.shape or (1,), source.shape or (1,)
@@ -450,7 +450,7 @@ def _check_source(op: str, input: Tensor, d: int, index: Tensor, source: Any, co
 
 
 def index_select(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     dim: int | None = None,
     index: Tensor | None = None,
     *,
@@ -471,7 +471,7 @@ def index_select(
 
 
 def index_add(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     dim: int | None = None,
     index: Tensor | None = None,
     source: Tensor | None = None,
@@ -496,7 +496,7 @@ def index_add(
 
 
 def index_copy(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     dim: int | None = None,
     index: Tensor | None = None,
     source: Tensor | None = None,
@@ -515,7 +515,7 @@ def index_copy(
 
 
 def index_fill(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     dim: int | None = None,
     index: Tensor | None = None,
     value: Any = None,
@@ -615,14 +615,14 @@ def _broadcast_shape(op: str, a: tuple[int, ...], b: tuple[int, ...]) -> tuple[i
         raise RuntimeError(f"{op}: shapes {a} and {b} are not broadcastable") from None
 
 
-def masked_select(input: Tensor, mask: Tensor) -> Tensor:  # noqa: A002
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     """The entries of ``input`` where the bool ``mask`` holds (the two broadcast), as a 1-D tensor."""
     _check_mask("masked_select", mask, "expected a bool tensor for mask")
     _broadcast_shape("masked_select", input.shape, mask.shape)
     return MaskedSelect.apply(input, mask)
 
 
-def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:  # noqa: A002
+def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     """A copy of ``input`` (broadcast with ``mask``) whose entries where ``mask`` holds are taken, in
     row-major order, from the start of ``source`` (which needs at least that many entries)."""
     _check_mask("masked_scatter", mask, "only supports boolean masks")
@@ -638,7 +638,7 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:  # no
     return MaskedScatter.apply(input, mask, source)
 
 
-def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:  # noqa: A002
+def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
     """Coordinates of the nonzero entries: an int64 tensor of shape (n, ndim), or with
     ``as_tuple=True`` one 1-D int64 tensor per dim (one of length n for a 0-d input)."""
     if not isinstance(as_tuple, bool | np.bool_):

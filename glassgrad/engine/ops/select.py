@@ -117,7 +117,7 @@ class NanToNum(Function):
         return grad * ctx.xp.isfinite(x)
 
 
-def where(condition: Any, input: Any = None, other: Any = None, *, _op: str = "where") -> Any:  # noqa: A002
+def where(condition: Any, input: Any = None, other: Any = None, *, _op: str = "where") -> Any:
     """``input`` where ``condition`` holds, else ``other`` (either may be a number).
     With only a condition, the indices where it holds (like ``nonzero(as_tuple=True)``)."""
     if input is None and other is None:
@@ -134,15 +134,15 @@ def where(condition: Any, input: Any = None, other: Any = None, *, _op: str = "w
     return Where.apply(condition, x, y)
 
 
-def maximum(input: Any, other: Any) -> Tensor:  # noqa: A002
+def maximum(input: Any, other: Any) -> Tensor:
     return Maximum.apply(*promote("maximum", input, other))
 
 
-def minimum(input: Any, other: Any) -> Tensor:  # noqa: A002
+def minimum(input: Any, other: Any) -> Tensor:
     return Minimum.apply(*promote("minimum", input, other))
 
 
-def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A001,A002
+def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
     """Limit values to [min, max]; numbers or tensors, either may be None."""
     if min is None and max is None:
         raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
@@ -159,7 +159,7 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
 clip = clamp
 
 
-def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:  # noqa: A002
+def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     """``value`` where ``mask`` holds, else ``input`` (gradient flows where mask is False); the
     result keeps input's dtype, as in PyTorch (2.5 fills an integer tensor with 2)."""
     if not isinstance(mask, Tensor) or mask.dtype != bool:
@@ -174,7 +174,7 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:  # noqa: A00
     return out if out.dtype == input.dtype else out.to(input.dtype)
 
 
-def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:  # noqa: A002
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
     """nan → ``nan``, +inf → ``posinf``, -inf → ``neginf`` (by default the largest and the
     lowest finite value of the dtype); integer and bool tensors come back unchanged."""
     if not isinstance(input, Tensor):

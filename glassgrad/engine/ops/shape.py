@@ -196,7 +196,7 @@ def view_strides(old: tuple[int, ...], strides: tuple[int, ...], new: tuple[int,
     return tuple(out) if view_d == -1 else None
 
 
-def reshape(input: Tensor, *shape: Any) -> Tensor:  # noqa: A002
+def reshape(input: Tensor, *shape: Any) -> Tensor:
     """The same elements in a new shape: a view when the strides allow it, else a copy."""
     new = _infer_shape("reshape", shape_args("reshape", shape), input.numel(), input.shape)
     return input if new == input.shape else Reshape.apply(input, shape=new)
@@ -216,7 +216,7 @@ def _is_dtype(value: Any) -> bool:
     return isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic))
 
 
-def view(input: Tensor, *shape: Any) -> Tensor:  # noqa: A002
+def view(input: Tensor, *shape: Any) -> Tensor:
     """The same memory seen with a new shape (never a copy: a write through either is seen by both).
 
     Raises RuntimeError, as PyTorch, when the tensor's strides cannot express ``shape``
@@ -236,7 +236,7 @@ def view(input: Tensor, *shape: Any) -> Tensor:  # noqa: A002
     return View.apply(input, shape=new, strides=strides)
 
 
-def _view_dtype(input: Tensor, dtype: np.dtype) -> Tensor:  # noqa: A002
+def _view_dtype(input: Tensor, dtype: np.dtype) -> Tensor:
     if dtype == input.dtype:
         return input
     old, new = input.array.itemsize, dtype.itemsize
@@ -255,15 +255,15 @@ def _view_dtype(input: Tensor, dtype: np.dtype) -> Tensor:  # noqa: A002
     return ViewDtype.apply(input, dtype=dtype)
 
 
-def view_as(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+def view_as(input: Tensor, other: Tensor) -> Tensor:
     return view(input, other.shape)
 
 
-def reshape_as(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+def reshape_as(input: Tensor, other: Tensor) -> Tensor:
     return reshape(input, other.shape)
 
 
-def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:  # noqa: A002
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims start_dim..end_dim into one."""
     if input.ndim == 0:
         return reshape(input, 1)
@@ -275,7 +275,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:  # 
     return reshape(input, shape[:s] + (math.prod(shape[s : e + 1]),) + shape[e + 1 :])
 
 
-def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:  # noqa: A002
+def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     """Split dim ``dim`` into ``sizes`` (one entry may be -1); the inverse of ``flatten``."""
     d = normalize_dim("unflatten", dim, input.ndim)
     sizes = shape_args("unflatten", (sizes,))
@@ -288,7 +288,7 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:  # noqa:
     return reshape(input, input.shape[:d] + sizes + input.shape[d + 1 :])
 
 
-def permute(input: Tensor, *dims: Any) -> Tensor:  # noqa: A002
+def permute(input: Tensor, *dims: Any) -> Tensor:
     dims = shape_args("permute", dims)
     if len(dims) != input.ndim:
         raise RuntimeError(f"permute: {len(dims)} dims {dims} given for a tensor with {input.ndim} dims")
@@ -298,28 +298,28 @@ def permute(input: Tensor, *dims: Any) -> Tensor:  # noqa: A002
     return Permute.apply(input, dims=order)
 
 
-def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:  # noqa: A002
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     order = list(range(input.ndim))
     a, b = normalize_dim("transpose", dim0, input.ndim), normalize_dim("transpose", dim1, input.ndim)
     order[a], order[b] = order[b], order[a]
     return Permute.apply(input, dims=tuple(order)) if input.ndim > 1 else input
 
 
-def t(input: Tensor) -> Tensor:  # noqa: A002
+def t(input: Tensor) -> Tensor:
     """Transpose of a matrix (a vector is returned as is)."""
     if input.ndim > 2:
         raise RuntimeError(f"t: expects a tensor with <= 2 dims, got shape {input.shape}")
     return transpose(input, 0, 1) if input.ndim == 2 else input
 
 
-def squeeze(input: Tensor, dim: Any = None, *, axis: Any = None) -> Tensor:  # noqa: A002
+def squeeze(input: Tensor, dim: Any = None, *, axis: Any = None) -> Tensor:
     """Drop size-1 dims (all of them, or those in ``dim`` that have size 1)."""
     dim = dim_or_axis("squeeze", dim, axis)
     dims = normalize_dims("squeeze", dim, input.ndim) if input.ndim else ()
     return reshape(input, tuple(n for i, n in enumerate(input.shape) if not (i in dims and n == 1)))
 
 
-def unsqueeze(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:  # noqa: A002
+def unsqueeze(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     dim = dim_or_axis("unsqueeze", dim, axis)
     if dim is None:
         raise TypeError("unsqueeze: missing required argument 'dim'")
@@ -327,7 +327,7 @@ def unsqueeze(input: Tensor, dim: int | None = None, *, axis: int | None = None)
     return reshape(input, input.shape[:d] + (1,) + input.shape[d:])
 
 
-def _expand(op: str, input: Tensor, sizes: tuple[Any, ...]) -> Tensor:  # noqa: A002
+def _expand(op: str, input: Tensor, sizes: tuple[Any, ...]) -> Tensor:
     """``expand`` for the API ``op`` the user called (expand, broadcast_to, expand_as): RuntimeError naming it."""
     sizes = shape_args(op, sizes)
     if len(sizes) < input.ndim:
@@ -348,16 +348,16 @@ def _expand(op: str, input: Tensor, sizes: tuple[Any, ...]) -> Tensor:  # noqa: 
     return input if shape == input.shape else Expand.apply(input, shape=shape)
 
 
-def expand(input: Tensor, *sizes: Any) -> Tensor:  # noqa: A002
+def expand(input: Tensor, *sizes: Any) -> Tensor:
     """Broadcast to ``sizes`` (-1 keeps a dim) without copying."""
     return _expand("expand", input, sizes)
 
 
-def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:  # noqa: A002
+def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
     return _expand("broadcast_to", input, (shape,))
 
 
-def expand_as(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+def expand_as(input: Tensor, other: Tensor) -> Tensor:
     return _expand("expand_as", input, (other.shape,))
 
 
@@ -368,7 +368,7 @@ def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
     return tuple(_expand("broadcast_tensors", t, (shape,)) for t in tensors)
 
 
-def repeat(input: Tensor, *sizes: Any) -> Tensor:  # noqa: A002
+def repeat(input: Tensor, *sizes: Any) -> Tensor:
     sizes = shape_args("repeat", sizes)
     if len(sizes) < input.ndim:
         raise RuntimeError(f"repeat: {len(sizes)} repeats given for a tensor with {input.ndim} dims")
@@ -377,11 +377,11 @@ def repeat(input: Tensor, *sizes: Any) -> Tensor:  # noqa: A002
     return Repeat.apply(input, repeats=sizes)
 
 
-def flip(input: Tensor, *dims: Any) -> Tensor:  # noqa: A002
+def flip(input: Tensor, *dims: Any) -> Tensor:
     return Flip.apply(input, dims=normalize_dims("flip", shape_args("flip", dims), input.ndim))
 
 
-def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:  # noqa: A002
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
     """``pad`` lists (before, after) pairs starting from the LAST dim; negative widths crop.
 
     mode "constant" fills with ``value`` (0 when None); "reflect", "replicate" and "circular"
@@ -432,7 +432,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -
     return Stack.apply(*promote("stack", *tensors), dim=d)
 
 
-def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:  # noqa: A002
+def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
     """Pieces of size ``split_size`` (the last may be smaller), or of the listed sizes."""
     d = normalize_dim("split", dim, input.ndim)
     n = input.shape[d]
@@ -454,7 +454,7 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Ten
     return tuple(input[lead + (slice(int(a), int(b)),)] for a, b in zip(bounds[:-1], bounds[1:], strict=True))
 
 
-def chunk(input: Tensor, chunks: int, dim: int = 0, *, axis: int | None = None) -> tuple[Tensor, ...]:  # noqa: A002
+def chunk(input: Tensor, chunks: int, dim: int = 0, *, axis: int | None = None) -> tuple[Tensor, ...]:
     """``chunks`` pieces of equal size ceil(n / chunks) (fewer if n is small)."""
     dim = dim_or_axis("chunk", dim, axis, 0)
     chunks = as_int("chunk", "chunks", chunks)
@@ -464,7 +464,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0, *, axis: int | None = None) 
     return split(input, max(math.ceil(n / chunks), 1), dim)
 
 
-def narrow(  # noqa: A002
+def narrow(
     input: Tensor, dim: int | None = None, start: int = 0, length: int = 0, *, axis: int | None = None
 ) -> Tensor:
     """Elements start .. start + length - 1 of dim ``dim`` (a view); a negative start counts from the end."""

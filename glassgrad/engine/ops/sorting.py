@@ -103,7 +103,7 @@ class Median(Function):
 # ---------------------------------------------------------------------------------------- wrappers
 
 
-def _take(input: Tensor, index: Tensor, dim: int) -> Tensor:  # noqa: A002
+def _take(input: Tensor, index: Tensor, dim: int) -> Tensor:
     from .indexing import take_along_dim
 
     return take_along_dim(input, index, dim)
@@ -117,7 +117,7 @@ def _check_bools(op: str, **flags: Any) -> None:
 
 
 def sort(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     dim: int = -1,
     descending: bool = False,
     *,
@@ -139,7 +139,7 @@ def sort(
 
 
 def argsort(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     dim: int = -1,
     descending: bool = False,
     *,
@@ -153,11 +153,11 @@ def argsort(
 
 
 def topk(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     k: int,
     dim: int = -1,
     largest: bool = True,
-    sorted: bool = True,  # noqa: A002
+    sorted: bool = True,
     *,
     axis: int | None = None,
 ) -> ValuesIndices:
@@ -180,7 +180,7 @@ def topk(
     return ValuesIndices(_take(input, index, d), index)
 
 
-def _reduced(input: Tensor, d: int, keepdim: bool, index: Tensor) -> ValuesIndices:  # noqa: A002
+def _reduced(input: Tensor, d: int, keepdim: bool, index: Tensor) -> ValuesIndices:
     """Values at ``index`` (size 1 along d) with d kept or dropped."""
     values = _take(input, index, d)
     if not keepdim:
@@ -188,13 +188,13 @@ def _reduced(input: Tensor, d: int, keepdim: bool, index: Tensor) -> ValuesIndic
     return ValuesIndices(values, index)
 
 
-def _nonempty(op: str, input: Tensor, d: int) -> None:  # noqa: A002
+def _nonempty(op: str, input: Tensor, d: int) -> None:
     if input.ndim and input.shape[d] == 0:
         raise IndexError(f"{op}(): expected reduction dim {d} to have non-zero size, got shape {input.shape}")
 
 
 def kthvalue(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     k: int,
     dim: int = -1,
     keepdim: bool = False,
@@ -233,7 +233,7 @@ ALL_ELEMENTS = _AllElements()
 
 
 def median(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     dim: Any = ALL_ELEMENTS,
     keepdim: bool = False,
     *,

@@ -42,19 +42,19 @@ class Triangle(Function):
         return ctx.xp.where(ctx.keep, grad, 0)
 
 
-def _triangle(op: str, input: Tensor, diagonal: Any, upper: bool) -> Tensor:  # noqa: A002
+def _triangle(op: str, input: Tensor, diagonal: Any, upper: bool) -> Tensor:
     k = as_int(op, "diagonal", diagonal)
     if input.ndim < 2:
         raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions, got shape {input.shape}")
     return Triangle.apply(input, diagonal=k, upper=upper)
 
 
-def tril(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """The lower triangle (on and below diagonal ``diagonal``) of the last two dims, zeros above."""
     return _triangle("tril", input, diagonal, upper=False)
 
 
-def triu(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """The upper triangle (on and above diagonal ``diagonal``) of the last two dims, zeros below."""
     return _triangle("triu", input, diagonal, upper=True)
 
@@ -127,7 +127,7 @@ def _two_dims(op: str, dim1: Any, dim2: Any, ndim: int) -> tuple[int, int]:
     return d1, d2
 
 
-def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:  # noqa: A002
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """Diagonal ``offset`` of the matrices over dims (dim1, dim2), as a new last dim (a copy;
     PyTorch returns a view)."""
     offset = as_int("diagonal", "offset", offset)
@@ -137,7 +137,7 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     return Diagonal.apply(input, offset=offset, dim1=d1, dim2=d2)
 
 
-def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:  # noqa: A002
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
     """Matrices (over the new dims dim1, dim2) with ``input``'s last dim on diagonal ``offset``."""
     offset = as_int("diag_embed", "offset", offset)
     d1, d2 = _two_dims("diag_embed", dim1, dim2, input.ndim + 1)
@@ -146,7 +146,7 @@ def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -
     return DiagEmbed.apply(input, offset=offset, dim1=d1, dim2=d2)
 
 
-def diag(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     """A vector becomes a square matrix with it on diagonal ``diagonal``; a matrix gives that diagonal."""
     k = as_int("diag", "diagonal", diagonal)
     if input.ndim == 1:
@@ -156,7 +156,7 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
     raise RuntimeError(f"diag: supports 1-d or 2-d tensors, got {input.ndim}-d (shape {input.shape})")
 
 
-def trace(input: Tensor) -> Tensor:  # noqa: A002
+def trace(input: Tensor) -> Tensor:
     """Sum of the main diagonal of a matrix; integer inputs give int64, as in PyTorch."""
     if input.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got a tensor with {input.ndim} dims (shape {input.shape})")
@@ -189,7 +189,7 @@ def _ints(op: str, name: str, value: Any) -> tuple[int, ...]:
     return (as_int(op, name, value),)
 
 
-def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:  # noqa: A002
+def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     """Shift entries cyclically along ``dims`` (int or tuple, one shift each); without dims the
     flattened tensor is shifted and the shape restored."""
     shift = _ints("roll", "shifts", shifts)
@@ -227,7 +227,7 @@ class RepeatInterleave(Function):
 
 
 def repeat_interleave(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     repeats: Any = None,
     dim: int | None = None,
     *,
@@ -345,7 +345,7 @@ class Lerp(Function):
         return grad * (1 - w), grad * w, gw
 
 
-def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:  # noqa: A002
+def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     """``input + weight * (end - input)``: weight a number or a tensor; all three broadcast."""
     if not isinstance(end, Tensor):
         raise TypeError(f"lerp: argument 'end' must be a Tensor, not {type(end).__name__}")
@@ -391,7 +391,7 @@ class Unfold(Function):
         return g
 
 
-def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:  # noqa: A002
+def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     """``Tensor.unfold``: every window of ``size`` entries along ``dimension``, ``step`` apart, as a new
     last dim (PyTorch's is a view; this is a copy). Not ``nn.functional.unfold`` (im2col)."""
     size, step = as_int("unfold", "size", size), as_int("unfold", "step", step)
@@ -408,7 +408,7 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:  # no
     return Unfold.apply(input, dim=d, size=size, step=step)
 
 
-def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:  # noqa: A002
+def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
     """Rotate by 90° k times in the plane of ``dims``, from the first dim towards the second
     (a flip and a transpose, as PyTorch composes it; their backwards give the gradient)."""
     k = as_int("rot90", "k", k)

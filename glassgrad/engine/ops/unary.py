@@ -411,111 +411,111 @@ def _float_input(op: str, x: Tensor) -> Tensor:
     return x
 
 
-def abs(input: Tensor) -> Tensor:  # noqa: A001,A002
+def abs(input: Tensor) -> Tensor:
     if input.dtype == np.bool_:
         raise NotImplementedError("abs: not implemented for bool tensors")
     return Abs.apply(input)
 
 
-def exp(input: Tensor) -> Tensor:  # noqa: A002
+def exp(input: Tensor) -> Tensor:
     return Exp.apply(_float_input("exp", input))
 
 
-def log(input: Tensor) -> Tensor:  # noqa: A002
+def log(input: Tensor) -> Tensor:
     return Log.apply(_float_input("log", input))
 
 
-def log2(input: Tensor) -> Tensor:  # noqa: A002
+def log2(input: Tensor) -> Tensor:
     return Log2.apply(_float_input("log2", input))
 
 
-def log10(input: Tensor) -> Tensor:  # noqa: A002
+def log10(input: Tensor) -> Tensor:
     return Log10.apply(_float_input("log10", input))
 
 
-def log1p(input: Tensor) -> Tensor:  # noqa: A002
+def log1p(input: Tensor) -> Tensor:
     return Log1p.apply(_float_input("log1p", input))
 
 
-def sqrt(input: Tensor) -> Tensor:  # noqa: A002
+def sqrt(input: Tensor) -> Tensor:
     return Sqrt.apply(_float_input("sqrt", input))
 
 
-def rsqrt(input: Tensor) -> Tensor:  # noqa: A002
+def rsqrt(input: Tensor) -> Tensor:
     return Rsqrt.apply(_float_input("rsqrt", input))
 
 
-def sin(input: Tensor) -> Tensor:  # noqa: A002
+def sin(input: Tensor) -> Tensor:
     return Sin.apply(_float_input("sin", input))
 
 
-def cos(input: Tensor) -> Tensor:  # noqa: A002
+def cos(input: Tensor) -> Tensor:
     return Cos.apply(_float_input("cos", input))
 
 
-def tanh(input: Tensor) -> Tensor:  # noqa: A002
+def tanh(input: Tensor) -> Tensor:
     return Tanh.apply(_float_input("tanh", input))
 
 
-def sigmoid(input: Tensor) -> Tensor:  # noqa: A002
+def sigmoid(input: Tensor) -> Tensor:
     return Sigmoid.apply(_float_input("sigmoid", input))
 
 
-def reciprocal(input: Tensor) -> Tensor:  # noqa: A002
+def reciprocal(input: Tensor) -> Tensor:
     """1/x (the gradient -1/x² comes from Div)"""
     return 1.0 / _float_input("reciprocal", input)
 
 
-def square(input: Tensor) -> Tensor:  # noqa: A002
+def square(input: Tensor) -> Tensor:
     """x²; a bool tensor gives int64, as x ** 2 does in PyTorch."""
     return Square.apply(input if input.dtype != np.bool_ else input.long())
 
 
-def sign(input: Tensor) -> Tensor:  # noqa: A002
+def sign(input: Tensor) -> Tensor:
     return Sign.apply(input)
 
 
-def tan(input: Tensor) -> Tensor:  # noqa: A002
+def tan(input: Tensor) -> Tensor:
     return Tan.apply(_float_input("tan", input))
 
 
-def asin(input: Tensor) -> Tensor:  # noqa: A002
+def asin(input: Tensor) -> Tensor:
     return Asin.apply(_float_input("asin", input))
 
 
-def acos(input: Tensor) -> Tensor:  # noqa: A002
+def acos(input: Tensor) -> Tensor:
     return Acos.apply(_float_input("acos", input))
 
 
-def atan(input: Tensor) -> Tensor:  # noqa: A002
+def atan(input: Tensor) -> Tensor:
     return Atan.apply(_float_input("atan", input))
 
 
-def sinh(input: Tensor) -> Tensor:  # noqa: A002
+def sinh(input: Tensor) -> Tensor:
     return Sinh.apply(_float_input("sinh", input))
 
 
-def cosh(input: Tensor) -> Tensor:  # noqa: A002
+def cosh(input: Tensor) -> Tensor:
     return Cosh.apply(_float_input("cosh", input))
 
 
-def asinh(input: Tensor) -> Tensor:  # noqa: A002
+def asinh(input: Tensor) -> Tensor:
     return Asinh.apply(_float_input("asinh", input))
 
 
-def acosh(input: Tensor) -> Tensor:  # noqa: A002
+def acosh(input: Tensor) -> Tensor:
     return Acosh.apply(_float_input("acosh", input))
 
 
-def atanh(input: Tensor) -> Tensor:  # noqa: A002
+def atanh(input: Tensor) -> Tensor:
     return Atanh.apply(_float_input("atanh", input))
 
 
-def exp2(input: Tensor) -> Tensor:  # noqa: A002
+def exp2(input: Tensor) -> Tensor:
     return Exp2.apply(_float_input("exp2", input))
 
 
-def expm1(input: Tensor) -> Tensor:  # noqa: A002
+def expm1(input: Tensor) -> Tensor:
     return Expm1.apply(_float_input("expm1", input))
 
 

@@ -7,4 +7,4 @@ sizes. Importing this package registers everything; nothing is compiled until
 a variant is first called.
 """
 
-from . import cpu_numba, reference, spec  # noqa: F401 - define the ops and register the variants
+from . import cpu_numba, reference, spec  # define the ops and register the variants

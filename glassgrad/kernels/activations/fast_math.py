@@ -155,7 +155,7 @@ def _exp_float32(x):  # pragma: no cover - compiled
     return _ZERO if y < _f32(-126.0) else p * _pow2_float32(e)
 
 
-def _dispatch(float32_kernel, libm):  # noqa: ANN001, ANN202 - typing-time helper
+def _dispatch(float32_kernel, libm):  # typing-time helper
     def choose(x):  # pragma: no cover - typing-time dispatch
         if x == types.float32:
             return lambda x: float32_kernel(x)

@@ -260,7 +260,7 @@ def _images_apart(side: np.ndarray, bias: np.ndarray | None, y: np.ndarray, geom
     default=True,
 )
 def conv2d(
-    input: np.ndarray,  # noqa: A002 - PyTorch's name
+    input: np.ndarray,  # PyTorch's name
     weight: np.ndarray,
     bias: np.ndarray | None,
     stride: tuple[int, int] = (1, 1),
@@ -326,7 +326,7 @@ def conv2d_grad_input(
     default=True,
 )
 def conv2d_grad_weight(
-    input: np.ndarray,  # noqa: A002 - PyTorch's name
+    input: np.ndarray,  # PyTorch's name
     grad_output: np.ndarray,
     weight_size: tuple[int, int, int, int],
     stride: tuple[int, int] = (1, 1),

@@ -57,7 +57,7 @@ def grouped_output(y: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
 
 def conv2d_with(
     im2col: Im2col,
-    input: np.ndarray,  # noqa: A002 - PyTorch's name
+    input: np.ndarray,  # PyTorch's name
     weight: np.ndarray,
     bias: np.ndarray | None,
     stride: tuple[int, int] = (1, 1),
@@ -95,7 +95,7 @@ def conv2d_grad_input_with(
 
 def conv2d_grad_weight_with(
     im2col: Im2col,
-    input: np.ndarray,  # noqa: A002 - PyTorch's name
+    input: np.ndarray,  # PyTorch's name
     grad_output: np.ndarray,
     weight_size: tuple[int, int, int, int],
     stride: tuple[int, int] = (1, 1),

@@ -14,7 +14,7 @@ spec.py. Importing this package registers everything; it needs neither CuPy
 nor a GPU, and compiles nothing.
 """
 
-from . import (  # noqa: F401 - define the ops, register the variants
+from . import (  # define the ops, register the variants
     cpu_cross_entropy,
     cpu_norms,
     cpu_softmax,

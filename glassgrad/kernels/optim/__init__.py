@@ -7,4 +7,4 @@ benchmark inputs. ``glassgrad.optim`` calls ``kernels.run("adam_update", ...)``
 once per parameter per step.
 """
 
-from . import cpu_numba, reference, spec  # noqa: F401 - define the ops and register the variants
+from . import cpu_numba, reference, spec  # define the ops and register the variants

@@ -75,7 +75,7 @@ def _scatter_kernel(grad_output, indices, grad):  # pragma: no cover - compiled
 
 @register("max_pool2d_argmax", "cpu", "numba", "parallel numba window scan, one plane per task", default=True)
 def max_pool2d_argmax(
-    input: np.ndarray,  # noqa: A002 - PyTorch's name
+    input: np.ndarray,  # PyTorch's name
     kernel_size: tuple[int, int],
     stride: tuple[int, int],
     padding: tuple[int, int],

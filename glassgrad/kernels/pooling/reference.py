@@ -49,7 +49,7 @@ def _windows(
     reference=True,
 )
 def max_pool2d_argmax(
-    input: Any,  # noqa: A002 - PyTorch's name
+    input: Any,  # PyTorch's name
     kernel_size: tuple[int, int],
     stride: tuple[int, int],
     padding: tuple[int, int],
