@@ -45,6 +45,7 @@ from typing import Any, NamedTuple
 import numba
 import numpy as np
 
+from ..cpu_parallel import ELEMENTWISE_MIN_SIZE, parallel_njit
 from ..registry import register
 from .fast_math import erf, exp, tanh
 from .reference import ACTIVATIONS, INV_SQRT_2PI, KAPPA, SQRT1_2, SQRT_2_OVER_PI, gelu_activation
@@ -113,19 +114,19 @@ def loops(activation: str) -> Loops:
     what is left; an argument would keep all five in the loop, and it was not vectorised."""
     code = CODES[activation]
 
-    @numba.njit(parallel=True, cache=True, error_model="numpy")
+    @parallel_njit(min_size=ELEMENTWISE_MIN_SIZE, cache=True, error_model="numpy")
     def map_(x, z, c):  # pragma: no cover - compiled
         """z[i] = act(x[i]) over flat arrays."""
         for i in numba.prange(x.size):
             z[i] = _value(x[i], code, c)
 
-    @numba.njit(parallel=True, cache=True, error_model="numpy")
+    @parallel_njit(min_size=ELEMENTWISE_MIN_SIZE, cache=True, error_model="numpy")
     def map_backward(x, g, dx, c):  # pragma: no cover - compiled
         """dx[i] = g[i]·act'(x[i]) over flat arrays."""
         for i in numba.prange(x.size):
             dx[i] = _slope(x[i], g[i], code, c)
 
-    @numba.njit(parallel=True, cache=True, error_model="numpy")
+    @parallel_njit(min_size=ELEMENTWISE_MIN_SIZE, cache=True, error_model="numpy")
     def bias_map(x, b, z, c):  # pragma: no cover - compiled
         """z[r, j] = act(x[r, j] + b[j]), rows in parallel."""
         rows, cols = x.shape
@@ -133,7 +134,7 @@ def loops(activation: str) -> Loops:
             for j in range(cols):
                 z[r, j] = _value(x[r, j] + b[j], code, c)
 
-    @numba.njit(parallel=True, cache=True, error_model="numpy")
+    @parallel_njit(min_size=ELEMENTWISE_MIN_SIZE, cache=True, error_model="numpy")
     def bias_map_backward(x, b, g, dx, partial, c):  # pragma: no cover - compiled
         """dx[r, j] = g[r, j]·act'(x[r, j] + b[j]);  partial[t, j] = Σ dx[r, j] over task t's rows."""
         rows, cols = g.shape

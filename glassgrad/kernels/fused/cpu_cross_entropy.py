@@ -19,6 +19,7 @@ from typing import Any
 import numba
 import numpy as np
 
+from ..cpu_parallel import ROWS_MIN_SIZE, parallel_njit
 from ..numba_exp import exp_rows
 from ..registry import register
 from .cpu_rows import rows_per_block
@@ -34,7 +35,7 @@ def _q(c: int, y: int, weight, smoothing: float, classes: int) -> float:  # prag
     return w * ((1.0 - smoothing) * (1.0 if c == y else 0.0) + smoothing / classes)
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_njit(min_size=ROWS_MIN_SIZE, cache=True)
 def _forward_rows(x, target, ignore_index, weight, smoothing, loss, lse, per_block):  # pragma: no cover
     n, classes = x.shape
     for b in numba.prange((n + per_block - 1) // per_block):
@@ -68,7 +69,7 @@ def _forward_rows(x, target, ignore_index, weight, smoothing, loss, lse, per_blo
             loss[r] = -acc
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_njit(min_size=ROWS_MIN_SIZE, cache=True)
 def _backward_rows(x, target, lse, g, ignore_index, weight, smoothing, dx, per_block):  # pragma: no cover
     n, classes = x.shape
     weight_sum = 0.0

@@ -18,11 +18,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..cpu_parallel import ROWS_MIN_SIZE, parallel_njit
 from ..registry import register
 from .cpu_rows import as_rows, blocks, rows_per_block
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_njit(min_size=ROWS_MIN_SIZE, cache=True)
 def _layer_norm_rows(x, weight, bias, eps, y, mean, rstd):  # pragma: no cover - compiled
     n, cols = x.shape
     for r in numba.prange(n):
@@ -45,7 +46,7 @@ def _layer_norm_rows(x, weight, bias, eps, y, mean, rstd):  # pragma: no cover -
             y[r, c] = v
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_njit(min_size=ROWS_MIN_SIZE, cache=True)
 def _layer_norm_backward_rows(g, x, mean, rstd, weight, dx, dweight_parts, dbias_parts, per_block):  # pragma: no cover
     n, cols = x.shape
     for b in numba.prange((n + per_block - 1) // per_block):
@@ -66,7 +67,7 @@ def _layer_norm_backward_rows(g, x, mean, rstd, weight, dx, dweight_parts, dbias
                 dbias_parts[b, c] += g[r, c]
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_njit(min_size=ROWS_MIN_SIZE, cache=True)
 def _rms_norm_rows(x, weight, eps, y, rstd):  # pragma: no cover - compiled
     n, cols = x.shape
     for r in numba.prange(n):
@@ -80,7 +81,7 @@ def _rms_norm_rows(x, weight, eps, y, rstd):  # pragma: no cover - compiled
             y[r, c] = v if weight is None else v * weight[c]
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_njit(min_size=ROWS_MIN_SIZE, cache=True)
 def _rms_norm_backward_rows(g, x, rstd, weight, dx, dweight_parts, per_block):  # pragma: no cover - compiled
     n, cols = x.shape
     for b in numba.prange((n + per_block - 1) // per_block):

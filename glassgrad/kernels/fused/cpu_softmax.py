@@ -15,6 +15,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..cpu_parallel import ROWS_MIN_SIZE, parallel_njit
 from ..numba_exp import exp_rows
 from ..registry import register
 from .calls import LAST_DIM, LAST_DIM_SAME_GRAD, last_dim, last_dim_same_grad
@@ -34,7 +35,7 @@ def _row_max(x: np.ndarray, r: int) -> float:  # pragma: no cover - compiled
     return m
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_njit(min_size=ROWS_MIN_SIZE, cache=True)
 def _softmax_rows(x: np.ndarray, y: np.ndarray, per_block: int) -> None:  # pragma: no cover - compiled
     n, cols = x.shape
     for b in numba.prange((n + per_block - 1) // per_block):
@@ -54,7 +55,7 @@ def _softmax_rows(x: np.ndarray, y: np.ndarray, per_block: int) -> None:  # prag
                 y[r, c] = y[r, c] / total
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_njit(min_size=ROWS_MIN_SIZE, cache=True)
 def _log_softmax_rows(x: np.ndarray, y: np.ndarray, per_block: int) -> None:  # pragma: no cover - compiled
     n, cols = x.shape
     for b in numba.prange((n + per_block - 1) // per_block):
@@ -74,7 +75,7 @@ def _log_softmax_rows(x: np.ndarray, y: np.ndarray, per_block: int) -> None:  # 
                 y[r, c] = (x[r, c] - m) - log_s
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_njit(min_size=ROWS_MIN_SIZE, cache=True)
 def _softmax_backward_rows(y: np.ndarray, g: np.ndarray, dx: np.ndarray) -> None:  # pragma: no cover
     n, cols = y.shape
     for r in numba.prange(n):
@@ -86,7 +87,7 @@ def _softmax_backward_rows(y: np.ndarray, g: np.ndarray, dx: np.ndarray) -> None
             dx[r, c] = y[r, c] * (g[r, c] - d)
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_njit(min_size=ROWS_MIN_SIZE, cache=True)
 def _log_softmax_backward_rows(
     y: np.ndarray, g: np.ndarray, dx: np.ndarray, per_block: int
 ) -> None:  # pragma: no cover

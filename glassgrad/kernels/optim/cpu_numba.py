@@ -25,6 +25,7 @@ from typing import Any
 import numba
 import numpy as np
 
+from ..cpu_parallel import OPTIM_MIN_SIZE, parallel_njit
 from ..registry import register
 from .reference import adagrad_lr, adam_scalars, check_state
 
@@ -57,7 +58,7 @@ def _lerp(a, b, weight, complement):  # pragma: no cover - compiled
     return a + weight * (b - a) if weight < 0.5 else b - (b - a) * complement
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_njit(min_size=OPTIM_MIN_SIZE, cache=True)
 def _sgd_kernel(p, g, buf, lr, momentum, undamped, weight_decay, nesterov, maximize, first_step):  # pragma: no cover
     """p ← p − η·d with d = ±g + λp, through the momentum buffer b when it is not empty
     (b ← d on the first step, else μb + (1 − τ)d = μb + undamped·d)."""
@@ -114,7 +115,7 @@ def sgd_update(
     return (param,) if momentum_buffer is None else (param, momentum_buffer)
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_njit(min_size=OPTIM_MIN_SIZE, cache=True)
 def _adam_kernel(
     p,
     g,
@@ -206,7 +207,7 @@ def adam_update(
     return (param, exp_avg, exp_avg_sq) + (() if max_exp_avg_sq is None else (max_exp_avg_sq,))
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_njit(min_size=OPTIM_MIN_SIZE, cache=True)
 def _rmsprop_kernel(
     p, g, s, gavg, buf, lr, alpha, weight, complement, eps, weight_decay, momentum, maximize
 ):  # pragma: no cover
@@ -280,7 +281,7 @@ def rmsprop_update(
     return tuple(a for a in (param, square_avg, grad_avg, momentum_buffer) if a is not None)
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_njit(min_size=OPTIM_MIN_SIZE, cache=True)
 def _adagrad_kernel(p, g, total, clr, eps, weight_decay, maximize):  # pragma: no cover - compiled
     """Adagrad per element: S ← S + d², p ← p − η_t·d / (√S + ε)."""
     t = p.dtype.type
