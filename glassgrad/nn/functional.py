@@ -50,7 +50,7 @@ from ..engine.ops.interpolate import (
     upsample_bilinear,
     upsample_nearest,
 )
-from ..engine.ops.linalg import matmul
+from ..engine.ops.linalg import Linear, matmul
 from ..engine.ops.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -88,9 +88,12 @@ def check_linear(op: str, input: Tensor, weight: Tensor, bias: Tensor | None) ->
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """y = x Wᵀ + b with W of shape (out_features, in_features) (or (in_features,): y = x·w);
-    the gradients come from matmul's and add's backward: dL/dx = g W, dL/dW = gᵀ x, dL/db = Σ g."""
+    """y = x Wᵀ + b with W of shape (out_features, in_features) (or (in_features,): y = x·w):
+    one ``Linear`` op (engine/ops/linalg.py: dL/dx = g W, dL/dW = gᵀ x, dL/db = Σ g) for a 2-D
+    weight and a bias of shape (out_features,) or none; matmul and add otherwise."""
     check_linear("linear", input, weight, bias)
+    if weight.ndim == 2 and (bias is None or bias.shape == weight.shape[:1]):
+        return Linear.apply(input, weight, bias)
     out = matmul(input, weight if weight.ndim == 1 else weight.mT)
     return out if bias is None else out + bias
 

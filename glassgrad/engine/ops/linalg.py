@@ -73,6 +73,29 @@ class MatMul(Function):
         return gx, gy
 
 
+class Linear(Function):
+    """z = x Wᵀ + b for W of shape (out, in), x of shape (..., in), b of shape (out,) or None; x's
+    leading dims folded into the rows of one GEMM each way (PyTorch's addmm):
+    dL/dx = g W,  dL/dW = Σ_rows gᵀ x,  dL/db = Σ_rows g"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, weight: Any, bias: Any) -> Any:
+        z = kernels.run("matmul", x.reshape(-1, x.shape[-1]), weight.T)
+        if bias is not None:
+            z += bias  # z is the kernel's fresh output
+        ctx.save_for_backward(x, weight)
+        return z.reshape(*x.shape[:-1], weight.shape[0])
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
+        x, weight = ctx.saved_arrays
+        g = grad.reshape(-1, weight.shape[0])
+        need_x, need_w, need_b = ctx.needs_input_grad
+        grad_x = kernels.run("matmul", g, weight).reshape(x.shape) if need_x else None
+        grad_w = kernels.run("matmul", g.T, x.reshape(-1, x.shape[-1])) if need_w else None
+        return grad_x, grad_w, g.sum(axis=0) if need_b else None
+
+
 def _weight_grad(x: Any, y: Any, g: Any) -> Any:
     """dL/dy = Σ_batch xᵀ g for a 2-D y (a Linear layer's Wᵀ): x's batch folded into its rows, one
     GEMM. Laid out as y is: for y = Wᵀ (a transposed view) it is computed as (gᵀ x)ᵀ, so W.grad comes
