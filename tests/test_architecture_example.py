@@ -3,6 +3,7 @@ its Function) runs as written, and behaves as the text says."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -18,13 +19,17 @@ ARCHITECTURE = Path(__file__).parents[1] / "ARCHITECTURE.md"
 
 
 @pytest.fixture
-def example() -> dict:
+def example(tmp_path: Path) -> dict:
+    """The block, written out as a module and imported (numba's disk cache needs a real module)."""
     text = ARCHITECTURE.read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
     (code,) = [b for b in blocks if 'register("cube"' in b]
-    namespace: dict = {}
-    exec(compile(code, str(ARCHITECTURE), "exec"), namespace)
-    yield namespace
+    path = tmp_path / "cube_example.py"
+    path.write_text(code)
+    spec = importlib.util.spec_from_file_location("cube_example", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    yield vars(module)
     for device in ("cpu", "cuda"):
         registry._variants.pop(("cube", device), None)
         registry._defaults.pop(("cube", device), None)

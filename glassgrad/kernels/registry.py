@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..engine.backend import device_of
 
 FLOAT_DTYPES = ("float32", "float64")
@@ -217,11 +219,18 @@ def pick(op: str, device: str, *args: Any, **kwargs: Any) -> Variant:
 
 def run(op: str, *args: Any, **kwargs: Any) -> Any:
     """Run ``op`` on its first array argument's device with the variant ``pick`` chooses:
-    the one call every kernel-backed Function makes."""
-    first = next((a for a in args if hasattr(a, "dtype")), None)
+    the one call every kernel-backed Function makes. (``pick``'s loop, written out: this runs
+    for every kernel-backed op, forward and backward.)"""
+    first = args[0] if args and hasattr(args[0], "dtype") else next((a for a in args if hasattr(a, "dtype")), None)
     if first is None:
         raise TypeError(f"kernels.run({op!r}): needs an array argument to find the device, got {len(args)} others")
-    return pick(op, device_of(first), *args, **kwargs).fn(*args, **kwargs)
+    device = "cpu" if type(first) is np.ndarray else device_of(first)
+    variants = _order.get((op, device)) or order(op, device)
+    dtype = _dtype_name(first.dtype)
+    for v in variants:
+        if v.reference or (dtype in v.dtypes and (v.when is None or v.when(*args, **kwargs))):
+            return v.fn(*args, **kwargs)
+    raise KeyError(f"kernels: no variant of {op!r} on {device!r} takes this call, and it has no reference")
 
 
 def get(op: str, device: str, dtype: Any = None) -> Variant:
