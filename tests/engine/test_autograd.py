@@ -169,12 +169,14 @@ def test_leaf_grads_that_are_views_of_one_array_do_not_share_memory() -> None:
 
 
 def test_linear_weight_grad_is_adopted_without_a_copy() -> None:
-    """dL/dW comes back through Wᵀ as a view of all of a fresh array; it becomes W.grad as it is."""
+    """dL/dW of x @ Wᵀ comes back through the transpose as a view of all of a fresh array, laid out as W;
+    it becomes W.grad as it is."""
     x = gg.randn(8, 5)
     w = gg.randn(3, 5, requires_grad=True)
-    F.linear(x, w).sum().backward()
+    (x @ w.mT).sum().backward()
     grad = w.grad.numpy()
     assert not grad.flags.owndata and grad.base.size == grad.size  # the view itself, not a copy of it
+    assert grad.flags.c_contiguous
     np.testing.assert_allclose(grad, np.ones((8, 3)).T @ x.numpy(), rtol=1e-6)
 
 

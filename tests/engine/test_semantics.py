@@ -5,6 +5,9 @@ smooth_l1_loss). Every case runs in PyTorch too, so the test documents the agree
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -13,6 +16,7 @@ import torch.nn.functional as TF
 import glassgrad as gg
 import glassgrad.nn.functional as F
 from glassgrad.engine.ops.shape import view_strides
+from glassgrad.kernels import registry
 from glassgrad.kernels.fused import reference as fused_reference
 
 INF = float("inf")
@@ -614,13 +618,16 @@ def test_attn_mask_gradcheck_and_no_grad_mask_keeps_the_default_kernel(monkeypat
     q, k, v = (gg.tensor(rng.standard_normal(s), requires_grad=True) for s in shapes)
     m = gg.tensor(rng.standard_normal((1, 1, 4, 5)), requires_grad=True)
     assert gg.gradcheck(lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m), [q, k, v, m])
-    asked = []
-    real = gg.kernels.reference
-    monkeypatch.setattr(gg.kernels, "reference", lambda *a: asked.append(a) or real(*a))
+    ran = []
+    table = registry._variants[("attention_backward", "cpu")]
+    for name, variant in list(table.items()):
+        spy = functools.partial(lambda name, fn, *a, **kw: ran.append(name) or fn(*a, **kw), name, variant.fn)
+        monkeypatch.setitem(table, name, dataclasses.replace(variant, fn=spy))
+    monkeypatch.setattr(registry, "_order", {})
     F.scaled_dot_product_attention(q, k, v, attn_mask=m.detach()).sum().backward()
-    assert asked == []  # no mask gradient wanted: the default (flash) backward ran
+    assert ran == ["flash"]  # no mask gradient wanted: the default (flash) backward ran
     F.scaled_dot_product_attention(q, k, v, attn_mask=m).sum().backward()
-    assert asked == [("attention_backward", "cpu")] and m.grad is not None
+    assert ran == ["flash", "reference"] and m.grad is not None  # dL/dM: the registry picked the reference
 
 
 @pytest.mark.parametrize(
