@@ -57,9 +57,21 @@ Notes: what profiling the ``chain`` and ``mlp`` rows taught (2026-12-01).
   (Tensor.__add__ -> ops.add -> _check_alpha -> checks.promote) adds ~5k more; sum's
   backward goes through np.broadcast_to, a Python function in NumPy. In the MLP step
   the engine core (apply + backward) is ~14% of cProfile's time; registry.run/pick runs 16
-  times per step, and SGD updates the three weights with the NumPy reference variant, not
-  the numba one: their .grad arrays are F-contiguous (Linear's W.grad is adopted as the
+  times per step, and SGD updated the three weights with the NumPy reference variant, not
+  the numba one: their .grad arrays were F-contiguous (Linear's W.grad was adopted as the
   transposed view gᵀx) and the numba variant takes C-contiguous arrays only.
+* Then (the lead, same day): W.grad follows PyTorch's layout contract (dL/dW computed as
+  (gᵀx)ᵀ, autograd copies a first gradient laid out unlike its tensor), so the fused SGD/Adam
+  kernels take every weight; numba's parallel loops cost 3-6 µs per call just to wake the
+  thread pool, more than a serial pass over a small parameter or a 32×10 logits block, so
+  the row, activation and optimizer kernels run serially below a measured size
+  (kernels/cpu_parallel.py); F.linear became one Linear op (no transpose view, no add node);
+  kernels.run walks the pick order itself (it had cost a generator and three method calls per
+  variant, 16 times per MLP step). MLP step 1.70× -> 1.57× (Linear) -> 0.92-1.03× (the rest).
+* The chain row is bimodal between processes: unpinned, one process takes 3.5 ms and the next
+  5.8 ms for the same steps (PYTHONHASHSEED fixed or not); pinned to either vCPU with taskset
+  every run takes 3.1-3.4 ms. The engine's per-op Python, not the machine, is what misses the
+  1.3× target (1.38-2.34× over the day's runs).
 """
 
 from __future__ import annotations
