@@ -24,6 +24,8 @@ def run(args: argparse.Namespace) -> int:
                 for m, on in (("default", kernels.default_name(op, v.device) == v.name), ("reference", v.reference))
                 if on
             ]
+            if v.when is not None:
+                marks.append(f"only {v.condition or 'calls its when= accepts'}")
             print(
                 f"  {v.device:4s} {v.name:16s} {','.join(v.dtypes):18s} {v.description}{'  [' + ', '.join(marks) + ']' if marks else ''}"
             )
