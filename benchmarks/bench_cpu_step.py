@@ -68,10 +68,13 @@ Notes: what profiling the ``chain`` and ``mlp`` rows taught (2026-12-01).
   (kernels/cpu_parallel.py); F.linear became one Linear op (no transpose view, no add node);
   kernels.run walks the pick order itself (it had cost a generator and three method calls per
   variant, 16 times per MLP step). MLP step 1.70× -> 1.57× (Linear) -> 0.92-1.03× (the rest).
-* The chain row is bimodal between processes: unpinned, one process takes 3.5 ms and the next
-  5.8 ms for the same steps (PYTHONHASHSEED fixed or not); pinned to either vCPU with taskset
-  every run takes 3.1-3.4 ms. The engine's per-op Python, not the machine, is what misses the
-  1.3× target (1.38-2.34× over the day's runs).
+* The chain row is bimodal between processes (3.5 or 5.8 ms for the same steps) only when
+  torch is in the process: the same chain without importing torch takes 3.8-4.1 ms every run.
+  PyTorch's OpenMP threads spin after its ops and take the core our one Python thread needs;
+  with OMP_WAIT_POLICY=PASSIVE ours is 3.2-3.4 ms and PyTorch's 3.6-4.2 ms (0.80-0.90×), with
+  the default 1.38-2.34× over the day's runs. Pinned to one core at one thread, 20 muls + sum
+  fwd+bwd take 253-263 µs in either library. Timing each library in its own process would
+  separate the two effects; the row reports the default, which misses the 1.3× target.
 """
 
 from __future__ import annotations
