@@ -24,8 +24,9 @@ from numba import types
 from numba.extending import overload
 
 _f32 = np.float32
-# (ln 2)^k / k!, highest power first, for Horner's rule
-_TAYLOR_2_POW = tuple(
+#: (ln 2)^k / k!, highest power first, for Horner's rule: 2^f = e^(f ln 2) for |f| ≤ ½ (also used by
+#: activations/fast_math.py)
+EXP2_TAYLOR = tuple(
     _f32(c)
     for c in (
         1.5252733804059838e-05,
@@ -38,7 +39,7 @@ _TAYLOR_2_POW = tuple(
         1.0,
     )
 )
-_C7, _C6, _C5, _C4, _C3, _C2, _C1, _C0 = _TAYLOR_2_POW
+_C7, _C6, _C5, _C4, _C3, _C2, _C1, _C0 = EXP2_TAYLOR
 
 
 def exp_rows(s: np.ndarray, shifts: np.ndarray) -> None:

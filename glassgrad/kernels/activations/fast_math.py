@@ -30,6 +30,8 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
+from ..numba_exp import EXP2_TAYLOR
+
 _f32 = np.float32
 _TANH_CLAMP = _f32(7.90531110763549805)
 _TANH_P = tuple(
@@ -70,20 +72,6 @@ _ERF_Q = tuple(
         -1.42647390514189e-02,
     )
 )
-# (ln 2)^k / k!, highest power first, for Horner's rule
-_EXP2_TAYLOR = tuple(
-    _f32(c)
-    for c in (
-        1.5252733804059838e-05,
-        0.00015403530393381606,
-        0.0013333558146428441,
-        0.009618129107628477,
-        0.055504108664821576,
-        0.2402265069591007,
-        0.6931471805599453,
-        1.0,
-    )
-)
 _LOG2E = _f32(1.4426950408889634)
 _LN2_HI, _LN2_LO = _f32(0.693359375), _f32(-2.12194440e-4)  # ln 2 = hi + lo, hi·e exact for |e| < 2^15
 _ONE, _ZERO, _HALF = _f32(1.0), _f32(0.0), _f32(0.5)
@@ -92,7 +80,7 @@ _P13, _P11, _P9, _P7, _P5, _P3, _P1 = _TANH_P
 _Q6, _Q4, _Q2, _Q0 = _TANH_Q
 _E13, _E11, _E9, _E7, _E5, _E3, _E1 = _ERF_P
 _F8, _F6, _F4, _F2, _F0 = _ERF_Q
-_C7, _C6, _C5, _C4, _C3, _C2, _C1, _C0 = _EXP2_TAYLOR
+_C7, _C6, _C5, _C4, _C3, _C2, _C1, _C0 = EXP2_TAYLOR
 
 
 def tanh(x: float) -> float:
