@@ -54,10 +54,17 @@ def check_broadcast(op: str, *values: Any) -> tuple[int, ...]:
 
 def promote(op: str, *values: Any, to_float: bool = False) -> tuple[Any, ...]:
     """``operands.promote`` after checking that the operands broadcast (RuntimeError naming ``op``)."""
-    if len(values) == 2 and type(values[0]) is Tensor and type(values[1]) is Tensor:  # the hot case: a ∘ b
-        a, b = values[0].array, values[1].array
-        if a.dtype == b.dtype and a.shape == b.shape and (not to_float or a.dtype.kind == "f"):
-            return values  # nothing to broadcast or promote (devices are checked by Function.apply)
+    if len(values) == 2:
+        first, second = values
+        if type(first) is Tensor and type(second) is Tensor:  # the hot case: a ∘ b
+            a, b = first.array, second.array
+            if a.dtype == b.dtype and a.shape == b.shape and (not to_float or a.dtype.kind == "f"):
+                return values  # nothing to broadcast or promote (devices are checked by Function.apply)
+        elif type(first) is Tensor and type(second) in (int, float) or type(first) in (int, float):
+            # a floating tensor and a Python number: the number is "weak", the tensor's dtype is the result's
+            tensor = first if type(first) is Tensor else second
+            if type(tensor) is Tensor and tensor.array.dtype.kind == "f":
+                return values
     refuse_text(op, *values)
     first, differ = None, False
     for value in values:
