@@ -15,35 +15,30 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from ..registry import Case, OpSpec, define_op
+from ..spec_helpers import flops_per_element, normal, rows_and_cols
 from .reference import ACTIVATIONS
 
 SHAPES = [(1,), (7,), (33,), (1000,), (4097,), (1, 1), (7, 7), (33, 33), (5, 1000), (3, 4097)]
 GELU_FORMS = ("none", "tanh")
 
 
-def _rand(xp: Any, shape: tuple[int, ...], dtype: Any, seed: int, scale: float = 3.0) -> Any:
-    return xp.asarray((scale * np.random.default_rng(seed).standard_normal(shape)).astype(dtype))
-
-
 def _inputs(xp: Any, dtype: Any) -> list[tuple[str, Any]]:
     """(name, x): the awkward inputs every activation op is validated on."""
-    out = [("x".join(map(str, s)), _rand(xp, s, dtype, i)) for i, s in enumerate(SHAPES)]
-    out.append(("3-D (2, 5, 33)", _rand(xp, (2, 5, 33), dtype, 20)))
-    out.append(("transposed view (40x9).T", _rand(xp, (40, 9), dtype, 21).T))
-    out.append(("large |x| (saturating), 9x100", _rand(xp, (9, 100), dtype, 22, scale=30.0)))
+    out = [("x".join(map(str, s)), normal(xp, s, dtype, i)) for i, s in enumerate(SHAPES)]
+    out.append(("3-D (2, 5, 33)", normal(xp, (2, 5, 33), dtype, 20)))
+    out.append(("transposed view (40x9).T", normal(xp, (40, 9), dtype, 21).T))
+    out.append(("large |x| (saturating), 9x100", normal(xp, (9, 100), dtype, 22, scale=30.0)))
     return out
 
 
 def _grad(xp: Any, x: Any, dtype: Any, seed: int) -> Any:
-    return _rand(xp, x.shape, dtype, 100 + seed, 1.0)
+    return normal(xp, x.shape, dtype, 100 + seed, 1.0)
 
 
 def _bias(xp: Any, x: Any, dtype: Any, seed: int) -> Any:
     """A bias for the last dim of x, itself a strided view (every other element)."""
-    return _rand(xp, (2 * x.shape[-1],), dtype, 200 + seed, 1.0)[::2]
+    return normal(xp, (2 * x.shape[-1],), dtype, 200 + seed, 1.0)[::2]
 
 
 def _gelu_cases(xp: Any, dtype: Any) -> list[Case]:
@@ -82,7 +77,7 @@ def _bias_act_backward_cases(xp: Any, dtype: Any) -> list[Case]:
         for i, (name, x) in enumerate(_inputs(xp, dtype))
         for act in ACTIVATIONS
     ]
-    g = _rand(xp, (70, 33), dtype, 300, 1.0)
+    g = normal(xp, (70, 33), dtype, 300, 1.0)
     out.append(Case("identity without x, 70x33", (None, _bias(xp, g, dtype, 300), g), {"activation": "identity"}))
     return out
 
@@ -99,9 +94,9 @@ def _make(op: str) -> Any:
 
     def make_inputs(size: str, xp: Any, dtype: Any) -> Case:
         rows, cols, form = _parse(size)
-        x = _rand(xp, (rows, cols), dtype, 0)
-        g = _rand(xp, (rows, cols), dtype, 1, 1.0)
-        b = _rand(xp, (cols,), dtype, 2, 1.0)
+        x = normal(xp, (rows, cols), dtype, 0)
+        g = normal(xp, (rows, cols), dtype, 1, 1.0)
+        b = normal(xp, (cols,), dtype, 2, 1.0)
         if op.startswith("gelu"):
             args = (x,) if op == "gelu" else (x, g)
             return Case(size, args, {"approximate": form or "none"})
@@ -113,27 +108,13 @@ def _make(op: str) -> Any:
     return make_inputs
 
 
-def _elements(case: Case) -> tuple[int, int]:
-    """(rows, cols) of the op's (rows, cols) array: its first argument, or grad when x is None."""
-    a = next(a for a in case.args if a is not None)
-    return a.size // max(a.shape[-1], 1), a.shape[-1]
-
-
 def _traffic(arrays: int, col_vectors: int = 0) -> Any:
     """bytes(case): ``arrays`` whole arrays and ``col_vectors`` per-column vectors, each moved once."""
 
     def count(case: Case) -> int:
-        rows, cols = _elements(case)
+        rows, cols = rows_and_cols(case)
         item = next(a for a in case.args if a is not None).dtype.itemsize
         return item * (arrays * rows * cols + col_vectors * cols)
-
-    return count
-
-
-def _flops(per_element: int) -> Any:
-    def count(case: Case) -> int:
-        rows, cols = _elements(case)
-        return per_element * rows * cols
 
     return count
 
@@ -178,7 +159,7 @@ for _op, _what, _cases, _sizes, _bytes, _flop in [
             description=_what,
             cases=_cases,
             make_inputs=_make(_op),
-            flops=_flops(_flop),
+            flops=flops_per_element(_flop),
             bytes=_bytes,
             default_sizes=_sizes,
         )

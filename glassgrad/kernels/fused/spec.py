@@ -17,16 +17,13 @@ from typing import Any
 import numpy as np
 
 from ..registry import Case, OpSpec, define_op
+from ..spec_helpers import flops_per_element, normal, rows_and_cols
 from . import reference
 
 #: (rows, cols): a single element, sizes off every warp and block width, a row
 #: longer than one block's registers (8192), and one that needs the loop path.
 SHAPES = [(1, 1), (7, 7), (33, 33), (5, 1000), (3, 4097), (2, 9000), (130, 257)]
 IGNORE = -100
-
-
-def _rand(xp: Any, shape: tuple[int, ...], dtype: Any, seed: int, scale: float = 3.0) -> Any:
-    return xp.asarray((scale * np.random.default_rng(seed).standard_normal(shape)).astype(dtype))
 
 
 def _targets(xp: Any, rows: int, cols: int, seed: int) -> Any:
@@ -36,23 +33,23 @@ def _targets(xp: Any, rows: int, cols: int, seed: int) -> Any:
 
 
 def _inputs(xp: Any, dtype: Any) -> list[tuple[str, Any]]:
-    out = [(f"{r}x{c}", _rand(xp, (r, c), dtype, i)) for i, (r, c) in enumerate(SHAPES)]
-    out.append(("3-D (2, 5, 33)", _rand(xp, (2, 5, 33), dtype, 20)))
-    out.append(("transposed view (40x9).T", _rand(xp, (40, 9), dtype, 21).T))
+    out = [(f"{r}x{c}", normal(xp, (r, c), dtype, i)) for i, (r, c) in enumerate(SHAPES)]
+    out.append(("3-D (2, 5, 33)", normal(xp, (2, 5, 33), dtype, 20)))
+    out.append(("transposed view (40x9).T", normal(xp, (40, 9), dtype, 21).T))
     return out
 
 
 def _forward_cases(xp: Any, dtype: Any) -> list[Case]:
     out = [Case(name, (x,)) for name, x in _inputs(xp, dtype)]
-    out.append(Case("3-D (2, 5, 33), dim=2", (_rand(xp, (2, 5, 33), dtype, 22),), {"dim": 2}))
-    out.append(Case("dim 0 of (33, 7)", (_rand(xp, (33, 7), dtype, 23),), {"dim": 0}))
-    out.append(Case("dim 1 of (4, 9, 5)", (_rand(xp, (4, 9, 5), dtype, 24),), {"dim": 1}))
+    out.append(Case("3-D (2, 5, 33), dim=2", (normal(xp, (2, 5, 33), dtype, 22),), {"dim": 2}))
+    out.append(Case("dim 0 of (33, 7)", (normal(xp, (33, 7), dtype, 23),), {"dim": 0}))
+    out.append(Case("dim 1 of (4, 9, 5)", (normal(xp, (4, 9, 5), dtype, 24),), {"dim": 1}))
     return out
 
 
 def _softmax_cases(xp: Any, dtype: Any) -> list[Case]:
     """The forward cases and a row with -inf entries (masked scores: e^-inf = 0)."""
-    masked = _rand(xp, (6, 50), dtype, 25)
+    masked = normal(xp, (6, 50), dtype, 25)
     masked[:, 10:] = -np.inf
     return [*_forward_cases(xp, dtype), Case("-inf entries (6, 50)", (masked,))]
 
@@ -62,7 +59,7 @@ def _softmax_backward_cases(forward: Any) -> Any:
         return [
             Case(
                 case.name,
-                (forward(*case.args, **case.kwargs), _rand(xp, case.args[0].shape, dtype, 100 + i, 1.0)),
+                (forward(*case.args, **case.kwargs), normal(xp, case.args[0].shape, dtype, 100 + i, 1.0)),
                 case.kwargs,
             )
             for i, case in enumerate(_forward_cases(xp, dtype))
@@ -77,10 +74,10 @@ def _norm_cases(xp: Any, dtype: Any, shift: float) -> list[Case]:
     for i, (name, x) in enumerate(_inputs(xp, dtype)):
         cols = x.shape[-1]
         out.append(
-            Case(name, (x + shift, _rand(xp, (cols,), dtype, 50 + i, 1.0), _rand(xp, (cols,), dtype, 70 + i, 1.0)))
+            Case(name, (x + shift, normal(xp, (cols,), dtype, 50 + i, 1.0), normal(xp, (cols,), dtype, 70 + i, 1.0)))
         )
-    out.append(Case("weight only (9, 100)", (_rand(xp, (9, 100), dtype, 89) + shift, _rand(xp, (100,), dtype, 88))))
-    out.append(Case("no weight, no bias, eps 1e-3", (_rand(xp, (9, 100), dtype, 90),), {"eps": 1e-3}))
+    out.append(Case("weight only (9, 100)", (normal(xp, (9, 100), dtype, 89) + shift, normal(xp, (100,), dtype, 88))))
+    out.append(Case("no weight, no bias, eps 1e-3", (normal(xp, (9, 100), dtype, 90),), {"eps": 1e-3}))
     return out
 
 
@@ -94,7 +91,7 @@ def _layer_norm_backward_cases(xp: Any, dtype: Any) -> list[Case]:
         x = case.args[0]
         weight = case.args[1] if len(case.args) > 1 else None
         _, mean, rstd = reference.layer_norm(*case.args, **case.kwargs)
-        out.append(Case(case.name, (_rand(xp, x.shape, dtype, 200 + i, 1.0), x, mean, rstd, weight)))
+        out.append(Case(case.name, (normal(xp, x.shape, dtype, 200 + i, 1.0), x, mean, rstd, weight)))
     return out
 
 
@@ -116,37 +113,37 @@ def _rms_norm_backward_cases(xp: Any, dtype: Any) -> list[Case]:
         x = case.args[0]
         weight = case.args[1] if len(case.args) > 1 else None
         _, rstd = reference.rms_norm(*case.args, **case.kwargs)
-        out.append(Case(case.name, (_rand(xp, x.shape, dtype, 400 + i, 1.0), x, rstd, weight)))
+        out.append(Case(case.name, (normal(xp, x.shape, dtype, 400 + i, 1.0), x, rstd, weight)))
     return out
 
 
 def _probabilities(xp: Any, shape: tuple[int, ...], dtype: Any, seed: int) -> Any:
     """Class probabilities along dim 1 (each sample's sum is 1)."""
-    return reference.softmax(_rand(xp, shape, dtype, seed), 1)
+    return reference.softmax(normal(xp, shape, dtype, seed), 1)
 
 
 def _cross_entropy_cases(xp: Any, dtype: Any) -> list[Case]:
     """Class indices with every third row ignored at every size; then ignore_index a class, class
     weights, label smoothing, both, N-d logits, a transposed view, and probability targets."""
     out = [
-        Case(f"{r}x{c}", (_rand(xp, (r, c), dtype, i), _targets(xp, r, c, 30 + i))) for i, (r, c) in enumerate(SHAPES)
+        Case(f"{r}x{c}", (normal(xp, (r, c), dtype, i), _targets(xp, r, c, 30 + i))) for i, (r, c) in enumerate(SHAPES)
     ]
     out.append(
-        Case("ignore_index 0", (_rand(xp, (6, 10), dtype, 40), _targets(xp, 6, 10, 41) % 10), {"ignore_index": 0})
+        Case("ignore_index 0", (normal(xp, (6, 10), dtype, 40), _targets(xp, 6, 10, 41) % 10), {"ignore_index": 0})
     )
-    weight = xp.abs(_rand(xp, (33,), dtype, 42, 1.0))
+    weight = xp.abs(normal(xp, (33,), dtype, 42, 1.0))
     weight[3] = 0  # a class of weight 0
-    x, t = _rand(xp, (40, 33), dtype, 43), _targets(xp, 40, 33, 44)
+    x, t = normal(xp, (40, 33), dtype, 43), _targets(xp, 40, 33, 44)
     out.append(Case("weight (40, 33)", (x, t), {"weight": weight}))
     out.append(Case("label_smoothing 0.1 (40, 33)", (x, t), {"label_smoothing": 0.1}))
     out.append(Case("weight, label_smoothing 0.25", (x, t), {"weight": weight, "label_smoothing": 0.25}))
     masked = x.copy()
     masked[:, 20:] = -np.inf  # masked logits: the targets below 20 keep a finite loss
     out.append(Case("-inf logits, weight", (masked, t % 20), {"weight": weight}))
-    out.append(Case("transposed view (33x40).T", (_rand(xp, (33, 40), dtype, 45).T, t)))
+    out.append(Case("transposed view (33x40).T", (normal(xp, (33, 40), dtype, 45).T, t)))
     t3 = np.random.default_rng(46).integers(0, 7, (4, 3, 5))
     t3[0, 0] = IGNORE
-    logits3 = _rand(xp, (4, 7, 3, 5), dtype, 47)
+    logits3 = normal(xp, (4, 7, 3, 5), dtype, 47)
     out.append(Case("(4, 7, 3, 5) logits, smoothing 0.1", (logits3, xp.asarray(t3)), {"label_smoothing": 0.1}))
     probs = _probabilities(xp, (40, 33), dtype, 48)
     out.append(Case("probabilities (40, 33)", (x, probs)))
@@ -162,7 +159,7 @@ def _cross_entropy_backward_cases(xp: Any, dtype: Any) -> list[Case]:
         logits, target = case.args
         loss, lse = reference.cross_entropy(logits, target, **case.kwargs)
         per_row = i % 2 == 0  # alternate reduction "none" (one grad per sample) and "mean" (one grad, /count)
-        grad = _rand(xp, loss.shape, dtype, 300 + i, 1.0) if per_row else xp.asarray(np.array(0.25, dtype=dtype))
+        grad = normal(xp, loss.shape, dtype, 300 + i, 1.0) if per_row else xp.asarray(np.array(0.25, dtype=dtype))
         out.append(
             Case(case.name + (" grad per row" if per_row else " scalar grad"), (logits, target, lse, grad), case.kwargs)
         )
@@ -179,24 +176,24 @@ def _make(kind: str) -> Any:
 
     def make_inputs(size: str, xp: Any, dtype: Any) -> Case:
         rows, cols = _parse(size)
-        x = _rand(xp, (rows, cols), dtype, 0)
+        x = normal(xp, (rows, cols), dtype, 0)
         if kind == "forward":
             return Case(size, (x,))
         if kind in ("softmax_backward", "log_softmax_backward"):
             y = reference.softmax(x) if kind == "softmax_backward" else reference.log_softmax(x)
-            return Case(size, (y, _rand(xp, (rows, cols), dtype, 1, 1.0)))
+            return Case(size, (y, normal(xp, (rows, cols), dtype, 1, 1.0)))
         if kind == "layer_norm":
-            return Case(size, (x, _rand(xp, (cols,), dtype, 2, 1.0), _rand(xp, (cols,), dtype, 3, 1.0)))
+            return Case(size, (x, normal(xp, (cols,), dtype, 2, 1.0), normal(xp, (cols,), dtype, 3, 1.0)))
         if kind == "layer_norm_backward":
-            weight = _rand(xp, (cols,), dtype, 2, 1.0)
+            weight = normal(xp, (cols,), dtype, 2, 1.0)
             _, mean, rstd = reference.layer_norm(x, weight)
-            return Case(size, (_rand(xp, (rows, cols), dtype, 1, 1.0), x, mean, rstd, weight))
+            return Case(size, (normal(xp, (rows, cols), dtype, 1, 1.0), x, mean, rstd, weight))
         if kind == "rms_norm":
-            return Case(size, (x, _rand(xp, (cols,), dtype, 2, 1.0)))
+            return Case(size, (x, normal(xp, (cols,), dtype, 2, 1.0)))
         if kind == "rms_norm_backward":
-            weight = _rand(xp, (cols,), dtype, 2, 1.0)
+            weight = normal(xp, (cols,), dtype, 2, 1.0)
             _, rstd = reference.rms_norm(x, weight)
-            return Case(size, (_rand(xp, (rows, cols), dtype, 1, 1.0), x, rstd, weight))
+            return Case(size, (normal(xp, (rows, cols), dtype, 1, 1.0), x, rstd, weight))
         target = xp.asarray(np.random.default_rng(4).integers(0, cols, rows).astype(np.int64))
         if kind == "cross_entropy":
             return Case(size, (x, target))
@@ -206,27 +203,13 @@ def _make(kind: str) -> Any:
     return make_inputs
 
 
-def _elements(case: Case) -> tuple[int, int]:
-    """(rows, cols) of the op's main array, always its first argument (x, y, grad or logits)."""
-    x = case.args[0]
-    return x.size // max(x.shape[-1], 1), x.shape[-1]
-
-
 def _traffic(arrays_read: int, arrays_written: int, row_values: int = 0, col_values: int = 0) -> Any:
     """bytes(case): whole (rows, cols) arrays read and written once, plus per-row and per-column vectors."""
 
     def count(case: Case) -> int:
-        rows, cols = _elements(case)
+        rows, cols = rows_and_cols(case)
         item = case.args[0].dtype.itemsize
         return item * ((arrays_read + arrays_written) * rows * cols + row_values * rows + col_values * cols)
-
-    return count
-
-
-def _flops(per_element: int) -> Any:
-    def count(case: Case) -> int:
-        rows, cols = _elements(case)
-        return per_element * rows * cols
 
     return count
 
@@ -323,7 +306,7 @@ for _op, _what, _cases, _kind, _bytes, _flop in [
             description=_what,
             cases=_cases,
             make_inputs=_make(_kind),
-            flops=_flops(_flop),
+            flops=flops_per_element(_flop),
             bytes=_bytes,
             default_sizes=SIZES,
         )
