@@ -211,26 +211,27 @@ def order(op: str, device: str) -> tuple[Variant, ...]:
 def pick(op: str, device: str, *args: Any, **kwargs: Any) -> Variant:
     """The variant that runs ``op(*args, **kwargs)`` on ``device``: the first in ``order`` that
     supports the call."""
-    for v in order(op, device):
-        if v.supports(*args, **kwargs):
+    first = next((a for a in args if hasattr(a, "dtype")), None)
+    return _first_taker(op, device, None if first is None else _dtype_name(first.dtype), args, kwargs)
+
+
+def _first_taker(op: str, device: str, dtype: str | None, args: tuple, kwargs: dict) -> Variant:
+    """``Variant.supports`` over ``order``, written out: ``run`` calls this for every kernel-backed
+    op, forward and backward, so it makes no method call per variant."""
+    for v in _order.get((op, device)) or order(op, device):
+        if v.reference or ((dtype is None or dtype in v.dtypes) and (v.when is None or v.when(*args, **kwargs))):
             return v
     raise KeyError(f"kernels: no variant of {op!r} on {device!r} takes this call, and it has no reference")
 
 
 def run(op: str, *args: Any, **kwargs: Any) -> Any:
     """Run ``op`` on its first array argument's device with the variant ``pick`` chooses:
-    the one call every kernel-backed Function makes. (``pick``'s loop, written out: this runs
-    for every kernel-backed op, forward and backward.)"""
+    the one call every kernel-backed Function makes."""
     first = args[0] if args and hasattr(args[0], "dtype") else next((a for a in args if hasattr(a, "dtype")), None)
     if first is None:
         raise TypeError(f"kernels.run({op!r}): needs an array argument to find the device, got {len(args)} others")
     device = "cpu" if type(first) is np.ndarray else device_of(first)
-    variants = _order.get((op, device)) or order(op, device)
-    dtype = _dtype_name(first.dtype)
-    for v in variants:
-        if v.reference or (dtype in v.dtypes and (v.when is None or v.when(*args, **kwargs))):
-            return v.fn(*args, **kwargs)
-    raise KeyError(f"kernels: no variant of {op!r} on {device!r} takes this call, and it has no reference")
+    return _first_taker(op, device, _dtype_name(first.dtype), args, kwargs).fn(*args, **kwargs)
 
 
 def get(op: str, device: str, dtype: Any = None) -> Variant:
