@@ -11,7 +11,7 @@ from glassgrad.kernels.cuda.bfloat16 import from_bfloat16_bits, to_bfloat16_bits
 
 pytestmark = pytest.mark.gpu
 
-FP32_VARIANTS = [v.name for v in kernels.list("matmul", "cuda") if v.supports("float32") and not v.reference]
+FP32_VARIANTS = [v.name for v in kernels.list("matmul", "cuda") if v.supports_dtype("float32") and not v.reference]
 SHAPES = [
     (1, 1, 1),
     (7, 7, 7),
