@@ -8,6 +8,7 @@ and kernels are written out in the open.
 """
 
 from . import cpu_threads, data, kernels, nn, optim  # cpu_threads: numba's threading layer (first)
+from . import autograd  # gg.autograd.grad, .functional, ...
 from .engine import ops as _ops
 from .engine.backend import cuda_is_available
 from .engine.creation import (
@@ -49,7 +50,7 @@ from .engine.dtypes import (
 )
 from .engine.function import Context, Function
 from .engine.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .engine.gradcheck import GradcheckError, gradcheck
+from .engine.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .engine.ops import *  # the top-level functions: gg.exp, gg.cat, ...
 from .engine.random import initial_seed, manual_seed
 from .engine.tensor import Tensor

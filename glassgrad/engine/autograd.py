@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .grad_mode import no_grad
+from .grad_mode import enable_grad, no_grad
 
 
 def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
@@ -31,12 +31,12 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     return grad
 
 
-def consumer_counts(root: Node | Tensor) -> dict[int, int]:
-    """For every vertex reachable from ``root`` (nodes, and leaf tensors that require grad), by id:
+def consumer_counts(*roots: Node | Tensor) -> dict[int, int]:
+    """For every vertex reachable from ``roots`` (nodes, and leaf tensors that require grad), by id:
     the number of edges from the nodes that use it (``a * a`` counts two). A node's parents are
     its ``inputs``; a leaf has none. One iterative walk (no recursion limit)."""
-    consumers: dict[int, int] = {id(root): 0}
-    stack = [root]
+    consumers: dict[int, int] = {id(root): 0 for root in roots}
+    stack = list(roots)
     while stack:
         vertex = stack.pop()
         if type(vertex) is Node:
@@ -51,19 +51,19 @@ def consumer_counts(root: Node | Tensor) -> dict[int, int]:
     return consumers
 
 
-def topological_order(root: Node | Tensor) -> list[Node | Tensor]:
-    """The graph's vertices reachable from ``root``, root first, each one after *every* vertex
-    that consumed it: Kahn's algorithm on ``consumer_counts``. Starting from the root, a vertex
-    becomes ready when its last consumer has been emitted, i.e. when all of dL/dv has been summed.
-    ``backward`` walks the graph in this order (the same loop, fused with the gradient step).
+def topological_order(*roots: Node | Tensor) -> list[Node | Tensor]:
+    """The graph's vertices reachable from ``roots``, roots first, each one after *every* vertex
+    that consumed it: Kahn's algorithm on ``consumer_counts``. A vertex becomes ready when its
+    last consumer has been emitted, i.e. when all of dL/dv has been summed. ``backward`` walks
+    the graph in this order (the same loop, fused with the gradient step).
 
     Marking a vertex when it is first *reached* instead (a plain DFS with a visited set) emits it
     too early whenever it is used both directly and through a longer path (``a + 2 * a``, every
     residual connection).
     """
-    consumers = consumer_counts(root)
+    consumers = consumer_counts(*roots)
     order: list[Node | Tensor] = []
-    ready = [root]
+    ready = [r for r in dict.fromkeys(roots) if consumers[id(r)] == 0]
     while ready:
         vertex = ready.pop()
         order.append(vertex)
@@ -76,22 +76,42 @@ def topological_order(root: Node | Tensor) -> list[Node | Tensor]:
     return order
 
 
-def _initial_gradient(root: Tensor, gradient: Any) -> Any:
+def _leading_to(roots: list[Node | Tensor], targets: set[int]) -> set[int]:
+    """The ids of the vertices from which some target is reachable (targets included): the only
+    ones whose backward ``grad(outputs, inputs)`` needs to run."""
+    needed: set[int] = set()
+    for vertex in reversed(topological_order(*roots)):  # every parent before its consumers
+        if id(vertex) in targets or (
+            type(vertex) is Node and any(p is not None and id(p) in needed for p in vertex.inputs)
+        ):
+            needed.add(id(vertex))
+    return needed
+
+
+def _initial_gradient(op: str, root: Tensor, gradient: Any, create_graph: bool) -> Any:
+    """dL/d(root) to start from: ones for a one-element root, else ``gradient`` checked against it
+    (as a Recorded tensor, keeping its own history, when the backward is recorded)."""
+    if not isinstance(root, Tensor):
+        raise TypeError(f"{op}: outputs must be Tensors, got {type(root).__name__}")
     if not root.requires_grad:
         raise RuntimeError(
-            "backward: the tensor does not require grad and has no grad_fn "
+            f"{op}: element 0 of tensors does not require grad and does not have a grad_fn "
             "(was it made inside no_grad(), or from tensors with requires_grad=False?)"
         )
     if gradient is None:
         if root.numel() != 1:
             raise RuntimeError(
-                f"backward: grad can be implicitly created only for scalar outputs, "
-                f"but the output has shape {root.shape}; pass gradient= of that shape"
+                f"{op}: grad can be implicitly created only for scalar outputs, "
+                f"but the output has shape {root.shape}; pass a gradient of that shape"
             )
-        return root.xp.ones_like(root.array)
+        g = root.xp.ones_like(root.array)
+        return Recorded(Tensor(g)) if create_graph else g
     g = gradient.array if isinstance(gradient, Tensor) else root.xp.asarray(gradient)
     if g.shape != root.shape:
-        raise RuntimeError(f"backward: gradient has shape {tuple(g.shape)} but the output has shape {root.shape}")
+        raise RuntimeError(f"{op}: gradient has shape {tuple(g.shape)} but the output has shape {root.shape}")
+    if create_graph:
+        t = gradient if isinstance(gradient, Tensor) else Tensor(g)
+        return Recorded(t if t.dtype == root.dtype else t.to(root.dtype))
     return g.astype(root.dtype, copy=False)
 
 
@@ -111,7 +131,11 @@ def _accumulate_grad(tensor: Tensor, g: Any, handed_out: set[int]) -> None:
     kernels' one pass over memory relies on). Otherwise it is copied into an array laid
     out like the tensor: Linear's W.grad, xᵀg coming back transposed through Wᵀ, a
     partial view, memory already handed to another tensor (in-place updates of one
-    .grad must never show up in another)."""
+    .grad must never show up in another). A recorded gradient (``create_graph``) is kept
+    as the tensor it is, with its graph, and summed out of place."""
+    if type(g) is Recorded:
+        tensor._grad = g.tensor if tensor.grad is None else tensor.grad + g.tensor
+        return
     if tensor.grad is None:
         owner = _memory_owner(g)
         adopt = owner is not None and id(owner) not in handed_out and g.strides == tensor.array.strides
@@ -130,45 +154,156 @@ def _accumulate_grad(tensor: Tensor, g: Any, handed_out: set[int]) -> None:
 
 
 def _run_hooks(hooks: list[Any], g: Any) -> Any:
+    """Each hook sees the gradient as a Tensor and may return a replacement."""
     for hook in hooks:
-        replaced = hook(Tensor(g))
+        replaced = hook(g.tensor if type(g) is Recorded else Tensor(g))
         if replaced is not None:
-            g = replaced.array if isinstance(replaced, Tensor) else replaced
+            if type(g) is Recorded:
+                g = Recorded(replaced if isinstance(replaced, Tensor) else Tensor(replaced))
+            else:
+                g = replaced.array if isinstance(replaced, Tensor) else replaced
     return g
 
 
-def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> None:
-    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
-
-    The vertices are visited in ``topological_order``, the walk and the gradient step in one
-    loop: a node's ``backward`` turns dL/d(output) into dL/d(input) per input, each summed back
-    to the input's shape (``unbroadcast``), cast to its dtype and added to that input's pending
-    gradient; the input becomes ready once its last consumer has passed its share on.
-    """
-    g0 = _initial_gradient(root, gradient)
-    start = root.grad_fn if root.grad_fn is not None else root
-    pending: dict[int, Any] = {id(start): g0}
+def backward(
+    root: Tensor,
+    gradient: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Any = None,
+) -> None:
+    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad (only into
+    ``inputs`` when given). With ``create_graph`` the backward pass is itself recorded, so each
+    ``.grad`` has a graph and can be differentiated again; the graph is then kept (``retain_graph``
+    defaults to ``create_graph``, as in PyTorch)."""
+    only = None if inputs is None else _as_tensors("backward", inputs, "inputs")
+    if only is not None:
+        for t in only:
+            if not t.requires_grad:
+                raise RuntimeError("backward: one of the differentiated Tensors does not require grad")
+    g0 = _initial_gradient("backward", root, gradient, create_graph)
+    keep = create_graph if retain_graph is None else retain_graph
     handed_out: set[int] = set()
-    if gradient is not None:
+    if gradient is not None and not create_graph:
         handed_out.add(id(_memory_owner(g0)))  # the caller's array (or None): a .grad gets a copy, never it
-    consumers = consumer_counts(start)
-    ready = [start]
-    with no_grad():
+    targets = None if only is None else {id(_vertex(t)): t for t in only}
+    got = _walk([root], [g0], keep, create_graph, targets, handed_out)
+    if targets is not None:
+        for key, t in targets.items():
+            if key in got:
+                _accumulate_grad(t, got[key], handed_out)
+
+
+def grad(
+    outputs: Any,
+    inputs: Any,
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool | None = None,
+    materialize_grads: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """The gradients of ``outputs`` with respect to ``inputs`` (``torch.autograd.grad``): Σᵢ vᵢᵀ ∂outᵢ/∂x
+    for each input x, with vᵢ = ``grad_outputs[i]`` (ones for a one-element output). Nothing is
+    accumulated into ``.grad``. With ``create_graph`` the result has a graph of its own (a derivative
+    that can be differentiated). An input the outputs do not depend on raises unless ``allow_unused``
+    (then None, or zeros with ``materialize_grads``)."""
+    outs = _as_tensors("grad", outputs, "outputs")
+    ins = _as_tensors("grad", inputs, "inputs")
+    if grad_outputs is None:
+        gouts: list[Any] = [None] * len(outs)
+    else:
+        gouts = list(grad_outputs) if isinstance(grad_outputs, list | tuple) else [grad_outputs]
+        if len(gouts) != len(outs):
+            raise RuntimeError(f"grad: got {len(gouts)} grad_outputs for {len(outs)} outputs")
+    for i, t in enumerate(ins):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} (shape {t.shape}) does not require grad")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if materialize_grads and not allow_unused:
+        raise ValueError("grad: materialize_grads=True needs allow_unused not to be False")
+    roots = [(o, g) for o, g in zip(outs, gouts, strict=True)]
+    starts = [_initial_gradient("grad", o, g, create_graph) for o, g in roots]
+    keep = create_graph if retain_graph is None else retain_graph
+    targets = {id(_vertex(t)): t for t in ins}
+    got = _walk(outs, starts, keep, create_graph, targets, set())
+    results: list[Tensor | None] = []
+    for i, t in enumerate(ins):
+        g = got.get(id(_vertex(t)))
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad: input {i} (shape {t.shape}) is not used by the outputs' graph; pass allow_unused=True"
+                )
+            results.append(Tensor(t.xp.zeros_like(t.array)) if materialize_grads else None)
+        elif type(g) is Recorded:
+            results.append(g.tensor)
+        else:
+            results.append(Tensor(g))
+    return tuple(results)
+
+
+def _as_tensors(op: str, value: Any, what: str) -> list[Tensor]:
+    items = list(value) if isinstance(value, list | tuple) else [value]
+    for i, t in enumerate(items):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: {what}[{i}] must be a Tensor, got {type(t).__name__}")
+    return items
+
+
+def _vertex(t: Tensor) -> Node | Tensor:
+    """Where a tensor's gradient collects in the graph: its node, or itself for a leaf."""
+    return t.grad_fn if t.grad_fn is not None else t
+
+
+def _walk(
+    roots: list[Tensor],
+    starts: list[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    targets: dict[int, Tensor] | None,
+    handed_out: set[int],
+) -> dict[int, Any]:
+    """The backward pass from ``roots`` (gradients ``starts``), in ``topological_order``: a node's
+    ``backward`` turns dL/d(output) into dL/d(input) per input, each summed back to the input's shape
+    (``unbroadcast``), cast to its dtype and added to that input's pending gradient; the input becomes
+    ready once its last consumer has passed its share on. Leaves accumulate into ``.grad`` when
+    ``targets`` is None; otherwise only the targets' gradients are collected (and returned by id), and
+    only the nodes that lead to one run. A recorded pass (``create_graph``) carries Recorded gradients,
+    so the same loop records its own graph."""
+    vertices = [_vertex(r) for r in roots]
+    pending: dict[int, Any] = {}
+    for v, g in zip(vertices, starts, strict=True):
+        key = id(v)
+        pending[key] = g if key not in pending else pending[key] + g
+    needed = None if targets is None else _leading_to(vertices, set(targets))
+    got: dict[int, Any] = {}
+    consumers = consumer_counts(*vertices)
+    ready = [v for v in dict.fromkeys(vertices) if consumers[id(v)] == 0]
+    step = recorded_node_backward if create_graph else _node_backward
+    with enable_grad() if create_graph else no_grad():
         while ready:
             vertex = ready.pop()
-            g = pending.pop(id(vertex), None)
+            key = id(vertex)
+            g = pending.pop(key, None)
+            if targets is not None and key in targets and g is not None:  # a leaf's hooks run here, a node's below
+                got[key] = g if type(vertex) is Node else _run_hooks(vertex._hooks, g)
             if type(vertex) is not Node:  # a leaf
-                if g is not None:
+                if g is not None and targets is None:
                     _accumulate_grad(vertex, _run_hooks(vertex._hooks, g), handed_out)
                 continue
             node = vertex
-            grads = (None,) * len(node.inputs) if g is None else _node_backward(node, g, retain_graph, handed_out)
+            if g is None or (needed is not None and key not in needed):
+                grads: tuple[Any, ...] = (None,) * len(node.inputs)
+            else:
+                grads = step(node, g, retain_graph, handed_out)
             for parent, meta, pg in zip(node.inputs, node.input_meta, grads, strict=True):
                 if parent is None:
                     continue
                 key = id(parent)
                 if pg is not None:
-                    shape, dtype = meta
+                    shape, dtype = meta[0], meta[1]
                     if pg.shape != shape:
                         pg = unbroadcast(pg, shape)
                     if pg.dtype != dtype:
@@ -177,22 +312,13 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
                 consumers[key] -= 1
                 if consumers[key] == 0:
                     ready.append(parent)
+    return got
 
 
 def _node_backward(node: Node, g: Any, retain_graph: bool, handed_out: set[int]) -> tuple[Any, ...]:
     """One gradient per input of ``node`` (None where there is none) from g = dL/d(its output),
     after the output's hooks and retain_grad; frees the saved arrays unless ``retain_graph``."""
-    if node.hooks:
-        g = _run_hooks(node.hooks, g)
-    if node.retained_by is not None:
-        retained = node.retained_by()
-        if retained is not None:
-            _accumulate_grad(retained, g, handed_out)
-    if node.freed:
-        raise RuntimeError(
-            f"backward: trying to backward through the graph a second time "
-            f"({node.name()} was freed); pass retain_graph=True to the first backward"
-        )
+    g = before_node_backward(node, g, handed_out)
     input_grads = node.function.backward(node.ctx, g)
     if not isinstance(input_grads, tuple):
         input_grads = (input_grads,)
@@ -204,5 +330,23 @@ def _node_backward(node: Node, g: Any, retain_graph: bool, handed_out: set[int])
     return input_grads
 
 
+def before_node_backward(node: Node, g: Any, handed_out: set[int]) -> Any:
+    """The output's hooks and retain_grad run on g = dL/d(output); a node already freed raises."""
+    if node.hooks:
+        g = _run_hooks(node.hooks, g)
+    if node.retained_by is not None:
+        retained = node.retained_by()
+        if retained is not None:
+            _accumulate_grad(retained, g, handed_out)
+    if node.freed:
+        raise RuntimeError(
+            f"backward: trying to backward through the graph a second time "
+            f"({node.name()} was freed); pass retain_graph=True to the first backward"
+        )
+    return g
+
+
 from .function import Node  # noqa: E402 - at the end, as in function.py
 from .tensor import Tensor  # noqa: E402 - at the end, as in function.py
+from .recorded import Recorded  # noqa: E402
+from .recorded_backward import recorded_node_backward  # noqa: E402

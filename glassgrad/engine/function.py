@@ -62,18 +62,43 @@ class Node:
     call*: its own Node when it was computed, the tensor itself when it is a leaf
     that requires grad, else None. Nodes never change after they are made, so an
     in-place op that later gives a tensor a new node cannot rewire this one.
-    ``input_meta`` keeps each input's shape and dtype, to which its gradient is summed
-    back and cast. ``hooks`` are the tensor hooks registered on the output while this
-    node made it; ``retained_by`` is the output tensor when it called retain_grad().
+    ``input_meta`` keeps each tensor input's shape, dtype and array id (shape and dtype
+    None for an input without history, None for a non-tensor argument): its gradient is summed back to that shape and cast to that dtype,
+    and a recorded backward (``create_graph``) knows a saved array as that input by its
+    id, as it knows the output by ``output_id``. ``call`` keeps the positional inputs and
+    options for a Function with a ``decomposition``. ``hooks`` are the tensor hooks
+    registered on the output while this node made it; ``retained_by`` is the output
+    tensor when it called retain_grad().
     """
 
-    __slots__ = ("function", "ctx", "inputs", "input_meta", "freed", "hooks", "retained_by", "__weakref__")
+    __slots__ = (
+        "function",
+        "ctx",
+        "inputs",
+        "input_meta",
+        "output_id",
+        "call",
+        "freed",
+        "hooks",
+        "retained_by",
+        "__weakref__",
+    )
 
-    def __init__(self, function: type[Function], ctx: Context, inputs: tuple[Any, ...], input_meta: tuple[Any, ...]):
+    def __init__(
+        self,
+        function: type[Function],
+        ctx: Context,
+        inputs: tuple[Any, ...],
+        input_meta: tuple[Any, ...],
+        output_id: int = 0,
+        call: tuple[tuple[Any, ...], dict[str, Any]] | None = None,
+    ):
         self.function = function
         self.ctx = ctx
         self.inputs = inputs
         self.input_meta = input_meta
+        self.output_id = output_id
+        self.call = call
         self.freed = False
         self.hooks: list[Any] = []
         self.retained_by: Any = None  # a weakref.ref to the output tensor
@@ -81,8 +106,40 @@ class Node:
     def name(self) -> str:
         return f"{self.function.__name__}Backward"
 
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """PyTorch's view of the edges: per input, ``(its node, 0)``, ``(AccumulateGrad of the leaf, 0)``
+        or ``(None, 0)`` for an input without history."""
+        return tuple((_edge(p), 0) for p in self.inputs)
+
     def __repr__(self) -> str:
         return f"<{self.name()}>"
+
+
+class AccumulateGrad:
+    """PyTorch's name for the end of an edge at a leaf: ``variable`` is the leaf tensor."""
+
+    __slots__ = ("variable",)
+    next_functions: tuple[()] = ()
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self) -> int:
+        return id(self.variable)
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+
+def _edge(parent: Any) -> Any:
+    return None if parent is None else parent if type(parent) is Node else AccumulateGrad(parent)
 
 
 class Function:
@@ -90,6 +147,9 @@ class Function:
 
     #: ops whose output has no gradient (comparisons, argmax) set this to False
     differentiable = True
+    #: ``decomposition(*inputs, **options)``: the same forward in other, differentiable ops. A Function whose
+    #: backward runs a kernel has one; a recorded backward (``create_graph``) differentiates it instead.
+    decomposition: Any = None
 
     @staticmethod
     def forward(ctx: Context, *args: Any, **kwargs: Any) -> Any:
@@ -118,7 +178,7 @@ class Function:
             arrays.append(array)
             needs.append(a.requires_grad)
             inputs.append((a.grad_fn if a.grad_fn is not None else a) if a.requires_grad else None)
-            meta.append((array.shape, array.dtype) if a.requires_grad else None)
+            meta.append((array.shape, array.dtype, id(array)) if a.requires_grad else (None, None, id(array)))
         record = cls.differentiable and True in needs and is_grad_enabled()
         xp = np if kind is np.ndarray or first is None else backend.xp_of(first.array)
         ctx = Context(xp, tuple(needs))
@@ -131,7 +191,8 @@ class Function:
             record_view(result, first, lambda t: cls.apply(t, *args[1:], **kwargs))
         if record and out.dtype.kind == "f":
             result.requires_grad = True
-            result.grad_fn = Node(cls, ctx, tuple(inputs), tuple(meta))
+            call = (args, kwargs) if cls.decomposition is not None else None
+            result.grad_fn = Node(cls, ctx, tuple(inputs), tuple(meta), id(out), call)
         return result
 
 

@@ -1,4 +1,5 @@
-"""Finite-difference gradient check.
+"""Finite-difference gradient checks: of the gradient (``gradcheck``) and of the gradient's gradient
+(``gradgradcheck``).
 
 For a function f and random weights v, let L(x) = Σ v ⊙ f(x). Backprop gives
 ∂L/∂xᵢ for every input element at once; central differences give
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from .grad_mode import no_grad
+from .grad_mode import enable_grad, no_grad
 from .tensor import Tensor
 
 
@@ -100,3 +101,44 @@ def _central_difference(array: Any, index: Any, eps: float, objective: Callable[
     minus = objective()
     array[index] = original
     return (plus - minus) / (2 * eps)
+
+
+def gradgradcheck(
+    fn: Callable[..., Any],
+    inputs: Sequence[Any] | Tensor,
+    grad_outputs: Sequence[Tensor] | None = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    seed: int = 0,
+) -> bool:
+    """Check the second derivatives of ``fn`` (``torch.autograd.gradgradcheck``): ``gradcheck`` of
+    (x, v) ↦ vᵀ ∂fn/∂x, the first derivative computed with ``create_graph=True``. Both x and the
+    output weights v (random float64 when ``grad_outputs`` is None) are checked, so the recorded
+    backward must be right in the gradient it receives as well as in the inputs."""
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradgradcheck: no input requires grad")
+    with enable_grad():
+        outs = [o for o in _float_outputs(fn(*inputs)) if o.requires_grad]
+    if grad_outputs is None:
+        rng = np.random.default_rng(seed + 1)
+        grad_outputs = [
+            Tensor(o.xp.asarray(rng.standard_normal(o.shape)), requires_grad=True).to(o.dtype) for o in outs
+        ]
+    grad_outputs = list(grad_outputs)
+    n = len(inputs)
+
+    def first_derivative(*args: Any) -> tuple[Tensor, ...]:
+        xs, vs = args[:n], args[n:]
+        with enable_grad():
+            ys = [o for o in _float_outputs(fn(*xs)) if o.requires_grad]
+            grads = autograd.grad(ys, [xs[i] for i in checked], list(vs), create_graph=True, allow_unused=True)
+        return tuple(Tensor(xs[i].xp.zeros_like(xs[i].array)) if g is None else g for i, g in zip(checked, grads))
+
+    return gradcheck(first_derivative, (*inputs, *grad_outputs), eps, atol, rtol, raise_exception, seed)
+
+
+from . import autograd  # noqa: E402 - at the end: autograd imports tensor, which imports this package's ops

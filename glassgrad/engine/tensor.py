@@ -138,9 +138,12 @@ class Tensor:
         self.requires_grad = requires_grad
         return self
 
-    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see engine/autograd.py)."""
-        autograd.backward(self, gradient, retain_graph)
+    def backward(
+        self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False, inputs: Any = None
+    ) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (only ``inputs``' when given); with
+        ``create_graph`` the backward is recorded, so the gradients can be differentiated (engine/autograd.py)."""
+        autograd.backward(self, gradient, retain_graph, create_graph, inputs)
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a

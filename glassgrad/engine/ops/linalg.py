@@ -14,6 +14,7 @@ import numpy as np
 from ... import kernels
 from .. import backend
 from ..function import Context, Function
+from ..recorded import Recorded
 from ..tensor import Tensor
 
 
@@ -22,8 +23,11 @@ def matmul_arrays(a: Any, b: Any) -> Any:
 
     A 2-D right operand folds the left batch into its rows (one big GEMM, as
     for a Linear layer); otherwise both are broadcast to one batch and run as
-    a batched (B, M, K) @ (B, K, N) product.
+    a batched (B, M, K) @ (B, K, N) product. In a recorded backward (``create_graph``,
+    engine/recorded.py) the operands are Recorded and this is the recorded matmul op.
     """
+    if type(a) is Recorded or type(b) is Recorded:
+        return a @ b
     if a.ndim == 2 and b.ndim == 2:
         return kernels.run("matmul", a, b)
     m, k = a.shape[-2:]
