@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import observers
 from .grad_mode import enable_grad, no_grad
 
 
@@ -291,15 +292,21 @@ def _walk(
                 got[key] = g if type(vertex) is Node else _run_hooks(vertex._hooks, g)
             if type(vertex) is not Node:  # a leaf
                 if g is not None and targets is None:
-                    _accumulate_grad(vertex, _run_hooks(vertex._hooks, g), handed_out)
+                    g = _run_hooks(vertex._hooks, g)
+                    if observers.ACTIVE:
+                        observers.accumulate(vertex, g)
+                    _accumulate_grad(vertex, g, handed_out)
                 continue
             node = vertex
             if g is None or (needed is not None and key not in needed):
                 grads: tuple[Any, ...] = (None,) * len(node.inputs)
             else:
                 grads = step(node, g, retain_graph, handed_out)
+            sent: list[Any] | None = [] if observers.ACTIVE else None
             for parent, meta, pg in zip(node.inputs, node.input_meta, grads, strict=True):
                 if parent is None:
+                    if sent is not None:
+                        sent.append(None)
                     continue
                 key = id(parent)
                 if pg is not None:
@@ -309,9 +316,13 @@ def _walk(
                     if pg.dtype != dtype:
                         pg = pg.astype(dtype)
                     pending[key] = pg if key not in pending else pending[key] + pg
+                if sent is not None:
+                    sent.append(pg)
                 consumers[key] -= 1
                 if consumers[key] == 0:
                     ready.append(parent)
+            if sent is not None and g is not None:
+                observers.backward(node, g, tuple(sent))
     return got
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backend
+from . import backend, observers
 from .grad_mode import is_grad_enabled
 
 
@@ -193,6 +193,8 @@ class Function:
             result.requires_grad = True
             call = (args, kwargs) if cls.decomposition is not None else None
             result.grad_fn = Node(cls, ctx, tuple(inputs), tuple(meta), id(out), call)
+        if observers.ACTIVE:
+            observers.forward(cls, args, kwargs, result)
         return result
 
 
