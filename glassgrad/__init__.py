@@ -8,7 +8,6 @@ and kernels are written out in the open.
 """
 
 from . import cpu_threads, data, kernels, nn, optim  # cpu_threads: numba's threading layer (first)
-from . import autograd  # gg.autograd.grad, .functional, ...
 from .engine import ops as _ops
 from .engine.backend import cuda_is_available
 from .engine.creation import (
@@ -64,3 +63,6 @@ class cuda:  # noqa: N801 - mirrors torch.cuda
     """``glassgrad.cuda.is_available()``"""
 
     is_available = staticmethod(cuda_is_available)
+
+
+from . import autograd  # noqa: E402 - gg.autograd.grad, .functional, ...: after the engine it wraps

@@ -358,6 +358,6 @@ def before_node_backward(node: Node, g: Any, handed_out: set[int]) -> Any:
 
 
 from .function import Node  # noqa: E402 - at the end, as in function.py
-from .tensor import Tensor  # noqa: E402 - at the end, as in function.py
 from .recorded import Recorded  # noqa: E402
 from .recorded_backward import recorded_node_backward  # noqa: E402
+from .tensor import Tensor  # noqa: E402 - at the end, as in function.py

@@ -136,7 +136,9 @@ def gradgradcheck(
         with enable_grad():
             ys = [o for o in _float_outputs(fn(*xs)) if o.requires_grad]
             grads = autograd.grad(ys, [xs[i] for i in checked], list(vs), create_graph=True, allow_unused=True)
-        return tuple(Tensor(xs[i].xp.zeros_like(xs[i].array)) if g is None else g for i, g in zip(checked, grads))
+        return tuple(
+            Tensor(xs[i].xp.zeros_like(xs[i].array)) if g is None else g for i, g in zip(checked, grads, strict=True)
+        )
 
     return gradcheck(first_derivative, (*inputs, *grad_outputs), eps, atol, rtol, raise_exception, seed)
 
