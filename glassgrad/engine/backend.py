@@ -94,9 +94,12 @@ def to_device(array: Any, device: str, op: str | None = None):
 
 
 def scatter_add(target: Any, index: Any, values: Any) -> None:
-    """target[index] += values, adding up repeated indices (np.add.at / cupyx.scatter_add)."""
+    """target[index] += values, adding up repeated indices (np.add.at / cupyx.scatter_add; on a Recorded
+    target, in a recorded backward, the recorded op that does it)."""
     if isinstance(target, np.ndarray):
         np.add.at(target, index, values)
+    elif hasattr(target, "add_at"):
+        target.add_at(index, values)
     else:
         import cupyx
 

@@ -26,11 +26,12 @@ from .tensor import Tensor
 class Recorded:
     """An array-like over a Tensor: NumPy's method names, the engine's recorded ops underneath."""
 
-    __slots__ = ("tensor",)
-    __array_priority__ = 2000  # ndarray ∘ Recorded calls Recorded's reflected operator
+    __slots__ = ("tensor", "base")
+    __array_ufunc__ = None  # ndarray ∘ Recorded calls Recorded's reflected operator
 
-    def __init__(self, tensor: Tensor) -> None:
+    def __init__(self, tensor: Tensor, base: tuple[Recorded, Any] | None = None) -> None:
         self.tensor = tensor
+        self.base = base  # (the Recorded it was indexed from, the index): a write here writes back there
 
     # ------------------------------------------------------------ facts (NumPy's names)
     shape = property(lambda self: self.tensor.shape)
@@ -83,6 +84,24 @@ class Recorded:
     def __rmatmul__(self, o: Any) -> Recorded:
         return Recorded(tensor_of(o) @ self.tensor)
 
+    # in-place arithmetic as NumPy's: the name keeps the array, and a view's base sees the change
+    def __iadd__(self, o: Any) -> Recorded:
+        return self._assign(self.tensor + tensor_of(o))
+
+    def __isub__(self, o: Any) -> Recorded:
+        return self._assign(self.tensor - tensor_of(o))
+
+    def __imul__(self, o: Any) -> Recorded:
+        return self._assign(self.tensor * tensor_of(o))
+
+    def __itruediv__(self, o: Any) -> Recorded:
+        return self._assign(self.tensor / tensor_of(o))
+
+    def _assign(self, tensor: Tensor) -> Recorded:
+        self.tensor = tensor
+        self._write_back()
+        return self
+
     def __neg__(self) -> Recorded:
         return Recorded(-self.tensor)
 
@@ -117,17 +136,41 @@ class Recorded:
     def __or__(self, o: Any) -> Recorded:
         return Recorded(self.tensor | tensor_of(o))
 
+    def __rand__(self, o: Any) -> Recorded:
+        return Recorded(tensor_of(o) & self.tensor)
+
+    def __ror__(self, o: Any) -> Recorded:
+        return Recorded(tensor_of(o) | self.tensor)
+
+    def __bool__(self) -> bool:
+        return bool(self.tensor.array)
+
     __hash__ = None  # type: ignore[assignment]
 
     # ------------------------------------------------------------ indexing
     def __getitem__(self, index: Any) -> Recorded:
-        return Recorded(self.tensor[constant_index(index)])
+        index = constant_index(index)
+        return Recorded(self.tensor[index], base=(self, index))
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        """``a[index] = value`` as the out-of-place, recorded ``index_put``: ``a`` now names the result."""
+        """``a[index] = value`` as the out-of-place, recorded ``index_put``: ``a`` now names the result
+        (and, for ``a`` taken as ``b[i]``, ``b[i] = a`` follows, as a write into a NumPy view shows in its base)."""
         from .ops.indexing import index_put
 
         self.tensor = index_put(self.tensor, constant_index(index), tensor_of(value, like=self.tensor))
+        self._write_back()
+
+    def add_at(self, index: Any, values: Any) -> None:
+        """``np.add.at(a, index, values)`` as the out-of-place, recorded ``add_at``: ``a`` now names the result."""
+        from .ops.indexing import add_at
+
+        self.tensor = add_at(self.tensor, constant_index(index), _as_tensor(values))
+        self._write_back()
+
+    def _write_back(self) -> None:
+        if self.base is not None:
+            base, index = self.base
+            base[index] = self
 
     # ------------------------------------------------------------ NumPy's methods
     def sum(self, axis: Any = None, keepdims: bool = False, dtype: Any = None) -> Recorded:
@@ -344,18 +387,28 @@ class _NumpyAPI:
     def sum(a: Any, axis: Any = None, keepdims: bool = False) -> Recorded:
         return recorded_of(a).sum(axis=axis, keepdims=keepdims)
 
+    # new arrays are constants of the graph, Recorded so that writing into them is recorded
     @staticmethod
-    def zeros_like(a: Any, dtype: Any = None) -> Any:
-        return np.zeros(a.shape, dtype=dtype or a.dtype)
+    def zeros_like(a: Any, dtype: Any = None) -> Recorded:
+        return Recorded(Tensor(np.zeros(a.shape, dtype=dtype or a.dtype)))
 
     @staticmethod
-    def ones_like(a: Any, dtype: Any = None) -> Any:
-        return np.ones(a.shape, dtype=dtype or a.dtype)
+    def ones_like(a: Any, dtype: Any = None) -> Recorded:
+        return Recorded(Tensor(np.ones(a.shape, dtype=dtype or a.dtype)))
 
-    # constants: NumPy's own arrays (a Recorded value combined with one takes it as a constant)
-    zeros = staticmethod(np.zeros)
-    ones = staticmethod(np.ones)
-    full = staticmethod(np.full)
+    @staticmethod
+    def zeros(shape: Any, dtype: Any = float) -> Recorded:
+        return Recorded(Tensor(np.zeros(shape, dtype=dtype)))
+
+    @staticmethod
+    def ones(shape: Any, dtype: Any = float) -> Recorded:
+        return Recorded(Tensor(np.ones(shape, dtype=dtype)))
+
+    @staticmethod
+    def full(shape: Any, value: Any, dtype: Any = None) -> Recorded:
+        return Recorded(Tensor(np.full(shape, value, dtype=dtype)))
+
+    # index arithmetic: NumPy's own arrays
     eye = staticmethod(np.eye)
     arange = staticmethod(np.arange)
     ogrid = np.ogrid

@@ -152,6 +152,27 @@ class IndexPut(Function):
         return to_x, part if advanced is None else part[advanced]
 
 
+class AddAt(Function):
+    """z = x with v added at ``index`` (a NumPy index: repeated places add up, as ``np.add.at``);
+    dL/dx = g,  dL/dv = g[index]. The recorded form of a backward's scatter-add (engine/recorded.py)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, v: Any, index: Any) -> Any:
+        ctx.index = index
+        out = x.copy()
+        backend.scatter_add(out, index, v)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
+        return grad, grad[ctx.index]
+
+
+def add_at(input: Tensor, index: Any, value: Tensor) -> Tensor:
+    """``input`` with ``value`` added at ``index`` (repeats add up), out of place and differentiable in both."""
+    return AddAt.apply(input, value, index=index)
+
+
 def index_put(input: Tensor, index: Any, value: Any, op: str = "index_put") -> Tensor:
     """``input`` with ``input[index] = value``, out of place and differentiable in both (see IndexPut)."""
     return IndexPut.apply(input, value, index=index, op=op, device=input.device)
