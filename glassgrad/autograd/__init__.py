@@ -6,5 +6,17 @@
 
 from ..engine.autograd import backward, grad
 from ..engine.gradcheck import gradcheck, gradgradcheck
+from . import functional
+from .anomaly import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 
-__all__ = ["backward", "grad", "gradcheck", "gradgradcheck"]
+__all__ = [
+    "backward",
+    "detect_anomaly",
+    "functional",
+    "grad",
+    "gradcheck",
+    "gradgradcheck",
+    "is_anomaly_check_nan_enabled",
+    "is_anomaly_enabled",
+    "set_detect_anomaly",
+]
