@@ -78,6 +78,13 @@ class Recorded:
     def __rpow__(self, o: Any) -> Recorded:
         return Recorded(tensor_of(o) ** self.tensor)
 
+    # a // b in a backward is a quotient with zero derivative: div(rounding_mode="floor"), not floor_divide (which raises)
+    def __floordiv__(self, o: Any) -> Recorded:
+        return Recorded(_ops().div(self.tensor, tensor_of(o), rounding_mode="floor"))
+
+    def __rfloordiv__(self, o: Any) -> Recorded:
+        return Recorded(_ops().div(tensor_of(o), self.tensor, rounding_mode="floor"))
+
     def __matmul__(self, o: Any) -> Recorded:
         return Recorded(self.tensor @ tensor_of(o))
 
@@ -208,6 +215,9 @@ class Recorded:
         return Recorded(self.tensor.clone())
 
     def ravel(self) -> Recorded:
+        return Recorded(self.tensor.reshape(-1))
+
+    def flatten(self) -> Recorded:  # a copy, as NumPy's: writing into it leaves self alone
         return Recorded(self.tensor.reshape(-1))
 
     def squeeze(self, axis: Any = None) -> Recorded:
@@ -382,6 +392,11 @@ class _NumpyAPI:
     @staticmethod
     def einsum(subscripts: str, *operands: Any) -> Recorded:
         return Recorded(_ops().einsum(subscripts, *(_as_tensor(o) for o in operands)))
+
+    @staticmethod
+    def take(a: Any, indices: Any, axis: Any = None) -> Recorded:  # a copy: no write-back
+        a = recorded_of(a).ravel() if axis is None else recorded_of(a)
+        return Recorded(a[(slice(None),) * (0 if axis is None else axis % a.ndim) + (indices,)].tensor)
 
     @staticmethod
     def sum(a: Any, axis: Any = None, keepdims: bool = False) -> Recorded:

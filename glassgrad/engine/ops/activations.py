@@ -21,10 +21,13 @@ import warnings
 from typing import Any
 
 from ... import kernels
+from ...kernels.activations.reference import KAPPA, SQRT1_2, SQRT_2_OVER_PI
 from ..function import Context, Function
 from ..tensor import Tensor
 from .checks import as_float, named
+from .error_function import erf
 from .operands import normalize_dim
+from .select import where
 
 #: SELU's constants (Klambauer et al. 2017), as PyTorch spells them
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -35,6 +38,12 @@ def _sigmoid(xp: Any, x: Any) -> Any:
     """σ(x) without overflow: 1/(1 + e^(-x)) for x ≥ 0, eˣ/(1 + eˣ) below."""
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _softplus_of(x: Tensor, beta: float) -> Tensor:
+    """ln(1 + e^(βx))/β = (max(βx, 0) + ln(1 + e^(−|βx|)))/β in engine ops (no overflow), for decompositions."""
+    bx = x * beta
+    return (relu(bx) + (-bx.abs()).exp().log1p()) / beta
 
 
 class ReLU(Function):
@@ -160,6 +169,10 @@ class Mish(Function):
         x, t = ctx.saved_arrays
         return grad * (t + x * _sigmoid(ctx.xp, x) * (1 - t * t))
 
+    @staticmethod
+    def decomposition(x: Tensor) -> Tensor:
+        return x * _softplus_of(x, 1.0).tanh()
+
 
 class LogSigmoid(Function):
     """z = ln σ(x) = min(x, 0) − ln(1 + e^(−|x|));  dL/dx = g·σ(−x) = g·(1 − σ(x))"""
@@ -195,6 +208,11 @@ class GLU(Function):
         ga = grad * s
         return ctx.xp.concatenate([ga, ga * a * (1 - s)], axis=ctx.dim)
 
+    @staticmethod
+    def decomposition(x: Tensor, dim: int) -> Tensor:
+        a, b = x.chunk(2, dim)
+        return a * b.sigmoid()
+
 
 class GELU(Function):
     """Exact:  z = x·Φ(x), Φ(x) = ½(1 + erf(x/√2));  dL/dx = g·(Φ(x) + x·φ(x)), φ(x) = e^(-x²/2)/√(2π)
@@ -217,6 +235,12 @@ class GELU(Function):
         (x,) = ctx.saved_arrays
         return kernels.run("gelu_backward", x, grad, approximate=ctx.approximate)
 
+    @staticmethod
+    def decomposition(x: Tensor, approximate: str) -> Tensor:
+        if approximate == "tanh":
+            return 0.5 * x * (1 + ((x + KAPPA * x * x * x) * SQRT_2_OVER_PI).tanh())
+        return 0.5 * x * (1 + erf(x * SQRT1_2))
+
 
 class SiLU(Function):
     """z = x·σ(x);  dL/dx = g·σ(x)(1 + x(1 - σ(x)))
@@ -232,6 +256,10 @@ class SiLU(Function):
     def backward(ctx: Context, grad: Any) -> Any:
         (x,) = ctx.saved_arrays
         return kernels.run("silu_backward", x, grad)
+
+    @staticmethod
+    def decomposition(x: Tensor) -> Tensor:
+        return x * x.sigmoid()
 
 
 class Softplus(Function):
@@ -251,6 +279,10 @@ class Softplus(Function):
         xp = ctx.xp
         (bx,) = ctx.saved_arrays
         return xp.where(bx > ctx.threshold, grad, grad * _sigmoid(xp, bx))
+
+    @staticmethod
+    def decomposition(x: Tensor, beta: float, threshold: float) -> Tensor:
+        return where(x * beta > threshold, x, _softplus_of(x, beta))
 
 
 class Threshold(Function):
