@@ -163,7 +163,7 @@ def hessian(
     gradient, whose graph is kept (create_graph) so it can be differentiated once more. ``H[i][j]`` has
     shape inputs[i].shape + inputs[j].shape (one Tensor where inputs is one Tensor)."""
     _check_strategy("hessian", "outer_jacobian_strategy", outer_jacobian_strategy, create_graph, strict)
-    inputs_tuple, _ = _as_tuple("hessian", inputs, "inputs")
+    inputs_tuple, xs = _as_tuple("hessian", inputs, "inputs")
 
     def scalar_func(*xs: Tensor) -> Tensor:
         out = func(*xs)
@@ -184,7 +184,7 @@ def hessian(
             _check_independent(g, _JACOBIAN_CONSTANT)
         return g
 
-    h = jacobian(gradient, inputs, create_graph=create_graph, strict=strict, vectorize=vectorize)
+    h = jacobian(gradient, xs, create_graph=create_graph, strict=strict, vectorize=vectorize)
     return _nest(h, (inputs_tuple, inputs_tuple))
 
 
