@@ -36,12 +36,14 @@ import numpy as np
 
 from ... import kernels
 from ...kernels.fused.reference import class_weights, weighted_sum
-from .. import dtypes
+from .. import backend, dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
 from .checks import as_float, check_broadcast
 from .operands import float_operands
 from .reductions import mean, sum
+from .select import maximum, where
+from .softmax import LogSoftmax
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -104,6 +106,12 @@ class SquaredError(Function):
         g = 2 * d * grad
         return g, -g
 
+    @staticmethod
+    def decomposition(x: Tensor, y: Tensor) -> Tensor:
+        """z = d · d,  d = x − y"""
+        d = x - y
+        return d * d
+
 
 class AbsoluteError(Function):
     """z = |x − y|;  dL/dx = sign(x − y) · g,  dL/dy = −sign(x − y) · g  (0 at the kink, as PyTorch)"""
@@ -119,6 +127,11 @@ class AbsoluteError(Function):
         (d,) = ctx.saved_arrays
         g = ctx.xp.sign(d) * grad
         return g, -g
+
+    @staticmethod
+    def decomposition(x: Tensor, y: Tensor) -> Tensor:
+        """z = |x − y|"""
+        return (x - y).abs()
 
 
 class HuberError(Function):
@@ -138,6 +151,13 @@ class HuberError(Function):
         (d,) = ctx.saved_arrays
         g = ctx.xp.clip(d, -ctx.delta, ctx.delta) * grad
         return g, -g
+
+    @staticmethod
+    def decomposition(x: Tensor, y: Tensor, delta: float) -> Tensor:
+        """z = ½d² if |d| < δ else δ(|d| − ½δ),  d = x − y"""
+        d = x - y
+        a = d.abs()
+        return where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
 
 
 class SmoothL1Error(Function):
@@ -163,6 +183,13 @@ class SmoothL1Error(Function):
         g = slope * grad
         return g, -g
 
+    @staticmethod
+    def decomposition(x: Tensor, y: Tensor, beta: float) -> Tensor:
+        """z = ½d²/β if |d| < β else |d| − ½β,  d = x − y  (β = 0: |d|)"""
+        d = x - y
+        a = d.abs()
+        return a if beta == 0 else where(a < beta, 0.5 * d * d / beta, a - 0.5 * beta)
+
 
 class BinaryCrossEntropy(Function):
     """z = −w[y·log x + (1−y)·log(1−x)], each log clamped at −100 as PyTorch;
@@ -185,6 +212,15 @@ class BinaryCrossEntropy(Function):
         dx = g * (x - y) / ctx.xp.maximum(x * (1 - x), 1e-12)
         dy = g * (log_1mx - log_x)
         return dx, dy, None
+
+    @staticmethod
+    def decomposition(x: Tensor, y: Tensor, weight: Tensor | None) -> Tensor:
+        """z = −w[y·max(log x, −100) + (1−y)·max(log(1−x), −100)]"""
+        with np.errstate(divide="ignore"):
+            log_x = maximum(x.log(), -100)
+            log_1mx = maximum((-x).log1p(), -100)
+        loss = -(y * log_x + (1 - y) * log_1mx)
+        return loss if weight is None else weight * loss
 
 
 def _softplus(xp: Any, x: Any) -> Any:
@@ -215,6 +251,14 @@ class BinaryCrossEntropyWithLogits(Function):
         dx = g * ((p * y + 1 - y) * sigma - p * y)
         dy = g * (p * sp_neg - (sp_neg + x))  # softplus(x) = x + softplus(−x)
         return dx, dy, None, None
+
+    @staticmethod
+    def decomposition(x: Tensor, y: Tensor, weight: Tensor | None, pos_weight: Tensor | None) -> Tensor:
+        """z = w[(1−y)x + (1 + (p−1)y)·softplus(−x)],  softplus(−x) = max(−x, 0) + log(1 + e^−|x|)"""
+        p = 1 if pos_weight is None else pos_weight
+        sp_neg = maximum(-x, 0) + (-x.abs()).exp().log1p()
+        loss = (1 - y) * x + (1 + (p - 1) * y) * sp_neg
+        return loss if weight is None else weight * loss
 
 
 class KLDivergence(Function):
@@ -267,6 +311,28 @@ def _reduced(ctx: Context, loss: Any) -> Any:
     return total / ctx.divisor if ctx.reduction == "mean" else total
 
 
+def _class_loss_decomposition(
+    log_p: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, reduction: str, label_smoothing: float
+) -> Tensor:
+    """l_n = −Σ_c q_nc · log p_nc, reduced; q = ``class_weights``: a constant for class indices (a weight-0
+    class adds 0, even at log p = −∞), w_c((1 − ε) t_nc + ε/C) for probabilities t (differentiable in t)"""
+    shape, dtype = log_p.shape, log_p.dtype
+    w = None if weight is None else weight.array
+    if dtypes.is_floating(target.dtype):
+        w_c = 1 if weight is None else weight.reshape((1, shape[1]) + (1,) * (len(shape) - 2))
+        loss = -(w_c * ((1 - label_smoothing) * target + label_smoothing / shape[1]) * log_p).sum(dim=1)
+    else:
+        xp = backend.xp_of(log_p.array)
+        q = Tensor(class_weights(xp, shape, target.array, w, ignore_index, label_smoothing, dtype))
+        with np.errstate(invalid="ignore"):  # 0 · (−∞), then replaced by 0
+            loss = -where(q != 0, q * log_p, 0).sum(dim=1)
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    divisor = mean_divisor(backend.xp_of(log_p.array), shape, target.array, w, ignore_index, dtype)
+    return total / float(divisor) if reduction == "mean" else total
+
+
 def _loss_grad(ctx: Context, grad: Any) -> Any:
     """dL/dl_n: ``grad`` per sample (N, d1, ...) for reduction="none", else one value (for "mean"
     divided by ``ctx.divisor``)."""
@@ -291,6 +357,11 @@ class NegativeLogLikelihood(Function):
         (q,) = ctx.saved_arrays
         g = _loss_grad(ctx, grad)
         return -q * (ctx.xp.expand_dims(g, 1) if ctx.reduction == "none" else g), None, None
+
+    @staticmethod
+    def decomposition(x: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, reduction: str) -> Tensor:
+        """l_n = −Σ_c q_nc · x_nc, reduced (``_class_loss_decomposition`` with ε = 0)"""
+        return _class_loss_decomposition(x, target, weight, ignore_index, reduction, 0.0)
 
 
 class CrossEntropy(Function):
@@ -318,6 +389,14 @@ class CrossEntropy(Function):
         options = {"ignore_index": ctx.ignore_index, "weight": weight, "label_smoothing": ctx.label_smoothing}
         dx, dtarget = kernels.run("cross_entropy_backward", x, target, lse, g, **options)
         return dx, dtarget, None
+
+    @staticmethod
+    def decomposition(
+        x: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, reduction: str, label_smoothing: float
+    ) -> Tensor:
+        """l_n = −Σ_c q_nc · log softmax(x)_nc over dim 1, reduced (``_class_loss_decomposition``)"""
+        log_p = LogSoftmax.decomposition(x, 1)
+        return _class_loss_decomposition(log_p, target, weight, ignore_index, reduction, label_smoothing)
 
 
 # ------------------------------------------------------------ functional forms

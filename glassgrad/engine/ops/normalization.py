@@ -30,6 +30,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from ... import kernels
 from ..function import Context, Function
 from ..tensor import Tensor
@@ -98,6 +100,16 @@ def _from_channel_major(rows: Any, shape: tuple[int, ...]) -> Any:
     return rows.reshape((shape[1], shape[0], *shape[2:])).swapaxes(0, 1)
 
 
+def _standardized(x: Tensor, dims: tuple[int, ...], eps: float) -> Tensor:
+    """x̂ = (x − μ)/√(σ² + ε),  μ = mean_dims x,  σ² = mean_dims (x − μ)²  (engine ops, differentiable)"""
+    centred = x - x.mean(dim=dims, keepdim=True)
+    return centred * ((centred * centred).mean(dim=dims, keepdim=True) + eps).rsqrt()
+
+
+def _trailing_dims(x: Tensor, normalized_ndim: int) -> tuple[int, ...]:
+    return tuple(range(x.ndim - normalized_ndim, x.ndim))
+
+
 class BatchNorm(Function):
     """z = γ_c x̂ + β_c,  x̂ = (x − μ_c)·rstd_c,  rstd = 1/√(σ² + ε), per channel c of (N, C, *spatial),
     with the given statistics μ, σ². With ĝ = γ_c g:
@@ -126,6 +138,19 @@ class BatchNorm(Function):
         axes = (0, *range(2, grad.ndim))
         return (grad_x, *_affine_grads(grad, x_hat, weight, bias, axes, (-1,)), None, None)
 
+    @staticmethod
+    def decomposition(
+        x: Tensor, weight: Tensor | None, bias: Tensor | None, mean: Any, var: Any, eps: float, batch_stats: bool
+    ) -> Tensor:
+        """z = γ_c x̂ + β_c;  batch statistics: x̂ = (x − μ_c)/√(σ_c² + ε) with μ, σ² (biased) of x over
+        (N, *spatial);  running statistics: x̂ = (x − mean_c)·(1/√(var_c + ε)), mean and var constants"""
+        if batch_stats:
+            x_hat = _standardized(x, (0, *range(2, x.ndim)), eps)
+        else:
+            rstd = 1 / (Tensor(_channel_view(var, x.ndim)) + eps).sqrt()
+            x_hat = (x - Tensor(_channel_view(mean, x.ndim))) * rstd
+        return _per_channel_affine(x_hat, weight, bias)
+
 
 class LayerNorm(Function):
     """z = γ ⊙ x̂ + β,  x̂ = (x − μ)·rstd, statistics over the last ``normalized_ndim`` dims of each sample;
@@ -151,6 +176,15 @@ class LayerNorm(Function):
             db.reshape(shape) if ctx.has_bias else None,
         )
 
+    @staticmethod
+    def decomposition(
+        x: Tensor, weight: Tensor | None, bias: Tensor | None, normalized_ndim: int, eps: float
+    ) -> Tensor:
+        """z = γ ⊙ (x − μ)/√(σ² + ε) + β,  μ, σ² (biased) over the last ``normalized_ndim`` dims"""
+        z = _standardized(x, _trailing_dims(x, normalized_ndim), eps)
+        z = z if weight is None else z * weight
+        return z if bias is None else z + bias
+
 
 class RMSNorm(Function):
     """z = γ ⊙ x̂,  x̂ = x·rstd,  rstd = 1/√(mean x² + ε) over the last ``normalized_ndim`` dims (no centring,
@@ -168,6 +202,17 @@ class RMSNorm(Function):
         rows, rstd, weight = ctx.saved_arrays
         dx, dw = kernels.run("rms_norm_backward", grad.reshape(rows.shape), rows, rstd, _flat(weight))
         return dx.reshape(grad.shape), None if weight is None else dw.reshape(weight.shape)
+
+    @staticmethod
+    def decomposition(x: Tensor, weight: Tensor | None, normalized_ndim: int, eps: float | None) -> Tensor:
+        """z = γ ⊙ x/√(mean x² + ε) over the last ``normalized_ndim`` dims (ε = None: machine epsilon of the
+        compute dtype, float32 for float16)"""
+        wide = x.to(np.float32) if x.dtype == np.float16 else x
+        if eps is None:
+            eps = float(np.finfo(wide.dtype).eps)
+        z = wide * ((wide * wide).mean(dim=_trailing_dims(x, normalized_ndim), keepdim=True) + eps).rsqrt()
+        z = z if weight is None else z * weight
+        return z.to(x.dtype)
 
 
 class GroupNorm(Function):
@@ -190,6 +235,13 @@ class GroupNorm(Function):
         dx, _, _ = kernels.run("layer_norm_backward", g_hat.reshape(groups.shape), groups, mean, rstd)
         axes = (0, *range(2, grad.ndim))
         return (dx.reshape(grad.shape), *_affine_grads(grad, x_hat, weight, bias, axes, (-1,)))
+
+    @staticmethod
+    def decomposition(x: Tensor, weight: Tensor | None, bias: Tensor | None, num_groups: int, eps: float) -> Tensor:
+        """z = γ_c x̂ + β_c,  x̂ = (x − μ)/√(σ² + ε) with μ, σ² (biased) over each group of C/G channels
+        (and all positions) of each sample, the rows of the (N, G, C/G·HW) view"""
+        x_hat = _standardized(x.reshape(x.shape[0], num_groups, -1), (2,), eps).reshape(x.shape)
+        return _per_channel_affine(x_hat, weight, bias)
 
 
 # ------------------------------------------------------------ functional forms

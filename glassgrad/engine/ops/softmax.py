@@ -36,6 +36,12 @@ class Softmax(Function):
         (z,) = ctx.saved_arrays
         return kernels.run("softmax_backward", z, grad, dim=ctx.dim)
 
+    @staticmethod
+    def decomposition(x: Tensor, dim: int) -> Tensor:
+        """z = e^(x − m) / Σ_dim e^(x − m),  m = max_dim x (a constant: it cancels)"""
+        e = (x - x.amax(dim=dim, keepdim=True).detach()).exp()
+        return e / e.sum(dim=dim, keepdim=True)
+
 
 class LogSoftmax(Function):
     """z = log softmax(x) along dim;  dL/dx = g − e^z · Σ_dim g"""
@@ -51,6 +57,12 @@ class LogSoftmax(Function):
     def backward(ctx: Context, grad: Any) -> Any:
         (z,) = ctx.saved_arrays
         return kernels.run("log_softmax_backward", z, grad, dim=ctx.dim)
+
+    @staticmethod
+    def decomposition(x: Tensor, dim: int) -> Tensor:
+        """z = (x − m) − log Σ_dim e^(x − m),  m = max_dim x (a constant: it cancels)"""
+        shifted = x - x.amax(dim=dim, keepdim=True).detach()
+        return shifted - shifted.exp().sum(dim=dim, keepdim=True).log()
 
 
 class OneHot(Function):
