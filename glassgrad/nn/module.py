@@ -12,6 +12,7 @@ walk over that tree. Names and behaviour follow ``torch.nn.Module``.
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
@@ -21,9 +22,15 @@ import numpy as np
 from ..engine import backend, dtypes
 from ..engine.grad_mode import no_grad
 from ..engine.tensor import Tensor
+from .hooks import BackwardHook, RemovableHandle
 from .parameter import Parameter
 
+__all__ = ["IncompatibleKeys", "Module", "RemovableHandle"]
+
 ForwardHook = Callable[["Module", tuple[Any, ...], Any], Any]
+ForwardPreHook = Callable[["Module", tuple[Any, ...]], Any]
+BackwardHookFn = Callable[["Module", tuple[Any, ...], tuple[Any, ...]], Any]
+BackwardPreHook = Callable[["Module", tuple[Any, ...]], Any]
 
 
 class IncompatibleKeys(NamedTuple):
@@ -31,20 +38,6 @@ class IncompatibleKeys(NamedTuple):
 
     missing_keys: list[str]
     unexpected_keys: list[str]
-
-
-class RemovableHandle:
-    """Returned by ``register_forward_hook``; ``handle.remove()`` unregisters the hook."""
-
-    _next_id = 0
-
-    def __init__(self, hooks: dict[int, Any]) -> None:
-        self.hooks = hooks
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-
-    def remove(self) -> None:
-        self.hooks.pop(self.id, None)
 
 
 class Module:
@@ -58,18 +51,84 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", OrderedDict())
-        object.__setattr__(self, "_forward_hooks", OrderedDict())
+        # hooks by handle id; the flags of a forward (pre-)hook registered with_kwargs / always_call
+        for table in (
+            "_forward_pre_hooks",
+            "_forward_pre_hooks_with_kwargs",
+            "_forward_hooks",
+            "_forward_hooks_with_kwargs",
+            "_forward_hooks_always_called",
+            "_backward_pre_hooks",
+            "_backward_hooks",
+        ):
+            object.__setattr__(self, table, OrderedDict())
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        output = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            replaced = hook(self, args, output)
-            if replaced is not None:
-                output = replaced
-        return output
+        if self._forward_hooks or self._forward_pre_hooks or self._backward_hooks or self._backward_pre_hooks:
+            return self._call_with_hooks(args, kwargs)
+        return self.forward(*args, **kwargs)
+
+    def _call_with_hooks(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """forward with its hooks, in PyTorch's order: forward pre-hooks (may replace the args), the
+        backward hooks' gate on the inputs (nn/hooks.py), forward, forward hooks (may replace the
+        output), the gate on the outputs. A forward hook with ``always_call`` also runs when forward raises."""
+        result = None
+        called: set[int] = set()
+        try:
+            for hook_id, hook in list(self._forward_pre_hooks.items()):
+                if hook_id in self._forward_pre_hooks_with_kwargs:
+                    replaced = hook(self, args, kwargs)
+                    if replaced is not None:
+                        if not (isinstance(replaced, tuple) and len(replaced) == 2):
+                            raise RuntimeError(
+                                "forward pre-hook must return None or a tuple of (new_args, new_kwargs), "
+                                f"but got {replaced}."
+                            )
+                        args, kwargs = replaced
+                else:
+                    replaced = hook(self, args)
+                    if replaced is not None:
+                        args = replaced if isinstance(replaced, tuple) else (replaced,)
+            backward_hook = None
+            if self._backward_hooks or self._backward_pre_hooks:
+                backward_hook = BackwardHook(
+                    self, list(self._backward_hooks.values()), list(self._backward_pre_hooks.values())
+                )
+                args = backward_hook.setup_input_hook(args)
+            result = self.forward(*args, **kwargs)
+            for hook_id, hook in list(self._forward_hooks.items()):
+                if hook_id in self._forward_hooks_always_called:
+                    called.add(hook_id)
+                if hook_id in self._forward_hooks_with_kwargs:
+                    replaced = hook(self, args, kwargs, result)
+                else:
+                    replaced = hook(self, args, result)
+                if replaced is not None:
+                    result = replaced
+            if backward_hook is not None:
+                result = backward_hook.setup_output_hook(result)
+            return result
+        except Exception:
+            for hook_id, hook in list(self._forward_hooks.items()):
+                if hook_id not in self._forward_hooks_always_called or hook_id in called:
+                    continue
+                try:
+                    if hook_id in self._forward_hooks_with_kwargs:
+                        replaced = hook(self, args, kwargs, result)
+                    else:
+                        replaced = hook(self, args, result)
+                    if replaced is not None:
+                        result = replaced
+                except Exception as err:
+                    warnings.warn(
+                        "forward hook with ``always_call=True`` raised an exception that was silenced as another "
+                        f"error was raised in forward: {err}",
+                        stacklevel=2,
+                    )
+            raise
 
     # ----------------------------------------------------------- registration
     def _check_name(self, kind: str, name: str) -> None:
@@ -172,11 +231,52 @@ class Module:
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
 
-    def register_forward_hook(self, hook: ForwardHook) -> RemovableHandle:
-        """Call ``hook(module, inputs, output)`` after every forward; a non-None result replaces the output."""
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
+    # ------------------------------------------------------------------ hooks
+    def _add_hook(self, api: str, hook: Any, table: str, prepend: bool, flags: dict[str, bool]) -> RemovableHandle:
+        """Register ``hook`` in ``table`` (first when ``prepend``), with the flag tables in ``flags`` that are True."""
+        if not callable(hook):
+            raise TypeError(f"{api}: hook must be callable, got {type(hook).__name__}")
+        hooks = getattr(self, table)
+        handle = RemovableHandle(hooks, extra_dict=[getattr(self, name) for name in flags])
+        hooks[handle.id] = hook
+        for name, on in flags.items():
+            if on:
+                getattr(self, name)[handle.id] = True
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
         return handle
+
+    def register_forward_pre_hook(
+        self, hook: ForwardPreHook, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, args)`` before every forward; a non-None result replaces the positional
+        args (a non-tuple is wrapped in one). With ``with_kwargs``: ``hook(module, args, kwargs)`` returning
+        None or ``(args, kwargs)``. ``prepend`` runs it before the hooks already registered."""
+        flags = {"_forward_pre_hooks_with_kwargs": with_kwargs}
+        return self._add_hook("register_forward_pre_hook", hook, "_forward_pre_hooks", prepend, flags)
+
+    def register_forward_hook(
+        self, hook: ForwardHook, *, prepend: bool = False, with_kwargs: bool = False, always_call: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after every forward; a non-None result replaces the output.
+        With ``with_kwargs``: ``hook(module, args, kwargs, output)``; with ``always_call`` it also runs when
+        forward raises (then ``output`` is None)."""
+        flags = {"_forward_hooks_with_kwargs": with_kwargs, "_forward_hooks_always_called": always_call}
+        return self._add_hook("register_forward_hook", hook, "_forward_hooks", prepend, flags)
+
+    def register_full_backward_pre_hook(self, hook: BackwardPreHook, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients of this call's outputs are known (one entry
+        per output, None where none came), before they flow into the module; a non-None result (a tuple
+        of the same length) replaces them."""
+        return self._add_hook("register_full_backward_pre_hook", hook, "_backward_pre_hooks", prepend, {})
+
+    def register_full_backward_hook(self, hook: BackwardHookFn, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` once per backward through a call, when the
+        gradients of all its positional inputs are known: grad_input has one entry per positional argument
+        (dL/dx for a tensor, None for anything else), grad_output one per output. A non-None result (a
+        tuple of the same length) replaces grad_input. Built on identity Functions (nn/hooks.py), so the
+        engine's ordinary backward calls it."""
+        return self._add_hook("register_full_backward_hook", hook, "_backward_hooks", prepend, {})
 
     # ----------------------------------------------------------------- walks
     def named_modules(self, memo: set[int] | None = None, prefix: str = "") -> Iterator[tuple[str, Module]]:
