@@ -14,6 +14,9 @@ The three run in the kernel lab (``conv2d``, ``conv2d_grad_input``,
 ``conv2d_grad_weight``; ``glassgrad.kernels.use("conv2d", name)`` picks a
 variant). conv_transpose2d *is* conv2d's input gradient, so its own gradients
 are conv2d (for its input) and conv2d's weight gradient (for its weight).
+
+A recorded backward (``create_graph``) differentiates each op's ``decomposition`` instead: conv2d
+as unfold (im2col) and a matmul, conv_transpose2d as a matmul and fold (col2im).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from ... import kernels
 from ...kernels.conv2d.geometry import ConvGeometry
 from ..function import Context, Function
 from ..tensor import Tensor
+from .fold import Fold, Unfold
 from .normalization import same_float_dtype
 from .operands import conv_padding, int_tuple
 from .shape import pad, squeeze, unsqueeze
@@ -48,6 +52,26 @@ class Conv2d(Function):
         gw = kernels.run("conv2d_grad_weight", x, grad, weight.shape, **ctx.options) if need_w else None
         gb = grad.sum(axis=(0, 2, 3)) if need_b else None
         return gx, gw, gb
+
+    @staticmethod
+    def decomposition(
+        x: Tensor,
+        weight: Tensor,
+        bias: Tensor | None,
+        stride: tuple[int, int],
+        padding: tuple[int, int],
+        dilation: tuple[int, int],
+        groups: int,
+    ) -> Tensor:
+        """z[n, g·O/G + o] = W_g[o] · unfold(x)[n, g] + b per group g (im2col and a batched matmul; the
+        columns' rows are (c, i, j), so a group's channels are one contiguous run of rows)."""
+        n, c, h, w = x.shape
+        out, per_group, kh, kw = weight.shape
+        geometry = ConvGeometry(n, c, h, w, 1, (kh, kw), stride, padding, dilation, 1)
+        cols = Unfold.apply(x, geometry=geometry).reshape(n, groups, per_group * kh * kw, geometry.positions)
+        z = weight.reshape(groups, out // groups, per_group * kh * kw) @ cols
+        z = z.reshape(n, out, geometry.out_height, geometry.out_width)
+        return z if bias is None else z + bias.reshape(1, out, 1, 1)
 
 
 class ConvTranspose2d(Function):
@@ -84,6 +108,33 @@ class ConvTranspose2d(Function):
         gx = kernels.run("conv2d", grad, weight, None, **ctx.options) if need_x else None
         gw = kernels.run("conv2d_grad_weight", grad, x, weight.shape, **ctx.options) if need_w else None
         return gx, gw, gb
+
+    @staticmethod
+    def decomposition(
+        x: Tensor,
+        weight: Tensor,
+        bias: Tensor | None,
+        output_size: tuple[int, ...],
+        window: Any,
+        stride: tuple[int, int],
+        padding: tuple[int, int],
+        dilation: tuple[int, int],
+        groups: int,
+    ) -> Tensor:
+        """z = fold(W_gᵀ · x_g) + b per group g (col2im of each input pixel's weighted filter taps;
+        the adjoint of conv2d's im2col form), cropped to ``window`` when one is set."""
+        n, c, h, w = x.shape
+        per_group, kh, kw = weight.shape[1:]
+        out = per_group * groups
+        taps = weight.reshape(groups, c // groups, per_group * kh * kw).transpose(-1, -2)
+        cols = (taps @ x.reshape(n, groups, c // groups, h * w)).reshape(n, out * kh * kw, h * w)
+        size = output_size[2:] if window is None else window[1]
+        z = Fold.apply(cols, geometry=ConvGeometry(n, out, *size, 1, (kh, kw), stride, padding, dilation, 1))
+        if window is not None:  # rows start … start + H_out of the full output, zeros past its end
+            (p0, p1), (f0, f1) = window
+            (s0, s1) = output_size[2:]
+            z = pad(z, (-p1, s1 - (f1 - p1), -p0, s0 - (f0 - p0)))
+        return z if bias is None else z + bias.reshape(1, out, 1, 1)
 
 
 def _overlap(start: tuple[int, int], size: tuple[int, ...], full: tuple[int, ...]) -> tuple[Any, Any]:

@@ -14,7 +14,9 @@ a copy:
     unfold:  dL/dx = fold(g)        fold:  dL/dx = unfold(g)
 
 They are conv2d's own im2col and col2im (kernels/conv2d/reference.py); a
-convolution is W·unfold(x), and its input gradient is fold(Wᵀ·g).
+convolution is W·unfold(x), and its input gradient is fold(Wᵀ·g). In a recorded backward
+(``create_graph``, engine/recorded.py) each backward is the other op itself, so it records a
+node and its own derivative is again the first op: both are differentiable any number of times.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 from ...kernels.conv2d.geometry import ConvGeometry
 from ...kernels.conv2d.reference import col2im, im2col
 from ..function import Context, Function
+from ..recorded import Recorded
 from ..tensor import Tensor
 from .operands import int_tuple
 from .shape import squeeze, unsqueeze
@@ -45,6 +48,8 @@ class Unfold(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any]:
+        if type(grad) is Recorded:  # create_graph: fold as a recorded op
+            return (Recorded(Fold.apply(grad.tensor, geometry=ctx.geometry)),)
         return (col2im(grad, ctx.geometry),)
 
 
@@ -59,6 +64,8 @@ class Fold(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any]:
+        if type(grad) is Recorded:  # create_graph: unfold as a recorded op
+            return (Recorded(Unfold.apply(grad.tensor, geometry=ctx.geometry)),)
         return (_columns(grad, ctx.geometry),)
 
 

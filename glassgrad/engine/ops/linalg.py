@@ -99,6 +99,12 @@ class Linear(Function):
         grad_w = kernels.run("matmul", g.T, x.reshape(-1, x.shape[-1])) if need_w else None
         return grad_x, grad_w, g.sum(axis=0) if need_b else None
 
+    @staticmethod
+    def decomposition(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        """x @ Wᵀ + b as a matmul and an add (create_graph differentiates these)."""
+        z = x @ weight.T
+        return z if bias is None else z + bias
+
 
 def _weight_grad(x: Any, y: Any, g: Any) -> Any:
     """dL/dy = Σ_batch xᵀ g for a 2-D y (a Linear layer's Wᵀ): x's batch folded into its rows, one
