@@ -326,6 +326,18 @@ class _NumpyAPI:
         return Recorded(_ops().minimum(_as_tensor(a), _as_tensor(b)))
 
     @staticmethod
+    def logaddexp(a: Any, b: Any) -> Recorded:
+        return Recorded(_ops().logaddexp(_as_tensor(a), _as_tensor(b)))
+
+    @staticmethod
+    def repeat(a: Any, repeats: Any, axis: int | None = None) -> Any:
+        """np.repeat: of a Recorded, the recorded repeat_interleave; of index arrays, NumPy's own."""
+        if not isinstance(a, Recorded):
+            return np.repeat(a, repeats, axis=axis)
+        counts = repeats if isinstance(repeats, int) else Tensor(np.asarray(repeats, dtype=np.int64))
+        return Recorded(_ops().repeat_interleave(a.tensor, counts, dim=axis))
+
+    @staticmethod
     def clip(a: Any, low: Any, high: Any) -> Recorded:
         return Recorded(_ops().clamp(_as_tensor(a), tensor_of(low), tensor_of(high)))
 
@@ -390,7 +402,7 @@ class _NumpyAPI:
         return Recorded(_ops().diagonal(_as_tensor(a), offset, axis1, axis2))
 
     @staticmethod
-    def einsum(subscripts: str, *operands: Any) -> Recorded:
+    def einsum(subscripts: str, *operands: Any, optimize: Any = False) -> Recorded:  # the engine orders it
         return Recorded(_ops().einsum(subscripts, *(_as_tensor(o) for o in operands)))
 
     @staticmethod

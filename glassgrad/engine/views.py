@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from .function import Context, Function
 from .grad_mode import no_grad
 
@@ -84,6 +86,15 @@ class ScatterView(Function):
         to_value = region(to_base, ctx.take, ctx.op).copy()
         region(to_base, ctx.take, ctx.op)[...] = 0
         return to_base, to_value
+
+    @staticmethod
+    def decomposition(base: Any, value: Any, take: Callable[[Any], Any], op: str) -> Any:
+        """z = base with v put at the view's flat positions (the view taken of base's own positions)"""
+        from .ops.indexing import index_put
+
+        positions = base.xp.empty_like(base.array, dtype=np.int64)  # base's layout, so the view is taken alike
+        positions[...] = base.xp.arange(base.numel()).reshape(base.shape)
+        return index_put(base.reshape(-1), region(positions, take, op), value).reshape(base.shape)
 
 
 def _laid_out_like(template: Any, values: Any, xp: Any) -> Any:

@@ -25,7 +25,7 @@ import numpy as np
 from .. import backend, dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
-from .indexing import _along_dim_index
+from .indexing import _along_dim_index, add_at, index_put
 from .operands import dim_or_axis, normalize_dim
 
 _REDUCE_UFUNC = {"prod": "multiply", "amax": "maximum", "amin": "minimum"}
@@ -53,16 +53,23 @@ def _combine_into(xp: Any, out: Any, flat: Any, values: Any, ufunc: str, assign_
     """
     if flat.size == 0:
         return
-    order = xp.argsort(flat)
-    flat, values = flat[order], values[order]
-    new = xp.ones(flat.size, dtype=bool)
-    new[1:] = flat[1:] != flat[:-1]
-    starts = xp.nonzero(new)[0]
-    rank = xp.arange(flat.size) - starts[xp.cumsum(new) - 1]
+    order, flat, rank = _ranked(xp, flat)
+    values = values[order]
     for r in range(int(rank.max()) + 1):
         pick = rank == r
         where, v = flat[pick], values[pick]
         out[where] = v if r == 0 and assign_first else getattr(xp, ufunc)(out[where], v)
+
+
+def _ranked(xp: Any, flat: Any) -> tuple[Any, Any, Any]:
+    """``order`` sorting ``flat``, the sorted targets ``flat[order]``, and each sorted entry's rank among
+    the entries with its target (0, 1, ...): the entries of one rank have distinct targets."""
+    order = xp.argsort(flat)
+    flat = flat[order]
+    new = xp.ones(flat.size, dtype=bool)
+    new[1:] = flat[1:] != flat[:-1]
+    starts = xp.nonzero(new)[0]
+    return order, flat, xp.arange(flat.size) - starts[xp.cumsum(new) - 1]
 
 
 def _counts(xp: Any, flat: Any, size: int, weights: Any = None) -> Any:
@@ -126,8 +133,9 @@ class Scatter(Function):
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, None, Any]:
         xp = ctx.xp
-        gx = grad.copy()
-        gx.reshape(-1)[ctx.flat] = 0
+        gx = grad.flatten()  # a flat copy, written into by name (a Recorded's reshape is not a view)
+        gx[ctx.flat] = 0
+        gx = gx.reshape(grad.shape)
         gsrc = None
         if ctx.needs_input_grad[2]:
             gsrc = xp.zeros(ctx.src_shape, dtype=grad.dtype)
@@ -237,6 +245,37 @@ class ScatterReduce(Function):
         gsrc = xp.zeros(ctx.src_shape, dtype=grad.dtype)
         gsrc[ctx.crop] = gv.reshape(gsrc[ctx.crop].shape)
         return gx.reshape(grad.shape), None, gsrc
+
+    @staticmethod
+    def decomposition(x: Tensor, index: Tensor, src: Tensor, dim: int, reduce: str, include_self: bool) -> Tensor:
+        """The same z in differentiable ops, S(t) and the targets t(i) held as constants:
+        sum, mean: the members of S(t) added up (÷ n(t));  prod: one product per round of distinct
+        targets, so each member's derivative is the product of the others, zeros included;
+        amax, amin: z[t] = Σ over the members e of S(t) equal to z[t] of e / k(t), of derivative 1/k(t)."""
+        xp = x.xp
+        flat = _targets(xp, index.array, dim, x.shape)
+        xf, values = x.reshape(-1), src[tuple(slice(0, n) for n in index.shape)].reshape(-1)
+        part = xp.ones(x.numel(), dtype=bool)
+        if not include_self:
+            part[flat] = False
+        if reduce in ("sum", "mean"):
+            out = add_at(xf * Tensor(part), flat, values)
+            if reduce == "mean":
+                out = out / Tensor((_counts(xp, flat, x.numel()) + part).astype(x.dtype))
+        elif reduce == "prod":
+            out = xf * Tensor(part) + Tensor(~part).to(x.dtype)  # 1 where x does not take part
+            order, targets, rank = _ranked(xp, flat)
+            for r in range(int(rank.max()) + 1 if flat.size else 0):
+                pick = rank == r
+                at = targets[pick]
+                out = index_put(out, at, out[at] * values[order[pick]])
+        else:
+            z = ScatterReduce.apply(x.detach(), index, src.detach(), dim=dim, reduce=reduce, include_self=include_self)
+            z = z.array.reshape(-1)
+            hit_x, hit_v = part & (xf.array == z), values.array == z[flat]
+            k = xp.maximum(_counts(xp, flat, x.numel(), hit_v) + hit_x, 1).astype(x.dtype)  # 0 only beside a NaN
+            out = add_at(xf * Tensor(hit_x), flat, values * Tensor(hit_v)) / Tensor(k)
+        return out.reshape(x.shape)
 
 
 def _check_scatter(op: str, input: Tensor, dim: Any, index: Any, src: Any) -> int:
