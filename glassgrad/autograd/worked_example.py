@@ -47,6 +47,10 @@ def _nested(a: np.ndarray) -> str:
     return "[" + ", ".join(_nested(row) for row in a) + "]"
 
 
+def _bare(text: str) -> str:
+    return text[1:-1] if text.startswith("(") and text.endswith(")") else text
+
+
 @dataclass
 class Line:
     """``lhs = formula = numbers = result   note``; empty parts are left out."""
@@ -61,8 +65,10 @@ class Line:
         """The chain of equal expressions, without repeats (``numbers`` equal to ``result`` is dropped)."""
         chain = [self.lhs]
         for part in (self.formula, self.numbers, self.result):
-            if part and part != chain[-1]:
+            if part and _bare(part) != _bare(chain[-1]):
                 chain.append(part)
+        if self.numbers and self.result and _bare(self.numbers) == _bare(self.result) and chain[-1] == self.numbers:
+            chain[-1] = self.result  # "(-0.5)" then "-0.5": the result only
         return chain
 
 
@@ -191,6 +197,7 @@ _LATEX_SYMBOLS = {
     "→": r"\to ",
     "…": r"\dots ",
     "ŷ": r"\hat{y}",
+    "½": r"\tfrac{1}{2}",
     "∂": r"\partial ",
     "*": r"\ast ",
     "_": r"\_",
