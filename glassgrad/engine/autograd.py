@@ -37,7 +37,7 @@ def consumer_counts(*roots: Node | Tensor) -> dict[int, int]:
     the number of edges from the nodes that use it (``a * a`` counts two). A node's parents are
     its ``inputs``; a leaf has none. One iterative walk (no recursion limit)."""
     consumers: dict[int, int] = {id(root): 0 for root in roots}
-    stack = list(roots)
+    stack = list(dict.fromkeys(roots))  # a root given twice (grad([y, y], x)) is walked once
     while stack:
         vertex = stack.pop()
         if type(vertex) is Node:
@@ -329,7 +329,8 @@ def _walk(
 def _node_backward(node: Node, g: Any, retain_graph: bool, handed_out: set[int]) -> tuple[Any, ...]:
     """One gradient per input of ``node`` (None where there is none) from g = dL/d(its output),
     after the output's hooks and retain_grad; frees the saved arrays unless ``retain_graph``."""
-    g = before_node_backward(node, g, handed_out)
+    if node.hooks or node.retained_by is not None or node.freed:
+        g = before_node_backward(node, g, handed_out)
     input_grads = node.function.backward(node.ctx, g)
     if not isinstance(input_grads, tuple):
         input_grads = (input_grads,)
