@@ -215,12 +215,12 @@ class BinaryCrossEntropy(Function):
 
     @staticmethod
     def decomposition(x: Tensor, y: Tensor, weight: Tensor | None) -> Tensor:
-        """z = −w[y·max(log x, −100) + (1−y)·max(log(1−x), −100)]"""
+        """z = −w[y·max(log x, −100) + (1−y)·max(log(1−x), −100)]  (w a constant, as in backward)"""
         with np.errstate(divide="ignore"):
             log_x = maximum(x.log(), -100)
             log_1mx = maximum((-x).log1p(), -100)
         loss = -(y * log_x + (1 - y) * log_1mx)
-        return loss if weight is None else weight * loss
+        return loss if weight is None else weight.detach() * loss
 
 
 def _softplus(xp: Any, x: Any) -> Any:
@@ -254,11 +254,12 @@ class BinaryCrossEntropyWithLogits(Function):
 
     @staticmethod
     def decomposition(x: Tensor, y: Tensor, weight: Tensor | None, pos_weight: Tensor | None) -> Tensor:
-        """z = w[(1−y)x + (1 + (p−1)y)·softplus(−x)],  softplus(−x) = max(−x, 0) + log(1 + e^−|x|)"""
-        p = 1 if pos_weight is None else pos_weight
+        """z = w[(1−y)x + (1 + (p−1)y)·softplus(−x)],  softplus(−x) = max(−x, 0) + log(1 + e^−|x|)
+        (w and p constants, as in backward)"""
+        p = 1 if pos_weight is None else pos_weight.detach()
         sp_neg = maximum(-x, 0) + (-x.abs()).exp().log1p()
         loss = (1 - y) * x + (1 + (p - 1) * y) * sp_neg
-        return loss if weight is None else weight * loss
+        return loss if weight is None else weight.detach() * loss
 
 
 class KLDivergence(Function):
