@@ -41,6 +41,11 @@ def _diagonal_scatter(xp: Any, shape: tuple[int, ...], term: str, unique: str, v
     return out
 
 
+def _broadcast(ctx: Context, arrays: Sequence[Any]) -> tuple[Any, ...]:
+    """Each operand broadcast to its labels' sizes (size-1 axes stretched; views, no copies)."""
+    return tuple(ctx.xp.broadcast_to(a, tuple(ctx.sizes[c] for c in t)) for a, t in zip(arrays, ctx.terms, strict=True))
+
+
 class Einsum(Function):
     """z = einsum("t_1,...,t_n->o", x_1, ..., x_n): z[o] = Σ over the labels not in o of Π_k x_k[t_k].
 
@@ -62,16 +67,14 @@ class Einsum(Function):
 
     @staticmethod
     def forward(ctx: Context, *arrays: Any, terms: tuple[str, ...], output: str, sizes: dict[str, int]) -> Any:
-        xp = ctx.xp
-        arrays = tuple(xp.broadcast_to(a, tuple(sizes[c] for c in t)) for a, t in zip(arrays, terms, strict=True))
-        ctx.save_for_backward(*arrays)
+        ctx.save_for_backward(*arrays)  # the inputs themselves: a recorded backward knows them
         ctx.terms, ctx.output, ctx.sizes = terms, output, sizes
-        return xp.einsum(",".join(terms) + "->" + output, *arrays, optimize=len(arrays) > 1)
+        return ctx.xp.einsum(",".join(terms) + "->" + output, *_broadcast(ctx, arrays), optimize=len(arrays) > 1)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, ...]:
         xp = ctx.xp
-        arrays, terms, output, sizes = ctx.saved_arrays, ctx.terms, ctx.output, ctx.sizes
+        arrays, terms, output, sizes = _broadcast(ctx, ctx.saved_arrays), ctx.terms, ctx.output, ctx.sizes
         grads = []
         for k, (x, term) in enumerate(zip(arrays, terms, strict=True)):
             if not ctx.needs_input_grad[k]:

@@ -17,6 +17,7 @@ from ..function import Context, Function
 from ..tensor import Tensor
 from .checks import as_float
 from .operands import dim_or_axis, normalize_dim, normalize_dims, promote
+from .select import where
 
 Dim = int | Sequence[int] | None
 
@@ -90,6 +91,20 @@ class Var(Function):
                 g = xp.where(root == 0, 0, g / (2 * root))
             return g * centered * (2 / ctx.denominator)
 
+    @staticmethod
+    def decomposition(x: Tensor, dims: tuple[int, ...], correction: float, keepdim: bool, root: bool) -> Tensor:
+        """The same v (and s) in engine ops, for a derivative of the derivative: the backward above
+        uses x - x̄, which the forward computed. s = √v is taken as 0, with derivative 0, where v = 0,
+        as the backward's 0 there."""
+        n = int(np.prod([x.shape[d] for d in dims]))
+        centered = x - x.mean(dim=dims, keepdim=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            v = (centered * centered).sum(dim=dims, keepdim=True) / builtins.max(n - correction, 0)
+        if root:
+            flat = v == 0
+            v = where(flat, 0.0, where(flat, 1.0, v).sqrt())
+        return v if keepdim else v.reshape([m for i, m in enumerate(x.shape) if i not in dims])
+
 
 class Prod(Function):
     """z = Π x over dims;  dL/dxᵢ = g · Π_{j≠i} xⱼ
@@ -115,7 +130,7 @@ class Prod(Function):
         ones = xp.ones(flat.shape[:-1] + (1,), dtype=x.dtype)
         before = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
         after = xp.flip(xp.cumprod(xp.flip(xp.concatenate([flat[..., 1:], ones], axis=-1), -1), axis=-1), -1)
-        others = (before * after).reshape(moved.shape).transpose(np.argsort(order))
+        others = (before * after).reshape(moved.shape).transpose(tuple(int(i) for i in np.argsort(order)))
         return kept(grad, x.shape, ctx.dims, ctx.keepdim) * others
 
 
@@ -149,13 +164,15 @@ class LogSumExp(Function):
         m = x.max(axis=dims, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
         z = m + xp.log(xp.exp(x - m).sum(axis=dims, keepdims=True))
-        ctx.save_for_backward(x, z)
+        out = xp.asarray(z if keepdim else z.reshape([n for i, n in enumerate(x.shape) if i not in dims]))
+        ctx.save_for_backward(x, out)  # the output itself, so that a recorded backward differentiates through z
         ctx.dims, ctx.keepdim = dims, keepdim
-        return z if keepdim else z.reshape([n for i, n in enumerate(x.shape) if i not in dims])
+        return out
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        x, z = ctx.saved_arrays
+        x, out = ctx.saved_arrays
+        z = kept(out, x.shape, ctx.dims, ctx.keepdim)
         return kept(grad, x.shape, ctx.dims, ctx.keepdim) * ctx.xp.exp(x - z)
 
 
@@ -182,15 +199,16 @@ class Norm(Function):
         else:
             with np.errstate(divide="ignore"):
                 z = (a**p).sum(axis=dims, keepdims=True) ** (1 / p)
-        ctx.save_for_backward(x, z)
+        out = xp.asarray(z if keepdim else z.reshape([n for i, n in enumerate(x.shape) if i not in dims]))
+        ctx.save_for_backward(x, out)  # the output itself, so that a recorded backward differentiates through z
         ctx.p, ctx.dims, ctx.keepdim = p, dims, keepdim
-        return z if keepdim else z.reshape([n for i, n in enumerate(x.shape) if i not in dims])
+        return out
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
         xp = ctx.xp
-        x, z = ctx.saved_arrays
-        g = kept(grad, x.shape, ctx.dims, ctx.keepdim)
+        x, out = ctx.saved_arrays
+        g, z = (kept(a, x.shape, ctx.dims, ctx.keepdim) for a in (grad, out))
         p = ctx.p
         if p in (float("inf"), -float("inf")):
             hit = xp.abs(x) == z

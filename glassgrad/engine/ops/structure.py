@@ -330,8 +330,7 @@ class Lerp(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any, w: Any) -> Any:
         xp = ctx.xp
-        ctx.save_for_backward(a, b)
-        ctx.w = w
+        ctx.save_for_backward(a, b, w)  # w too (a number or an input), so that a recorded backward knows it
         d = b - a
         if isinstance(w, numbers.Number):
             return a + w * d if abs(w) < 0.5 else b - d * (1 - w)
@@ -339,8 +338,7 @@ class Lerp(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
-        a, b = ctx.saved_arrays
-        w = ctx.w
+        a, b, w = ctx.saved_arrays
         gw = grad * (b - a) if ctx.needs_input_grad[2] else None
         return grad * (1 - w), grad * w, gw
 
