@@ -13,6 +13,11 @@ follows the scalar loop everywhere):
 * hardsigmoid' is 1/6 only strictly inside (-3, 3) (0 at ±3 and at NaN);
 * leaky_relu'(0) = negative_slope; elu, celu and selu take their x ≤ 0 branch
   at 0 (elu'(0) = α, selu'(0) = λα) and their x > 0 branch at NaN.
+
+GELU and SiLU (whose backward is a kernel) and Softplus, Mish and GLU (whose
+backward reads a value the forward computed: βx, tanh(softplus x), σ(b)) have a
+``decomposition``: the same forward written in engine ops, which a backward with
+``create_graph=True`` differentiates instead.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import backend, dtypes
 from ..function import Context, Function
+from ..recorded import Recorded
 from ..tensor import Tensor
 from .checks import promote
 
@@ -231,6 +232,8 @@ class ToDevice(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
+        if type(grad) is Recorded:  # create_graph: the copy back is itself a recorded ToDevice
+            return Recorded(to_device(grad.tensor, ctx.source))
         return backend.to_device(grad, ctx.source)
 
 
