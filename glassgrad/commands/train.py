@@ -9,6 +9,11 @@ recomputed for the new total: the lr jumps at the resume point). --optimizer,
 is never replaced without --overwrite. Ctrl-C stops at the end of the current
 step, keeps the last completed epoch on disk and prints the command that resumes
 it (exit 130); a second Ctrl-C aborts at once.
+
+``--watch grads,activations`` adds, per layer and epoch, the gradient norm of each parameter (mean and
+max over the epoch's steps) and the mean and std of each layer's output to metrics.csv/metrics.json,
+and draws gradient_flow.png (each layer's gradient norm per epoch, log scale) to show vanishing or
+exploding gradients.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from ..cli import PROG, UsageError
 from ..engine.random import manual_seed
 from ..training.checkpoint import CHECKPOINT_NAME, read_meta
 from ..training.config import OPTIMIZERS, TrainConfig
+from ..training.watch import WATCH_CHOICES, parse_watch
 
 CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(TrainConfig))
 FIXED_ON_RESUME = ("optimizer", "seed", "image_size")
@@ -86,6 +92,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image-size", type=positive_int, help="image-cnn: side of the resized images (default 150)")
     parser.add_argument("--classifier", help="gan: a mnist-cnn checkpoint that scores the generated digits")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar: one line per epoch (for logs)")
+    parser.add_argument(
+        "--watch",
+        type=parse_watch,
+        default=(),
+        metavar="|".join(WATCH_CHOICES),
+        help="per layer and epoch, write gradient norms (grads: mean and max over the steps, per parameter and "
+        "layer) and activation mean/std (activations) to metrics.csv/metrics.json, and draw gradient_flow.png; "
+        "comma-separated: --watch grads,activations",
+    )
 
 
 def _flag(key: str) -> str:
@@ -239,7 +254,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as err:
         raise UsageError(f"{err} (--debug shows where)", prog) from None
     meta = {"recipe": recipe.name, "config": dataclasses.asdict(config)}
-    trainer = Trainer(task, config, out, title=recipe.name, progress=not args.no_progress, meta=meta)
+    trainer = Trainer(task, config, out, title=recipe.name, progress=not args.no_progress, meta=meta, watch=args.watch)
     notes: list[str] = []
     if saved is not None:
         try:
@@ -261,7 +276,8 @@ def run(args: argparse.Namespace) -> int:
         if config.lr != base.lr or saved["config"] is None:
             _set_lr(task, config.lr)
     elif args.overwrite:
-        for path in [out / name for name in RUN_FILES] + [out / "metrics.png", *out.glob("samples_epoch_*.png")]:
+        pictures = [out / "metrics.png", out / "gradient_flow.png", *out.glob("samples_epoch_*.png")]
+        for path in [out / name for name in RUN_FILES] + pictures:
             path.unlink(missing_ok=True)
 
     print(f"{recipe.name}: {recipe.description}")
@@ -291,7 +307,9 @@ def run(args: argparse.Namespace) -> int:
     print("\n".join(summary.lines()))
     if recipe.report is not None:
         print("\n".join(recipe.report(task)))
+    flow = ", gradient_flow.png" if "grads" in args.watch else ""
     print(
-        f"total {time.perf_counter() - started:.1f} s; metrics.csv, metrics.json, metrics.png, {CHECKPOINT_NAME} in {out}/"
+        f"total {time.perf_counter() - started:.1f} s; metrics.csv, metrics.json, metrics.png{flow}, "
+        f"{CHECKPOINT_NAME} in {out}/"
     )
     return 0

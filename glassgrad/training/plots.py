@@ -1,4 +1,4 @@
-"""Pictures of a run: the loss/accuracy curves and a grid of generated images."""
+"""Pictures of a run: the loss/accuracy curves, the gradient flow of a watched run, a grid of generated images."""
 
 from __future__ import annotations
 
@@ -63,6 +63,60 @@ def plot_history(
     shown["epoch_ticks"] = [float(t) for t in axes[0][0].get_xticks() if low <= t <= high]
     plt.close(fig)
     return shown
+
+
+def plot_gradient_flow(rows: Sequence[dict[str, float]], path: str | Path, title: str = "") -> dict[str, list]:
+    """The gradient flow of a run watched with ``grads`` (training/watch.py): each layer's gradient norm
+    ``layer_grad_norm_mean/<layer>`` on a log scale, by depth (left: x = layer from input to output,
+    one line per epoch, up to 8 epochs evenly spread, first and last included; a falling line is a
+    vanishing gradient) and by epoch (right: one line per layer). Returns what was drawn: the layers
+    in order under "layers", the epochs of the left panel under "epochs", and the values drawn per
+    layer under "norms" (lists by epoch, for the epochs of rows that have the column)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    prefix = "layer_grad_norm_mean/"
+    layers: list[str] = []
+    for row in rows:
+        layers += [k.removeprefix(prefix) for k in row if k.startswith(prefix) and k.removeprefix(prefix) not in layers]
+    if not layers:
+        raise ValueError(f"plot_gradient_flow: no {prefix}* column in the rows (train with --watch grads)")
+    watched = [row for row in rows if any(prefix + layer in row for layer in layers)]
+    epochs = [int(row["epoch"]) for row in watched]
+    picks = sorted({round(i * (len(watched) - 1) / 7) for i in range(8)}) if len(watched) > 8 else range(len(watched))
+    shown_rows = [watched[i] for i in picks]
+    fig, (by_depth, by_epoch) = plt.subplots(1, 2, figsize=(11, 3.8))
+    colors = plt.get_cmap("viridis")
+    depth = list(range(len(layers)))
+    for i, row in enumerate(shown_rows):
+        norms = [row.get(prefix + layer, float("nan")) for layer in layers]
+        color = colors(i / max(len(shown_rows) - 1, 1))
+        by_depth.plot(depth, norms, marker="o", color=color, label=f"epoch {int(row['epoch'])}")
+    by_depth.set_xticks(depth)
+    by_depth.set_xticklabels(layers, rotation=45 if len(layers) > 6 else 0, ha="right" if len(layers) > 6 else "center")
+    by_depth.set_xlabel("layer (input → output)")
+    by_depth.set_ylabel("gradient norm ‖dL/dθ‖ (mean over steps)")
+    norms_by_layer: dict[str, list[float]] = {}
+    for layer in layers:
+        points = [(int(row["epoch"]), row[prefix + layer]) for row in watched if prefix + layer in row]
+        norms_by_layer[layer] = [v for _, v in points]
+        xs, ys = zip(*points, strict=True)
+        by_epoch.plot(xs, ys, marker="o" if len(points) < 30 else None, label=layer)
+    by_epoch.set_xlabel("epoch")
+    by_epoch.set_ylabel("gradient norm ‖dL/dθ‖")
+    if epochs and max(epochs) - min(epochs) <= 10:
+        by_epoch.set_xticks(range(min(epochs), max(epochs) + 1))
+    for ax in (by_depth, by_epoch):
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize="small")
+    fig.suptitle(f"{title}: gradient flow" if title else "gradient flow")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return {"layers": layers, "epochs": [int(row["epoch"]) for row in shown_rows], "norms": norms_by_layer}
 
 
 def save_image_grid(images: np.ndarray, path: str | Path, nrow: int = 8) -> None:

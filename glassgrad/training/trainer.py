@@ -15,6 +15,9 @@ per epoch — every epoch for runs of up to 20, else the first, every
 ``ceil(epochs / 10)``-th and the last — also with ``progress=False`` (for logs).
 Accuracy is a fraction (0.9712) on the console, in the CSV and in the JSON.
 
+``watch=("grads", "activations")`` adds per-layer gradient norms and activation statistics to every
+epoch's row (training/watch.py) and draws them as ``gradient_flow.png``.
+
 Ctrl-C (SIGINT) sets a flag checked after every step: the run stops there, the
 partial epoch is discarded, and the checkpoint and metrics of the last completed
 epoch are on disk, so ``--resume`` gives exactly the uninterrupted run. A second
@@ -27,6 +30,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,8 +42,9 @@ from ..engine.tensor import Tensor
 from .checkpoint import CHECKPOINT_NAME, checkpoint_state, load_checkpoint, write_state
 from .config import TrainConfig
 from .metrics import MetricsLog
-from .plots import plot_history
+from .plots import plot_gradient_flow, plot_history
 from .task import StepResult, Task
+from .watch import Watcher, check_watch
 
 
 class _Totals:
@@ -141,7 +147,8 @@ class _StopFlag:
 class Trainer:
     """Run ``task`` for ``config.epochs`` epochs, writing everything into ``out_dir``.
 
-    ``meta`` (the recipe's name and the run's config) is stored in every checkpoint.
+    ``meta`` (the recipe's name and the run's config) is stored in every checkpoint. ``watch`` names
+    what to watch per layer ("grads", "activations"; see training/watch.py).
     """
 
     def __init__(
@@ -153,9 +160,11 @@ class Trainer:
         log_every: int = 20,
         progress: bool = True,
         meta: dict[str, Any] | None = None,
+        watch: Sequence[str] = (),
     ) -> None:
         if log_every < 1:
             raise ValueError(f"Trainer: log_every must be a positive integer, got {log_every!r}")
+        self.watcher = Watcher(check_watch(watch, "Trainer")) if watch else None
         self.task, self.config, self.out_dir = task, config, Path(out_dir)
         self.title, self.log_every, self.progress, self.meta = title, log_every, progress, meta
         self.metrics = MetricsLog(self.out_dir)
@@ -181,6 +190,7 @@ class Trainer:
         epochs = range(done + 1, self.config.epochs + 1)
         per_epoch_bars = self.config.epochs <= 100
         with (
+            self.watcher.attached(self.task) if self.watcher is not None else nullcontext(),
             _StopFlag() as stop,
             tqdm(
                 total=len(epochs), disable=not self.progress or per_epoch_bars, unit="epoch", leave=False
@@ -210,6 +220,8 @@ class Trainer:
             saved = boundary["epoch"]
         if self.metrics.rows:
             plot_history(self.metrics.rows, self.out_dir / "metrics.png", title=self.title, labels=self._labels())
+            if self.watcher is not None and "grads" in self.watcher.watch:
+                plot_gradient_flow(self.metrics.rows, self.out_dir / "gradient_flow.png", title=self.title)
         final = self.metrics.rows[-1] if self.metrics.rows else {}
         run = int(final.get("epoch", done)) - done
         return Summary(run, final, time.perf_counter() - start, stopped, discarded, saved)
@@ -231,18 +243,24 @@ class Trainer:
         started = time.perf_counter()
         steps = len(self.task.train_loader)
         read: dict[str, float] | None = None  # the bar's read at the last step is the row's (one sync, not two)
-        with tqdm(
-            total=steps,
-            desc=f"epoch {epoch}/{self.config.epochs}",
-            disable=not (self.progress and bar_on),
-            unit="batch",
-            dynamic_ncols=True,
-            leave=False,
-        ) as bar:
+        recording = self.watcher.recording() if self.watcher is not None else nullcontext()
+        with (
+            recording,
+            tqdm(
+                total=steps,
+                desc=f"epoch {epoch}/{self.config.epochs}",
+                disable=not (self.progress and bar_on),
+                unit="batch",
+                dynamic_ncols=True,
+                leave=False,
+            ) as bar,
+        ):
             for step, batch in enumerate(self.task.train_loader, 1):
                 totals.add(self.task.train_step(batch))
                 bar.update(1)
                 if stop.requested:
+                    if self.watcher is not None:
+                        self.watcher.discard()
                     return None
                 read = None
                 if bar_on and self.progress and (step % self.log_every == 0 or step == steps):
@@ -256,6 +274,8 @@ class Trainer:
         if self.task.test_loader is not None:
             row |= self.evaluate()
         row |= self.task.end_epoch(epoch, self.out_dir)
+        if self.watcher is not None:
+            row |= self.watcher.read()
         return row
 
     def evaluate(self) -> dict[str, float]:
@@ -269,7 +289,7 @@ class Trainer:
 def _epoch_line(row: dict[str, float], epochs: int) -> str:
     parts = [f"epoch {int(row['epoch'])}/{epochs}"]
     for key, value in row.items():
-        if key not in ("epoch", "samples_per_s") and not key.endswith("seconds"):
+        if key not in ("epoch", "samples_per_s") and not key.endswith("seconds") and "/" not in key:  # not watch's
             parts.append(f"{key} {format_metric(key, value)}")
     if "samples_per_s" in row:
         parts.append(f"{row['samples_per_s']:,.0f} samples/s")
