@@ -7,6 +7,8 @@ Lq×Lk probabilities); the backward hands them to the selected
 "attention_backward" variant, which recomputes the scores it needs
 (see kernels/attention/reference.py for the math). A float mask that requires grad gets
 its gradient through the reference backward, which returns the scores' gradient dS.
+A recorded backward (``create_graph``) differentiates the op's ``decomposition``: the same
+formula in matmuls, exp and sums.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from ..function import Context, Function
 from ..grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from .checks import as_float
+from .compare import isfinite
+from .select import where
 
 
 class ScaledDotProductAttention(Function):
@@ -43,6 +47,20 @@ class ScaledDotProductAttention(Function):
         mask_grad = ctx.needs_input_grad[3]  # then the variant also returns dL/dS (= dL/dM)
         grads = kernels.run("attention_backward", q, k, v, out, grad, lse, **ctx.options, mask_grad=mask_grad)
         return grads if mask_grad else (*grads, None)
+
+    @staticmethod
+    def decomposition(q: Tensor, k: Tensor, v: Tensor, mask: Any, is_causal: bool, scale: float) -> Tensor:
+        """softmax(QKᵀ·scale + M) V in matmuls, exp and sums (the max subtracted for stability is a
+        constant: softmax does not change with it), causal keys hidden by -inf as the kernels do."""
+        s = (q @ k.transpose(-1, -2)) * scale
+        if mask is not None:
+            s = s + (mask if isinstance(mask, Tensor) else Tensor(mask))
+        if is_causal:
+            lq, lk = s.shape[-2:]
+            s = where(Tensor(q.xp.tril(q.xp.ones((lq, lk), dtype=bool))), s, -math.inf)
+        m = s.detach().amax(dim=-1, keepdim=True)
+        e = (s - where(isfinite(m), m, 0.0)).exp()
+        return (e / e.sum(dim=-1, keepdim=True)) @ v
 
 
 def _mask_array(attn_mask: Any, q: Tensor, k: Tensor, lead: tuple[int, ...], n: int) -> Any:

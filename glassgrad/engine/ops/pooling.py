@@ -14,6 +14,9 @@ band of rows times a band of columns, so with an (H_out, H) matrix A and a
 
 Plain averaging puts 1/k in each row's window (the divisor factorises over the
 two dims, padded or not); adaptive averaging uses windows [⌊iH/H_out⌋, ⌈(i+1)H/H_out⌉).
+
+A recorded backward (``create_graph``) differentiates each op's ``decomposition``: max pooling
+as a gather at the same arg-max positions, the separable pools as two matmuls.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from ...kernels.pooling import geometry
 from ..function import Context, Function
 from ..tensor import Tensor
 from .checks import named
+from .indexing import take_along_dim
 from .operands import float_operands, int_tuple
 from .shape import squeeze, unsqueeze
 
@@ -65,6 +69,13 @@ class MaxPool2d(Function):
         (indices,) = ctx.saved_arrays
         return kernels.run("max_pool2d_grad", grad, indices, ctx.input_shape), None
 
+    @staticmethod
+    def decomposition(x: Tensor, indices: Any) -> Tensor:
+        """x gathered at the kernel's arg-max positions (take_along_dim over each flattened plane)."""
+        n, c, h, w = x.shape
+        where = Tensor(x.xp.asarray(indices).reshape(n, c, -1))
+        return take_along_dim(x.reshape(n, c, h * w), where, 2).reshape(indices.shape)
+
 
 class SeparablePool2d(Function):
     """z = A · x · Bᵀ per (H, W) plane;  dL/dx = Aᵀ · g · B"""
@@ -77,6 +88,11 @@ class SeparablePool2d(Function):
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
         return ctx.rows.T @ grad @ ctx.cols
+
+    @staticmethod
+    def decomposition(x: Tensor, *, rows: Any, cols: Any) -> Tensor:
+        """A · x · Bᵀ as two matmuls with the constant window weights."""
+        return Tensor(rows) @ x @ Tensor(cols).T
 
 
 def _batched(op: str, input: Tensor, dims: int, pool: Callable[[Tensor], Any]) -> Any:
