@@ -95,7 +95,8 @@ def plot_gradient_flow(rows: Sequence[dict[str, float]], path: str | Path, title
         color = colors(i / max(len(shown_rows) - 1, 1))
         by_depth.plot(depth, norms, marker="o", color=color, label=f"epoch {int(row['epoch'])}")
     by_depth.set_xticks(depth)
-    by_depth.set_xticklabels(layers, rotation=45 if len(layers) > 6 else 0, ha="right" if len(layers) > 6 else "center")
+    crowded = sum(len(layer) + 2 for layer in layers) > 48  # names that would overlap side by side
+    by_depth.set_xticklabels(layers, rotation=30 if crowded else 0, ha="right" if crowded else "center")
     by_depth.set_xlabel("layer (input → output)")
     by_depth.set_ylabel("gradient norm ‖dL/dθ‖ (mean over steps)")
     norms_by_layer: dict[str, list[float]] = {}
@@ -106,8 +107,9 @@ def plot_gradient_flow(rows: Sequence[dict[str, float]], path: str | Path, title
         by_epoch.plot(xs, ys, marker="o" if len(points) < 30 else None, label=layer)
     by_epoch.set_xlabel("epoch")
     by_epoch.set_ylabel("gradient norm ‖dL/dθ‖")
-    if epochs and max(epochs) - min(epochs) <= 10:
+    if epochs and max(epochs) - min(epochs) <= 10:  # one tick per epoch, as in plot_history
         by_epoch.set_xticks(range(min(epochs), max(epochs) + 1))
+        by_epoch.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)
     for ax in (by_depth, by_epoch):
         ax.set_yscale("log")
         ax.grid(alpha=0.3, which="both")
