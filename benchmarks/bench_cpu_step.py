@@ -81,6 +81,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -89,14 +90,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 import glassgrad as gg
 import glassgrad.nn.functional as gF  # mirrors torch.nn.functional as tF
 from glassgrad.kernels import busy, timing
 from glassgrad.kernels.harness import machine_info
-
-tF = torch.nn.functional  # noqa: N816
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -115,12 +113,28 @@ class Lib:
 
 
 GLASSGRAD = Lib("glassgrad", gF, gg.optim, lambda a, requires_grad=False: gg.tensor(a, requires_grad=requires_grad))
-TORCH = Lib("torch", tF, torch.optim, lambda a, requires_grad=False: torch.tensor(a, requires_grad=requires_grad))
 
 
-def set_threads(n: int) -> dict[str, int]:
-    """Both libraries at ``n`` threads: PyTorch's intra-op pool, NumPy's BLAS, numba."""
-    torch.set_num_threads(n)
+def torch_lib() -> Lib:
+    """PyTorch, imported only here: a ``--isolate`` glassgrad worker never loads it (nor its OpenMP pool)."""
+    import torch
+
+    return Lib(
+        "torch",
+        torch.nn.functional,
+        torch.optim,
+        lambda a, requires_grad=False: torch.tensor(a, requires_grad=requires_grad),
+    )
+
+
+def set_threads(n: int, with_torch: bool = True) -> dict[str, int | None]:
+    """The libraries at ``n`` threads: PyTorch's intra-op pool, NumPy's BLAS, numba."""
+    got: dict[str, int | None] = {}
+    if with_torch:
+        import torch
+
+        torch.set_num_threads(n)
+        got["torch"] = torch.get_num_threads()
     blas = None
     try:
         from threadpoolctl import threadpool_info, threadpool_limits
@@ -132,7 +146,7 @@ def set_threads(n: int) -> dict[str, int]:
     import numba
 
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-    return {"torch": torch.get_num_threads(), "blas": blas, "numba": numba.get_num_threads()}
+    return {**got, "blas": blas, "numba": numba.get_num_threads()}
 
 
 # ---------------------------------------------------------------- the rows
@@ -392,22 +406,107 @@ def timed_pair(ours: Step, theirs: Step, rounds: int, batch_seconds: float) -> t
 
     # warmup=1: every timed batch comes right after an untimed one, so the timed spans are every second one
     times = timing.time_interleaved({"ours": batch("ours", ours), "theirs": batch("theirs", theirs)}, rounds, 1)
-    timed = spans["ours"][1::2] + spans["theirs"][1::2]
+    return _attempt(times, spans["ours"][1::2] + spans["theirs"][1::2], reps), reps
+
+
+def _attempt(times: dict[str, list[float]], timed: list[busy.Span | None], reps: int) -> Attempt:
+    """Each library's best batch per step, and the other processes' CPU over the ``timed`` batches."""
     worst = None if any(s is None for s in timed) else max(s.cores for s in timed)  # type: ignore[union-attr]
-    attempt = Attempt(min(times["ours"]) / reps, min(times["theirs"]) / reps, busy.total(timed), worst)
-    return attempt, reps
+    return Attempt(min(times["ours"]) / reps, min(times["theirs"]) / reps, busy.total(timed), worst)
+
+
+class Worker:
+    """One library running a row in its own process (``--isolate``), driven line by line over a pipe:
+    ``check`` (the first losses), ``reps SECONDS`` (steps in a batch of about that long), ``batch N``
+    (N untimed steps, then N timed ones: seconds and the others' CPU during them), ``versions``."""
+
+    def __init__(self, library: str, row: Row, args: argparse.Namespace) -> None:
+        command = [sys.executable, __file__, "--worker", library, row.name, "--threads", str(args.threads)]
+        self.library = library
+        self.process = subprocess.Popen(
+            command + (["--quick"] if args.quick else []), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def ask(self, line: str) -> Any:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+        reply = self.process.stdout.readline()
+        if not reply:
+            raise RuntimeError(f"bench_cpu_step: the {self.library} worker exited (code {self.process.wait()})")
+        return json.loads(reply)
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def timed_isolated(ours: Worker, theirs: Worker, rounds: int, batch_seconds: float) -> tuple[Attempt, int]:
+    """``timed_pair`` with each library in its own process, the two taking turns batch by batch."""
+    reps = int(theirs.ask(f"reps {batch_seconds}"))
+    times: dict[str, list[float]] = {"ours": [], "theirs": []}
+    timed: list[busy.Span | None] = []
+    for _ in range(rounds):
+        for name, worker in (("ours", ours), ("theirs", theirs)):
+            reply = worker.ask(f"batch {reps}")
+            times[name].append(reply["seconds"])
+            timed.append(None if reply["span"] is None else busy.Span(*reply["span"]))
+    return _attempt(times, timed, reps), reps
+
+
+def run_worker(library: str, row_name: str, threads: int, quick: bool) -> int:
+    """The ``--worker`` side of ``Worker``: build the row in this library alone and answer the lead process."""
+    versions = set_threads(threads, with_torch=library == "torch")
+    lib = GLASSGRAD if library == "glassgrad" else torch_lib()
+    row = ROWS[row_name]
+    step = row.build(lib, quick)
+    for line in sys.stdin:
+        command, *arg = line.split()
+        if command == "check":
+            reply: Any = [float(step().item()) for _ in range(row.checks)]
+        elif command == "reps":
+            reply = reps_for(step, float(arg[0]))
+        elif command == "batch":
+            n = int(arg[0])
+            for _ in range(n):  # untimed: what the other library left behind settles
+                step()
+            start, t0 = busy.mark(), time.perf_counter()
+            for _ in range(n):
+                step()
+            seconds, span = time.perf_counter() - t0, busy.since(start)
+            reply = {"seconds": seconds, "span": None if span is None else [span.seconds, span.others_jiffies]}
+        else:  # versions
+            reply = {"threads": versions, "torch": __import__("torch").__version__ if library == "torch" else None}
+        print(json.dumps(reply), flush=True)
+    return 0
 
 
 def measure(row: Row, args: argparse.Namespace) -> dict[str, Any]:
-    ours, theirs = row.build(GLASSGRAD, args.quick), row.build(TORCH, args.quick)
-    checked = check(row, ours, theirs)
+    if args.isolate:
+        ours_w, theirs_w = Worker("glassgrad", row, args), Worker("torch", row, args)
+        losses = list(zip(ours_w.ask("check"), theirs_w.ask("check"), strict=True))
+        checked = {"losses": losses, "ok": all(np.isclose(o, t, rtol=1e-4, atol=1e-5) for o, t in losses)}
+
+        def timed() -> tuple[Attempt, int]:
+            return timed_isolated(ours_w, theirs_w, args.rounds, args.batch_seconds)
+    else:
+        ours, theirs = row.build(GLASSGRAD, args.quick), row.build(torch_lib(), args.quick)
+        checked = check(row, ours, theirs)
+
+        def timed() -> tuple[Attempt, int]:
+            return timed_pair(ours, theirs, args.rounds, args.batch_seconds)
+
     attempts: list[Attempt] = []
     reps = 0
     for _ in range(args.max_retries + 1):
-        attempt, reps = timed_pair(ours, theirs, args.rounds, args.batch_seconds)
+        attempt, reps = timed()
         attempts.append(attempt)
         if attempt.others is None or attempt.others.cores <= args.threshold:
             break
+    if args.isolate:
+        ours_w.close()
+        theirs_w.close()
     kept = min(attempts, key=lambda a: a.others.cores if a.others is not None else 0.0)
     result = {"row": row.name, "description": row.description, "target": row.target, **kept.as_dict()}
     result.update(
@@ -416,6 +515,7 @@ def measure(row: Row, args: argparse.Namespace) -> dict[str, Any]:
         retries=len(attempts) - 1,
         steps_per_batch=reps,
         rounds=args.rounds,
+        isolated=bool(args.isolate),
         check=checked,
         attempts=[a.as_dict() for a in attempts],
     )
@@ -457,10 +557,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=None, help="timed batches per library (default 5)")
     parser.add_argument("--batch-seconds", type=float, default=None, help="about this long a batch (default 0.2)")
     parser.add_argument("--threshold", type=float, default=0.1, help="others' CPU, in cores, that marks a disturbance")
+    parser.add_argument(
+        "--isolate", action="store_true", help="each library in its own process (no PyTorch thread pool beside ours)"
+    )
+    parser.add_argument("--worker", nargs=2, metavar=("LIBRARY", "ROW"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.worker:
+        return run_worker(args.worker[0], args.worker[1], args.threads, args.quick)
     args.rounds = args.rounds or (1 if args.quick else 5)
     args.batch_seconds = args.batch_seconds or (0.01 if args.quick else 0.2)
-    threads = set_threads(args.threads)
+    threads = set_threads(args.threads, with_torch=not args.isolate)
     print(f"threads: {threads}; others' CPU threshold {args.threshold} cores of {busy.CORES}")
     results = []
     for name in args.rows:
@@ -471,7 +577,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         payload = {
             "machine": machine_info("cpu"),
-            "torch": torch.__version__,
+            "torch": __import__("torch").__version__,
+            "isolated": bool(args.isolate),
             "threads": threads,
             "command": "python benchmarks/bench_cpu_step.py " + " ".join(sys.argv[1:] if argv is None else argv),
             "threshold_cores": args.threshold,

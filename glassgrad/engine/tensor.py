@@ -24,16 +24,19 @@ class Tensor:
 
     __array_priority__ = 1000  # numpy_array + tensor calls Tensor.__radd__
 
+    # What a new tensor starts with, as class attributes: every op makes a Tensor, and only the array
+    # is stored then; the others get an instance value when they first change.
+    requires_grad = False
+    grad_fn = None  # the Node that computed it (None for a leaf)
+    _grad: Tensor | None = None  # behind the checked ``grad`` property; autograd sets it directly
+    _hooks: tuple[Callable[[Tensor], Tensor | None], ...] | list[Callable[[Tensor], Tensor | None]] = ()
+    _retains_grad = False
+    _view_of: views.ViewOf | None = None  # set by Function.apply when this shares an input's memory
+
     def __init__(self, array: Any, requires_grad: bool = False) -> None:
         if type(array) is not np.ndarray and backend.device_of(array) == "cpu":
             array = np.asarray(array)
         self.array = array
-        self._grad: Tensor | None = None  # behind the checked ``grad`` property; autograd sets it directly
-        self.grad_fn = None
-        self._hooks: list[Callable[[Tensor], Tensor | None]] = []
-        self._retains_grad = False
-        self._view_of: views.ViewOf | None = None  # set by Function.apply when this shares an input's memory
-        self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
@@ -150,6 +153,8 @@ class Tensor:
         replacement. Returns a function that removes the hook."""
         if not self.requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require grad")
+        if self.grad_fn is None and type(self._hooks) is not list:
+            self._hooks = []
         hooks = self._hooks if self.grad_fn is None else self.grad_fn.hooks  # a non-leaf's go on its node
         hooks.append(hook)
         return lambda: hooks.remove(hook)

@@ -48,6 +48,20 @@ def test_quick_run_of_chosen_rows_only(tmp_path: Path) -> None:
     assert all(r["retries"] == 0 for r in rows)
 
 
+def test_isolated_run_times_each_library_in_its_own_process(tmp_path: Path) -> None:
+    """--isolate: a glassgrad worker and a torch worker take turns; the losses still come back and agree."""
+    out = tmp_path / "isolated.json"
+    cmd = [sys.executable, str(SCRIPT), "--quick", "--isolate", "--rows", "chain", "mlp", "--max-retries", "0"]
+    done = subprocess.run([*cmd, "--json", str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    payload = json.loads(out.read_text())
+    assert payload["isolated"] is True and "torch" not in payload["threads"]
+    for r in payload["rows"]:
+        assert r["isolated"] is True and r["check"]["ok"], r["check"]
+        assert len(r["check"]["losses"]) == (2 if r["row"] == "mlp" else 1)
+        assert r["ours_ms"] > 0 and r["torch_ms"] > 0
+
+
 def test_busy_span_counts_other_processes_in_cores() -> None:
     span = busy.Span(seconds=2.0, others_jiffies=busy.CLOCK_TICKS)  # one core-second over two seconds
     assert span.cores == 0.5
