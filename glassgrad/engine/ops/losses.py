@@ -25,6 +25,9 @@ which for plain one-hot targets is the familiar (softmax − target) · g. Under
 reduction="mean" the sum is divided by N·d1·... for probabilities and by Σ_n w[y_n]
 over the kept targets for class indices (the number of kept targets without
 ``weight``): ``mean_divisor``, here, for both class losses.
+
+A Function whose backward uses an intermediate of its forward or a kernel has a ``decomposition``:
+the same forward in engine ops, what a recorded backward (``create_graph=True``) differentiates.
 """
 
 from __future__ import annotations

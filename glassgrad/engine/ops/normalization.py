@@ -22,6 +22,9 @@ and rstd are constants and dL/dx = rstd·ĝ.
 RMS norm (``rms_norm``, the ``rms_norm`` kernels) only rescales, over the trailing
 dims: x̂ = x·rstd with rstd = 1/√(mean_A x² + ε) and z = γ x̂, so the mean term
 drops out: dL/dx = rstd·(ĝ − x̂ · mean_A(ĝ ⊙ x̂)).
+
+Each Function's ``decomposition`` is the same forward in engine ops (mean, rsqrt, ...), what a
+recorded backward (``create_graph=True``) differentiates in place of the kernels.
 """
 
 from __future__ import annotations

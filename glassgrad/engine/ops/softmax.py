@@ -7,7 +7,8 @@ log_softmax:  z = x − max − log Σ e^(x − max);   dL/dx = g − e^z · Σ 
 
 The math lives in the kernels (glassgrad/kernels/fused/: the NumPy/CuPy reference,
 a numba variant on cpu, CUDA kernels on cuda); each Function makes one
-``kernels.run`` call per direction and saves the output for backward.
+``kernels.run`` call per direction and saves the output for backward. Its ``decomposition``, the
+same forward in engine ops, is what a recorded backward (``create_graph=True``) differentiates.
 """
 
 from __future__ import annotations
