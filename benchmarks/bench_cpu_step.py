@@ -1,7 +1,7 @@
 """CPU training steps against PyTorch, side by side in one run (issue 11's speed table).
 
     python benchmarks/bench_cpu_step.py [--rows gpt mlp ...] [--json benchmarks/results/cpu_step.json]
-                                        [--quick] [--max-retries 3] [--threads 2]
+                                        [--quick] [--max-retries 3] [--threads 2] [--isolate]
 
 Rows (float32; the same initial weights and data in both libraries, written once as
 functional code over either library):
@@ -20,7 +20,10 @@ functional code over either library):
   32×64×32², 16×128×16², 8×256×8².
 
 Before timing a row, each library runs it once (twice for the optimizer rows) and the
-losses are compared. Timing: both libraries at ``--threads`` threads (torch.set_num_threads;
+losses are compared. With ``--isolate`` each library runs the row in a process of its own
+(``--worker``; the glassgrad one never imports torch), the lead process asking each in turn
+for a batch over a pipe: PyTorch's OpenMP threads, which keep spinning after its ops, then
+cannot take the core our Python thread needs, as they do when both share one process. Timing: both libraries at ``--threads`` threads (torch.set_num_threads;
 NumPy's BLAS through threadpoolctl; numba), batches of calls of about 0.1 s or more, the
 two libraries taking turns (glassgrad/kernels/timing.py time_interleaved, each timed batch
 after an untimed one), best batch of each. During every timed batch the other processes'
@@ -73,8 +76,8 @@ Notes: what profiling the ``chain`` and ``mlp`` rows taught (2026-12-01).
   PyTorch's OpenMP threads spin after its ops and take the core our one Python thread needs;
   with OMP_WAIT_POLICY=PASSIVE ours is 3.2-3.4 ms and PyTorch's 3.6-4.2 ms (0.80-0.90×), with
   the default 1.38-2.34× over the day's runs. Pinned to one core at one thread, 20 muls + sum
-  fwd+bwd take 253-263 µs in either library. Timing each library in its own process would
-  separate the two effects; the row reports the default, which misses the 1.3× target.
+  fwd+bwd take 253-263 µs in either library. ``--isolate`` times each library in its own
+  process, which separates the two effects.
 """
 
 from __future__ import annotations
