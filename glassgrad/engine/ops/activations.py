@@ -14,8 +14,8 @@ follows the scalar loop everywhere):
 * leaky_relu'(0) = negative_slope; elu, celu and selu take their x ≤ 0 branch
   at 0 (elu'(0) = α, selu'(0) = λα) and their x > 0 branch at NaN.
 
-GELU and SiLU (whose backward is a kernel) and Softplus, Mish and GLU (whose
-backward reads a value the forward computed: βx, tanh(softplus x), σ(b)) have a
+GELU and SiLU (whose backward is a kernel) and Mish and GLU (whose backward
+reads a value the forward computed: tanh(softplus x), σ(b)) have a
 ``decomposition``: the same forward written in engine ops, which a backward with
 ``create_graph=True`` differentiates instead.
 """
@@ -32,7 +32,6 @@ from ..tensor import Tensor
 from .checks import as_float, named
 from .error_function import erf
 from .operands import normalize_dim
-from .select import where
 
 #: SELU's constants (Klambauer et al. 2017), as PyTorch spells them
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -268,26 +267,26 @@ class SiLU(Function):
 
 
 class Softplus(Function):
-    """z = ln(1 + e^(βx))/β (z = x where βx > threshold);  dL/dx = g·σ(βx) (g there)"""
+    """z = ln(1 + e^(βx))/β (z = x where βx > threshold);
+    dL/dx = g·σ(βx) = g·(1 − e^(−βz)) (g where βx > threshold)
+
+    (σ(βx) from the output: e^(−βz) = 1/(1 + e^(βx)); so a second backward goes through z.)"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, beta: float, threshold: float) -> Any:
         xp = ctx.xp
         bx = beta * x
-        ctx.save_for_backward(bx)
-        ctx.threshold = threshold
-        soft = (xp.maximum(bx, 0) + xp.log1p(xp.exp(-xp.abs(bx)))) / beta
-        return xp.where(bx > threshold, x, soft)
+        over = bx > threshold
+        z = xp.where(over, x, (xp.maximum(bx, 0) + xp.log1p(xp.exp(-xp.abs(bx)))) / beta)
+        ctx.save_for_backward(over, z)
+        ctx.beta = beta
+        return z
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
         xp = ctx.xp
-        (bx,) = ctx.saved_arrays
-        return xp.where(bx > ctx.threshold, grad, grad * _sigmoid(xp, bx))
-
-    @staticmethod
-    def decomposition(x: Tensor, beta: float, threshold: float) -> Tensor:
-        return where(x * beta > threshold, x, _softplus_of(x, beta))
+        over, z = ctx.saved_arrays
+        return xp.where(over, grad, grad * -xp.expm1(-ctx.beta * z))
 
 
 class Threshold(Function):
