@@ -65,6 +65,7 @@ class _Collector:
     def __init__(self, n: int, on_all: Callable[[tuple[Any, ...]], tuple[Any, ...]]) -> None:
         self.grads: list[Any] = [None] * n
         self.on_all = on_all
+        self.made: set[int] = set()  # the BackwardHookFunction outputs made so far
 
     def release(self) -> tuple[Any, ...]:
         grads, self.grads = tuple(self.grads), [None] * len(self.grads)
@@ -73,10 +74,23 @@ class _Collector:
 
 class BackwardHookFunction(Function):
     """z = x (the same values);  dL/dx is not sent from here: g = dL/dz goes to the call's collector and
-    the gate sends dL/dx once every gradient of the call is known (dL/dgate = 0)."""
+    the gate sends dL/dx once every gradient of the call is known (dL/dgate = 0).
+
+    z shares x's memory, so the engine records it as a view of x; an in-place op on z re-takes the view
+    (a second forward for the same output) and raises, as in PyTorch: the written value would bypass
+    the gate."""
 
     @staticmethod
     def forward(ctx: Context, x: Any, gate: Any, collector: _Collector, index: int) -> Any:
+        if index in collector.made:
+            raise RuntimeError(
+                f"Output {index} of BackwardHookFunction is a view and is being modified inplace. This view was "
+                "created inside a custom Function (or because an input was returned as-is) and the autograd logic "
+                "to handle view+inplace would override the custom backward associated with the custom Function, "
+                "leading to incorrect gradients. This behavior is forbidden. You can fix this by cloning the output "
+                "of the custom Function."
+            )
+        collector.made.add(index)
         ctx.collector, ctx.index, ctx.zero = collector, index, gate
         return x
 

@@ -278,3 +278,28 @@ def second_derivative_scenario(lib) -> tuple[list, int]:
     (g,) = lib.autograd.grad(layer(x).sum(), x, create_graph=True)
     (gg_x,) = lib.autograd.grad((g * g).sum(), x)
     return values((g, gg_x)), len(seen)
+
+
+def inplace_scenario(lib) -> list:
+    """Writing in place into a hooked call's input (inside forward) or output raises, before any change."""
+
+    class Triple(lib.nn.Module):
+        def forward(self, x):
+            x.mul_(3)
+            return x
+
+    log = []
+    for module in (Triple(), lib.nn.Linear(2, 2)):
+        module.register_full_backward_hook(lambda m, gi, go: None)
+        a = lib.ones(1, 2, requires_grad=True) * 1
+        with pytest.raises(RuntimeError, match="Output 0 of BackwardHookFunction is a view and is being modified"):
+            module(a).add_(1)
+        log.append(values((a,)))
+    return log
+
+
+def test_an_in_place_write_through_the_hook_s_view_raises_as_in_pytorch() -> None:
+    ours, theirs = inplace_scenario(gg), inplace_scenario(torch)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[0], np.ones((1, 2)))
