@@ -270,7 +270,7 @@ def check_nonempty(op: str, shape: tuple[int, ...], dims: tuple[int, ...] | None
 
 
 def _all_if_empty(dim: Dim) -> Dim:
-    """PyTorch's sum and mean read dim=() or dim=[] as "every dim"."""
+    """PyTorch's sum, mean, var and std read dim=() or dim=[] as "every dim"."""
     return None if isinstance(dim, tuple | list) and len(dim) == 0 else dim
 
 
@@ -329,7 +329,7 @@ def _spread(op: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool, corr
         dim, unbiased = None, dim
     if not dtypes.is_floating(input.dtype):
         raise RuntimeError(f"{op}: std and var only support floating point dtypes, got {input.dtype}")
-    dims = normalize_dims(op, dim, input.ndim)
+    dims = normalize_dims(op, _all_if_empty(dim), input.ndim)
     return Var.apply(input, dims=dims, correction=_correction(op, unbiased, correction), keepdim=keepdim, root=root)
 
 
