@@ -166,7 +166,7 @@ SECOND: list[OpCase] = [
             f"conv2d_{name}",
             lambda x, w, b, kw=kw: F.conv2d(x, w, b, **kw),
             lambda x, w, b, kw=kw: TF.conv2d(x, w, b, **kw),
-            (((1, 4, 5, 5), (4, 4 // kw.get("groups", 1), 2, 3), (4,)),),
+            (((1, 2, 4, 4), (2, 2 // kw.get("groups", 1), 2, 3), (2,)),),
         )
         for name, kw in [
             ("stride", {"stride": 2}),
