@@ -7,8 +7,8 @@ by its path in the model (``"0"``, ``"encoder.fc"``; prefixed by the task's modu
 
 * ``grads``: for each parameter p, ``grad_norm_mean/<p>`` and ``grad_norm_max/<p>``, the mean and the
   maximum over the epoch's optimizer steps of ‖dL/dp‖₂ — read just before the step that uses it
-  (a GAN's discriminator is stepped on its own loss's gradient, not on what the generator's
-  backward adds later); and for each layer, ``layer_grad_norm_mean/<layer>`` and
+  (after any clipping; a GAN's discriminator is stepped on its own loss's gradient, not on what
+  the generator's backward adds later); and for each layer, ``layer_grad_norm_mean/<layer>`` and
   ``layer_grad_norm_max/<layer>`` of ‖dL/dθ‖₂ = √(Σₚ ‖dL/dp‖₂²) over the layer's parameters θ.
 * ``activations``: for each layer, ``activation_mean/<layer>`` and ``activation_std/<layer>``, the mean
   and the (population) standard deviation of every element of the layer's output over the epoch's
@@ -52,9 +52,6 @@ def parse_watch(text: str) -> tuple[str, ...]:
         if item not in WATCH_CHOICES:
             raise argparse.ArgumentTypeError(f"invalid choice: {item!r} (choose from {', '.join(WATCH_CHOICES)})")
     return tuple(dict.fromkeys(items))
-
-
-parse_watch.__name__ = "watch"
 
 
 def watched_layers(modules: dict[str, Module]) -> list[tuple[str, Module, list[tuple[str, Tensor]]]]:
