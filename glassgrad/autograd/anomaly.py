@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import traceback
 import weakref
 from typing import Any
 
-from ..engine import observers
+from ..engine import autograd, observers
 from ..engine.backend import xp_of
 from ..engine.tensor import Tensor
 
 __all__ = ["detect_anomaly", "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "set_detect_anomaly"]
 
+_WALK_CODE = autograd._walk.__code__
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # glassgrad/
 
 
@@ -51,6 +53,8 @@ class _AnomalyObserver:
         inputs_finite = all(_non_finite(a) is None for a in inputs) and all(_finite_number(x) for x in numbers)
         if found == "inf" and not inputs_finite:
             return  # ±Inf passed through (a mask of -inf, an infinite input): not made here
+        if _in_backward():
+            return  # an op of a recorded backward: on_backward names the node whose backward made it
         cause = "" if inputs_finite else " (its inputs already held non-finite values)"
         raise RuntimeError(
             f"Function '{function.__name__}' returned {found} values in its output in the forward pass{cause}.\n"
@@ -91,6 +95,16 @@ def _non_finite(array: Any) -> str | None:
 
 def _finite_number(x: float) -> bool:
     return x == x and x not in (float("inf"), float("-inf"))
+
+
+def _in_backward() -> bool:
+    """Whether the engine's backward pass is on the call stack (a recorded backward runs forward ops)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code is _WALK_CODE:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _user_frames() -> list[traceback.FrameSummary]:
