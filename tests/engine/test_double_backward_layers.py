@@ -327,3 +327,24 @@ def test_unfold_third_derivative() -> None:
     by_hand = 6 * TF.fold(torch.tensor(w) * TF.unfold(torch.tensor(e), 2) ** 2, (4, 4), 2).numpy()
     np.testing.assert_allclose(third(gg, F.unfold), by_hand, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(third(torch, TF.unfold), by_hand, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("leaf", [True, False], ids=["leaf", "computed"])
+def test_self_attention_one_tensor_as_query_key_and_value(leaf: bool) -> None:
+    """q = k = v = one tensor: the decomposition's three inputs are one vertex, and each must get only the
+    gradient through its own use (the recorded first derivative equals PyTorch's, and so does the second)."""
+    x, v = RNG.standard_normal((2, 3, 4)), RNG.standard_normal((2, 3, 4))
+
+    def derivatives(lib, attention):
+        tensor = gg.tensor if lib is gg else torch.tensor
+        auto = gg.autograd if lib is gg else torch.autograd
+        xt = tensor(x, requires_grad=True)
+        y = xt if leaf else xt * 1.0
+        (g,) = auto.grad(attention(y, y, y), [xt], tensor(v), create_graph=True)
+        (h,) = auto.grad((g**2).sum(), [xt])
+        return to_numpy(g), to_numpy(h)
+
+    ours = derivatives(gg, F.scaled_dot_product_attention)
+    theirs = derivatives(torch, TF.scaled_dot_product_attention)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-10, rtol=1e-8)
