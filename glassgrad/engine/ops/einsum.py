@@ -43,7 +43,11 @@ def _diagonal_scatter(xp: Any, shape: tuple[int, ...], term: str, unique: str, v
 
 def _broadcast(ctx: Context, arrays: Sequence[Any]) -> tuple[Any, ...]:
     """Each operand broadcast to its labels' sizes (size-1 axes stretched; views, no copies)."""
-    return tuple(ctx.xp.broadcast_to(a, tuple(ctx.sizes[c] for c in t)) for a, t in zip(arrays, ctx.terms, strict=True))
+    out = []
+    for a, term in zip(arrays, ctx.terms, strict=True):
+        shape = tuple(ctx.sizes[c] for c in term)
+        out.append(a if a.shape == shape else ctx.xp.broadcast_to(a, shape))
+    return tuple(out)
 
 
 class Einsum(Function):
