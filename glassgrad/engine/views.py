@@ -14,6 +14,8 @@ so both tensors hold the new values and later gradients flow through both.
 The new values go to fresh memory (the arrays saved for earlier backward
 steps are never overwritten); other views taken of the base before the write
 keep the old memory and so the old values of any region they share with it.
+A recorded backward (``create_graph``) differentiates ``ScatterView.decomposition``:
+``index_put`` of v at the flat positions the view selects in base.
 """
 
 from __future__ import annotations
