@@ -110,6 +110,7 @@ class BackwardStep:
     sent: list[Snapshot | None]
     parents: list[Label | None]
     start: bool  # the first node of the pass: its g is the initial gradient, from no other op
+    pass_index: int  # which backward pass (each root starts one)
 
 
 @dataclass
@@ -119,6 +120,7 @@ class Summation:
     label: Label
     shares: list[tuple[Label, Snapshot]]  # (the op output it came through, the share)
     total: Snapshot
+    pass_index: int
 
 
 @dataclass
@@ -147,6 +149,7 @@ class Trace:
         self._kept: list[Any] = []  # what the ids refer to, kept alive so no id is reused
         self._shares: dict[int, _Shares] = {}  # by id of the vertex (Node or leaf) the gradient collects at
         self._counts = {"x": 0, "t": 0}
+        self._passes = 0
         for name, tensor in (names or {}).items():
             self.name(tensor, name)
 
@@ -206,6 +209,10 @@ class Trace:
             self._steps[id(result.grad_fn)] = step
 
     def on_backward(self, node: Node, grad_output: Any, grad_inputs: tuple[Any, ...]) -> None:
+        if id(node) not in self._shares:  # a root: a new backward pass, whose shares are its own
+            self.finish()
+            self._shares = {}
+            self._passes += 1
         self._sum_if_shared(node)
         step = self._steps.get(id(node))
         if step is None:  # a node made before the trace began
@@ -215,8 +222,8 @@ class Trace:
             self._steps[id(node)] = step
         parents = [None if p is None else self._vertex_label(p) for p in node.inputs]
         sent = [None if pg is None else Snapshot.of(pg) for pg in grad_inputs]
-        start = id(node) not in self._shares
-        self.backward_events.append(BackwardStep(step, Snapshot.of(grad_output), sent, parents, start))
+        start = id(node) not in self._shares or not self._shares[id(node)].got
+        self.backward_events.append(BackwardStep(step, Snapshot.of(grad_output), sent, parents, start, self._passes))
         for parent, pg, share in zip(node.inputs, grad_inputs, sent, strict=True):
             if parent is not None and share is not None:
                 got = self._shares.setdefault(id(parent), _Shares())
@@ -232,7 +239,8 @@ class Trace:
         got = self._shares.get(id(vertex))
         if got is not None and len(got.got) > 1 and not got.summed:
             got.summed = True
-            self.backward_events.append(Summation(self._vertex_label(vertex), list(got.got), Snapshot.of(got.total)))
+            label = self._vertex_label(vertex)
+            self.backward_events.append(Summation(label, list(got.got), Snapshot.of(got.total), self._passes))
 
     def finish(self) -> None:
         """Sum the shares of tensors whose gradient was not passed on (``grad()``'s inputs)."""
@@ -241,7 +249,7 @@ class Trace:
             if len(got.got) > 1 and not got.summed:
                 got.summed = True
                 label = self._labels.get(key, Label("?"))
-                self.backward_events.append(Summation(label, list(got.got), Snapshot.of(got.total)))
+                self.backward_events.append(Summation(label, list(got.got), Snapshot.of(got.total), self._passes))
 
     # looking up a vertex of the graph (a Node or a leaf Tensor), as gg.viz.graph does
 
@@ -274,15 +282,14 @@ class Trace:
         for step in self.forward_steps:
             forward.lines.append(_forward_line(step))
         backward = doc.section("Backward", "g is the gradient dL/dz arriving at the op that made z; z its output")
-        shared = {key: got for key, got in self._shares.items() if len(got.got) > 1}
-        shared_labels = {id(self._labels.get(key)): len(got.got) for key, got in shared.items()}
+        shared = {(e.pass_index, id(e.label)): len(e.shares) for e in self.backward_events if isinstance(e, Summation)}
         for event in self.backward_events:
             if isinstance(event, BackwardStep):
                 if event.start:
                     backward.lines.append(
                         Line(f"dL/d{event.forward.output}", "", "", event.g.text(), "where backward starts")
                     )
-                backward.lines.extend(_backward_lines(event, shared_labels))
+                backward.lines.extend(_backward_lines(event, shared))
             elif isinstance(event, Summation):
                 backward.lines.append(_summation_line(event))
         leaves = [e for e in self.backward_events if isinstance(e, Accumulation)]
@@ -322,7 +329,7 @@ def _forward_line(step: ForwardStep) -> Line:
     return Line(str(step.output), formula, numbers, step.value.text(), note)
 
 
-def _backward_lines(event: BackwardStep, shared: dict[int, int]) -> list[Line]:
+def _backward_lines(event: BackwardStep, shared: dict[tuple[int, int], int]) -> list[Line]:
     step = event.forward
     rule = rule_of(step.function)
     labels = list(step.inputs)
@@ -336,8 +343,9 @@ def _backward_lines(event: BackwardStep, shared: dict[int, int]) -> list[Line]:
         if share is None or parent is None:
             continue
         note = f"{step.function.__name__} backward, g = dL/d{step.output}"
-        if id(parent) in shared:
-            note += f"; a share of dL/d{parent} ({parent} is used {shared[id(parent)]} times)"
+        uses = shared.get((event.pass_index, id(parent)))
+        if uses is not None:
+            note += f"; a share of dL/d{parent} ({parent} is used {uses} times)"
         formula = rule.gradients.get(i)
         if formula is None:
             lines.append(Line(f"dL/d{parent}", "(no rule in the docstring)", "", share.text(), note))
@@ -377,6 +385,9 @@ def substitute(algebra: str, names: dict[str, str]) -> str:
     def one(m: re.Match) -> str:
         value = names[m.group(1)]
         before = algebra[m.start() - 1] if m.start() else ""
+        after = algebra[m.end()] if m.end() < len(algebra) else ""
+        if before == "(" and after == ")" and value.startswith("(") and value.endswith(")"):
+            value = value[1:-1]  # σ(-0.6), not σ((-0.6))
         return ("·" if before.isdigit() or before == ")" else "") + value
 
     return pattern.sub(one, algebra)
