@@ -47,16 +47,7 @@ def vjp(
         xs = _prepare(xs, create_graph, need_graph=True)
         outputs_tuple, ys = _as_tuple("vjp", func(*xs), "outputs of the user-provided function")
         _check_outputs(ys, strict)
-        if v is not None:
-            vs = _prepare(_as_tuple("vjp", v, "v")[1], create_graph, need_graph=False)
-            _validate_v(vs, ys, outputs_tuple)
-        elif len(ys) != 1 or ys[0].numel() != 1:
-            raise RuntimeError(
-                "vjp: the vector v can only be None if the user-provided function returns a single Tensor "
-                f"with a single element; it returned {len(ys)} Tensor(s) of shapes {[tuple(y.shape) for y in ys]}"
-            )
-        else:
-            vs = None
+        vs = _vector("vjp", v, ys, outputs_tuple, create_graph, "the output of the user-provided function")
         vjps = _fill_in_zeros(_grad(ys, xs, vs, create_graph), xs, strict, create_graph, "back")
     return _nest(_detach(ys, create_graph), outputs_tuple), _nest(_detach(vjps, create_graph), inputs_tuple)
 
@@ -76,16 +67,7 @@ def jvp(
     with enable_grad():
         inputs_tuple, xs = _as_tuple("jvp", inputs, "inputs")
         xs = _prepare(xs, create_graph, need_graph=True)
-        if v is not None:
-            vs = _prepare(_as_tuple("jvp", v, "v")[1], create_graph, need_graph=False)
-            _validate_v(vs, xs, inputs_tuple)
-        elif len(xs) != 1 or xs[0].numel() != 1:
-            raise RuntimeError(
-                "jvp: the vector v can only be None if the input to the user-provided function is a single "
-                f"Tensor with a single element; got {len(xs)} input(s) of shapes {[tuple(x.shape) for x in xs]}"
-            )
-        else:
-            vs = None
+        vs = _vector("jvp", v, xs, inputs_tuple, create_graph, "the input to the user-provided function")
         outputs_tuple, ys = _as_tuple("jvp", func(*xs), "outputs of the user-provided function")
         _check_outputs(ys, strict)
         us = tuple(zeros_like(y, requires_grad=True) for y in ys)
@@ -142,12 +124,12 @@ def _jacobian_rows(i: int, y: Tensor, xs: tuple[Tensor, ...], create_graph: bool
                 g = zeros_like(x)
             elif strict and create_graph and not g.requires_grad:
                 raise RuntimeError(
-                    f"The jacobian of the user-provided function is independent of input {i}. "
+                    f"The jacobian of the user-provided function is independent of input {j}. "
                     "This is not allowed in strict mode when create_graph=True."
                 )
             per_input[j].append(g)
-    if y.numel() == 0:
-        return tuple(zeros_like(x).reshape(*y.shape, *x.shape) for x in xs)
+    if y.numel() == 0:  # no rows to stack
+        return tuple(x.new_zeros(*y.shape, *x.shape) for x in xs)
     return tuple(stack(gs, dim=0).reshape(*y.shape, *x.shape) for gs, x in zip(per_input, xs, strict=True))
 
 
@@ -165,8 +147,8 @@ def hessian(
     _check_strategy("hessian", "outer_jacobian_strategy", outer_jacobian_strategy, create_graph, strict)
     inputs_tuple, xs = _as_tuple("hessian", inputs, "inputs")
 
-    def scalar_func(*xs: Tensor) -> Tensor:
-        out = func(*xs)
+    def scalar_func(*args: Tensor) -> Tensor:
+        out = func(*args)
         outputs_tuple, ys = _as_tuple("hessian", out, "outputs of the user-provided function")
         _check_outputs(ys, strict)
         if outputs_tuple:
@@ -178,8 +160,8 @@ def hessian(
             )
         return out.reshape(())
 
-    def gradient(*xs: Tensor) -> tuple[Tensor, ...]:
-        g = jacobian(scalar_func, xs, create_graph=True)
+    def gradient(*args: Tensor) -> tuple[Tensor, ...]:
+        g = jacobian(scalar_func, args, create_graph=True)
         if strict:
             _check_independent(g, _JACOBIAN_CONSTANT)
         return g
@@ -233,15 +215,7 @@ def _scalar_func_at(
     """vhp/hvp's common start: the prepared inputs and v, and func's one one-element output."""
     inputs_tuple, xs = _as_tuple(op, inputs, "inputs")
     xs = _prepare(xs, create_graph, need_graph=True)
-    vs = None
-    if v is not None:
-        vs = _prepare(_as_tuple(op, v, "v")[1], create_graph, need_graph=False)
-        _validate_v(vs, xs, inputs_tuple)
-    elif len(xs) != 1 or xs[0].numel() != 1:
-        raise RuntimeError(
-            f"{op}: the vector v can only be None if the input to the user-provided function is a single "
-            f"Tensor with a single element; got {len(xs)} input(s) of shapes {[tuple(x.shape) for x in xs]}"
-        )
+    vs = _vector(op, v, xs, inputs_tuple, create_graph, "the input to the user-provided function")
     outputs_tuple, ys = _as_tuple(op, func(*xs), "outputs of the user-provided function")
     _check_outputs(ys, strict)
     if outputs_tuple:
@@ -274,8 +248,8 @@ def _as_tuple(op: str, value: Any, what: str) -> tuple[bool, tuple[Tensor, ...]]
 def _prepare(tensors: tuple[Tensor, ...], create_graph: bool, need_graph: bool) -> tuple[Tensor, ...]:
     """New Tensor objects for func to see (so a tensor func captures itself is told apart from an
     argument): with create_graph, one that requires grad stays in the graph (a view of itself), so
-    the results can be differentiated back to it; otherwise a detached copy, requiring grad when
-    ``need_graph``."""
+    the results can be differentiated back to it; otherwise the same values detached (sharing memory),
+    requiring grad when ``need_graph``."""
     return tuple(
         t.view_as(t) if create_graph and t.requires_grad else t.detach().requires_grad_(need_graph) for t in tensors
     )
@@ -306,6 +280,23 @@ def _grad(
         create_graph=create_graph,
         allow_unused=True,
     )
+
+
+def _vector(
+    op: str, v: Tensors | None, like: tuple[Tensor, ...], like_tuple: bool, create_graph: bool, what: str
+) -> tuple[Tensor, ...] | None:
+    """v as a tuple, prepared and checked against ``like`` (the outputs for vjp, the inputs otherwise);
+    None (v = 1) only where ``like`` is one one-element Tensor (``what`` names it in the error)."""
+    if v is None:
+        if len(like) != 1 or like[0].numel() != 1:
+            raise RuntimeError(
+                f"{op}: the vector v can only be None if {what} is a single Tensor with a single element; "
+                f"got {len(like)} Tensor(s) of shapes {[tuple(t.shape) for t in like]}"
+            )
+        return None
+    vs = _prepare(_as_tuple(op, v, "v")[1], create_graph, need_graph=False)
+    _validate_v(vs, like, like_tuple)
+    return vs
 
 
 def _validate_v(vs: tuple[Tensor, ...], like: tuple[Tensor, ...], is_tuple: bool) -> None:

@@ -151,6 +151,23 @@ class TestJacobian:
         with pytest.raises(RuntimeError, match="Output 0 of the user-provided function does not require gradients"):
             TF.jacobian(f, as_torch(arrays["x"]), strict=True)
 
+    def test_strict_with_create_graph_raises_for_a_constant_jacobian(self, arrays: dict[str, np.ndarray]) -> None:
+        def linear(x: Any) -> Any:
+            return x * 3.0
+
+        message = "jacobian of the user-provided function is independent of input 0.* when create_graph=True"
+        with pytest.raises(RuntimeError, match=message):
+            GF.jacobian(linear, as_gg(arrays["y"]), create_graph=True, strict=True)
+        with pytest.raises(RuntimeError, match=message):
+            TF.jacobian(linear, as_torch(arrays["y"]), create_graph=True, strict=True)
+        ours = GF.jacobian(linear, as_gg(arrays["y"]), create_graph=True)
+        assert not ours.requires_grad  # a constant: no graph to keep, as in PyTorch
+        assert_same(ours, TF.jacobian(linear, as_torch(arrays["y"]), create_graph=True))
+
+    def test_an_empty_output_has_an_empty_jacobian(self, arrays: dict[str, np.ndarray]) -> None:
+        ours = GF.jacobian(lambda x: x[:0] * 2.0, as_gg(arrays["y"]))
+        assert ours.shape == (0, 3) and ours.dtype == gg.float64
+
     def test_strict_and_vectorize_are_not_supported_together(self, arrays: dict[str, np.ndarray]) -> None:
         with pytest.raises(RuntimeError, match="`strict=True` and `vectorized?=True`"):
             GF.jacobian(one_to_one, as_gg(arrays["x"]), strict=True, vectorize=True)
