@@ -15,6 +15,7 @@ Off (the default), nothing is watched and nothing is checked.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import traceback
@@ -50,7 +51,7 @@ class _AnomalyObserver:
             return
         inputs = [a.array for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
         numbers = [a for a in (*args, *kwargs.values()) if isinstance(a, float)]
-        inputs_finite = all(_non_finite(a) is None for a in inputs) and all(_finite_number(x) for x in numbers)
+        inputs_finite = all(_non_finite(a) is None for a in inputs) and all(math.isfinite(x) for x in numbers)
         if found == "inf" and not inputs_finite:
             return  # ±Inf passed through (a mask of -inf, an infinite input): not made here
         if _in_backward():
@@ -91,10 +92,6 @@ def _non_finite(array: Any) -> str | None:
     if bool(xp.isfinite(array).all()):
         return None
     return "nan" if bool(xp.isnan(array).any()) else "inf"
-
-
-def _finite_number(x: float) -> bool:
-    return x == x and x not in (float("inf"), float("-inf"))
 
 
 def _in_backward() -> bool:
