@@ -119,7 +119,7 @@ def _attributes(
     else:
         shape, dtype = vertex.shape, vertex.dtype
         title = names.get(id(vertex)) or label_of or "leaf"
-        value = Snapshot.of(vertex.array)
+        value = _traced(trace, "value_of", vertex) or Snapshot.of(vertex.array)
         grad = Snapshot.of(vertex.grad.array) if vertex.grad is not None else _traced(trace, "grad_of", vertex)
         style = 'shape=ellipse, style=filled, fillcolor="#fdf2d0"'
     rows = [title, _shape_text(shape, dtype)]

@@ -87,6 +87,15 @@ def test_a_trace_gives_every_op_its_name_value_and_gradient() -> None:
     tanh = nodes[ids["Tanh → t₁"]]
     assert "value 0.462117" in tanh and "grad 0.924234" in tanh  # dL/dh = 2h
     assert sum(a == ids["Tanh → t₁"] for a, _ in edges) == 2  # h used twice by Mul
+    with gg.no_grad():
+        x.sub_(1.0)  # an optimizer step after the pass: the trace still shows what the forward saw
+    assert "value 0.5" in by_label(viz.graph(out, values=True, trace=t).source, "x")
+    assert "value -0.5" in by_label(viz.graph(out, values=True, params={"x": x}).source, "x")
+
+
+def by_label(source: str, title: str) -> str:
+    nodes, _ = parse(source)
+    return nodes[by_title(nodes)[title]]
 
 
 def test_render_writes_dot_text_without_graphviz(tmp_path: Path) -> None:

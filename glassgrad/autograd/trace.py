@@ -258,9 +258,17 @@ class Trace:
         return None if label is None else label.name
 
     def value_of(self, vertex: Any) -> Snapshot | None:
-        """The value of the output of the op ``vertex`` (a Node), as its forward made it."""
+        """The value of the op ``vertex``'s output (a Node) or of a leaf, as the forward saw it (an optimizer
+        step after it does not change it)."""
         step = self._steps.get(id(vertex))
-        return None if step is None else step.value
+        if step is not None:
+            return step.value
+        label = self._labels.get(id(vertex))
+        for step in self.forward_steps:
+            for i, value in zip(step.inputs, step.input_values, strict=True):
+                if i is label and label is not None:
+                    return value
+        return None
 
     def grad_of(self, vertex: Any) -> Snapshot | None:
         """dL/d(vertex): the g a Node's backward got, or what a leaf accumulated."""
