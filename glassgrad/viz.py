@@ -76,13 +76,13 @@ def graph(
     names = {id(p): name for name, p in (params or {}).items()}
     order = topological_order(root) if tensor.requires_grad else [tensor]
     ids = {id(v): f"{'op' if type(v) is Node else 'leaf'}{i}" for i, v in enumerate(order)}
-    output_meta: dict[int, tuple[Any, Any, Any]] = {}  # an op's output (shape, dtype, array id), from its consumer
+    output_meta: dict[int, tuple[Any, Any]] = {}  # an op's output (shape, dtype), from its consumer
     for v in order:
         if type(v) is Node:
             for parent, meta in zip(v.inputs, v.input_meta, strict=True):
                 if type(parent) is Node:
-                    output_meta[id(parent)] = meta
-    output_meta[id(root)] = (tensor.shape, tensor.dtype, id(tensor.array))
+                    output_meta[id(parent)] = (meta[0], meta[1])
+    output_meta[id(root)] = (tensor.shape, tensor.dtype)
     lines = [
         "digraph autograd {",
         '  graph [rankdir=BT, fontname="Helvetica"];',
@@ -111,9 +111,9 @@ def _attributes(
 ) -> str:
     label_of = trace.label_of(vertex) if trace is not None else None
     if type(vertex) is Node:
-        shape, dtype, array_id = output_meta.get(id(vertex), (None, None, None))
+        shape, dtype = output_meta.get(id(vertex), (None, None))
         title = vertex.function.__name__ + (f" → {label_of}" if label_of is not None else "")
-        value = _op_value(vertex, array_id, output if is_root else None, trace)
+        value = _op_value(vertex, output if is_root else None, trace)
         grad = _op_grad(vertex, trace)
         style = 'shape=box, style="rounded,filled", fillcolor="#dbe9f6"'
     else:
@@ -138,7 +138,7 @@ def _shape_text(shape: Any, dtype: Any) -> str:
     return f"{tuple(shape)} {np.dtype(dtype).name if dtype is not None else ''}".strip()
 
 
-def _op_value(node: Node, array_id: Any, output: Tensor | None, trace: Trace | None) -> Snapshot | None:
+def _op_value(node: Node, output: Tensor | None, trace: Trace | None) -> Snapshot | None:
     if output is not None:
         return Snapshot.of(output.array)
     if trace is not None and trace.value_of(node) is not None:

@@ -354,7 +354,9 @@ def _backward_lines(event: BackwardStep, shared: dict[tuple[int, int], int]) -> 
         uses = shared.get((event.pass_index, id(parent)))
         if uses is not None:
             note += f"; a share of dL/d{parent} ({parent} is used {uses} times)"
-        formula = rule.gradients.get(i)
+        formula = rule.gradient(i)
+        if rule.every is not None and rule.every_symbol is not None:
+            names[rule.every_symbol] = str(parent)  # dL/dxᵢ of a *xs op: this input's own name
         if formula is None:
             lines.append(Line(f"dL/d{parent}", "(no rule in the docstring)", "", share.text(), note))
             continue

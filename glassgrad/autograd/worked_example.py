@@ -9,6 +9,7 @@ engine computed, and a note (``checked``, ``summed``). Numbers are written by ``
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -188,6 +189,11 @@ _LATEX_SYMBOLS = {
     "π": r"\pi ",
     "ε": r"\varepsilon ",
     "√": r"\surd ",
+    "±": r"\pm ",
+    "‖": r"\| ",
+    "∞": r"\infty ",
+    "Π": r"\prod ",
+    "⊗": r"\otimes ",
     "≤": r"\le ",
     "≥": r"\ge ",
     "≠": r"\ne ",
@@ -196,7 +202,6 @@ _LATEX_SYMBOLS = {
     "←": r"\leftarrow ",
     "→": r"\to ",
     "…": r"\dots ",
-    "ŷ": r"\hat{y}",
     "½": r"\tfrac{1}{2}",
     "∂": r"\partial ",
     "*": r"\ast ",
@@ -206,11 +211,14 @@ _LATEX_SYMBOLS = {
     **{chr(0x2080 + d): f"_{{{d}}}" for d in range(10)},
 }
 _LATEX_FUNCTIONS = {"tanh", "ln", "log", "exp", "sin", "cos", "max", "min"}
-_LATEX_TOKEN = re.compile(r"dL/d|\^\(([^()]*)\)|_([A-Za-z]+)|[A-Za-z]{2,}|.", re.S)
+_LATEX_ACCENTS = {"\u0302": r"\hat", "\u0304": r"\bar", "\u0303": r"\tilde", "\u0307": r"\dot"}
+_LATEX_TOKEN = re.compile(r"dL/d|\^\(([^()]*)\)|_([A-Za-z]+)|(\S)([\u0302\u0304\u0303\u0307])|[A-Za-z]{2,}|.", re.S)
+_GREEK_CAPITALS = {"Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega"}
 
 
 def latex_math(text: str) -> str:
-    """A formula in math mode: ``dL/dx`` as ∂L/∂x, Unicode math as macros, words as ``\\text``."""
+    """A formula in math mode: ``dL/dx`` as ∂L/∂x, Unicode math as macros, words as ``\\text``; the result
+    is ASCII."""
 
     def one(m: re.Match) -> str:
         token = m.group(0)
@@ -220,17 +228,39 @@ def latex_math(text: str) -> str:
             return "^{" + latex_math(m.group(1)) + "}"
         if m.group(2) is not None:
             return r"_{\text{" + m.group(2) + "}}"
+        if m.group(3) is not None:  # x̂, ḡ: a letter and a combining accent
+            return f"{_LATEX_ACCENTS[m.group(4)]}{{{latex_math(m.group(3))}}}"
         if len(token) > 1:
             return rf"\{token} " if token in _LATEX_FUNCTIONS else rf"\text{{ {token} }}"
         if token in _LATEX_SPECIAL:
             return _LATEX_SPECIAL[token]
-        if token in _LATEX_SYMBOLS:
-            return _LATEX_SYMBOLS[token]
-        if token.isascii():
-            return token
-        return rf"\text{{{token}}}"  # any other character as text (needs a Unicode engine)
+        return latex_symbol(token)
 
-    return _LATEX_TOKEN.sub(one, text)
+    return _LATEX_TOKEN.sub(one, unicodedata.normalize("NFD", text))
+
+
+def latex_symbol(c: str) -> str:
+    """One character in math mode, as ASCII: the table above, Greek letters by name, super- and subscripts
+    by what they raise or lower, anything else as its Unicode name."""
+    if c in _LATEX_SYMBOLS:
+        return _LATEX_SYMBOLS[c]
+    if c.isascii():
+        return c
+    name = unicodedata.name(c, "")
+    greek = re.fullmatch(r"GREEK (SMALL|CAPITAL) LETTER (\w+)", name)
+    if greek:
+        letter = greek.group(2).capitalize().replace("Lamda", "Lambda")  # Unicode's spelling
+        if greek.group(1) == "SMALL":
+            return rf"\{letter.lower()} "
+        return rf"\{letter} " if letter in _GREEK_CAPITALS else unicodedata.normalize("NFKD", c)[:1] or "?"
+    plain = unicodedata.normalize("NFKC", c)
+    if plain.isascii() and plain and plain != c:
+        if "SUBSCRIPT" in name:
+            return f"_{{{latex_math(plain)}}}"
+        if "SUPERSCRIPT" in name or name.startswith("MODIFIER LETTER"):
+            return f"^{{{latex_math(plain)}}}"
+        return latex_math(plain)
+    return rf"\text{{[{name.lower() or hex(ord(c))}]}}"
 
 
 def latex_text(text: str) -> str:
@@ -243,10 +273,8 @@ def latex_text(text: str) -> str:
             out.append(_LATEX_TEXT_SPECIAL[c])
         elif c.isascii():
             out.append(c)
-        elif c in _LATEX_SYMBOLS:
-            out.append(rf"\({_LATEX_SYMBOLS[c]}\)")
         else:
-            out.append(c)
+            out.append(rf"\({latex_math(c)}\)")
     return "".join(out)
 
 
