@@ -3,10 +3,11 @@
 One node per op (its name and its output's shape and dtype), one per leaf that requires grad (named
 ``params``' name when it is a module's parameter, else by the trace's name or its shape), an edge from each
 input to the op that uses it. A tensor used twice is drawn once with two out-edges. Inputs that need no
-gradient (constants, numbers) are not drawn. ``values=True`` adds values and ``grads=True`` gradients
-to the labels where they are known: a leaf's value and ``.grad``, the output's value, an op output's value
-when some op saved it, its gradient when it was retained (``retain_grad``) — and all of them when a
-``trace`` (gg.autograd.trace) of the forward and backward is passed.
+gradient (an input x, a target) are drawn dashed when a ``trace`` saw them; numbers are not drawn.
+``values=True`` adds values and ``grads=True`` gradients to the labels where they are known: a leaf's value
+and ``.grad``, the output's value, an op output's value when the op saved it, its gradient when it was
+retained (``retain_grad``) — and all of them when a ``trace`` (gg.autograd.trace) of the forward and
+backward is passed.
 """
 
 from __future__ import annotations
@@ -90,11 +91,19 @@ def graph(
     ]
     for v in reversed(order):  # inputs first
         lines.append(f"  {ids[id(v)]} [{_attributes(v, v is root, tensor, output_meta, names, values, grads, trace)}];")
+    constants: dict[int, str] = {}  # by id of the trace's label: tensors that need no gradient
     for v in reversed(order):
         if type(v) is Node:
-            for parent in v.inputs:
+            traced = trace.tensor_inputs(v) if trace is not None else []
+            for i, parent in enumerate(v.inputs):
                 if parent is not None:
                     lines.append(f"  {ids[id(parent)]} -> {ids[id(v)]};")
+                elif i < len(traced) and traced[i] is not None:
+                    label, value = traced[i]
+                    if id(label) not in constants:
+                        constants[id(label)] = f"const{len(constants)}"
+                        lines.append(f"  {constants[id(label)]} [{_constant_attributes(str(label), value, values)}];")
+                    lines.append(f"  {constants[id(label)]} -> {ids[id(v)]} [style=dashed];")
     lines.append("}")
     return Graph("\n".join(lines) + "\n")
 
@@ -130,6 +139,13 @@ def _attributes(
     if is_root:
         style += ", penwidth=2"
     return f'label="{_dot_escape(chr(10).join(rows))}", {style}'
+
+
+def _constant_attributes(name: str, value: Snapshot, values: bool) -> str:
+    rows = [name, f"{value.shape} {value.dtype}", "no grad"]
+    if values:
+        rows.append(f"value {value.text()}")
+    return f'label="{_dot_escape(chr(10).join(rows))}", shape=note, style=dashed, color="#888888"'
 
 
 def _shape_text(shape: Any, dtype: Any) -> str:

@@ -22,7 +22,7 @@ def parse(source: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
     for line in lines[1:-1]:
         if m := re.fullmatch(r'  (\w+) \[label="((?:[^"\\]|\\.)*)", .*\];', line):
             nodes[m.group(1)] = m.group(2).replace("\\n", "\n")
-        elif m := re.fullmatch(r"  (\w+) -> (\w+);", line):
+        elif m := re.fullmatch(r"  (\w+) -> (\w+)(?: \[style=dashed\])?;", line):
             edges.append((m.group(1), m.group(2)))
         else:
             assert re.fullmatch(r"  (graph|node) \[.*\];", line), line
@@ -91,6 +91,21 @@ def test_a_trace_gives_every_op_its_name_value_and_gradient() -> None:
         x.sub_(1.0)  # an optimizer step after the pass: the trace still shows what the forward saw
     assert "value 0.5" in by_label(viz.graph(out, values=True, trace=t).source, "x")
     assert "value -0.5" in by_label(viz.graph(out, values=True, params={"x": x}).source, "x")
+
+
+def test_with_a_trace_inputs_that_need_no_grad_are_drawn_dashed_once() -> None:
+    x = gg.tensor([1.0, 2.0], dtype=gg.float64)  # data: no grad
+    w = gg.tensor([0.5, -1.0], dtype=gg.float64, requires_grad=True)
+    with gg.autograd.trace(names={"x": x, "w": w}) as t:
+        out = (x * w).sum() + (w - x).sum()
+        out.backward()
+    source = viz.graph(out, values=True, trace=t).source
+    nodes, edges = parse(source)
+    ids = by_title(nodes)
+    assert nodes[ids["x"]] == "x\n(2,) float64\nno grad\nvalue [1, 2]"
+    assert sorted(nodes[b].split("\n")[0] for a, b in edges if a == ids["x"]) == ["Mul → t₁", "Sub → t₃"]
+    assert source.count("[style=dashed];") == 2
+    assert len(parse(viz.graph(out).source)[0]) == len(nodes) - 1  # without the trace: not drawn
 
 
 def by_label(source: str, title: str) -> str:

@@ -270,6 +270,16 @@ class Trace:
                     return value
         return None
 
+    def tensor_inputs(self, node: Any) -> list[tuple[Label, Snapshot] | None]:
+        """Per positional input of the op ``node``: its label and value when it was a tensor, else None."""
+        step = self._steps.get(id(node))
+        if step is None:
+            return []
+        return [
+            (i, v) if isinstance(i, Label) and v is not None else None
+            for i, v in zip(step.inputs, step.input_values, strict=True)
+        ]
+
     def grad_of(self, vertex: Any) -> Snapshot | None:
         """dL/d(vertex): the g a Node's backward got, or what a leaf accumulated."""
         step = self._steps.get(id(vertex))
