@@ -278,52 +278,66 @@ def _walk(
     for v, g in zip(vertices, starts, strict=True):
         key = id(v)
         pending[key] = g if key not in pending else pending[key] + g
-    needed = None if targets is None else _leading_to(vertices, set(targets))
+    capture, pruning = targets is not None, targets is not None
+    needed = _leading_to(vertices, set(targets)) if pruning else set()  # type: ignore[arg-type]
     got: dict[int, Any] = {}
     consumers = consumer_counts(*vertices)
     ready = [v for v in dict.fromkeys(vertices) if consumers[id(v)] == 0]
     step = recorded_node_backward if create_graph else _node_backward
+    observing = bool(observers.ACTIVE)
     with enable_grad() if create_graph else no_grad():
         while ready:
             vertex = ready.pop()
             key = id(vertex)
             g = pending.pop(key, None)
-            if targets is not None and key in targets and g is not None:  # a leaf's hooks run here, a node's below
-                got[key] = g if type(vertex) is Node else _run_hooks(vertex._hooks, g)
-            if type(vertex) is not Node:  # a leaf
-                if g is not None and targets is None:
+            if type(vertex) is not Node:  # a leaf: its hooks, then into .grad (or into what grad() returns)
+                if g is not None:
+                    if capture:
+                        if key in targets:  # type: ignore[operator]
+                            got[key] = _run_hooks(vertex._hooks, g)
+                        continue
                     g = _run_hooks(vertex._hooks, g)
-                    if observers.ACTIVE:
+                    if observing:
                         observers.accumulate(vertex, g)
                     _accumulate_grad(vertex, g, handed_out)
                 continue
             node = vertex
-            if g is None or (needed is not None and key not in needed):
+            if capture and g is not None and key in targets:  # type: ignore[operator]
+                got[key] = g
+            if g is None or (pruning and key not in needed):
                 grads: tuple[Any, ...] = (None,) * len(node.inputs)
             else:
                 grads = step(node, g, retain_graph, handed_out)
-            sent: list[Any] | None = [] if observers.ACTIVE else None
             for parent, meta, pg in zip(node.inputs, node.input_meta, grads, strict=True):
                 if parent is None:
-                    if sent is not None:
-                        sent.append(None)
                     continue
                 key = id(parent)
                 if pg is not None:
-                    shape, dtype = meta[0], meta[1]
-                    if pg.shape != shape:
-                        pg = unbroadcast(pg, shape)
-                    if pg.dtype != dtype:
-                        pg = pg.astype(dtype)
+                    shape, dtype = meta
+                    if pg.shape != shape or pg.dtype != dtype:
+                        pg = _summed_back(pg, shape, dtype)
                     pending[key] = pg if key not in pending else pending[key] + pg
-                if sent is not None:
-                    sent.append(pg)
                 consumers[key] -= 1
                 if consumers[key] == 0:
                     ready.append(parent)
-            if sent is not None and g is not None:
-                observers.backward(node, g, tuple(sent))
+            if observing and g is not None:
+                observers.backward(node, g, _sent(node, grads))
     return got
+
+
+def _summed_back(grad: Any, shape: tuple[int, ...], dtype: Any) -> Any:
+    """A gradient in an op's broadcast shape and compute dtype, summed back to its input's shape and cast."""
+    if grad.shape != shape:
+        grad = unbroadcast(grad, shape)
+    return grad if grad.dtype == dtype else grad.astype(dtype)
+
+
+def _sent(node: Node, grads: tuple[Any, ...]) -> tuple[Any, ...]:
+    """What ``node`` sent each input (for observers): its gradients summed back, None where none went."""
+    return tuple(
+        None if parent is None or pg is None else _summed_back(pg, *meta)
+        for parent, meta, pg in zip(node.inputs, node.input_meta, grads, strict=True)
+    )
 
 
 def _node_backward(node: Node, g: Any, retain_graph: bool, handed_out: set[int]) -> tuple[Any, ...]:

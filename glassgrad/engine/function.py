@@ -36,6 +36,7 @@ import numpy as np
 
 from . import backend, observers
 from .grad_mode import is_grad_enabled
+from .observers import ACTIVE as OBSERVING
 
 
 class Context:
@@ -62,10 +63,11 @@ class Node:
     call*: its own Node when it was computed, the tensor itself when it is a leaf
     that requires grad, else None. Nodes never change after they are made, so an
     in-place op that later gives a tensor a new node cannot rewire this one.
-    ``input_meta`` keeps each tensor input's shape, dtype and array id (shape and dtype
-    None for an input without history, None for a non-tensor argument): its gradient is summed back to that shape and cast to that dtype,
-    and a recorded backward (``create_graph``) knows a saved array as that input by its
-    id, as it knows the output by ``output_id``. ``call`` keeps the positional inputs and
+    ``input_meta`` keeps, per input, the shape and dtype of one with history (its
+    gradient is summed back to that shape and cast to that dtype), ``(None, None, id of
+    its array)`` for a tensor without, None for any other argument. A recorded backward
+    (``create_graph``) knows each saved array by its id: an input's (a leaf's array, a
+    parent node's ``output_id``, or the id kept here), or this node's ``output_id``. ``call`` keeps the positional arrays and
     options for a Function with a ``decomposition``. ``hooks`` are the tensor hooks
     registered on the output while this node made it; ``retained_by`` is the output
     tensor when it called retain_grad().
@@ -91,7 +93,7 @@ class Node:
         inputs: tuple[Any, ...],
         input_meta: tuple[Any, ...],
         output_id: int = 0,
-        call: tuple[tuple[Any, ...], dict[str, Any]] | None = None,
+        call: tuple[list[Any], dict[str, Any]] | None = None,
     ):
         self.function = function
         self.ctx = ctx
@@ -164,7 +166,7 @@ class Function:
         arrays, needs, inputs, meta = [], [], [], []
         first, kind = None, None  # the first tensor input and its array type (the device)
         for a in args:  # one pass: unwrap tensors; for those that require grad, their history and meta (Node)
-            if not isinstance(a, Tensor):
+            if type(a) is not Tensor and not isinstance(a, Tensor):
                 arrays.append(a)
                 needs.append(False)
                 inputs.append(None)
@@ -178,22 +180,24 @@ class Function:
             arrays.append(array)
             needs.append(a.requires_grad)
             inputs.append((a.grad_fn if a.grad_fn is not None else a) if a.requires_grad else None)
-            meta.append((array.shape, array.dtype, id(array)) if a.requires_grad else (None, None, id(array)))
+            meta.append((array.shape, array.dtype) if a.requires_grad else (None, None, id(array)))
         record = cls.differentiable and True in needs and is_grad_enabled()
         xp = np if kind is np.ndarray or first is None else backend.xp_of(first.array)
         ctx = Context(xp, tuple(needs))
         out = cls.forward(ctx, *arrays, **kwargs)
         if type(out) is not kind and (isinstance(out, np.generic) or not hasattr(out, "shape")):
-            out = xp.asarray(out)  # NumPy reductions return scalars
+            scalar, out = out, xp.asarray(out)  # NumPy reductions return scalars
+            if ctx.saved_arrays:  # the output saved as that scalar is this array now (recorded_backward knows it)
+                ctx.saved_arrays = tuple(out if s is scalar else s for s in ctx.saved_arrays)
         result = Tensor(out)
-        if first is not None and args[0] is first and (getattr(out, "base", None) is not None or out is first.array):
+        if first is not None and args[0] is first and (out.base is not None or out is first.array):
             # possibly a view (sharing the first input's memory): it remembers its base (engine/views.py)
             record_view(result, first, lambda t: cls.apply(t, *args[1:], **kwargs))
         if record and out.dtype.kind == "f":
             result.requires_grad = True
-            call = (args, kwargs) if cls.decomposition is not None else None
+            call = (arrays, kwargs) if cls.decomposition is not None else None
             result.grad_fn = Node(cls, ctx, tuple(inputs), tuple(meta), id(out), call)
-        if observers.ACTIVE:
+        if OBSERVING:
             observers.forward(cls, args, kwargs, result)
         return result
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from . import autograd
-from .function import Context, Node
+from .function import Context, Function, Node
 from .grad_mode import enable_grad
 from .recorded import Recorded, numpy_api
 from .tensor import Tensor
@@ -42,14 +44,18 @@ def recorded_node_backward(node: Node, g: Recorded, retain_graph: bool, handed_o
 
 def _recorded_context(node: Node) -> Context:
     """A copy of the node's ctx with ``xp`` = numpy_api and its saved arrays as Recorded tensors."""
-    by_id: dict[int, Any] = {}
+    by_id: dict[int, Any] = {}  # the id of each input's array -> its history (None: a constant input)
     for parent, meta in zip(node.inputs, node.input_meta, strict=True):
-        if meta is not None:
-            by_id[meta[2]] = parent
+        if type(parent) is Node:
+            by_id[parent.output_id] = parent
+        elif parent is not None:
+            by_id[id(parent.array)] = parent
+        elif meta is not None:
+            by_id[meta[2]] = None
     ctx = Context(numpy_api, node.ctx.needs_input_grad)
     for name, value in vars(node.ctx).items():
         if name not in ("xp", "needs_input_grad", "saved_arrays"):
-            if _is_float_array(value):
+            if _is_float_array(value) and value.ndim > 0:  # a 0-d number kept on ctx is an option (a scale, a count)
                 _not_recordable(node, f"ctx.{name}")
             setattr(ctx, name, value)
     saved = node.ctx.saved_arrays
@@ -79,13 +85,13 @@ def _saved_as_recorded(node: Node, array: Any, by_id: dict[int, Any]) -> Any:
         t = Tensor(array)
         t.requires_grad, t.grad_fn = True, history
         return Recorded(t)
-    if _is_float_array(array):
+    if _is_float_array(array) and not isinstance(array, np.generic):
         _not_recordable(node, "a saved array")
-    return array  # masks and indices: constants
+    return array  # masks, indices, NumPy scalars (a number operand, promoted): constants
 
 
 def _is_float_array(value: Any) -> bool:
-    return hasattr(value, "dtype") and hasattr(value, "shape") and value.dtype.kind in "fc" and value.ndim > 0
+    return hasattr(value, "dtype") and hasattr(value, "shape") and value.dtype.kind in "fc"
 
 
 def _not_recordable(node: Node, what: str) -> None:
@@ -95,19 +101,43 @@ def _not_recordable(node: Node, what: str) -> None:
     )
 
 
-def _through_decomposition(node: Node, g: Recorded) -> tuple[Any, ...]:
-    """Re-run the op as its decomposition on the node's inputs, then differentiate that with create_graph."""
-    args, kwargs = node.call
-    leaves = []
-    for parent, a in zip(node.inputs, args, strict=True):
-        if parent is None or not isinstance(a, Tensor):
-            leaves.append(a)
+def decomposition_call(node: Node) -> tuple[list[Any], dict[str, Any]]:
+    """The arguments of ``node.function.decomposition`` for this node: each tensor input as the array the
+    op received, with the history it had then (a constant where it had none); the other arguments as given."""
+    arrays, kwargs = node.call
+    args: list[Any] = []
+    for parent, meta, a in zip(node.inputs, node.input_meta, arrays, strict=True):
+        if meta is None:  # not a tensor: an option given by position
+            args.append(a)
         elif type(parent) is Node:
-            t = Tensor(a.array)
-            t.requires_grad, t.grad_fn = True, parent  # the input as it was when the op ran
-            leaves.append(t)
+            t = Tensor(a)
+            t.requires_grad, t.grad_fn = True, parent
+            args.append(t)
         else:
-            leaves.append(parent)
+            args.append(Tensor(a) if parent is None else parent)
+    return args, kwargs
+
+
+class Alias(Function):
+    """z = x (a view of the same values);  dL/dx = g"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any) -> Any:
+        return x.view()
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        return grad
+
+
+def _through_decomposition(node: Node, g: Recorded) -> tuple[Any, ...]:
+    """Re-run the op as its decomposition on the node's inputs, then differentiate that with create_graph.
+
+    Each input is the array the op received, with the history it had then, passed through an ``Alias``
+    of its own: so a tensor given twice (attention's q = k = v) or an input computed from another (the
+    value of an in-place write into a view of the base) gets the gradient of each position apart."""
+    args, kwargs = decomposition_call(node)
+    leaves = [Alias.apply(a) if isinstance(a, Tensor) and a.requires_grad else a for a in args]
     with enable_grad():
         out = node.function.decomposition(*leaves, **kwargs)
     wanted = [i for i, p in enumerate(node.inputs) if p is not None and out.requires_grad]

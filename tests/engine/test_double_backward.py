@@ -34,7 +34,7 @@ def _second_derivatives(lib, fn, arrays, v, u):
     gs = auto.grad(out, xs, vt, create_graph=True, allow_unused=True)
     terms = [(g * tensor(ui)).sum() for g, ui in zip(gs, u, strict=True) if g is not None and g.requires_grad]
     if not terms:
-        return [np.zeros_like(a) for a in arrays], np.zeros_like(v)
+        return [*(np.zeros_like(a) for a in arrays), np.zeros_like(v)]
     s = sum(terms[1:], terms[0])
     dx = auto.grad(s, [*xs, vt], allow_unused=True)
     return [_values(d, a.shape) for d, a in zip(dx, [*arrays, v], strict=True)]

@@ -7,6 +7,7 @@ The backward of every reduction first puts the reduced dims back as size 1
 from __future__ import annotations
 
 import builtins
+import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -29,6 +30,20 @@ def kept(grad: Any, shape: tuple[int, ...], dims: tuple[int, ...], keepdim: bool
     return grad.reshape([1 if i in dims else n for i, n in enumerate(shape)])
 
 
+def spread(xp: Any, grad: Any, shape: tuple[int, ...]) -> Any:
+    """``grad`` (with the reduced dims kept as size 1) broadcast to the input's ``shape``: a read-only
+    view for a large input; a small one is filled by one C-level copy, which costs less than NumPy's
+    broadcast_to (a Python function) there. A Recorded gradient (``create_graph``) records broadcast_to."""
+    if type(grad) is np.ndarray and math.prod(shape) <= _SMALL:
+        out = np.empty(shape, grad.dtype)
+        out[...] = grad
+        return out
+    return xp.broadcast_to(grad, shape)
+
+
+_SMALL = 1 << 14  # elements
+
+
 class Sum(Function):
     """z = Σ x over dims;  dL/dx = g spread back over the summed dims"""
 
@@ -39,8 +54,7 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        g = kept(grad, ctx.shape, ctx.dims, ctx.keepdim)
-        return ctx.xp.broadcast_to(g, ctx.shape)
+        return spread(ctx.xp, kept(grad, ctx.shape, ctx.dims, ctx.keepdim), ctx.shape)
 
 
 class Mean(Function):
@@ -56,7 +70,7 @@ class Mean(Function):
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
         g = kept(grad, ctx.shape, ctx.dims, ctx.keepdim) / builtins.max(ctx.count, 1)
-        return ctx.xp.broadcast_to(g, ctx.shape)
+        return spread(ctx.xp, g, ctx.shape)
 
 
 class Var(Function):
