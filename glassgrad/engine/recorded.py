@@ -31,7 +31,9 @@ class Recorded:
 
     def __init__(self, tensor: Tensor, base: tuple[Recorded, Any] | None = None) -> None:
         self.tensor = tensor
-        self.base = base  # (the Recorded it was indexed from, the index): a write here writes back there
+        # for a view (indexed, reshaped, transposed): (the Recorded it views, how the viewed values rebuild
+        # that one's), so that a write here shows there, as a write into a NumPy view shows in its base
+        self.base = base
 
     # ------------------------------------------------------------ facts (NumPy's names)
     shape = property(lambda self: self.tensor.shape)
@@ -39,7 +41,7 @@ class Recorded:
     ndim = property(lambda self: self.tensor.ndim)
     size = property(lambda self: self.tensor.numel())
     flags = property(lambda self: self.tensor.array.flags)  # the layout of the values underneath
-    T = property(lambda self: Recorded(self.tensor.T))
+    T = property(lambda self: self.transpose())
 
     def __len__(self) -> int:
         return len(self.tensor)
@@ -156,12 +158,14 @@ class Recorded:
 
     # ------------------------------------------------------------ indexing
     def __getitem__(self, index: Any) -> Recorded:
+        from .ops.indexing import index_put
+
         index = constant_index(index)
-        return Recorded(self.tensor[index], base=(self, index))
+        return Recorded(self.tensor[index], base=(self, lambda v: index_put(self.tensor, index, v)))
 
     def __setitem__(self, index: Any, value: Any) -> None:
         """``a[index] = value`` as the out-of-place, recorded ``index_put``: ``a`` now names the result
-        (and, for ``a`` taken as ``b[i]``, ``b[i] = a`` follows, as a write into a NumPy view shows in its base)."""
+        (and when ``a`` is a view of ``b``, ``b`` is rebuilt from it)."""
         from .ops.indexing import index_put
 
         self.tensor = index_put(self.tensor, constant_index(index), tensor_of(value, like=self.tensor))
@@ -176,8 +180,11 @@ class Recorded:
 
     def _write_back(self) -> None:
         if self.base is not None:
-            base, index = self.base
-            base[index] = self
+            owner, rebuild = self.base
+            owner._assign(rebuild(self.tensor))
+
+    def _view(self, tensor: Tensor, rebuild: Any) -> Recorded:
+        return Recorded(tensor, base=(self, rebuild))
 
     # ------------------------------------------------------------ NumPy's methods
     def sum(self, axis: Any = None, keepdims: bool = False, dtype: Any = None) -> Recorded:
@@ -197,16 +204,18 @@ class Recorded:
         return Recorded(out)
 
     def reshape(self, *shape: Any) -> Recorded:
-        return Recorded(self.tensor.reshape(*shape))
+        return self._view(self.tensor.reshape(*shape), lambda v: v.reshape(self.shape))
 
     def transpose(self, *axes: Any) -> Recorded:
-        if not axes or axes == (None,):
-            return Recorded(self.tensor.T)
-        order = axes[0] if len(axes) == 1 else axes
-        return Recorded(self.tensor.permute(*(int(a) for a in order)))
+        if not axes or (len(axes) == 1 and axes[0] is None):
+            order = tuple(reversed(range(self.ndim)))
+        else:
+            order = tuple(int(a) for a in (axes[0] if len(axes) == 1 else axes))
+        inverse = tuple(int(i) for i in np.argsort(order))
+        return self._view(self.tensor.permute(*order), lambda v: v.permute(*inverse))
 
     def swapaxes(self, a: int, b: int) -> Recorded:
-        return Recorded(self.tensor.transpose(a, b))
+        return self._view(self.tensor.transpose(a, b), lambda v: v.transpose(a, b))
 
     def astype(self, dtype: Any, copy: bool = True) -> Recorded:
         return Recorded(self.tensor.to(np.dtype(dtype)))
@@ -215,13 +224,14 @@ class Recorded:
         return Recorded(self.tensor.clone())
 
     def ravel(self) -> Recorded:
-        return Recorded(self.tensor.reshape(-1))
+        return self.reshape(-1)
 
     def flatten(self) -> Recorded:  # a copy, as NumPy's: writing into it leaves self alone
         return Recorded(self.tensor.reshape(-1))
 
     def squeeze(self, axis: Any = None) -> Recorded:
-        return Recorded(self.tensor.squeeze() if axis is None else self.tensor.squeeze(axis))
+        out = self.tensor.squeeze() if axis is None else self.tensor.squeeze(axis)
+        return self._view(out, lambda v: v.reshape(self.shape))
 
     def max(self, axis: Any = None, keepdims: bool = False) -> Recorded:
         return Recorded(self.tensor.amax(dim=_dims(axis), keepdim=keepdims))

@@ -338,8 +338,10 @@ class Tensor:
         self._check_broadcast_into("copy_", src, self)  # the source first: it is what gets expanded
         self._check_inplace("copy_")
         src_t = src if isinstance(src, Tensor) else Tensor(self.xp.asarray(src))
-        moved = src_t.to(self.device)
-        return self._assign(ops.expand(moved, *self.shape).to(self.dtype), "copy_")
+        out = ops.expand(src_t.to(self.device), *self.shape).to(self.dtype)
+        if out.grad_fn is None and out.requires_grad and is_grad_enabled():
+            out = out.clone()  # src itself (a leaf that requires grad): a recorded copy, so src gets its gradient
+        return self._assign(out, "copy_")
 
     def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
         self._check_inplace("masked_fill_", mask)

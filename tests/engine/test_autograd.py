@@ -346,3 +346,12 @@ def test_setitem_on_a_leaf_that_requires_grad_raises_and_changes_nothing() -> No
     with pytest.raises(RuntimeError, match="setitem: a leaf tensor that requires grad"):
         x[0] = 5.0
     assert x.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_copy_from_a_leaf_that_requires_grad_sends_it_the_gradient() -> None:
+    """x.copy_(v) with v a leaf of x's shape and dtype: v gets dL/dv as in PyTorch (the copy is recorded)."""
+    v = gg.ones(2, 3, dtype=gg.float64, requires_grad=True)
+    w = gg.zeros(2, 3, dtype=gg.float64, requires_grad=True) * 2
+    w.copy_(v)
+    (w * 3).sum().backward()
+    np.testing.assert_array_equal(v.grad.numpy(), np.full((2, 3), 3.0))
