@@ -188,7 +188,7 @@ class Function:
         if type(out) is not kind and (isinstance(out, np.generic) or not hasattr(out, "shape")):
             scalar, out = out, xp.asarray(out)  # NumPy reductions return scalars
             if ctx.saved_arrays:  # the output saved as that scalar is this array now (recorded_backward knows it)
-                ctx.saved_arrays = tuple(out if s is scalar else s for s in ctx.saved_arrays)
+                ctx.saved_arrays = tuple([out if s is scalar else s for s in ctx.saved_arrays])
         result = Tensor(out)
         if first is not None and args[0] is first and (out.base is not None or out is first.array):
             # possibly a view (sharing the first input's memory): it remembers its base (engine/views.py)

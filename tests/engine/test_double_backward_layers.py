@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from test_double_backward import _second_derivatives
 
 import glassgrad as gg
 import glassgrad.nn.functional as F
@@ -25,6 +24,7 @@ from glassgrad.engine.ops.conv import Conv2d, ConvTranspose2d
 from glassgrad.engine.ops.linalg import Linear
 from glassgrad.engine.ops.pooling import MaxPool2d, SeparablePool2d
 
+import second_order
 from op_case import OpCase
 from oracle import to_numpy
 
@@ -248,8 +248,8 @@ def _assert_second_derivatives_match(ours: list, theirs: list, name: str) -> Non
 @pytest.mark.parametrize("op", SECOND, ids=[op.name for op in SECOND])
 def test_second_derivatives_match_torch(op: OpCase) -> None:
     arrays, v, u = _random_like(op, op.shapes[0])
-    theirs = _second_derivatives(torch, op.theirs, arrays, v, u)
-    ours = _second_derivatives(gg, op.ours, arrays, v, u)
+    theirs = second_order.second_derivatives(torch, op.theirs, arrays, v, u)
+    ours = second_order.second_derivatives(gg, op.ours, arrays, v, u)
     _assert_second_derivatives_match(ours, theirs, op.name)
 
 

@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from test_double_backward import _second_derivatives
 
 import glassgrad as gg
 import glassgrad.nn.functional as F
@@ -34,6 +33,7 @@ from glassgrad.engine.ops.normalization import BatchNorm, GroupNorm, LayerNorm, 
 from glassgrad.engine.ops.softmax import LogSoftmax, Softmax
 from glassgrad.engine.recorded_backward import decomposition_call
 
+import second_order
 from op_case import OpCase, draw_inputs
 from oracle import first
 
@@ -314,16 +314,7 @@ PAIRS = [(op, i) for op in CASES for i in range(len(op.shapes))]
 
 @pytest.mark.parametrize(("op", "index"), PAIRS, ids=[f"{op.name}-{i}" for op, i in PAIRS])
 def test_second_derivatives_match_torch(op: OpCase, index: int) -> None:
-    arrays = draw_inputs(op, op.shapes[index], seed=400 + index)
-    rng = np.random.default_rng(index)
-    with torch.no_grad():
-        shape = first(op.theirs(*[torch.tensor(a) for a in arrays])).shape
-    v = rng.standard_normal(tuple(shape))
-    u = [rng.standard_normal(a.shape) for a in arrays]
-    theirs = _second_derivatives(torch, op.theirs, arrays, v, u)
-    ours = _second_derivatives(gg, op.ours, arrays, v, u)
-    for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
-        np.testing.assert_allclose(a, b, atol=1e-10, rtol=1e-8, err_msg=f"{op.name}: d/d(input {i}) of vᵀJ·u")
+    second_order.assert_match_torch(op, index, seed=400)
 
 
 @pytest.mark.parametrize("op", CASES, ids=[op.name for op in CASES])

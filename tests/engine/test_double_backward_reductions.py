@@ -11,12 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_double_backward import _second_derivatives
 
 import glassgrad as gg
 from glassgrad.engine.ops.reductions import Var
 from glassgrad.engine.recorded_backward import decomposition_call
 
+import second_order
 from op_case import OpCase, draw_inputs
 from oracle import first
 
@@ -79,16 +79,7 @@ STD_CONSTANT_ROW = _same("std_constant_row", lambda a: (a * _const(a, ZERO_ROW))
 
 @pytest.mark.parametrize(("op", "index"), PAIRS, ids=[f"{op.name}-{i}" for op, i in PAIRS])
 def test_second_derivatives_match_torch(op: OpCase, index: int) -> None:
-    arrays = draw_inputs(op, op.shapes[index], seed=600 + index)
-    rng = np.random.default_rng(index)
-    with torch.no_grad():
-        shape = first(op.theirs(*[torch.tensor(a) for a in arrays])).shape
-    v = rng.standard_normal(tuple(shape))
-    u = [rng.standard_normal(a.shape) for a in arrays]
-    theirs = _second_derivatives(torch, op.theirs, arrays, v, u)
-    ours = _second_derivatives(gg, op.ours, arrays, v, u)
-    for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
-        np.testing.assert_allclose(a, b, atol=1e-10, rtol=1e-8, err_msg=f"{op.name}: d/d(input {i}) of vᵀJ·u")
+    second_order.assert_match_torch(op, index, seed=600)
 
 
 @pytest.mark.parametrize("op", [*CASES, STD_CONSTANT_ROW], ids=[op.name for op in [*CASES, STD_CONSTANT_ROW]])
