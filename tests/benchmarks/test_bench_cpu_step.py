@@ -51,13 +51,14 @@ def test_quick_run_of_chosen_rows_only(tmp_path: Path) -> None:
 def test_isolated_run_times_each_library_in_its_own_process(tmp_path: Path) -> None:
     """--isolate: a glassgrad worker and a torch worker take turns; the losses still come back and agree."""
     out = tmp_path / "isolated.json"
-    cmd = [sys.executable, str(SCRIPT), "--quick", "--isolate", "--rows", "chain", "mlp", "--max-retries", "0"]
+    cmd = [sys.executable, str(SCRIPT), "--quick", "--isolate", "--processes", "2", "--rows", "chain", "mlp"]
+    cmd += ["--max-retries", "0"]
     done = subprocess.run([*cmd, "--json", str(out)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     payload = json.loads(out.read_text())
     assert payload["isolated"] is True and "torch" not in payload["threads"]
     for r in payload["rows"]:
-        assert r["isolated"] is True and r["check"]["ok"], r["check"]
+        assert r["isolated"] is True and r["processes"] == 2 and r["check"]["ok"], r["check"]
         assert len(r["check"]["losses"]) == (2 if r["row"] == "mlp" else 1)
         assert r["ours_ms"] > 0 and r["torch_ms"] > 0
 
