@@ -82,14 +82,17 @@ Notes: what profiling the ``chain`` and ``mlp`` rows taught (2026-12-01).
   without torch (the chain at 3.2 or 5.2 ms, the same code in two runs), so ``--isolate``
   keeps the best batch over three fresh pairs of processes (``--processes``).
 * create_graph (higher-order autograd) had to leave the first-order path as fast as it was.
-  Instructions per step (callgrind as above, 10 steps, glassgrad alone): before it, chain
-  15.51M, MLP 2.62M; with it, first 16.14M and 2.66M. Recovered: Tensor's defaults became
+  Instructions per step (``python benchmarks/instructions_per_step.py``: callgrind as above,
+  10 steps, glassgrad alone): before it, chain 15.51-15.59M, MLP 2.62-2.63M; with it, first
+  16.14M and 2.66M. Recovered: Tensor's defaults became
   class attributes (one store per new tensor), the node's backward skips its hooks/freed
   step when there is nothing to do, input_meta keeps array ids only for inputs without
   history, and Sum/Mean's backward fills a small input (≤ 16k elements) by one C-level
   copy instead of np.broadcast_to (a Python function in NumPy, ~8k instructions a call):
-  chain 15.36M (1% under the old count), MLP 2.66M (+1.5%: the few per-op stores that
-  create_graph needs; no MLP op sums). Counts move by about 1% between builds of
+  chain 15.36-15.39M (1% under the old count), MLP 2.66-2.67M (+1.5%: the few per-op stores
+  that create_graph needs; no MLP op sums). Wall-clock, old and new in alternating fresh
+  processes (6 each, same machine, quiet): best chain 3.37 / 3.33 ms, MLP medians 0.64 /
+  0.62 ms, differences inside the two-speed noise. Counts move by about 1% between builds of
   different code even when the changed lines do not run (ids of objects hash into dicts
   differently), so deltas under that say little. Storing the node's rarely-set state as
   class attributes instead of slots saved nothing measurable, and was left out.
