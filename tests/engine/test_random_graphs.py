@@ -783,3 +783,51 @@ def test_fixed_graphs_same_operand_ties_inplace(name: str, src: str) -> None:
         assert (ours is None) == (theirs is None), f"{src}: {leaf}.grad is {ours} vs torch {theirs}"
         if theirs is not None:
             _close(ours, theirs, f"{src}: {leaf}.grad")
+
+
+def _second_order(lib: Any, recipe: Recipe) -> tuple[list[np.ndarray], list[np.ndarray]] | None:
+    """(g, h) per leaf that requires grad: g = dloss/dleaf with create_graph, h = d(Σ u ⊙ g)/dleaf;
+    None where the loss needs no gradient. A missing gradient counts as zeros (a leaf reached only
+    through a mask gets None from us where PyTorch has zeros; ARCHITECTURE.md says so)."""
+    nodes, leaves, loss = run(lib, recipe)
+    if not loss.requires_grad:
+        return None
+    xs = [x for x in leaves if x.requires_grad]
+    auto = gg.autograd if lib is gg else torch.autograd
+    gs = auto.grad(loss, xs, create_graph=True, allow_unused=True)
+    rng = np.random.default_rng(recipe.seed + 2)
+    us = [rng.standard_normal(tuple(x.shape)) for x in xs]
+    terms = [(g * lib.tensor(u)).sum() for g, u in zip(gs, us, strict=True) if g is not None and g.requires_grad]
+    hs = auto.grad(sum(terms[1:], terms[0]), xs, allow_unused=True) if terms else [None] * len(xs)
+
+    def numbers(ds: Any) -> list[np.ndarray]:
+        zero = [d is None or (isinstance(d, torch.Tensor) and d._is_zerotensor()) for d in ds]  # PyTorch's known 0
+        return [np.zeros(tuple(x.shape)) if z else d.detach().numpy() for d, x, z in zip(ds, xs, zero, strict=True)]
+
+    return numbers(gs), numbers(hs)
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(recipe=recipes(residual=True))
+def test_second_derivatives_through_residual_chains_match_torch(recipe: Recipe) -> None:
+    """x + f(x) chains, differentiated twice."""
+    _check_second_order(recipe)
+
+
+@settings(max_examples=500, **SETTINGS)
+@given(recipe=recipes())
+def test_second_derivatives_of_random_dags_match_torch(recipe: Recipe) -> None:
+    """create_graph through a random DAG (reuse, broadcasting, views, reductions): the first derivative
+    it records and the derivative of Σ u ⊙ (that first derivative) agree with PyTorch's."""
+    _check_second_order(recipe)
+
+
+def _check_second_order(recipe: Recipe) -> None:
+    theirs = _second_order(torch, recipe)
+    ours = _second_order(gg, recipe)
+    assert (ours is None) == (theirs is None)
+    if theirs is None:
+        return
+    for what, o_list, t_list in (("g", ours[0], theirs[0]), ("h", ours[1], theirs[1])):
+        for i, (o, t) in enumerate(zip(o_list, t_list, strict=True)):
+            np.testing.assert_allclose(o, t, rtol=1e-9, atol=1e-9, err_msg=f"{what} of leaf {i}\n{recipe}")
