@@ -26,19 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-CHAIN_OPS: tuple[Callable[[Any, Any, Any], Any], ...] = (
-    lambda x, a, b: x + a,
-    lambda x, a, b: x * b,
-    lambda x, a, b: x.tanh(),
-    lambda x, a, b: x.exp(),
-    lambda x, a, b: x - a,
-    lambda x, a, b: x * x,
-    lambda x, a, b: x.tanh(),
-    lambda x, a, b: x.sum(dim=-1, keepdim=True),
-    lambda x, a, b: x + a,
-    lambda x, a, b: x.sigmoid(),
-)
+from bench_cpu_step import CHAIN_OPS  # the same 200-op chain (this folder is on sys.path when run as a script)
 
 
 def build(row: str) -> Callable[[], None]:
