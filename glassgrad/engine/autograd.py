@@ -37,7 +37,7 @@ def consumer_counts(*roots: Node | Tensor) -> dict[int, int]:
     the number of edges from the nodes that use it (``a * a`` counts two). A node's parents are
     its ``inputs``; a leaf has none. One iterative walk (no recursion limit)."""
     consumers: dict[int, int] = {id(root): 0 for root in roots}
-    stack = list(dict.fromkeys(roots))  # a root given twice (grad([y, y], x)) is walked once
+    stack = list(roots) if len(roots) == 1 else list(dict.fromkeys(roots))  # a root given twice is walked once
     while stack:
         vertex = stack.pop()
         if type(vertex) is Node:
@@ -273,16 +273,22 @@ def _walk(
     ``targets`` is None; otherwise only the targets' gradients are collected (and returned by id), and
     only the nodes that lead to one run. A recorded pass (``create_graph``) carries Recorded gradients,
     so the same loop records its own graph."""
-    vertices = [_vertex(r) for r in roots]
-    pending: dict[int, Any] = {}
-    for v, g in zip(vertices, starts, strict=True):
-        key = id(v)
-        pending[key] = g if key not in pending else pending[key] + g
-    capture, pruning = targets is not None, targets is not None
+    if len(roots) == 1:  # loss.backward(): one root, where the walk starts
+        vertices = [roots[0].grad_fn or roots[0]]
+        pending: dict[int, Any] = {id(vertices[0]): starts[0]}
+        consumers = consumer_counts(vertices[0])
+        ready = vertices[:]
+    else:
+        vertices = [_vertex(r) for r in roots]
+        pending = {}
+        for v, g in zip(vertices, starts, strict=True):
+            key = id(v)
+            pending[key] = g if key not in pending else pending[key] + g
+        consumers = consumer_counts(*vertices)
+        ready = [v for v in dict.fromkeys(vertices) if consumers[id(v)] == 0]
+    capture = pruning = targets is not None
     needed = _leading_to(vertices, set(targets)) if pruning else set()  # type: ignore[arg-type]
     got: dict[int, Any] = {}
-    consumers = consumer_counts(*vertices)
-    ready = [v for v in dict.fromkeys(vertices) if consumers[id(v)] == 0]
     step = recorded_node_backward if create_graph else _node_backward
     observing = bool(observers.ACTIVE)
     with enable_grad() if create_graph else no_grad():
