@@ -92,7 +92,9 @@ Notes: what profiling the ``chain`` and ``mlp`` rows taught (2026-12-01).
   chain 15.36-15.39M (1% under the old count), MLP 2.66-2.67M (+1.5%). The old core (function.py,
   autograd.py, tensor.py) under the new ops counted 15.07M and 2.63M, so the rest was the core's:
   the multi-root setup of the walk for a single loss; with a one-root fast path, chain 15.31M,
-  MLP 2.65M (+0.8%: the per-op ids and the decomposition's kept call; no MLP op sums). Wall-clock, old and new in alternating fresh
+  MLP 2.65M (+0.8%: the per-op ids and the decomposition's kept call; no MLP op sums). The check
+  and freeing after a node's backward, shared by the plain and the recorded pass as one function,
+  costs a call per node: chain 15.39M (−1.3%), MLP 2.66M (+1.1%). Wall-clock, old and new in alternating fresh
   processes (6 each, same machine, quiet): best chain 3.37 / 3.33 ms, MLP medians 0.64 /
   0.62 ms, differences inside the two-speed noise. Counts move by about 1% between builds of
   different code even when the changed lines do not run (ids of objects hash into dicts

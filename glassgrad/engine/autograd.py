@@ -351,15 +351,20 @@ def _node_backward(node: Node, g: Any, retain_graph: bool, handed_out: set[int])
     after the output's hooks and retain_grad; frees the saved arrays unless ``retain_graph``."""
     if node.hooks or node.retained_by is not None or node.freed:
         g = before_node_backward(node, g, handed_out)
-    input_grads = node.function.backward(node.ctx, g)
-    if not isinstance(input_grads, tuple):
-        input_grads = (input_grads,)
-    if len(input_grads) != len(node.inputs):
-        raise RuntimeError(f"{node.name()} returned {len(input_grads)} gradients for {len(node.inputs)} inputs")
+    return after_node_backward(node, node.function.backward(node.ctx, g), retain_graph)
+
+
+def after_node_backward(node: Node, grads: Any, retain_graph: bool) -> tuple[Any, ...]:
+    """The node's gradients as a tuple, one per input (else RuntimeError); the saved arrays are freed
+    unless ``retain_graph``."""
+    if not isinstance(grads, tuple):
+        grads = (grads,)
+    if len(grads) != len(node.inputs):
+        raise RuntimeError(f"{node.name()} returned {len(grads)} gradients for {len(node.inputs)} inputs")
     if not retain_graph:
         node.ctx.saved_arrays = None
         node.freed = True
-    return input_grads
+    return grads
 
 
 def before_node_backward(node: Node, g: Any, handed_out: set[int]) -> Any:

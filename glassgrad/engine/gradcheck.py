@@ -31,6 +31,15 @@ def _float_outputs(out: Any) -> list[Tensor]:
     return [o for o in outs if isinstance(o, Tensor) and o.dtype.kind == "f"]
 
 
+def _checked_inputs(op: str, inputs: Sequence[Any] | Tensor) -> tuple[tuple[Any, ...], list[int]]:
+    """The inputs as a tuple and the positions of those that require grad (ValueError if none does)."""
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError(f"{op}: no input requires grad")
+    return inputs, checked
+
+
 def gradcheck(
     fn: Callable[..., Any],
     inputs: Sequence[Any] | Tensor,
@@ -45,10 +54,7 @@ def gradcheck(
     Returns True, or raises GradcheckError naming the input, the worst element's
     index, and the analytic and numeric values there.
     """
-    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
-    if not checked:
-        raise ValueError("gradcheck: no input requires grad")
+    inputs, checked = _checked_inputs("gradcheck", inputs)
     for i in checked:
         if inputs[i].dtype != np.float64:
             raise ValueError(f"gradcheck: input {i} is {inputs[i].dtype}; finite differences need float64")
@@ -117,10 +123,7 @@ def gradgradcheck(
     (x, v) ↦ vᵀ ∂fn/∂x, the first derivative computed with ``create_graph=True``. Both x and the
     output weights v (random float64 when ``grad_outputs`` is None) are checked, so the recorded
     backward must be right in the gradient it receives as well as in the inputs."""
-    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
-    if not checked:
-        raise ValueError("gradgradcheck: no input requires grad")
+    inputs, checked = _checked_inputs("gradgradcheck", inputs)
     with enable_grad():
         outs = [o for o in _float_outputs(fn(*inputs)) if o.requires_grad]
     if grad_outputs is None:

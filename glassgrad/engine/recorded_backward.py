@@ -30,15 +30,8 @@ def recorded_node_backward(node: Node, g: Recorded, retain_graph: bool, handed_o
     if node.function.decomposition is not None:
         grads = _through_decomposition(node, g)
     else:
-        ctx = _recorded_context(node)
-        grads = node.function.backward(ctx, g)
-        if not isinstance(grads, tuple):
-            grads = (grads,)
-    if len(grads) != len(node.inputs):
-        raise RuntimeError(f"{node.name()} returned {len(grads)} gradients for {len(node.inputs)} inputs")
-    if not retain_graph:
-        node.ctx.saved_arrays = None
-        node.freed = True
+        grads = node.function.backward(_recorded_context(node), g)
+    grads = autograd.after_node_backward(node, grads, retain_graph)
     return tuple(None if x is None else x if type(x) is Recorded else Recorded(Tensor(x)) for x in grads)
 
 

@@ -102,12 +102,7 @@ class Module:
             for hook_id, hook in list(self._forward_hooks.items()):
                 if hook_id in self._forward_hooks_always_called:
                     called.add(hook_id)
-                if hook_id in self._forward_hooks_with_kwargs:
-                    replaced = hook(self, args, kwargs, result)
-                else:
-                    replaced = hook(self, args, result)
-                if replaced is not None:
-                    result = replaced
+                result = self._run_forward_hook(hook_id, hook, args, kwargs, result)
             if backward_hook is not None:
                 result = backward_hook.setup_output_hook(result)
             return result
@@ -116,12 +111,7 @@ class Module:
                 if hook_id not in self._forward_hooks_always_called or hook_id in called:
                     continue
                 try:
-                    if hook_id in self._forward_hooks_with_kwargs:
-                        replaced = hook(self, args, kwargs, result)
-                    else:
-                        replaced = hook(self, args, result)
-                    if replaced is not None:
-                        result = replaced
+                    result = self._run_forward_hook(hook_id, hook, args, kwargs, result)
                 except Exception as err:
                     warnings.warn(
                         "forward hook with ``always_call=True`` raised an exception that was silenced as another "
@@ -129,6 +119,16 @@ class Module:
                         stacklevel=2,
                     )
             raise
+
+    def _run_forward_hook(
+        self, hook_id: int, hook: Any, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any
+    ) -> Any:
+        """The output after one forward hook: what it returned, or ``result`` when it returned None."""
+        if hook_id in self._forward_hooks_with_kwargs:
+            replaced = hook(self, args, kwargs, result)
+        else:
+            replaced = hook(self, args, result)
+        return result if replaced is None else replaced
 
     # ----------------------------------------------------------- registration
     def _check_name(self, kind: str, name: str) -> None:
