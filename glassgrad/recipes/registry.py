@@ -5,12 +5,16 @@ turns a TrainConfig into a Task (model, data, loss, optimizer).
 ``check_data(config)`` (optional) raises ValueError, saying what to do, when the
 run's ``--data-dir`` is missing, absent or lacks the files the recipe reads; the
 ``train`` command calls it before anything is built or written. ``report(task)``
-(optional) gives lines printed after training (linreg's θ)."""
+(optional) gives lines printed after training (linreg's θ). ``generator(config, run_dir)``
+(optional, language models) rebuilds the run's model and tokenizer for ``python -m glassgrad generate``:
+it returns ``(model, tokenizer)``, the model with ``generate(idx, max_new_tokens, temperature, top_k)``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from ..training.config import TrainConfig
 from ..training.task import Task
@@ -24,6 +28,7 @@ class Recipe:
     build: Callable[[TrainConfig], Task]
     check_data: Callable[[TrainConfig], None] | None = None
     report: Callable[[Task], list[str]] | None = None
+    generator: Callable[[TrainConfig, Path], tuple[Any, Any]] | None = None
 
     def config(self, **overrides: object) -> TrainConfig:
         """The defaults with ``overrides`` applied (None means "keep the default")."""

@@ -11,6 +11,8 @@ import dataclasses
 from dataclasses import dataclass
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+CELLS = ("lstm", "gru")
+TOKENIZERS = ("char", "byte", "bpe")
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class TrainConfig:
     data_dir: str | None = None
     image_size: int | None = None
     classifier: str | None = None  # gan: a trained mnist-cnn checkpoint that scores the samples
+    cell: str | None = None  # char-lstm: the recurrent cell, "lstm" or "gru"
+    tokenizer: str | None = None  # text recipes: "char", "byte" or "bpe"
 
     def __post_init__(self) -> None:
         problems = []
@@ -43,6 +47,10 @@ class TrainConfig:
             problems.append(f"seed must be a non-negative integer, got {self.seed!r}")
         if self.image_size is not None and (not isinstance(self.image_size, int) or self.image_size < 1):
             problems.append(f"image_size must be a positive integer, got {self.image_size!r}")
+        if self.cell is not None and self.cell not in CELLS:
+            problems.append(f"cell must be one of {CELLS}, got {self.cell!r}")
+        if self.tokenizer is not None and self.tokenizer not in TOKENIZERS:
+            problems.append(f"tokenizer must be one of {TOKENIZERS}, got {self.tokenizer!r}")
         if problems:
             raise ValueError("TrainConfig: " + "; ".join(problems))
 
