@@ -97,7 +97,6 @@ def test_non_contiguous_inputs() -> None:
             {"attn_mask": np.ones((3, 4, 5), dtype=bool)},
             "attn_mask of shape \\(3, 4, 5\\)",
         ),
-        (((2, 4, 8), (2, 5, 8), (2, 5, 8)), {"dropout_p": 0.1}, "dropout_p"),
         (((2, 4, 8), (2, 5, 8), (2, 5, 8)), {"is_causal": True, "attn_mask": np.ones((4, 5), dtype=bool)}, "not both"),
     ],
 )

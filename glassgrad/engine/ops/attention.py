@@ -9,6 +9,13 @@ Lq×Lk probabilities); the backward hands them to the selected
 its gradient through the reference backward, which returns the scores' gradient dS.
 A recorded backward (``create_graph``) differentiates the op's ``decomposition``: the same
 formula in matmuls, exp and sums.
+
+With ``dropout_p = p > 0`` (PyTorch's semantics: dropout on the attention weights)
+
+    out = (softmax(Q Kᵀ · scale + mask) ⊙ D / (1 − p)) V,      D ~ Bernoulli(1 − p)
+
+is composed of engine ops (matmul, the registry's softmax, dropout with the engine's seeded
+generator), so autograd differentiates it through the same mask D the forward drew.
 """
 
 from __future__ import annotations
@@ -24,7 +31,9 @@ from ..grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from .checks import as_float
 from .compare import isfinite
+from .dropout import dropout
 from .select import where
+from .softmax import softmax
 
 
 class ScaledDotProductAttention(Function):
@@ -52,15 +61,33 @@ class ScaledDotProductAttention(Function):
     def decomposition(q: Tensor, k: Tensor, v: Tensor, mask: Any, is_causal: bool, scale: float) -> Tensor:
         """softmax(QKᵀ·scale + M) V in matmuls, exp and sums (the max subtracted for stability is a
         constant: softmax does not change with it), causal keys hidden by -inf as the kernels do."""
-        s = (q @ k.transpose(-1, -2)) * scale
-        if mask is not None:
-            s = s + (mask if isinstance(mask, Tensor) else Tensor(mask))
-        if is_causal:
-            lq, lk = s.shape[-2:]
-            s = where(Tensor(q.xp.tril(q.xp.ones((lq, lk), dtype=bool))), s, -math.inf)
+        s = attention_scores(q, k, mask, is_causal, scale)
         m = s.detach().amax(dim=-1, keepdim=True)
         e = (s - where(isfinite(m), m, 0.0)).exp()
         return (e / e.sum(dim=-1, keepdim=True)) @ v
+
+
+def attention_scores(q: Tensor, k: Tensor, mask: Any, is_causal: bool, scale: float) -> Tensor:
+    """S = QKᵀ·scale + M in engine ops, keys after each query set to -inf when ``is_causal``
+    (``mask``: None, an additive array, or a Tensor that may require grad)."""
+    s = (q @ k.transpose(-1, -2)) * scale
+    if mask is not None:
+        s = s + (mask if isinstance(mask, Tensor) else Tensor(mask))
+    if is_causal:
+        lq, lk = s.shape[-2:]
+        s = where(Tensor(q.xp.tril(q.xp.ones((lq, lk), dtype=bool))), s, -math.inf)
+    return s
+
+
+def attention_with_dropout(
+    q: Tensor, k: Tensor, v: Tensor, mask: Any, is_causal: bool, scale: float, p: float
+) -> Tensor:
+    """out = (P ⊙ D / (1 − p)) V with P = softmax(S), D ~ Bernoulli(1 − p) drawn from the engine's generator.
+    Each step is an engine op with its own backward, so given g = dL/dout:
+    dL/dV = (P ⊙ D/(1−p))ᵀ g,  dL/dP = (g Vᵀ) ⊙ D/(1−p),  dL/dS = P ⊙ (dL/dP − rowsum(dL/dP ⊙ P)),
+    then dL/dQ, dL/dK, dL/dM from S as in the fused op."""
+    weights = softmax(attention_scores(q, k, mask, is_causal, scale), dim=-1)
+    return dropout(weights, p, training=True) @ v
 
 
 def _mask_array(attn_mask: Any, q: Tensor, k: Tensor, lead: tuple[int, ...], n: int) -> Any:
@@ -122,8 +149,11 @@ def scaled_dot_product_attention(
     (..., Lq, Lk); a float mask that requires grad gets dL/dM (the scores' gradient).
     ``is_causal`` hides keys after each query (top-left aligned). ``scale`` defaults to 1/√D.
     ``enable_gqa``: key and value may have fewer heads (dim -3) than query, each shared by
-    consecutive query heads. Batch dims (all but the last two) broadcast. Dropout on the
-    attention weights is not supported.
+    consecutive query heads. Batch dims (all but the last two) broadcast. ``dropout_p`` > 0 drops
+    each attention weight with that probability and scales the kept ones by 1/(1 − dropout_p)
+    (always, as PyTorch's functional does: pass 0.0 in evaluation), drawing the mask from the
+    engine's generator (``gg.manual_seed``); that path forms the (…, Lq, Lk) weights in engine ops,
+    while ``dropout_p`` = 0 runs the fused kernels.
     """
     name = "scaled_dot_product_attention"
     dropout_p = as_float(name, "dropout_p", dropout_p)
@@ -133,8 +163,6 @@ def scaled_dot_product_attention(
             raise TypeError(f"{name}: argument '{label}' must be bool, not {type(flag).__name__} ({flag!r})")
     if not 0.0 <= dropout_p <= 1.0:
         raise RuntimeError(f"{name}: dropout probability has to be between 0 and 1, but got {dropout_p}")
-    if dropout_p:
-        raise ValueError(f"{name}: dropout_p={dropout_p} is not supported (the fused kernel has no dropout); use 0.0")
     for label, t in (("query", query), ("key", key), ("value", value)):
         if not isinstance(t, Tensor) or t.ndim < 2:
             raise RuntimeError(f"{name}: {label} must be a tensor with at least 2 dims, got {getattr(t, 'shape', t)}")
@@ -173,5 +201,8 @@ def scaled_dot_product_attention(
         mask = attn_mask.expand(*lead, query.shape[-2], key.shape[-2]).reshape(n, query.shape[-2], key.shape[-2])
     q, k, v = (t.reshape(n, *t.shape[-2:]) for t in (query, key, value))
     s = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
-    out = ScaledDotProductAttention.apply(q, k, v, mask, is_causal=bool(is_causal), scale=s)
+    if dropout_p:
+        out = attention_with_dropout(q, k, v, mask, bool(is_causal), s, dropout_p)
+    else:
+        out = ScaledDotProductAttention.apply(q, k, v, mask, is_causal=bool(is_causal), scale=s)
     return out.reshape(*lead, *out.shape[-2:])
