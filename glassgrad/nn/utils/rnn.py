@@ -183,11 +183,42 @@ def pack_padded_sequence(
         order = np.argsort(-lengths, kind="stable").astype(np.int64)
         sorted_indices = creation.tensor(order, device=input.device)
     batch_sizes = _batch_sizes(lengths[order])
+    time, column = _packed_picks(batch_sizes, order)
+    data = _pick(input, column, time) if batch_first else _pick(input, time, column)
+    return PackedSequence(data, creation.tensor(batch_sizes), sorted_indices, None)
+
+
+def _packed_picks(batch_sizes: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The (step, batch column) of each packed element: step t holds columns order[:batch_sizes[t]]."""
     time = np.repeat(np.arange(batch_sizes.size), batch_sizes)
     column = order[np.concatenate([np.arange(n) for n in batch_sizes])]
-    picks = (column, time) if batch_first else (time, column)
-    data = input[tuple(creation.tensor(p, dtype=np.int64, device=input.device) for p in picks)]
-    return PackedSequence(data, creation.tensor(batch_sizes), sorted_indices, None)
+    return time, column
+
+
+def _pick(input: Tensor, first: np.ndarray, second: np.ndarray) -> Tensor:
+    """input[first, second] for integer arrays (one differentiable gather)."""
+    return input[tuple(creation.tensor(p, dtype=np.int64, device=input.device) for p in (first, second))]
+
+
+def _sorted_lengths(batch_sizes: np.ndarray) -> np.ndarray:
+    """The packed sequences' lengths, longest first: how many steps have batch_sizes[t] > b."""
+    batch = int(batch_sizes[0]) if batch_sizes.size else 0
+    return (batch_sizes[None, :] > np.arange(batch)[:, None]).sum(axis=1).astype(np.int64)
+
+
+def packed_to_time_major(sequence: PackedSequence) -> tuple[Tensor, np.ndarray]:
+    """A packed batch as (T, B, *) zero-padded, in its sorted order (longest first), and those lengths:
+    the form the recurrent layers run on."""
+    batch_sizes = np.asarray(sequence.batch_sizes.tolist(), dtype=np.int64)
+    lengths = _sorted_lengths(batch_sizes)
+    index = packed_positions(batch_sizes, batch_sizes.size, np.arange(lengths.size, dtype=np.int64))
+    return _gather(_with_padding_row(sequence.data, 0.0), index), lengths
+
+
+def time_major_to_packed_data(padded: Tensor, batch_sizes: Tensor) -> Tensor:
+    """The packed ``data`` of a (T, B, *) batch in sorted order: the inverse of ``packed_to_time_major``."""
+    sizes = np.asarray(batch_sizes.tolist(), dtype=np.int64)
+    return _pick(padded, *_packed_picks(sizes, np.arange(int(sizes[0]), dtype=np.int64)))
 
 
 def packed_positions(batch_sizes: np.ndarray, total_length: int, columns: np.ndarray) -> np.ndarray:
@@ -227,8 +258,7 @@ def pad_packed_sequence(
         columns = np.asarray(sequence.unsorted_indices.tolist(), dtype=np.int64)
     index = packed_positions(batch_sizes, steps, columns)
     padded = _gather(_with_padding_row(sequence.data, padding_value), index.T if batch_first else index)
-    sorted_lengths = (batch_sizes[None, :] > np.arange(batch)[:, None]).sum(axis=1)
-    return padded, creation.tensor(sorted_lengths[columns].astype(np.int64))
+    return padded, creation.tensor(_sorted_lengths(batch_sizes)[columns])
 
 
 def pad_sequence(
