@@ -12,6 +12,7 @@ from . import (
     matmul,  # registers the matmul variants
     optim,  # registers the optimizer update variants (sgd / adam / rmsprop / adagrad)
     pooling,  # registers the max-pooling variants
+    recurrent,  # registers the rnn / gru / lstm layer variants (forward and backward through time)
 )
 from .harness import benchmark
 from .registry import (

@@ -33,6 +33,7 @@ from .indexing import gather, getitem, index_arrays, index_put, setitem_array, s
 from .interpolate import pixel_shuffle, pixel_unshuffle
 from .linalg import bmm, dot, matmul, mm, outer
 from .pooling import adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
+from .recurrent import gru_layer, lstm_layer, rnn_layer
 from .reductions import (
     all,
     amax,
