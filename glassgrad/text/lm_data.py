@@ -86,6 +86,13 @@ class TokenBlocks:
         x, y = creation.tensor(window[:, :-1]), creation.tensor(window[:, 1:])
         return (x, y) if self.device == "cpu" else (x.to(self.device), y.to(self.device))
 
+    def target_segments(self) -> list[np.ndarray]:
+        """The target ids of one pass as contiguous runs of the stream (consecutive windows only): what a
+        validation loss is measured on, to count its characters."""
+        if self.shuffle:
+            raise ValueError("TokenBlocks.target_segments: random windows have no fixed targets; use shuffle=False")
+        return [self.ids[1 : len(self.starts) * self.block_size + 1]]
+
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         if self.shuffle:
             high = self.ids.size - self.block_size  # a start s needs s + T < N
@@ -118,6 +125,10 @@ class BPTTBatches:
 
     def __len__(self) -> int:
         return -(-(self.streams.shape[1] - 1) // self.bptt)
+
+    def target_segments(self) -> list[np.ndarray]:
+        """The target ids of one pass as contiguous runs of the stream: each stream after its first token."""
+        return list(self.streams[:, 1:])
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         length = self.streams.shape[1]

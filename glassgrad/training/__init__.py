@@ -7,6 +7,7 @@ Trainer(task, config, "runs/mnist-cnn").fit()
 from .accuracy import binary_correct, multiclass_correct
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from .config import OPTIMIZERS, TrainConfig
+from .language_model import LanguageModelTask
 from .metrics import MetricsLog
 from .plots import plot_history, save_image_grid
 from .task import StepResult, SupervisedTask, Task, to_device
@@ -14,6 +15,7 @@ from .trainer import Summary, Trainer
 
 __all__ = [
     "CHECKPOINT_NAME",
+    "LanguageModelTask",
     "OPTIMIZERS",
     "MetricsLog",
     "StepResult",
