@@ -159,13 +159,12 @@ class RNNBase(Module):
 
     def _layer(self, x: Tensor, states: list[Tensor], k: int, direction: int, lengths: Any) -> Tensor:
         """The state trajectory of layer k in one direction (the engine op's result)."""
-        weights: dict[str, Any] = dict.fromkeys(("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"))
-        for name in self._all_weights[k * self.num_directions + direction]:
-            weights[name.split("_l")[0]] = getattr(self, name)
-        w = (weights["weight_ih"], weights["weight_hh"], weights["bias_ih"], weights["bias_hh"])
+        names = self._all_weights[k * self.num_directions + direction]
+        weights = {name.split("_l")[0]: getattr(self, name) for name in names}  # "weight_ih_l0_reverse" -> "weight_ih"
+        w = (weights["weight_ih"], weights["weight_hh"], weights.get("bias_ih"), weights.get("bias_hh"))
         reverse = direction == 1
         if self.mode == "LSTM":
-            return lstm_layer(x, *states, *w, weights["weight_hr"], reverse=reverse, lengths=lengths)
+            return lstm_layer(x, *states, *w, weights.get("weight_hr"), reverse=reverse, lengths=lengths)
         if self.mode == "GRU":
             return gru_layer(x, *states, *w, reverse=reverse, lengths=lengths)
         nonlinearity = "tanh" if self.mode == "RNN_TANH" else "relu"
@@ -175,8 +174,6 @@ class RNNBase(Module):
         """Each state must be (L·D, B, size), as PyTorch checks it."""
         expected = [(self.num_layers * self.num_directions, batch, size) for size in self._state_sizes()]
         for i, (state, shape) in enumerate(zip(states, expected, strict=True)):
-            if not isinstance(state, Tensor):
-                raise TypeError(f"{type(self).__name__}: hx must hold Tensors, got {type(state).__name__}")
             if tuple(state.shape) != shape:
                 which = f"hidden[{i}]" if len(states) > 1 else "hidden"
                 raise RuntimeError(f"{type(self).__name__}: Expected {which} size {shape}, got {list(state.shape)}")
@@ -219,29 +216,31 @@ class RNNBase(Module):
             if input.ndim not in (2, 3):
                 raise ValueError(f"{layer}: Expected input to be 2D or 3D, got {input.ndim}D instead")
             data, batched = input, input.ndim == 3
-        weight = self.weight_ih_l0
-        _check_dtype(layer, data, weight)
+        _check_dtype(layer, data, self.weight_ih_l0)
         if data.shape[-1] != self.input_size:
             raise RuntimeError(
                 f"{layer}: input.size(-1) must be equal to input_size. Expected {self.input_size}, got {data.shape[-1]}"
             )
         states = self._given_states(hx, batched)
+        if states is not None:
+            if packed:
+                batch = int(input.batch_sizes.tolist()[0])
+            else:
+                batch = data.shape[0 if self.batch_first else 1] if batched else 1
+            self._check_states(states, batch)
         if packed:
             x, lengths = packed_to_time_major(input)
-            if states is not None and input.sorted_indices is not None:
+            if states is not None and input.sorted_indices is not None:  # hx is in the batch's own order
                 states = tuple(s.index_select(1, input.sorted_indices) for s in states)
         elif not batched:
             x = input.unsqueeze(1)
         else:
             x = input.transpose(0, 1) if self.batch_first else input
-        batch = x.shape[1]
         if states is None:
             states = tuple(
-                creation.zeros(self.num_layers * self.num_directions, batch, size, dtype=x.dtype, device=x.device)
+                creation.zeros(self.num_layers * self.num_directions, x.shape[1], size, dtype=x.dtype, device=x.device)
                 for size in self._state_sizes()
             )
-        else:
-            self._check_states(states, batch)
         output, finals = self._run_layers(x, states, lengths)
         if packed:
             output = PackedSequence(
@@ -351,9 +350,18 @@ class LSTM(RNNBase):
         dtype: Any = None,
     ) -> None:
         super().__init__(
-            "LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size,
-            device, dtype,
-        )  # fmt: skip
+            "LSTM",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            proj_size,
+            device,
+            dtype,
+        )
 
 
 class GRU(RNNBase):
@@ -413,9 +421,8 @@ class RNNCellBase(Module):
             raise ValueError(f"{layer}: Expected input to be 1D or 2D, got {input.ndim}D instead")
         if states is not None:
             if not all(isinstance(s, Tensor) for s in states) or len(states) != count:
-                raise TypeError(
-                    f"{layer}: hx must be {'a tuple of ' + str(count) + ' Tensors' if count > 1 else 'a Tensor'}"
-                )
+                expected = f"a tuple of {count} Tensors" if count > 1 else "a Tensor"
+                raise TypeError(f"{layer}: hx must be {expected}, got {[type(s).__name__ for s in states]}")
             for i, s in enumerate(states):
                 if s.ndim not in (1, 2):
                     which = f"hx[{i}]" if count > 1 else "hidden"
