@@ -121,6 +121,10 @@ def test_parameters_names_shapes_init_and_our_state_dict_loads_into_torch() -> N
     x = np.random.default_rng(2).standard_normal((4, 2, 3))
     compare(ours, theirs.double(), x)
     assert repr(ours) == repr(theirs)
+    assert repr(nn.RNN(3, 4, 2, nonlinearity="relu", dropout=0.5)) == repr(
+        torch.nn.RNN(3, 4, 2, nonlinearity="relu", dropout=0.5)
+    )
+    assert repr(nn.RNNCell(3, 4, False, "relu")) == repr(torch.nn.RNNCell(3, 4, False, "relu"))
     assert len(ours.all_weights) == 4 and ours.all_weights[1][0] is ours.weight_ih_l0_reverse
 
 
@@ -167,6 +171,11 @@ def _float64(framework: Any, *shape: int) -> Any:
     return framework.zeros(*shape, dtype=framework.float64)
 
 
+def _packed(framework: Any, *shape: int) -> Any:
+    utils = rnn if framework is gg else trnn
+    return utils.pack_padded_sequence(_float64(framework, *shape), [shape[0], 2, 1])
+
+
 ERRORS = [
     ("GRU", {}, lambda f: (_float64(f, 5, 2, 7),), "input_size"),
     ("GRU", {}, lambda f: (_float64(f, 5, 2, 3), _float64(f, 2, 2, 4)), "Expected hidden size"),
@@ -177,6 +186,7 @@ ERRORS = [
     ("LSTM", {"proj_size": 2}, lambda f: (_float64(f, 5, 2, 3), (_float64(f, 1, 2, 4), _float64(f, 1, 2, 4))),
      r"hidden\[0\]"),
     ("LSTM", {}, lambda f: (_float64(f, 5, 2, 3), (_float64(f, 1, 2, 4), _float64(f, 1, 3, 4))), r"hidden\[1\]"),
+    ("LSTM", {}, lambda f: (_packed(f, 5, 3, 3), (_float64(f, 1, 2, 4), _float64(f, 1, 2, 4))), "hidden"),
     ("RNNCell", {}, lambda f: (_float64(f, 2, 5),), "input_size"),
     ("GRUCell", {}, lambda f: (_float64(f, 2, 3), _float64(f, 3, 4)), "batch size"),
     ("LSTMCell", {}, lambda f: (_float64(f, 2, 3), (_float64(f, 2, 5), _float64(f, 2, 4))), "hidden_size"),
