@@ -20,7 +20,7 @@ validation loss in nats per token. ``end_epoch`` adds, over the same targets,
 loss · tokens / (ln 2 · characters)), the unigram baseline when ``train_ids`` are given — the same
 quantities for p(v) = (n_v + 1) / (N + V), the add-one smoothed token frequencies of the training ids,
 which knows nothing of context — and writes ``samples_epoch_NNN.txt``: ``sample_tokens`` tokens from
-``model.generate`` after ``sample_prompt``. The tokenizer is saved once, as ``out_dir/tokenizer.json``.
+``model.generate`` after ``sample_prompt`` (also kept as ``last_sample``). The tokenizer is saved once, as ``out_dir/tokenizer.json``.
 """
 
 from __future__ import annotations
@@ -106,6 +106,7 @@ class LanguageModelTask:
     _val_tokens: int = field(default=0, init=False, repr=False)
     _val_units: dict[str, float] | None = field(default=None, init=False, repr=False)
     _tokenizer_saved: bool = field(default=False, init=False, repr=False)
+    last_sample: str | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.clip_norm is not None and not self.clip_norm > 0:
@@ -233,5 +234,6 @@ class LanguageModelTask:
             self.tokenizer.save(out_dir / TOKENIZER_NAME)
             self._tokenizer_saved = True
         if self.sample_tokens:
-            (out_dir / f"samples_epoch_{epoch:03d}.txt").write_text(self.sample() + "\n", encoding="utf-8")
+            self.last_sample = self.sample()
+            (out_dir / f"samples_epoch_{epoch:03d}.txt").write_text(self.last_sample + "\n", encoding="utf-8")
         return self.validation_metrics()
