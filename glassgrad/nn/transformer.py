@@ -34,7 +34,7 @@ Activation = str | Callable[[Tensor], Tensor]
 
 
 def _activation(api: str, activation: Activation) -> Callable[[Tensor], Tensor]:
-    """ "relu" and "gelu" as F.relu and F.gelu; any other callable (a function or a Module) as it is."""
+    """The activation by name ("relu": F.relu, "gelu": F.gelu) or any callable (a function or a Module)."""
     if isinstance(activation, str):
         if activation == "relu":
             return F.relu
