@@ -210,6 +210,7 @@ class MultiheadAttention(Module):
                 stacklevel=2,
             )
         key_padding_mask = additive_mask(key_padding_mask, "key_padding_mask", query.dtype)
+        attn_mask = additive_mask(attn_mask, "attn_mask", query.dtype)
         if is_causal and attn_mask is None:
             raise RuntimeError(
                 f"{_NAME}: Need attn_mask if specifying the is_causal hint. You may use the Transformer module "
@@ -217,9 +218,8 @@ class MultiheadAttention(Module):
             )
         if is_causal and key_padding_mask is None and not need_weights:
             attn_mask = None  # the fused kernels hide the future keys themselves
-        else:
-            attn_mask = additive_mask(attn_mask, "attn_mask", query.dtype)
-            is_causal = is_causal and key_padding_mask is None
+        elif key_padding_mask is not None:
+            is_causal = False  # the causal mask is then added to the padding mask explicitly
         if self.batch_first and batched:
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
         if not batched:
@@ -258,8 +258,9 @@ class MultiheadAttention(Module):
         if key.shape[:2] != value.shape[:2]:
             raise _dim_error(f"key's sequence and batch dims {key.shape[:2]} do not match value's {value.shape[:2]}")
         for label, t, width in (("key", key, self.kdim), ("value", value, self.vdim)):
-            if t.shape[1] != bsz or t.shape[2] != width:
-                raise _dim_error(f"expected {label} of shape (S, {bsz}, {width}), got {t.shape}")
+            if t.shape[1] != bsz or t.shape[2] != width:  # PyTorch: its projection's matmul or shape check fails
+                kind = RuntimeError if t.shape[1] != bsz or self._qkv_same_embed_dim else AssertionError
+                raise kind(f"{_NAME}: expected {label} of shape (S, {bsz}, {width}), got {t.shape}")
         src_len = key.shape[0]
         q, k, v = self._project(query, key, value)
         if attn_mask is not None:
