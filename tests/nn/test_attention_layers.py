@@ -147,6 +147,7 @@ BAD = [
     ("2-d attn_mask", {}, ((L, N, E), (S, N, E), (S, N, E)), {"attn_mask": (L, L)}, "2D attn_mask is"),
     ("3-d attn_mask", {}, ((L, N, E), (S, N, E), (S, N, E)), {"attn_mask": (N, L, S)}, "3D attn_mask is"),
     ("1-d attn_mask", {}, ((L, N, E), (S, N, E), (S, N, E)), {"attn_mask": (S,)}, "2-D or 3-D"),
+    ("unbatched 3-d attn_mask", {}, ((L, E), (S, E), (S, E)), {"attn_mask": (1, L, S)}, "Expected `attn_mask` shape"),
     ("padding rank", {}, ((L, N, E), (S, N, E), (S, N, E)), {"key_padding_mask": (S,)}, "`key_padding_mask` to be"),
     ("padding shape", {}, ((L, N, E), (S, N, E), (S, N, E)), {"key_padding_mask": (N, S + 1)}, "key_padd"),
     ("causal without mask", {}, ((L, N, E), (S, N, E), (S, N, E)), {"is_causal": True}, "Need attn_mask"),
