@@ -295,9 +295,12 @@ class GPT2LMHeadModel(nn.Module):
 
         Each step: the logits of the last position divided by ``temperature`` (0: the most likely token,
         greedy), all but the ``top_k`` largest set to -inf, softmax, one draw from the engine's generator
-        (``manual_seed`` makes it repeatable). The context is cropped to the last n_positions tokens.
-        ``use_cache``: keys and values of earlier positions are kept (the KV cache), so each step runs the
-        model on one new token; once the context is full (the positions slide) the window is recomputed.
+        (``manual_seed`` makes it repeatable).
+
+        The context is the last n_positions tokens at first; when it would outgrow n_positions the window
+        jumps ahead to the last n_positions // 2 tokens. ``use_cache``: the keys and values of the context
+        are kept (the KV cache), so a step runs the model on its one new token, and a jump recomputes half a
+        window once; without it every step runs the whole context (the same tokens, the same logits).
         """
         _check_ids("generate", idx, self.config.vocab_size)
         if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int | np.integer) or max_new_tokens < 0:
@@ -310,13 +313,15 @@ class GPT2LMHeadModel(nn.Module):
         self.eval()
         try:
             block = self.config.n_positions
+            start = max(0, idx.shape[1] - block)  # the context is idx[:, start:]
             past: PastKeyValues | None = None
             for _ in range(int(max_new_tokens)):
-                if past is not None and past[0][0].shape[2] < block:
-                    logits, past = self(idx[:, -1:], past, use_cache=True)
+                if idx.shape[1] - start > block:
+                    start, past = idx.shape[1] - max(1, block // 2), None
+                if past is None:
+                    logits, past = self(idx[:, start:], use_cache=True)
                 else:
-                    context = idx if idx.shape[1] <= block else idx[:, -block:]
-                    logits, past = self(context, use_cache=True)
+                    logits, past = self(idx[:, -1:], past, use_cache=True)
                 if not use_cache:
                     past = None
                 step = next_token(logits[:, -1, :], temperature, top_k)

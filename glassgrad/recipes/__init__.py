@@ -6,6 +6,7 @@ registers itself by name; ``list_recipes()`` returns them in the order below.
 
 from . import linreg, mlp_tiny, mlp_bce, softmax_regression, mnist_cnn, cifar_cnn, image_cnn, gan  # noqa: I001 - listing order
 from . import bert_classifier
+from . import gpt
 from . import char_lstm
 from .registry import Recipe, get_recipe, list_recipes, register
 
