@@ -14,7 +14,7 @@ render of chapters of the Language Reference and Library docs (the text ``help("
 - a paragraph that several topics share (``compound`` holds the text of ``if``, ``while``, ``try``, ...)
   is kept once, under the first topic (in the dict's order) that has it.
 
-``pydoc_text()`` is those paragraphs joined by blank lines (about 290,000 characters).
+``pydoc_text()`` is those paragraphs joined by blank lines (about 240,000 characters, 1,350 paragraphs).
 """
 
 from __future__ import annotations

@@ -211,6 +211,7 @@ class ByteTokenizer(Tokenizer):
         return data[0] if len(data) == 1 else None
 
     def id_to_token(self, id: int) -> str | None:
+        """The ASCII character, the special token, or None for 128-255 (parts of multi-byte characters)."""
         if not isinstance(id, int) or not 0 <= id < self.vocab_size:
             return None
         return chr(id) if id < 128 else (self.special_tokens[id - 256] if id >= 256 else None)
