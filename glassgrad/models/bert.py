@@ -18,6 +18,16 @@ BertModel), the old ``LayerNorm.gamma/beta`` names read as ``weight/bias``, the 
 and position-id buffers are skipped. A missing pooler or classifier is newly initialised (a warning names
 it, as transformers does); any other missing, unexpected or mis-shaped key raises ``CheckpointError``.
 ``save_pretrained(directory)`` writes the same two files, readable by ``transformers``.
+
+For fine-tuning on real text, ``load_hf_tokenizer(directory)`` reads the checkpoint's WordPiece tokenizer
+(``tokenizer.json``, or ``vocab.txt``) through the ``tokenizers`` package, and ``encode_texts(tokenizer,
+texts, pairs)`` gives the three (B, L) inputs as the checkpoint was trained with: [CLS] a [SEP] (b [SEP]),
+segment ids 0/1, padded with [PAD] to the batch's longest and cut to ``max_length``:
+
+    model = BertForSequenceClassification.from_pretrained("bert-base-uncased/", num_labels=2)
+    tokenizer = load_hf_tokenizer("bert-base-uncased/")
+    input_ids, attention_mask, token_type_ids = encode_texts(tokenizer, ["a fine film", "dull"])
+    logits = model(input_ids, attention_mask, token_type_ids)
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -294,7 +305,7 @@ class BertPreTrainedModel(nn.Module):
     """What the BERT models share: transformers' initialisation, from_pretrained and save_pretrained.
 
     ``base_prefix`` is where the encoder's keys sit inside this model ("" for BertModel, "bert." for the
-    models with a head); ``head_keys`` are the keys a checkpoint may lack (newly initialised when absent).
+    models with a head); keys under ``head_prefixes`` may be absent from a checkpoint (newly initialised).
     """
 
     base_prefix = ""
@@ -449,6 +460,50 @@ class BertForSequenceClassification(BertPreTrainedModel):
     def forward(self, input_ids: Tensor, attention_mask: Any = None, token_type_ids: Tensor | None = None) -> Tensor:
         pooled = self.bert(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).pooler_output
         return self.classifier(self.dropout(pooled))
+
+
+def load_hf_tokenizer(directory: str | Path) -> Any:
+    """The ``tokenizers.Tokenizer`` of a Hugging Face BERT directory: its ``tokenizer.json``, else a WordPiece
+    tokenizer from ``vocab.txt`` (lower-casing unless tokenizer_config.json says ``do_lower_case: false``)."""
+    import tokenizers
+
+    root = Path(directory)
+    if (root / "tokenizer.json").is_file():
+        return tokenizers.Tokenizer.from_file(str(root / "tokenizer.json"))
+    if (root / "vocab.txt").is_file():
+        settings = root / "tokenizer_config.json"
+        lower = (
+            json.loads(settings.read_text(encoding="utf-8")).get("do_lower_case", True) if settings.is_file() else True
+        )
+        return tokenizers.BertWordPieceTokenizer(str(root / "vocab.txt"), lowercase=lower)
+    where = f"it holds {_listing(root)}" if root.is_dir() else "it is not a directory"
+    raise FileNotFoundError(f"load_hf_tokenizer: {root} has no tokenizer.json or vocab.txt ({where})")
+
+
+def encode_texts(
+    tokenizer: Any, texts: Sequence[str], pairs: Sequence[str] | None = None, max_length: int = 512
+) -> tuple[Tensor, Tensor, Tensor]:
+    """(input_ids, attention_mask, token_type_ids), each (B, L) int64: every text (with its pair) encoded by
+    a ``tokenizers.Tokenizer`` with its special tokens, cut to ``max_length`` (the longer of a pair first) and
+    padded with [PAD] to the longest. The tokenizer's own padding and truncation settings are left as found."""
+    texts = list(texts)
+    if pairs is not None and len(pairs) != len(texts):
+        raise ValueError(f"encode_texts: {len(texts)} texts but {len(pairs)} pairs")
+    pad_id = tokenizer.token_to_id("[PAD]")
+    if pad_id is None:
+        raise ValueError("encode_texts: the tokenizer has no [PAD] token")
+    padding, truncation = tokenizer.padding, tokenizer.truncation
+    tokenizer.enable_padding(pad_id=pad_id, pad_token="[PAD]")
+    tokenizer.enable_truncation(max_length)
+    try:
+        encodings = tokenizer.encode_batch(texts if pairs is None else list(zip(texts, pairs, strict=True)))
+    finally:
+        tokenizer.no_padding() if padding is None else tokenizer.enable_padding(**padding)
+        tokenizer.no_truncation() if truncation is None else tokenizer.enable_truncation(**truncation)
+    return tuple(  # type: ignore[return-value]
+        creation.tensor(np.array([getattr(e, field) for e in encodings], dtype=np.int64))
+        for field in ("ids", "attention_mask", "type_ids")
+    )
 
 
 def _check_ids(api: str, name: str, ids: Any, limit: int, shape: tuple[int, ...] | None) -> None:

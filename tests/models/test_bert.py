@@ -14,7 +14,13 @@ import transformers
 from safetensors.numpy import load_file, save_file
 
 import glassgrad as gg
-from glassgrad.models.bert import BertConfig, BertForSequenceClassification, BertModel
+from glassgrad.models.bert import (
+    BertConfig,
+    BertForSequenceClassification,
+    BertModel,
+    encode_texts,
+    load_hf_tokenizer,
+)
 from glassgrad.safe_archive import CheckpointError
 
 HF_CONFIG = dict(
@@ -216,3 +222,36 @@ def test_bad_config_and_inputs_raise_naming_the_api() -> None:
         model(ids, attention_mask=gg.ones(3, 8))
     with pytest.raises(IndexError, match=r"token_type_ids holds values outside \[0, 2\)"):
         model(ids, token_type_ids=gg.full((3, 9), 2, dtype=gg.int64))
+
+
+def test_wordpiece_tokenizer_encodes_as_transformers(tmp_path: Path) -> None:
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "on", "mat", "##s", "a", "dog"]
+    (tmp_path / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    hf = transformers.BertTokenizer(vocab={w: i for i, w in enumerate(vocab)})
+    hf.save_pretrained(tmp_path / "saved")
+    texts, pairs = ["The cats sat", "a dog on the mat mats", "dog"], ["the dog", "cat", "a cat sat on a mat"]
+    for directory in (tmp_path / "saved", tmp_path):  # tokenizer.json; vocab.txt alone
+        tokenizer = load_hf_tokenizer(directory)
+        settings = (tokenizer.padding, tokenizer.truncation)
+        for second, length in ((None, 512), (pairs, 7)):
+            want = hf(texts, second, padding=True, truncation=True, max_length=length)
+            got = encode_texts(tokenizer, texts, second, max_length=length)
+            for tensor, key in zip(got, ("input_ids", "attention_mask", "token_type_ids"), strict=True):
+                assert tensor.dtype == np.int64 and tensor.tolist() == want[key], (directory, key)
+        assert (tokenizer.padding, tokenizer.truncation) == settings
+    with pytest.raises(FileNotFoundError, match="no tokenizer.json or vocab.txt"):
+        load_hf_tokenizer(tmp_path / "saved" / "absent")
+
+
+def test_dropout_only_while_training() -> None:
+    config = BertConfig(**HF_CONFIG, hidden_dropout_prob=0.2, attention_probs_dropout_prob=0.3)
+    model = BertForSequenceClassification(config)
+    ids, mask, _ = (gg.tensor(a) for a in _batch())
+    first, second = model(ids, mask), model(ids, mask)
+    assert not np.allclose(first.detach().numpy(), second.detach().numpy())
+    gg.manual_seed(7)
+    again = model(ids, mask)
+    gg.manual_seed(7)
+    np.testing.assert_array_equal(model(ids, mask).detach().numpy(), again.detach().numpy())
+    model.eval()
+    np.testing.assert_array_equal(model(ids, mask).detach().numpy(), model(ids, mask).detach().numpy())
