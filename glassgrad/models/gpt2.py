@@ -181,7 +181,7 @@ class Block(nn.Module):
         return x + self.mlp(self.ln_2(x)), present
 
 
-def _check_ids(api: str, idx: Any, vocab_size: int) -> None:
+def _check_ids(api: str, idx: Any) -> None:
     if not isinstance(idx, Tensor) or idx.ndim != 2 or idx.dtype.kind not in "iu":
         raise TypeError(
             f"{api}: idx must be a (batch, time) integer tensor of token ids, got "
@@ -215,7 +215,7 @@ class GPT2Model(nn.Module):
         use_cache: bool = False,
         output_hidden_states: bool = False,
     ) -> Any:
-        _check_ids("GPT2Model", idx, self.config.vocab_size)
+        _check_ids("GPT2Model", idx)
         if past is not None and len(past) != len(self.h):
             raise ValueError(f"GPT2Model: past holds {len(past)} layers' keys and values, the model has {len(self.h)}")
         start = 0 if past is None else past[0][0].shape[2]
@@ -302,7 +302,7 @@ class GPT2LMHeadModel(nn.Module):
         are kept (the KV cache), so a step runs the model on its one new token, and a jump recomputes half a
         window once; without it every step runs the whole context (the same tokens, the same logits).
         """
-        _check_ids("generate", idx, self.config.vocab_size)
+        _check_ids("generate", idx)
         if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int | np.integer) or max_new_tokens < 0:
             raise ValueError(f"generate: max_new_tokens must be an integer >= 0, got {max_new_tokens!r}")
         if isinstance(temperature, bool) or not isinstance(temperature, int | float) or not temperature >= 0:
