@@ -149,7 +149,7 @@ def _flops(cell: str, backward: bool) -> Any:
         t, b, i = x.shape
         gh, p = case.args[3 + (cell == "lstm") + backward].shape  # w_hh
         flops = 2 * t * b * gh * (i + p)
-        if cell == "lstm" and case.args[6 + backward] is not None:  # w_hr
+        if cell == "lstm" and case.args[6 if backward else 7] is not None:  # w_hr
             flops += 2 * t * b * p * (gh // 4)
         return 2 * flops if backward else flops
 
