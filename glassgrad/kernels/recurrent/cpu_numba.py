@@ -64,10 +64,13 @@ def _rnn_cell(hh, pre, h_prev, runs, h_out, relu):  # pragma: no cover - compile
     """h = act(hh + pre) where the step runs, else h_prev."""
     zero = hh.dtype.type(0)
     for b in numba.prange(hh.shape[0]):
-        if runs[b]:
+        if runs[b] and relu:
             for j in range(hh.shape[1]):
                 a = hh[b, j] + pre[b, j]
-                h_out[b, j] = (a if a > zero else zero) if relu else tanh(a)
+                h_out[b, j] = zero if a <= zero else a  # NaN stays NaN, as in np.maximum
+        elif runs[b]:
+            for j in range(hh.shape[1]):
+                h_out[b, j] = tanh(hh[b, j] + pre[b, j])
         else:
             for j in range(hh.shape[1]):
                 h_out[b, j] = h_prev[b, j]
@@ -145,17 +148,25 @@ def rnn_backward(
 
 @parallel_njit(**OPTIONS)
 def _gru_cell(hh, b_hh, pre, h_prev, runs, gates, h_out):  # pragma: no cover - compiled
-    """r, z, n and hn = W_hn h + b_hn into gates; h = (1 − z) ⊙ n + z ⊙ h_prev where the step runs."""
+    """r, z, n and hn = W_hn h + b_hn into gates; h = (1 − z) ⊙ n + z ⊙ h_prev where the step runs
+    (contiguous loops, each of which vectorises)."""
     one = hh.dtype.type(1)
     hidden = h_prev.shape[1]
     for b in numba.prange(hh.shape[0]):
-        for j in range(hidden):
-            r = _sigmoid(pre[b, j] + hh[b, j] + b_hh[j], one)
-            z = _sigmoid(pre[b, hidden + j] + hh[b, hidden + j] + b_hh[hidden + j], one)
-            hn = hh[b, 2 * hidden + j] + b_hh[2 * hidden + j]
-            n = tanh(pre[b, 2 * hidden + j] + r * hn)
-            gates[b, j], gates[b, hidden + j], gates[b, 2 * hidden + j], gates[b, 3 * hidden + j] = r, z, n, hn
-            h_out[b, j] = (one - z) * n + z * h_prev[b, j] if runs[b] else h_prev[b, j]
+        a, p, g = hh[b], pre[b], gates[b]
+        for j in range(2 * hidden):  # r, z
+            g[j] = _sigmoid(p[j] + a[j] + b_hh[j], one)
+        for j in range(hidden):  # hn, n
+            hn = a[2 * hidden + j] + b_hh[2 * hidden + j]
+            g[3 * hidden + j] = hn
+            g[2 * hidden + j] = tanh(p[2 * hidden + j] + g[j] * hn)
+        if runs[b]:
+            for j in range(hidden):
+                z = g[hidden + j]
+                h_out[b, j] = (one - z) * g[2 * hidden + j] + z * h_prev[b, j]
+        else:
+            for j in range(hidden):
+                h_out[b, j] = h_prev[b, j]
 
 
 @parallel_njit(**OPTIONS)
@@ -243,23 +254,28 @@ def gru_backward(
 @parallel_njit(**OPTIONS)
 def _lstm_cell(hh, pre, c_prev, h_prev, runs, gates, c_out, m_out, carry_h):  # pragma: no cover - compiled
     """i, f, g, o into gates; c = f ⊙ c_prev + i ⊙ g and m = o ⊙ tanh c where the step runs, else c_prev
-    (and h_prev into m_out when ``carry_h``: m is h itself without proj_size)."""
+    (and h_prev into m_out when ``carry_h``: m is h itself without proj_size). Each gate is its own
+    contiguous loop, so that each vectorises (one loop over all four ran at half the speed)."""
     one = hh.dtype.type(1)
     hidden = c_prev.shape[1]
     for b in numba.prange(hh.shape[0]):
-        for j in range(hidden):
-            i = _sigmoid(hh[b, j] + pre[b, j], one)
-            f = _sigmoid(hh[b, hidden + j] + pre[b, hidden + j], one)
-            g = tanh(hh[b, 2 * hidden + j] + pre[b, 2 * hidden + j])
-            o = _sigmoid(hh[b, 3 * hidden + j] + pre[b, 3 * hidden + j], one)
-            gates[b, j], gates[b, hidden + j], gates[b, 2 * hidden + j], gates[b, 3 * hidden + j] = i, f, g, o
-            if runs[b]:
-                c = f * c_prev[b, j] + i * g
+        a, p, z = hh[b], pre[b], gates[b]
+        for j in range(2 * hidden):  # i, f
+            z[j] = _sigmoid(a[j] + p[j], one)
+        for j in range(2 * hidden, 3 * hidden):  # g
+            z[j] = tanh(a[j] + p[j])
+        for j in range(3 * hidden, 4 * hidden):  # o
+            z[j] = _sigmoid(a[j] + p[j], one)
+        if runs[b]:
+            for j in range(hidden):
+                c = z[hidden + j] * c_prev[b, j] + z[j] * z[2 * hidden + j]
                 c_out[b, j] = c
-                m_out[b, j] = o * tanh(c)
-            else:
+                m_out[b, j] = z[3 * hidden + j] * tanh(c)
+        else:
+            for j in range(hidden):
                 c_out[b, j] = c_prev[b, j]
-                if carry_h:
+            if carry_h:
+                for j in range(hidden):
                     m_out[b, j] = h_prev[b, j]
 
 
@@ -272,9 +288,12 @@ def _lstm_cell_backward(dm, dc, grad_c, gates, c_t, c_prev, runs, da, m_out):  #
     hidden = dc.shape[1]
     for b in numba.prange(dm.shape[0]):
         if runs[b]:
+            m = m_out[b]
+            for j in range(hidden):  # tanh c_t in a loop of its own, which vectorises (2x faster)
+                m[j] = tanh(c_t[b, j])
             for j in range(hidden):
                 i, f, g, o = gates[b, j], gates[b, hidden + j], gates[b, 2 * hidden + j], gates[b, 3 * hidden + j]
-                tc = tanh(c_t[b, j])
+                tc = m[j]
                 d = dm[b, j]
                 dct = dc[b, j] + grad_c[b, j] + d * o * (one - tc * tc)
                 da[b, j] = dct * g * i * (one - i)
@@ -282,7 +301,7 @@ def _lstm_cell_backward(dm, dc, grad_c, gates, c_t, c_prev, runs, da, m_out):  #
                 da[b, 2 * hidden + j] = dct * i * (one - g * g)
                 da[b, 3 * hidden + j] = d * tc * o * (one - o)
                 dc[b, j] = dct * f
-                m_out[b, j] = o * tc
+                m[j] = o * tc
         else:
             for j in range(hidden):
                 da[b, j] = da[b, hidden + j] = da[b, 2 * hidden + j] = da[b, 3 * hidden + j] = zero
