@@ -9,11 +9,12 @@ config: hidden 64, 2 layers, 4 heads, intermediate 256, at most 128 positions. D
 by default the pydoc task — which of five chapters of the Python documentation (statements, expressions,
 data model, built-in types, debugger) a paragraph of ``pydoc_data.topics`` comes from, 829 train / 204
 validation paragraphs, chance 0.304 (always "statements") — or a user's TSV/CSV of (text, label) with
-``--data-dir`` (SST-2's train.tsv/dev.tsv, an IMDB-style CSV). Texts are tokenized by a byte-level BPE
-(``--tokenizer``; char and byte work too) trained on the training texts only, with the special tokens
-[PAD] [UNK] [CLS] [SEP] [MASK]; each text becomes [CLS] tokens [SEP], cut to 128 ids. A batch is padded
-to its longest text with [PAD] and carries the 1/0 attention mask, so padding is never attended to;
-batches gather texts of similar length (``LengthBatches``), which halves the padding here.
+``--data-dir`` (SST-2's train.tsv/dev.tsv, an IMDB-style CSV). Texts are tokenized by a byte-level BPE of
+2,048 tokens (``--tokenizer``; char and byte work too) trained on the training texts only, with the special
+tokens [PAD] [UNK] [CLS] [SEP] [MASK]; each text becomes [CLS] tokens [SEP], cut to 128 ids. A batch is
+padded to its longest text with [PAD] and carries the 1/0 attention mask, so padding is never attended to;
+batches gather texts of similar length (``LengthBatches``): on the pydoc task an epoch then holds about
+1.15 ids per real token instead of 2.4 with random batches.
 
 AdamW (weight decay 0.01) at lr 1e-3, linear warm-up over the first 10% of the steps then cosine to 0,
 stepped per batch; cross-entropy; batch 32. The run writes ``tokenizer.json`` and ``labels.json`` beside
@@ -44,7 +45,7 @@ from .registry import Recipe, register
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 MAX_LENGTH = 128  # ids per text, [CLS] and [SEP] included
-BPE_VOCAB = 1024
+BPE_VOCAB = 2048
 WARMUP_SHARE = 0.1
 TOKENIZER_NAME, LABELS_NAME = "tokenizer.json", "labels.json"
 
@@ -163,7 +164,7 @@ class TextClassificationTask(SupervisedTask):
         return {}
 
     def metric_labels(self) -> dict[str, str]:
-        return {"test_loss": "validation loss", "test_accuracy": "validation accuracy"}
+        return {"test_loss": "validation", "test_accuracy": "validation"}
 
 
 def load_data(config: TrainConfig) -> LabelledText:
