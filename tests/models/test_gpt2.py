@@ -184,6 +184,13 @@ def test_init_is_gpt2s_and_the_head_is_tied():
         assert abs(weight.detach().numpy().std() / std - 1) < 0.06
     assert np.all(block.attn.c_attn.bias.detach().numpy() == 0)
     assert np.all(block.ln_1.weight.detach().numpy() == 1)
+    # the default dropouts (0.1 on embeddings, attention weights, residuals) act in training only
+    x = gg.tensor(ids(2, 6) % 40)
+    with gg.no_grad():
+        a, b = model(x), model(x)
+        assert not np.allclose(a.numpy(), b.numpy())
+        model.eval()
+        np.testing.assert_array_equal(model(x).numpy(), model(x).numpy())
 
 
 def test_bad_directories_and_arguments_raise_clearly(hf, tmp_path):
