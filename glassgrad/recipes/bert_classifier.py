@@ -19,6 +19,10 @@ batches gather texts of similar length (``LengthBatches``): on the pydoc task an
 AdamW (weight decay 0.01) at lr 1e-3, linear warm-up over the first 10% of the steps then cosine to 0,
 stepped per batch; cross-entropy; batch 32. The run writes ``tokenizer.json`` and ``labels.json`` beside
 the checkpoint, and reports the validation accuracy against the chance level and per label.
+
+Seed 0, 20 epochs: validation accuracy 0.304 (chance) for three epochs, 0.66 at epoch 6, 0.745 at the end
+(train 1.00: it overfits the 829 paragraphs from epoch ~10); 152 s with one BLAS thread on the shared 2-core
+machine. A BPE of 1,024 tokens reached 0.706, of 512 tokens 0.613.
 """
 
 from __future__ import annotations
