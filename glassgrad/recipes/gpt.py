@@ -1,19 +1,23 @@
 """gpt: a small decoder-only transformer language model (GPT-2's architecture, ``models/gpt2.py``).
 
-    token ids (B, 128) → wte + wpe (d 128) → 4 pre-norm blocks (4 heads of 32, MLP 512, tanh GELU)
-    → ln_f → logits through the tied embedding (wteᵀ)                      ≈ 0.8 M parameters
+    token ids (B, 64) → wte + wpe (d 128) → 4 pre-norm blocks (4 heads of 32, MLP 512, tanh GELU)
+    → ln_f → logits through the tied embedding (wteᵀ)                      814,592 parameters (102 chars)
 
 Data: the cleaned English of Python's help topics (``text.pydoc_text()``, ~240,000 characters), or the
 ``*.txt`` files of ``--data-dir``; every 10th paragraph is held out for validation (``split_text``).
 ``--tokenizer char`` (default: the characters of the corpus), ``byte`` (the 256 UTF-8 bytes) or ``bpe``
 (512 byte-level BPE tokens learnt on the training part by the ``tokenizers`` package). Training batches
-are ``batch_size`` windows of 128 tokens at random positions (``TokenBlocks``; an epoch is as many
+are ``batch_size`` windows of 64 tokens at random positions (``TokenBlocks``; an epoch is as many
 batches as cover the training text once); validation reads every held-out token once.
 
 AdamW (β = 0.9, 0.95; weight decay 0.1 on the matrices and embeddings, none on biases and LayerNorm),
 lr warmed up linearly over the first 10% of the steps and then a cosine down to 0 (stepped per batch),
 gradients clipped to norm 1. No dropout: the model is small against its data and under-fits in a few
-minutes (and dropout in attention runs the unfused path).
+minutes (and dropout in attention runs the unfused path). Windows of 64 rather than 128 tokens: half the
+tokens per step buy twice the steps, and the steps are what a few minutes lack. Seed 0, on the pydoc
+text: validation 2.57 → 2.35 nats per character (3.38 bits/char) in 4 epochs of 128-token windows against
+2.48 → 1.89 (2.73 bits/char) in 3 epochs of 64-token ones, the unigram baseline 4.61 bits/char; both
+runs took about 14 minutes on 2 cores shared with seven other busy processes.
 
 Metrics per epoch: train and validation loss (nats per token), validation bits per character and per
 byte, the unigram baseline's, and ``samples_epoch_NNN.txt`` (300 tokens after "The ", temperature 0.8,
@@ -35,7 +39,7 @@ from ..training.language_model import TOKENIZER_NAME, LanguageModelTask
 from .common import make_optimizer, warmup_then_cosine
 from .registry import Recipe, register
 
-N_LAYER, N_EMBD, N_HEAD, BLOCK_SIZE = 4, 128, 4, 128
+N_LAYER, N_EMBD, N_HEAD, BLOCK_SIZE = 4, 128, 4, 64
 VAL_FRACTION = 0.1
 CLIP_NORM = 1.0
 WEIGHT_DECAY = 0.1
@@ -142,7 +146,7 @@ RECIPE = register(
         "gpt",
         f"GPT-2-style decoder ({N_LAYER} layers, d {N_EMBD}, {N_HEAD} heads, block {BLOCK_SIZE}) on the pydoc English "
         "or a --data-dir of .txt files, --tokenizer char|byte|bpe; AdamW (warm-up + cosine), clipping; bits/char",
-        TrainConfig(epochs=4, batch_size=32, lr=3e-3, optimizer="adamw", tokenizer="char"),
+        TrainConfig(epochs=3, batch_size=32, lr=3e-3, optimizer="adamw", tokenizer="char"),
         build,
         check_data=check_data,
         report=report,
