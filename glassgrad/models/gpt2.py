@@ -11,7 +11,7 @@ for generation, and a loader for Hugging Face checkpoints (``config.json`` + ``m
 Parameters are named as in ``transformers.GPT2LMHeadModel`` (``transformer.h.0.attn.c_attn.weight``,
 ...), but the projections are ``nn.Linear`` layers with PyTorch's (out, in) weights: Hugging Face's
 ``Conv1D`` stores the same matrices as (in, out), so ``load_hf_gpt2`` transposes them on the way in
-(and ``hf_state_dict`` back on the way out).
+(and ``hf_state_dict`` / ``save_pretrained`` back on the way out, for transformers to read).
 
 Initialisation as GPT-2: every Linear and Embedding weight ~ N(0, 0.02²), biases 0, LayerNorm 1/0, and
 the residual projections (attn.c_proj, mlp.c_proj) ~ N(0, (0.02/√(2·n_layer))²).
@@ -334,6 +334,16 @@ class GPT2LMHeadModel(nn.Module):
     def from_pretrained(cls, directory: str | Path, dtype: Any = None) -> GPT2LMHeadModel:
         """``load_hf_gpt2(directory, dtype)``."""
         return load_hf_gpt2(directory, dtype)
+
+    def save_pretrained(self, directory: str | Path) -> None:
+        """Write ``config.json`` and ``model.safetensors`` as transformers' save_pretrained does (Conv1D layout),
+        so ``transformers.GPT2LMHeadModel.from_pretrained`` or ``load_hf_gpt2`` reads them."""
+        from safetensors.numpy import save_file
+
+        root = Path(directory)
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2) + "\n", encoding="utf-8")
+        save_file(self.hf_state_dict(), str(root / "model.safetensors"), metadata={"format": "pt"})
 
     def hf_state_dict(self) -> dict[str, Any]:
         """The weights as NumPy arrays under Hugging Face's layout (Conv1D weights as (in, out); no lm_head

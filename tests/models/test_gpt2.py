@@ -67,7 +67,8 @@ def test_logits_and_hidden_states_match_transformers(hf):
 
 
 def test_gpt2model_checkpoint_and_hf_state_dict_round_trip(hf, tmp_path):
-    """A GPT2Model's keys (no "transformer." prefix) load too; hf_state_dict gives the file's tensors back."""
+    """A GPT2Model's keys (no "transformer." prefix) load too; hf_state_dict gives the file's tensors back;
+    save_pretrained writes what transformers loads."""
     model, directory = hf
     model.transformer.save_pretrained(tmp_path)
     assert not any(k.startswith("transformer.") for k in load_file(tmp_path / "model.safetensors"))
@@ -81,6 +82,14 @@ def test_gpt2model_checkpoint_and_hf_state_dict_round_trip(hf, tmp_path):
     assert sorted(exported) == sorted(stored)
     for key, array in stored.items():
         np.testing.assert_array_equal(exported[key], array)
+    # and what glassgrad saves, transformers reads
+    gg.manual_seed(1)
+    fresh = GPT2LMHeadModel(GPT2Config(vocab_size=VOCAB, n_positions=BLOCK, n_embd=16, n_layer=1, n_head=4)).eval()
+    fresh.save_pretrained(tmp_path / "saved")
+    twin = HFModel.from_pretrained(tmp_path / "saved").eval()
+    with torch.no_grad(), gg.no_grad():
+        expected = twin(torch.tensor(ids(2, 5))).logits.numpy()
+        np.testing.assert_allclose(fresh(gg.tensor(ids(2, 5))).numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_kv_cache_generation_equals_uncached_and_transformers_greedy(hf, tmp_path):
