@@ -159,7 +159,7 @@ def _op_value(node: Node, output: Tensor | None, trace: Trace | None) -> Snapsho
         return Snapshot.of(output.array)
     if trace is not None and trace.value_of(node) is not None:
         return trace.value_of(node)
-    for saved in node.ctx.saved_arrays or ():  # an op that saved its output
+    for saved in node.saved_arrays or ():  # an op that saved its output
         if id(saved) == node.output_id:
             return Snapshot.of(saved)
     return None

@@ -351,7 +351,7 @@ def _node_backward(node: Node, g: Any, retain_graph: bool, handed_out: set[int])
     after the output's hooks and retain_grad; frees the saved arrays unless ``retain_graph``."""
     if node.hooks or node.retained_by is not None or node.freed:
         g = before_node_backward(node, g, handed_out)
-    return after_node_backward(node, node.function.backward(node.ctx, g), retain_graph)
+    return after_node_backward(node, node.function.backward(node, g), retain_graph)
 
 
 def after_node_backward(node: Node, grads: Any, retain_graph: bool) -> tuple[Any, ...]:
@@ -362,7 +362,7 @@ def after_node_backward(node: Node, grads: Any, retain_graph: bool) -> tuple[Any
     if len(grads) != len(node.inputs):
         raise RuntimeError(f"{node.name()} returned {len(grads)} gradients for {len(node.inputs)} inputs")
     if not retain_graph:
-        node.ctx.saved_arrays = None
+        node.saved_arrays = None
         node.freed = True
     return grads
 

@@ -34,18 +34,22 @@ from typing import Any
 
 import numpy as np
 
-from . import backend, observers
-from .grad_mode import is_grad_enabled
+from . import backend, grad_mode, observers
 from .observers import ACTIVE as OBSERVING
 
 
 class Context:
-    """What forward leaves for backward: saved arrays and any other attributes."""
+    """What forward leaves for backward: saved arrays and any other attributes.
 
-    def __init__(self, xp: Any, needs_input_grad: tuple[bool, ...]) -> None:
+    When the call is recorded its context is the graph's ``Node`` itself (a subclass), so an op that
+    records makes one object; a call that does not record gets a plain Context.
+    """
+
+    needs_input_grad: tuple[bool, ...] = ()
+    saved_arrays: tuple[Any, ...] | None = ()
+
+    def __init__(self, xp: Any) -> None:
         self.xp = xp
-        self.needs_input_grad = needs_input_grad
-        self.saved_arrays: tuple[Any, ...] | None = ()
 
     def save_for_backward(self, *arrays: Any) -> None:
         self.saved_arrays = arrays
@@ -56,8 +60,9 @@ class Context:
         return self.saved_arrays or ()
 
 
-class Node:
-    """A recorded application of a Function: the edge from an output to its inputs.
+class Node(Context):
+    """A recorded application of a Function: the edge from an output to its inputs, and the context
+    its forward filled (``save_for_backward``, options kept as attributes).
 
     ``inputs`` holds, per positional input, the input's *history at the time of the
     call*: its own Node when it was computed, the tensor itself when it is a leaf
@@ -67,43 +72,32 @@ class Node:
     gradient is summed back to that shape and cast to that dtype), ``(None, None, id of
     its array)`` for a tensor without, None for any other argument. A recorded backward
     (``create_graph``) knows each saved array by its id: an input's (a leaf's array, a
-    parent node's ``output_id``, or the id kept here), or this node's ``output_id``. ``call`` keeps the positional arrays and
-    options for a Function with a ``decomposition``. ``hooks`` are the tensor hooks
-    registered on the output while this node made it; ``retained_by`` is the output
-    tensor when it called retain_grad().
+    parent node's ``output_id``, or the id kept here), or this node's ``output_id``. ``call`` keeps the
+    positional arrays and options for a Function with a ``decomposition``. ``hooks`` are the tensor hooks
+    registered on the output while this node made it; ``retained_by`` is the output tensor when it called
+    retain_grad(). The attributes a forward may not use for its own are in ``NODE_FIELDS``.
     """
 
-    __slots__ = (
-        "function",
-        "ctx",
-        "inputs",
-        "input_meta",
-        "output_id",
-        "call",
-        "freed",
-        "hooks",
-        "retained_by",
-        "__weakref__",
-    )
+    # Defaults as class attributes: only what differs from them is stored per node.
+    output_id = 0
+    call: tuple[list[Any], dict[str, Any]] | None = None
+    freed = False
+    hooks: tuple[Any, ...] | list[Any] = ()
+    retained_by: Any = None  # a weakref.ref to the output tensor
 
     def __init__(
         self,
         function: type[Function],
-        ctx: Context,
+        xp: Any,
+        needs_input_grad: tuple[bool, ...],
         inputs: tuple[Any, ...],
         input_meta: tuple[Any, ...],
-        output_id: int = 0,
-        call: tuple[list[Any], dict[str, Any]] | None = None,
-    ):
+    ) -> None:
         self.function = function
-        self.ctx = ctx
+        self.xp = xp
+        self.needs_input_grad = needs_input_grad
         self.inputs = inputs
         self.input_meta = input_meta
-        self.output_id = output_id
-        self.call = call
-        self.freed = False
-        self.hooks: list[Any] = []
-        self.retained_by: Any = None  # a weakref.ref to the output tensor
 
     def name(self) -> str:
         return f"{self.function.__name__}Backward"
@@ -116,6 +110,13 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
+
+
+#: a Node's own attributes; every other attribute of a node is what its forward kept for backward
+NODE_FIELDS = frozenset(
+    ("function", "xp", "needs_input_grad", "saved_arrays", "inputs", "input_meta", "output_id", "call")
+    + ("freed", "hooks", "retained_by")
+)
 
 
 class AccumulateGrad:
@@ -163,40 +164,50 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
+        track = cls.differentiable and grad_mode.state.enabled  # whether a tensor that requires grad is recorded
         arrays, needs, inputs, meta = [], [], [], []
-        first, kind = None, None  # the first tensor input and its array type (the device)
-        for a in args:  # one pass: unwrap tensors; for those that require grad, their history and meta (Node)
-            if type(a) is not Tensor and not isinstance(a, Tensor):
+        first = None  # the first tensor input's array: its type is the device
+        for a in args:  # one pass: tensors become their arrays (anything else passes through), and their history
+            if isinstance(a, Tensor):
+                array = a.array
+                if first is None:
+                    first = array
+                elif type(array) is not type(first):
+                    common_device(cls.__name__, [t for t in args if isinstance(t, Tensor)])
+                arrays.append(array)
+                if track:
+                    if a.requires_grad:
+                        needs.append(True)
+                        inputs.append(a.grad_fn or a)
+                        meta.append((array.shape, array.dtype))
+                    else:
+                        needs.append(False)
+                        inputs.append(None)
+                        meta.append((None, None, id(array)))
+            else:
                 arrays.append(a)
-                needs.append(False)
-                inputs.append(None)
-                meta.append(None)
-                continue
-            array = a.array
-            if first is None:
-                first, kind = a, type(array)
-            elif type(array) is not kind:
-                common_device(cls.__name__, [t for t in args if isinstance(t, Tensor)])
-            arrays.append(array)
-            needs.append(a.requires_grad)
-            inputs.append((a.grad_fn if a.grad_fn is not None else a) if a.requires_grad else None)
-            meta.append((array.shape, array.dtype) if a.requires_grad else (None, None, id(array)))
-        record = cls.differentiable and True in needs and is_grad_enabled()
-        xp = np if kind is np.ndarray or first is None else backend.xp_of(first.array)
-        ctx = Context(xp, tuple(needs))
+                if track:
+                    needs.append(False)
+                    inputs.append(None)
+                    meta.append(None)
+        xp = np if first is None or type(first) is np.ndarray else backend.xp_of(first)
+        record = track and True in needs
+        ctx = Node(cls, xp, tuple(needs), tuple(inputs), tuple(meta)) if record else Context(xp)
         out = cls.forward(ctx, *arrays, **kwargs)
-        if type(out) is not kind and (isinstance(out, np.generic) or not hasattr(out, "shape")):
+        if type(out) is not type(first) and (isinstance(out, np.generic) or not hasattr(out, "shape")):
             scalar, out = out, xp.asarray(out)  # NumPy reductions return scalars
             if ctx.saved_arrays:  # the output saved as that scalar is this array now (recorded_backward knows it)
                 ctx.saved_arrays = tuple([out if s is scalar else s for s in ctx.saved_arrays])
         result = Tensor(out)
-        if first is not None and args[0] is first and (out.base is not None or out is first.array):
+        if first is not None and (out.base is not None or out is first) and getattr(args[0], "array", None) is first:
             # possibly a view (sharing the first input's memory): it remembers its base (engine/views.py)
-            record_view(result, first, lambda t: cls.apply(t, *args[1:], **kwargs))
+            record_view(result, args[0], lambda t: cls.apply(t, *args[1:], **kwargs))
         if record and out.dtype.kind == "f":
             result.requires_grad = True
-            call = (arrays, kwargs) if cls.decomposition is not None else None
-            result.grad_fn = Node(cls, ctx, tuple(inputs), tuple(meta), id(out), call)
+            ctx.output_id = id(out)
+            if cls.decomposition is not None:
+                ctx.call = (arrays, kwargs)
+            result.grad_fn = ctx
         if OBSERVING:
             observers.forward(cls, args, kwargs, result)
         return result

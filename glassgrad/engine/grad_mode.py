@@ -19,16 +19,16 @@ class _GradState(threading.local):
     enabled = True
 
 
-_state = _GradState()
+state = _GradState()  # read directly by Function.apply (the hot path)
 
 
 def is_grad_enabled() -> bool:
     """True unless inside ``no_grad()``."""
-    return _state.enabled
+    return state.enabled
 
 
 def set_grad_enabled(mode: bool) -> None:
-    _state.enabled = bool(mode)
+    state.enabled = bool(mode)
 
 
 class _GradMode:

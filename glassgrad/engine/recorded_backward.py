@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import autograd
-from .function import Context, Function, Node
+from .function import NODE_FIELDS, Context, Function, Node
 from .grad_mode import enable_grad
 from .recorded import Recorded, numpy_api
 from .tensor import Tensor
@@ -36,7 +36,7 @@ def recorded_node_backward(node: Node, g: Recorded, retain_graph: bool, handed_o
 
 
 def _recorded_context(node: Node) -> Context:
-    """A copy of the node's ctx with ``xp`` = numpy_api and its saved arrays as Recorded tensors."""
+    """A copy of the node's context with ``xp`` = numpy_api and its saved arrays as Recorded tensors."""
     by_id: dict[int, Any] = {}  # the id of each input's array -> its history (None: a constant input)
     for parent, meta in zip(node.inputs, node.input_meta, strict=True):
         if type(parent) is Node:
@@ -45,13 +45,14 @@ def _recorded_context(node: Node) -> Context:
             by_id[id(parent.array)] = parent
         elif meta is not None:
             by_id[meta[2]] = None
-    ctx = Context(numpy_api, node.ctx.needs_input_grad)
-    for name, value in vars(node.ctx).items():
-        if name not in ("xp", "needs_input_grad", "saved_arrays"):
+    ctx = Context(numpy_api)
+    ctx.needs_input_grad = node.needs_input_grad
+    for name, value in vars(node).items():
+        if name not in NODE_FIELDS:
             if _is_float_array(value) and value.ndim > 0:  # a 0-d number kept on ctx is an option (a scale, a count)
                 _not_recordable(node, f"ctx.{name}")
             setattr(ctx, name, value)
-    saved = node.ctx.saved_arrays
+    saved = node.saved_arrays
     if saved is None:
         raise RuntimeError(
             f"backward: trying to backward through the graph a second time ({node.name()} was freed); "

@@ -153,9 +153,11 @@ class Tensor:
         replacement. Returns a function that removes the hook."""
         if not self.requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require grad")
-        if self.grad_fn is None and type(self._hooks) is not list:
-            self._hooks = []
-        hooks = self._hooks if self.grad_fn is None else self.grad_fn.hooks  # a non-leaf's go on its node
+        owner = self if self.grad_fn is None else self.grad_fn  # a non-leaf's hooks go on its node
+        attribute = "_hooks" if self.grad_fn is None else "hooks"
+        if type(getattr(owner, attribute)) is not list:
+            setattr(owner, attribute, [])
+        hooks = getattr(owner, attribute)
         hooks.append(hook)
         return lambda: hooks.remove(hook)
 
