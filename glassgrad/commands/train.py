@@ -75,8 +75,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--data-dir",
-        help="dataset directory (MNIST IDX files, CIFAR-10 batches or an image folder; "
-        "MNIST recipes use the offline subset without it)",
+        help="dataset directory (MNIST IDX files, CIFAR-10 batches, an image folder, .txt files for the language "
+        "models, a TSV/CSV of (text, label) for bert-classifier; without it MNIST recipes use the offline subset "
+        "and the text recipes Python's own documentation)",
     )
     parser.add_argument("--out", type=Path, help="output directory (default runs/RECIPE)")
     parser.add_argument(
@@ -282,7 +283,7 @@ def run(args: argparse.Namespace) -> int:
         if config.lr != base.lr or saved["config"] is None:
             _set_lr(task, config.lr)
     elif args.overwrite:
-        pictures = [out / "metrics.png", out / "gradient_flow.png", *out.glob("samples_epoch_*.png")]
+        pictures = [out / "metrics.png", out / "gradient_flow.png", *out.glob("samples_epoch_*.*")]
         for path in [out / name for name in RUN_FILES] + pictures:
             path.unlink(missing_ok=True)
 

@@ -5,9 +5,7 @@ registers itself by name; ``list_recipes()`` returns them in the order below.
 """
 
 from . import linreg, mlp_tiny, mlp_bce, softmax_regression, mnist_cnn, cifar_cnn, image_cnn, gan  # noqa: I001 - listing order
-from . import bert_classifier
-from . import gpt
-from . import char_lstm
+from . import char_lstm, gpt, bert_classifier  # the text recipes, in listing order
 from .registry import Recipe, get_recipe, list_recipes, register
 
 __all__ = ["Recipe", "get_recipe", "list_recipes", "register"]

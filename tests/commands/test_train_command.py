@@ -39,6 +39,7 @@ def test_recipes_command_lists_every_recipe_on_one_line(capsys) -> None:
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == [
         "linreg", "mlp-tiny", "mlp-bce", "softmax-regression", "mnist-cnn", "cifar-cnn", "image-cnn", "gan",
+        "char-lstm", "gpt", "bert-classifier",
     ]  # fmt: skip
 
 

@@ -50,6 +50,9 @@ def test_registry_lists_every_reference_model_with_a_description() -> None:
         "cifar-cnn",
         "image-cnn",
         "gan",
+        "char-lstm",
+        "gpt",
+        "bert-classifier",
     ]
     assert all(r.description and "\n" not in r.description for r in list_recipes())
 
