@@ -48,11 +48,18 @@ from ..engine.grad_mode import no_grad
 from ..engine.tensor import Tensor
 from ..nn import functional as F
 from ..safe_archive import CheckpointError
-from ..safetensors_io import decode
+from .hf_checkpoint import (
+    CONFIG_NAME,
+    config_from_dict,
+    known_fields,
+    listing,
+    positive_int_problems,
+    read_config,
+    read_json_object,
+    read_weights,
+    write_pretrained,
+)
 
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
-INDEX_NAME = "model.safetensors.index.json"
 ACTIVATIONS = {
     "gelu": lambda x: F.gelu(x),
     "gelu_new": lambda x: F.gelu(x, approximate="tanh"),
@@ -88,12 +95,8 @@ class BertConfig:
     classifier_dropout: float | None = None
 
     def __post_init__(self) -> None:
-        problems = []
         sizes = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
-        for name in (*sizes, "max_position_embeddings", "type_vocab_size", "num_labels"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                problems.append(f"{name} must be a positive integer, got {value!r}")
+        problems = positive_int_problems(self, (*sizes, "max_position_embeddings", "type_vocab_size", "num_labels"))
         if not problems and self.hidden_size % self.num_attention_heads:
             problems.append(
                 f"hidden_size {self.hidden_size} is not a multiple of num_attention_heads {self.num_attention_heads}"
@@ -133,25 +136,15 @@ class BertConfig:
                 f"BertConfig: position_embedding_type {values['position_embedding_type']!r} is not supported "
                 "(only 'absolute')"
             )
-        fields = {f.name for f in dataclasses.fields(cls)}
-        taken = {k: v for k, v in values.items() if k in fields}
+        taken = known_fields(cls, values)
         if "num_labels" not in taken and isinstance(values.get("id2label"), dict):
             taken["num_labels"] = len(values["id2label"])
         return cls(**taken)
 
     @classmethod
-    def from_json_file(cls, path: str | Path) -> BertConfig:
-        path = Path(path)
-        try:
-            values = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as err:
-            raise CheckpointError(f"BertConfig: {path} is not valid JSON ({err})") from err
-        if not isinstance(values, dict):
-            raise CheckpointError(f"BertConfig: {path} holds a JSON {type(values).__name__}, not an object")
-        try:
-            return cls.from_dict(values)
-        except (ValueError, TypeError) as err:
-            raise CheckpointError(f"{path}: {err}") from err
+    def from_json_file(cls, path: str | Path, api: str = "BertConfig") -> BertConfig:
+        """From a ``config.json`` file; CheckpointError (naming ``api``) when it is not a BERT config."""
+        return config_from_dict(cls, read_json_object(Path(path), api), Path(path), api)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON transformers reads back (model_type, id2label for num_labels)."""
@@ -342,18 +335,13 @@ class BertPreTrainedModel(nn.Module):
         """
         api = f"{cls.__name__}.from_pretrained"
         root = Path(directory)
-        if not root.is_dir():
-            raise FileNotFoundError(f"{api}: {root} is not a directory (give one holding {CONFIG_NAME} and weights)")
-        config_path = root / CONFIG_NAME
-        if not config_path.is_file():
-            raise FileNotFoundError(f"{api}: {root} has no {CONFIG_NAME} (it holds {_listing(root)})")
-        config = BertConfig.from_json_file(config_path)
+        config = config_from_dict(BertConfig, read_config(root, api), root / CONFIG_NAME, api)
         if overrides:
             try:
                 config = dataclasses.replace(config, **overrides)
             except TypeError as err:
                 raise TypeError(f"{api}: {err}") from None
-        state = _read_weights(api, root)
+        state = read_weights(root, api)
         model = cls(config)
         if dtype is not None:
             model.to(dtype=dtype)
@@ -396,14 +384,8 @@ class BertPreTrainedModel(nn.Module):
 
     def save_pretrained(self, directory: str | Path) -> None:
         """Write config.json and model.safetensors (float tensors as they are) for transformers or from_pretrained."""
-        from safetensors.numpy import save_file
-
-        root = Path(directory)
-        root.mkdir(parents=True, exist_ok=True)
-        values = self.config.to_dict() | {"architectures": [type(self).__name__]}
-        (root / CONFIG_NAME).write_text(json.dumps(values, indent=2) + "\n", encoding="utf-8")
         arrays = {k: np.ascontiguousarray(t.cpu().numpy()) for k, t in self.state_dict().items()}
-        save_file(arrays, str(root / WEIGHTS_NAME), metadata={"format": "pt"})
+        write_pretrained(directory, self.config.to_dict() | {"architectures": [type(self).__name__]}, arrays)
 
 
 class BertModel(BertPreTrainedModel):
@@ -476,7 +458,7 @@ def load_hf_tokenizer(directory: str | Path) -> Any:
             json.loads(settings.read_text(encoding="utf-8")).get("do_lower_case", True) if settings.is_file() else True
         )
         return tokenizers.BertWordPieceTokenizer(str(root / "vocab.txt"), lowercase=lower)
-    where = f"it holds {_listing(root)}" if root.is_dir() else "it is not a directory"
+    where = f"it holds {listing(root)}" if root.is_dir() else "it is not a directory"
     raise FileNotFoundError(f"load_hf_tokenizer: {root} has no tokenizer.json or vocab.txt ({where})")
 
 
@@ -529,41 +511,8 @@ def _key_mask(api: str, attention_mask: Any, input_ids: Tensor) -> Tensor:
     return keep.to(input_ids.device).reshape(mask.shape[0], 1, 1, mask.shape[1])
 
 
-def _listing(root: Path) -> str:
-    names = sorted(p.name for p in root.iterdir())
-    return ", ".join(names[:10]) + (" ..." if len(names) > 10 else "") if names else "nothing"
-
-
 def _few(keys: list[str]) -> str:
     return ", ".join(keys[:6]) + (f" and {len(keys) - 6} more" if len(keys) > 6 else "")
-
-
-def _read_weights(api: str, root: Path) -> dict[str, np.ndarray]:
-    """The arrays of model.safetensors, or of every shard a model.safetensors.index.json names."""
-    if (root / WEIGHTS_NAME).is_file():
-        return decode(root / WEIGHTS_NAME)
-    index = root / INDEX_NAME
-    if index.is_file():
-        try:
-            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
-            shards = sorted(set(weight_map.values()))
-        except (ValueError, KeyError, TypeError, AttributeError) as err:
-            raise CheckpointError(f"{api}: {index} is not a safetensors index ({err})") from err
-        state: dict[str, np.ndarray] = {}
-        for shard in shards:
-            path = root / shard
-            if Path(shard).name != shard or not path.is_file():
-                raise FileNotFoundError(f"{api}: {index} names the shard {shard!r}, which is not in {root}")
-            state |= decode(path)
-        return state
-    other = [name for name in ("pytorch_model.bin", "tf_model.h5", "flax_model.msgpack") if (root / name).exists()]
-    hint = (
-        f" ({other[0]} is there: glassgrad reads only safetensors, never pickle; convert it with transformers' "
-        "save_pretrained(..., safe_serialization=True))"
-        if other
-        else ""
-    )
-    raise FileNotFoundError(f"{api}: {root} has no {WEIGHTS_NAME}{hint} (it holds {_listing(root)})")
 
 
 def _rename_keys(state: dict[str, Any], base_prefix: str, own: set[str]) -> dict[str, Any]:

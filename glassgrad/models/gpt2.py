@@ -20,7 +20,6 @@ the residual projections (attn.c_proj, mlp.c_proj) ~ N(0, (0.02/√(2·n_layer))
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,11 +29,20 @@ import numpy as np
 
 from .. import nn
 from ..engine import creation
-from ..engine import random as engine_random
 from ..engine.grad_mode import no_grad
 from ..engine.ops import cat
 from ..engine.tensor import Tensor
 from ..nn import functional as F
+from .hf_checkpoint import (
+    CONFIG_NAME,
+    config_from_dict,
+    known_fields,
+    positive_int_problems,
+    read_config,
+    read_weights,
+    write_pretrained,
+)
+from .sampling import check_sampling, next_token
 
 ACTIVATIONS = {"gelu_new": "tanh", "gelu_pytorch_tanh": "tanh", "gelu": "none"}
 PastKeyValues = list[tuple[Tensor, Tensor]]
@@ -64,11 +72,7 @@ class GPT2Config:
     scale_attn_by_inverse_layer_idx: bool = False
 
     def __post_init__(self) -> None:
-        problems = []
-        for name in ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                problems.append(f"{name} must be a positive integer, got {value!r}")
+        problems = positive_int_problems(self, ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head"))
         if self.n_inner is not None and (not isinstance(self.n_inner, int) or self.n_inner < 1):
             problems.append(f"n_inner must be None or a positive integer, got {self.n_inner!r}")
         if not problems and self.n_embd % self.n_head:
@@ -102,8 +106,7 @@ class GPT2Config:
         values = dict(values)
         if "block_size" in values and "n_positions" not in values:
             values["n_positions"] = values.pop("block_size")
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names})
+        return cls(**known_fields(cls, values))
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a Hugging Face ``config.json`` holds them (with model_type "gpt2")."""
@@ -303,12 +306,7 @@ class GPT2LMHeadModel(nn.Module):
         window once; without it every step runs the whole context (the same tokens, the same logits).
         """
         _check_ids("generate", idx)
-        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int | np.integer) or max_new_tokens < 0:
-            raise ValueError(f"generate: max_new_tokens must be an integer >= 0, got {max_new_tokens!r}")
-        if isinstance(temperature, bool) or not isinstance(temperature, int | float) or not temperature >= 0:
-            raise ValueError(f"generate: temperature must be a number >= 0 (0 = greedy), got {temperature!r}")
-        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int | np.integer) or top_k < 1):
-            raise ValueError(f"generate: top_k must be None or an integer >= 1, got {top_k!r}")
+        check_sampling("generate", max_new_tokens, temperature, top_k)
         was_training = self.training
         self.eval()
         try:
@@ -338,12 +336,7 @@ class GPT2LMHeadModel(nn.Module):
     def save_pretrained(self, directory: str | Path) -> None:
         """Write ``config.json`` and ``model.safetensors`` as transformers' save_pretrained does (Conv1D layout),
         so ``transformers.GPT2LMHeadModel.from_pretrained`` or ``load_hf_gpt2`` reads them."""
-        from safetensors.numpy import save_file
-
-        root = Path(directory)
-        root.mkdir(parents=True, exist_ok=True)
-        (root / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2) + "\n", encoding="utf-8")
-        save_file(self.hf_state_dict(), str(root / "model.safetensors"), metadata={"format": "pt"})
+        write_pretrained(directory, self.config.to_dict(), self.hf_state_dict())
 
     def hf_state_dict(self) -> dict[str, Any]:
         """The weights as NumPy arrays under Hugging Face's layout (Conv1D weights as (in, out); no lm_head
@@ -360,23 +353,6 @@ class GPT2LMHeadModel(nn.Module):
 GPT = GPT2LMHeadModel
 
 
-def next_token(logits: Tensor, temperature: float = 1.0, top_k: int | None = None) -> Tensor:
-    """One token id per row of (B, V) logits: argmax when ``temperature`` is 0, else a draw from
-    softmax(logits / temperature) restricted to the ``top_k`` largest (ties with the k-th kept)."""
-    z = np.asarray(logits.detach().cpu().array, dtype=np.float64)
-    if temperature == 0:
-        return Tensor(z.argmax(axis=-1).astype(np.int64))
-    z = z / temperature
-    if top_k is not None and top_k < z.shape[-1]:
-        kth = np.partition(z, -top_k, axis=-1)[:, -top_k][:, None]
-        z = np.where(z < kth, -np.inf, z)
-    p = np.exp(z - z.max(axis=-1, keepdims=True))
-    p /= p.sum(axis=-1, keepdims=True)
-    u = engine_random.cpu_generator().random((z.shape[0], 1))
-    choice = (p.cumsum(axis=-1) < u).sum(axis=-1)  # inverse CDF
-    return Tensor(np.minimum(choice, z.shape[-1] - 1).astype(np.int64))
-
-
 # ---------------------------------------------------------------- Hugging Face checkpoints
 
 CONV1D_SUFFIXES = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
@@ -387,53 +363,16 @@ def _is_conv1d(key: str) -> bool:
     return key.endswith(CONV1D_SUFFIXES)
 
 
-def _read_safetensors(directory: Path) -> dict[str, np.ndarray]:
-    """Every tensor of ``model.safetensors`` (or of the shards ``model.safetensors.index.json`` lists)."""
-    from ..safetensors_io import decode
-
-    single, index = directory / "model.safetensors", directory / "model.safetensors.index.json"
-    if single.is_file():
-        return decode(single)
-    if index.is_file():
-        try:
-            shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
-        except (ValueError, KeyError, TypeError, AttributeError) as err:
-            raise ValueError(f"load_hf_gpt2: {index} is not a safetensors index (no weight_map: {err})") from None
-        arrays: dict[str, np.ndarray] = {}
-        for shard in shards:
-            path = directory / shard
-            if not path.is_file():
-                raise FileNotFoundError(f"load_hf_gpt2: {index} names the shard {shard}, which {directory} lacks")
-            arrays.update(decode(path))
-        return arrays
-    others = sorted(p.name for p in directory.glob("*.bin")) + sorted(p.name for p in directory.glob("*.h5"))
-    hint = f" (it holds {', '.join(others)}: glassgrad reads safetensors only, never pickle)" if others else ""
-    raise FileNotFoundError(f"load_hf_gpt2: {directory} has no model.safetensors{hint}")
-
-
 def read_hf_config(directory: str | Path) -> GPT2Config:
     """The GPT2Config of a Hugging Face model directory's ``config.json``."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"load_hf_gpt2: {directory} is not a directory (give one holding config.json)")
-    path = directory / "config.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"load_hf_gpt2: {directory} has no config.json")
-    try:
-        values = json.loads(path.read_text())
-    except ValueError as err:
-        raise ValueError(f"load_hf_gpt2: {path} is not valid JSON ({err})") from None
-    if not isinstance(values, dict):
-        raise ValueError(f"load_hf_gpt2: {path} holds a JSON {type(values).__name__}, not an object")
+    values = read_config(directory, "load_hf_gpt2")
+    path = Path(directory) / CONFIG_NAME
     model_type = values.get("model_type")
     if model_type not in (None, "gpt2"):
         raise ValueError(f"load_hf_gpt2: {path} describes a {model_type!r} model, not gpt2")
     if values.get("add_cross_attention"):
         raise ValueError(f"load_hf_gpt2: {path} asks for cross-attention, which this GPT-2 does not have")
-    try:
-        return GPT2Config.from_dict(values)
-    except (ValueError, TypeError) as err:
-        raise ValueError(f"load_hf_gpt2: {path}: {err}") from None
+    return config_from_dict(GPT2Config, values, path, "load_hf_gpt2")
 
 
 def load_hf_gpt2(directory: str | Path, dtype: Any = None) -> GPT2LMHeadModel:
@@ -447,7 +386,7 @@ def load_hf_gpt2(directory: str | Path, dtype: Any = None) -> GPT2LMHeadModel:
     model is returned, naming them."""
     directory = Path(directory)
     config = read_hf_config(directory)
-    arrays = _read_safetensors(directory)
+    arrays = read_weights(directory, "load_hf_gpt2")
     state = {}
     for key, array in arrays.items():
         if key.endswith(IGNORED_SUFFIXES):

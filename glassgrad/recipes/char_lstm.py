@@ -26,9 +26,9 @@ import numpy as np
 
 from .. import nn
 from ..engine import creation
-from ..engine import random as engine_random
 from ..engine.grad_mode import no_grad
 from ..engine.tensor import Tensor
+from ..models.sampling import check_sampling, next_token
 from ..text import BPTTBatches, build_tokenizer, load_tokenizer, pydoc_text, read_text_corpus, split_text
 from ..training.config import TrainConfig
 from ..training.language_model import TOKENIZER_NAME, LanguageModelTask
@@ -39,21 +39,6 @@ EMBED, HIDDEN, LAYERS, BPTT = 64, 256, 2, 64
 VAL_FRACTION = 0.1
 CLIP_NORM = 1.0
 CELLS = {"lstm": "LSTM", "gru": "GRU"}
-
-
-def sample_next(logits: np.ndarray, temperature: float, top_k: int | None) -> np.ndarray:
-    """One token per row of ``logits`` (B, V): argmax when temperature is 0, else a draw from
-    softmax(logits / temperature) restricted to the ``top_k`` largest (the engine's generator)."""
-    if temperature == 0:
-        return logits.argmax(axis=-1)
-    scaled = logits.astype(np.float64) / temperature
-    if top_k is not None and top_k < scaled.shape[-1]:
-        kth = np.partition(scaled, -top_k, axis=-1)[:, -top_k][:, None]
-        scaled = np.where(scaled < kth, -np.inf, scaled)
-    p = np.exp(scaled - scaled.max(axis=-1, keepdims=True))
-    cdf = np.cumsum(p / p.sum(axis=-1, keepdims=True), axis=-1)
-    u = engine_random.cpu_generator().random((logits.shape[0], 1))
-    return np.minimum((cdf < u).sum(axis=-1), logits.shape[-1] - 1)
 
 
 class CharRNN(nn.Module):
@@ -77,20 +62,15 @@ class CharRNN(nn.Module):
 
     def generate(self, idx: Tensor, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None) -> Tensor:
         """``idx`` (B, T) followed by ``max_new_tokens`` sampled ids: the prompt is read once, then each new
-        token is fed back with the carried state (``sample_next`` draws it)."""
-        if not isinstance(max_new_tokens, int) or max_new_tokens < 0:
-            raise ValueError(f"CharRNN.generate: max_new_tokens must be an integer >= 0, got {max_new_tokens!r}")
-        if not isinstance(temperature, int | float) or temperature < 0:
-            raise ValueError(f"CharRNN.generate: temperature must be >= 0, got {temperature!r}")
-        if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
-            raise ValueError(f"CharRNN.generate: top_k must be a positive integer or None, got {top_k!r}")
+        token is fed back with the carried state (``models.sampling.next_token`` draws it)."""
+        check_sampling("CharRNN.generate", max_new_tokens, temperature, top_k)
         if idx.ndim != 2 or idx.shape[1] < 1:
             raise ValueError(f"CharRNN.generate: idx must be (B, T) with T >= 1, got shape {tuple(idx.shape)}")
         out = [idx.cpu().numpy().astype(np.int64)]
         with no_grad():
             logits, state = self(idx)
             for _ in range(max_new_tokens):
-                token = sample_next(logits[:, -1].cpu().numpy(), temperature, top_k)[:, None].astype(np.int64)
+                token = next_token(logits[:, -1], temperature, top_k).numpy()[:, None]
                 out.append(token)
                 step = creation.tensor(token)
                 logits, state = self(step if idx.device == "cpu" else step.to(idx.device), state)
