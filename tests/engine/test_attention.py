@@ -11,6 +11,7 @@ import glassgrad as gg
 import glassgrad.nn.functional as F
 from glassgrad import kernels
 
+import second_order
 from oracle import compare_with_torch
 
 VARIANTS = [v.name for v in kernels.list("attention", "cpu")]
@@ -63,6 +64,58 @@ def test_masks_match_torch(variant: str, kind: str) -> None:
             _qkv((2, 3, 15, 8), 21, seed=5),
             dtype="float64",
         )
+
+
+def _hidden_rows(kind: str) -> np.ndarray:
+    """A mask with query rows that see no key: one row of one head (bool: all False, float: all -inf),
+    or, for "padding", every key of the second batch item ((B, 1, 1, Lk), 70 keys: two of flash's key tiles)."""
+    rng = np.random.default_rng(9)
+    if kind == "padding":
+        keep = rng.random((2, 1, 1, 70)) < 0.7
+        keep[1] = False
+        return keep
+    keep = rng.random((2, 3, 5, 7)) < 0.6
+    keep[..., 0] = True
+    keep[0, 1, 2] = False
+    return keep if kind == "bool" else np.where(keep, rng.standard_normal(keep.shape), -np.inf)
+
+
+HIDDEN_ROWS = [  # (mask kind, dtype): float32 takes flash's vectorised exp; a float mask also gets dL/dM
+    ("bool", "float32"),
+    ("float", "float64"),
+    ("padding", "float64"),
+]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize(("kind", "dtype"), HIDDEN_ROWS, ids=[k for k, _ in HIDDEN_ROWS])
+def test_rows_with_every_key_hidden_are_zero_as_in_torch(variant: str, kind: str, dtype: str) -> None:
+    mask = _hidden_rows(kind)
+    with kernels.use("attention", variant, "cpu"), kernels.use("attention_backward", variant, "cpu"):
+        compare_with_torch(
+            lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
+            lambda q, k, v, m: TF.scaled_dot_product_attention(q, k, v, attn_mask=m),
+            [*_qkv((2, 3, 5, 8), mask.shape[-1], seed=10), mask],
+            dtype=dtype,
+            tol_scale=10.0 if dtype == "float32" else 1.0,
+        )
+
+
+def test_second_derivatives_with_a_row_that_sees_no_key_match_torch() -> None:
+    """create_graph differentiates the decomposition: 0 on the hidden row, no NaN, as PyTorch."""
+    mask = _hidden_rows("bool")[0, 1, :, :4]  # 3-d inputs: PyTorch's math path, which it differentiates twice
+    arrays = _qkv((1, 5, 3), 4, seed=11)
+    rng = np.random.default_rng(12)
+    v, u = rng.standard_normal((1, 5, 3)), [rng.standard_normal(a.shape) for a in arrays]
+    ours = second_order.second_derivatives(
+        gg, lambda q, k, v_: F.scaled_dot_product_attention(q, k, v_, attn_mask=gg.tensor(mask)), arrays, v, u
+    )
+    theirs = second_order.second_derivatives(
+        torch, lambda q, k, v_: TF.scaled_dot_product_attention(q, k, v_, attn_mask=torch.tensor(mask)), arrays, v, u
+    )
+    for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+        assert np.isfinite(a).all(), f"d/d(input {i})"
+        np.testing.assert_allclose(a, b, atol=1e-10, rtol=1e-8, err_msg=f"d/d(input {i}) of vᵀJ·u")
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -44,7 +44,7 @@ def test_weights_are_dropped_with_probability_p_and_kept_ones_scaled() -> None:
     ).any()
 
 
-@pytest.mark.parametrize("case", ["float mask with grad, 4-d", "bool mask", "causal"])
+@pytest.mark.parametrize("case", ["float mask with grad, 4-d", "bool mask", "causal", "rows that see no key"])
 def test_forward_and_gradients_match_the_composition_with_the_same_mask(case: str) -> None:
     rng = np.random.default_rng(1)
     b, h, lq, lk, d, p, scale = 2, 3, 5, 7, 4, 0.4, None
@@ -59,6 +59,9 @@ def test_forward_and_gradients_match_the_composition_with_the_same_mask(case: st
     elif case == "bool mask":
         mask = rng.random((lq, lk)) < 0.7
         mask[:, 0] = True
+    elif case == "rows that see no key":  # a float -inf row and a fully padded batch item: weights 0 there
+        mask, scale = np.where(rng.random((b, 1, lq, lk)) < 0.7, 0.0, -np.inf), 0.8
+        mask[0, 0, 1], mask[1] = -np.inf, -np.inf
     if case == "causal":
         lk = lq
         arrays = [a[..., :lq, :] for a in arrays]
@@ -78,8 +81,15 @@ def test_forward_and_gradients_match_the_composition_with_the_same_mask(case: st
         scores = scores.masked_fill(~mask_t, -torch.inf) if mask_t.dtype == torch.bool else scores + mask_t
     if kwargs["is_causal"]:
         scores = scores.masked_fill(~torch.ones(lq, lk, dtype=torch.bool).tril(), -torch.inf)
-    want = (torch.softmax(scores, -1) * keep / (1 - p)) @ vt
+    # PyTorch's math attention takes its softmax as _safe_softmax: 0 on a row of -inf scores
+    want = (torch._safe_softmax(scores, -1) * keep / (1 - p)) @ vt
     np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), atol=1e-12, rtol=1e-10)
+    if mask is not None and mask.dtype != bool:  # PyTorch's own dropout attention agrees on the hidden rows
+        hidden = np.isneginf(mask).all(axis=-1).repeat(h, axis=1)
+        theirs_out = torch.nn.functional.scaled_dot_product_attention(
+            *(t.detach() for t in theirs), attn_mask=mask_t.detach(), dropout_p=p, scale=scale
+        )
+        assert not theirs_out.numpy()[hidden].any() and not out.detach().numpy()[hidden].any()
 
     g = rng.standard_normal(want.shape)
     out.backward(gg.tensor(g))

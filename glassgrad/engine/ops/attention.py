@@ -16,6 +16,10 @@ With ``dropout_p = p > 0`` (PyTorch's semantics: dropout on the attention weight
 
 is composed of engine ops (matmul, the registry's softmax, dropout with the engine's seeded
 generator), so autograd differentiates it through the same mask D the forward drew.
+
+A query row whose keys are all hidden (its scores all -inf: a bool mask row all False, a float mask
+row all -inf, a fully padded key sequence) attends to nothing: its output and its gradients are 0,
+as in PyTorch, in the kernels, the decomposition and the dropout path alike.
 """
 
 from __future__ import annotations
@@ -60,11 +64,13 @@ class ScaledDotProductAttention(Function):
     @staticmethod
     def decomposition(q: Tensor, k: Tensor, v: Tensor, mask: Any, is_causal: bool, scale: float) -> Tensor:
         """softmax(QKᵀ·scale + M) V in matmuls, exp and sums (the max subtracted for stability is a
-        constant: softmax does not change with it), causal keys hidden by -inf as the kernels do."""
+        constant: softmax does not change with it), causal keys hidden by -inf as the kernels do. A row
+        with every key hidden has e = 0 and its sum taken as 1, so P = 0 there and no 0/0 appears."""
         s = attention_scores(q, k, mask, is_causal, scale)
         m = s.detach().amax(dim=-1, keepdim=True)
         e = (s - where(isfinite(m), m, 0.0)).exp()
-        return (e / e.sum(dim=-1, keepdim=True)) @ v
+        total = e.sum(dim=-1, keepdim=True)
+        return (e / where(total > 0, total, 1.0)) @ v
 
 
 def attention_scores(q: Tensor, k: Tensor, mask: Any, is_causal: bool, scale: float) -> Tensor:
@@ -86,8 +92,21 @@ def attention_with_dropout(
     Each step is an engine op with its own backward, so given g = dL/dout:
     dL/dV = (P ⊙ D/(1−p))ᵀ g,  dL/dP = (g Vᵀ) ⊙ D/(1−p),  dL/dS = P ⊙ (dL/dP − rowsum(dL/dP ⊙ P)),
     then dL/dQ, dL/dK, dL/dM from S as in the fused op."""
-    weights = softmax(attention_scores(q, k, mask, is_causal, scale), dim=-1)
+    weights = softmax_over_keys(attention_scores(q, k, mask, is_causal, scale), may_hide_rows=mask is not None)
     return dropout(weights, p, training=True) @ v
+
+
+def softmax_over_keys(s: Tensor, may_hide_rows: bool) -> Tensor:
+    """P = softmax(S) along the last dim, P = 0 on a row whose scores are all -inf (PyTorch's safe softmax).
+    Such a row's scores go into the softmax as 0 and its weights come out as 0, so dL/dS = 0 there
+    (no NaN in either pass). Only a mask can hide every key of a row (a top-left causal mask always
+    keeps key 0), so without one (``may_hide_rows`` False) this is the registry's softmax unchanged."""
+    if may_hide_rows:
+        hidden = s.xp.isneginf(s.array).all(axis=-1, keepdims=True)
+        if hidden.any():
+            hidden = Tensor(hidden)
+            return where(hidden, 0.0, softmax(where(hidden, 0.0, s), dim=-1))
+    return softmax(s, dim=-1)
 
 
 def _mask_array(attn_mask: Any, q: Tensor, k: Tensor, lead: tuple[int, ...], n: int) -> Any:

@@ -7,6 +7,9 @@ Forward, for a block of BQ query rows, walking the keys in tiles of BK:
     P = e^{S - m_new};  l ← c·l + rowsum P;  O ← c·O + P V_tile;  m ← m_new
     at the end O ← O / l and lse = m + log l  (the only per-row state kept)
 
+A row whose keys are all hidden keeps m = −∞ and l = 0: it gets O = 0 and lse = 0 (PyTorch's
+results), so the backward's P = e^{S − lse} is 0 there and so are its gradients.
+
 Backward (FlashAttention-2) recomputes P = e^{S - lse} once per tile and uses
 it for all three gradients, walking key tiles outside and query blocks inside:
 
@@ -79,8 +82,12 @@ def _forward(q_scaled, k, v, mask, has_mask, causal, out, lse):  # pragma: no co
                     m[r] = m_new[r]
             acc += np.dot(s, v[n, j0:j1])
         for r in range(rows):
-            out[n, i0 + r] = acc[r] / l[r]
-            lse[n, i0 + r] = m[r] + np.log(l[r])
+            if l[r] > 0:
+                out[n, i0 + r] = acc[r] / l[r]
+                lse[n, i0 + r] = m[r] + np.log(l[r])
+            else:  # every key hidden: m is still -∞ and nothing was summed, so O = 0 (1/l taken as 0), lse = 0
+                out[n, i0 + r] = 0.0
+                lse[n, i0 + r] = 0.0
 
 
 @numba.njit(parallel=True, cache=True)

@@ -4,6 +4,10 @@
     P = softmax(S) along keys,     lse = log Σ_j e^{S_ij}
     O = P V
 
+A query row whose keys are all hidden (every S_ij = -inf) gets P = 0, O = 0 and lse = 0, as
+PyTorch's scaled_dot_product_attention and its CPU flash kernel: the backward's e^{S - lse} is
+then 0 on that row, and so are its gradients.
+
 Backward, with dO the incoming gradient:
 
     dV = Pᵀ dO
@@ -51,6 +55,7 @@ def attention_forward(
     with np.errstate(divide="ignore", invalid="ignore"):
         e = xp.exp(s - m)
         total = e.sum(axis=-1, keepdims=True)
+        total = xp.where(total > 0, total, 1)  # a row with no key: e = 0, so P = 0 and lse = 0
         p = e / total
         lse = (m + xp.log(total))[..., 0]
     return xp.matmul(p, v), lse

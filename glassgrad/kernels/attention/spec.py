@@ -65,6 +65,16 @@ def _forward_cases(xp: Any, dtype: Any) -> list[tuple[str, tuple[Any, ...], dict
             {"mask": hidden, "is_causal": True, "scale": 0.25},
         )
     )
+    empty = np.where(rng.random((2, 33, 70)) < 0.3, -np.inf, 0.0)
+    empty[0, 3] = -np.inf  # one query that sees no key
+    empty[1] = -np.inf  # a head whose keys are all padding: every query block, both key tiles
+    out.append(
+        (
+            "rows with every key hidden (O = 0, lse = 0)",
+            _qkv(xp, 2, 33, 70, 16, dtype, 63),
+            {"mask": xp.asarray(empty.astype(dtype)), "scale": 0.25},
+        )
+    )
     return out
 
 
