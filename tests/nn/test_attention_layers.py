@@ -93,6 +93,18 @@ def test_matches_torch(case: str) -> None:
     compare(*_mha(**options), arrays, run)
 
 
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_a_fully_padded_sequence_as_pytorch(need_weights: bool) -> None:
+    """Every key of one sequence is padding: PyTorch's explicit softmax (need_weights=True) gives NaN there,
+    its scaled_dot_product_attention (need_weights=False) attention 0, i.e. the output projection's bias."""
+    pad = _padding(s=L)
+    pad[1] = True
+    x = np.random.default_rng(3).standard_normal((N, L, E))
+    run = lambda m, t: m(t["x"], t["x"], t["x"], key_padding_mask=t["pad"], need_weights=need_weights)  # noqa: E731
+    out = compare(*_mha(batch_first=True), {"x": x, "pad": pad}, run)[0]
+    assert np.isnan(out[1]).all() == need_weights and not np.isnan(out[[0, 2]]).any()
+
+
 def test_initialisation_as_pytorch() -> None:
     gg.manual_seed(0)
     m = gg.nn.MultiheadAttention(E, H, add_bias_kv=True)
