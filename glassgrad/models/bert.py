@@ -209,11 +209,11 @@ class BertSelfAttention(nn.Module):
 
 
 class BertSelfOutput(nn.Module):
-    """LayerNorm(dropout(W h + b) + residual)."""
+    """LayerNorm(dropout(W h + b) + residual), W from ``in_features`` (default hidden) to hidden."""
 
-    def __init__(self, config: BertConfig) -> None:
+    def __init__(self, config: BertConfig, in_features: int | None = None) -> None:
         super().__init__()
-        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.dense = nn.Linear(config.hidden_size if in_features is None else in_features, config.hidden_size)
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
@@ -245,17 +245,11 @@ class BertIntermediate(nn.Module):
         return ACTIVATIONS[self.hidden_act](self.dense(hidden_states))
 
 
-class BertOutput(nn.Module):
+class BertOutput(BertSelfOutput):
     """LayerNorm(dropout(W₂ h + b₂) + residual), narrowing intermediate → hidden."""
 
     def __init__(self, config: BertConfig) -> None:
-        super().__init__()
-        self.dense = nn.Linear(config.intermediate_size, config.hidden_size)
-        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
-
-    def forward(self, hidden_states: Tensor, residual: Tensor) -> Tensor:
-        return self.LayerNorm(self.dropout(self.dense(hidden_states)) + residual)
+        super().__init__(config, config.intermediate_size)
 
 
 class BertLayer(nn.Module):

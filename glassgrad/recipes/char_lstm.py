@@ -29,7 +29,7 @@ from ..engine import creation
 from ..engine.grad_mode import no_grad
 from ..engine.tensor import Tensor
 from ..models.sampling import check_sampling, next_token
-from ..text import BPTTBatches, build_tokenizer, load_tokenizer, pydoc_text, read_text_corpus, split_text
+from ..text import BPTTBatches, load_tokenizer, read_text_corpus, tokenized_corpus
 from ..training.config import TrainConfig
 from ..training.language_model import TOKENIZER_NAME, LanguageModelTask
 from .common import make_optimizer
@@ -78,11 +78,6 @@ class CharRNN(nn.Module):
         return result if idx.device == "cpu" else result.to(idx.device)
 
 
-def corpus(config: TrainConfig) -> str:
-    """The pydoc text, or the user's ``--data-dir`` corpus."""
-    return pydoc_text() if config.data_dir is None else read_text_corpus(config.data_dir)
-
-
 def check_data(config: TrainConfig) -> None:
     if config.data_dir is not None:
         text = read_text_corpus(config.data_dir)
@@ -91,11 +86,7 @@ def check_data(config: TrainConfig) -> None:
 
 
 def build(config: TrainConfig) -> LanguageModelTask:
-    text = corpus(config)
-    train_text, val_text = split_text(text, VAL_FRACTION)
-    kind = config.tokenizer or "char"
-    tokenizer = build_tokenizer(kind, text if kind == "char" else train_text)
-    train_ids, val_ids = np.asarray(tokenizer.encode(train_text)), np.asarray(tokenizer.encode(val_text))
+    tokenizer, train_ids, val_ids = tokenized_corpus(config.data_dir, config.tokenizer or "char", VAL_FRACTION)
     batch = config.batch_size
     for name, ids in (("training", train_ids), ("validation", val_ids)):
         if len(ids) < 2 * batch:

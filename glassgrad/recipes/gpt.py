@@ -29,11 +29,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .. import optim
 from ..models.gpt2 import GPT2Config, GPT2LMHeadModel
-from ..text import TokenBlocks, build_tokenizer, load_tokenizer, pydoc_text, read_text_corpus, split_text
+from ..text import TokenBlocks, load_tokenizer, read_text_corpus, tokenized_corpus
 from ..training.config import TrainConfig
 from ..training.language_model import TOKENIZER_NAME, LanguageModelTask
 from .common import make_optimizer, warmup_then_cosine
@@ -62,11 +60,6 @@ def model_config(vocab_size: int) -> GPT2Config:
     )
 
 
-def corpus(config: TrainConfig) -> str:
-    """The pydoc text, or the user's ``--data-dir`` corpus."""
-    return pydoc_text() if config.data_dir is None else read_text_corpus(config.data_dir)
-
-
 def check_data(config: TrainConfig) -> None:
     """A --data-dir must hold .txt files with enough text for one training and one validation window."""
     if config.data_dir is not None:
@@ -89,11 +82,7 @@ def parameter_groups(model: GPT2LMHeadModel) -> list[dict[str, Any]]:
 
 
 def build(config: TrainConfig) -> LanguageModelTask:
-    text = corpus(config)
-    train_text, val_text = split_text(text, VAL_FRACTION)
-    kind = config.tokenizer or "char"
-    tokenizer = build_tokenizer(kind, text if kind == "char" else train_text)
-    train_ids, val_ids = np.asarray(tokenizer.encode(train_text)), np.asarray(tokenizer.encode(val_text))
+    tokenizer, train_ids, val_ids = tokenized_corpus(config.data_dir, config.tokenizer or "char", VAL_FRACTION)
     for name, ids in (("training", train_ids), ("validation", val_ids)):
         if len(ids) < BLOCK_SIZE + 1:
             raise ValueError(

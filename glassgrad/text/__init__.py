@@ -8,7 +8,7 @@ for x, y in BPTTBatches(tok.encode(train), batch_size=32, bptt=64): ...
 
 from .classification import TOPIC_GROUPS, LabelledText, pydoc_topic_task, read_labelled, stratified_split
 from .corpus import pydoc_text, read_text_corpus, split_text, topic_paragraphs
-from .lm_data import BPTTBatches, TokenBlocks, batchify
+from .lm_data import BPTTBatches, TokenBlocks, batchify, tokenized_corpus
 from .tokenizers import (
     BPETokenizer,
     ByteTokenizer,
@@ -37,6 +37,7 @@ __all__ = [
     "read_text_corpus",
     "split_text",
     "stratified_split",
+    "tokenized_corpus",
     "tokenizer_from_dict",
     "topic_paragraphs",
 ]

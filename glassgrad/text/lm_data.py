@@ -15,12 +15,28 @@ where ``input[b, t] = ids[start_b + t]``:
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 
 from ..engine import creation
 from ..engine import random as engine_random
 from ..engine.tensor import Tensor
+from .corpus import pydoc_text, read_text_corpus, split_text
+from .tokenizers import Tokenizer, build_tokenizer
+
+
+def tokenized_corpus(
+    data_dir: str | Path | None, kind: str, val_fraction: float
+) -> tuple[Tokenizer, np.ndarray, np.ndarray]:
+    """(tokenizer, training ids, validation ids) of a language model's corpus: the pydoc text (``data_dir``
+    None) or ``read_text_corpus(data_dir)``, cut by ``split_text(text, val_fraction)``. A "char" tokenizer
+    takes the characters of the whole text (the validation part has no unknown one); "byte" and "bpe" ones
+    are built on the training part only."""
+    text = pydoc_text() if data_dir is None else read_text_corpus(data_dir)
+    train_text, val_text = split_text(text, val_fraction)
+    tokenizer = build_tokenizer(kind, text if kind == "char" else train_text)
+    return tokenizer, np.asarray(tokenizer.encode(train_text)), np.asarray(tokenizer.encode(val_text))
 
 
 def as_ids(ids: Sequence[int] | np.ndarray, api: str, minimum: int) -> np.ndarray:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import glassgrad as gg
-from glassgrad.text import BPTTBatches, TokenBlocks, batchify
+from glassgrad.text import BPTTBatches, TokenBlocks, batchify, split_text, tokenized_corpus
 
 IDS = np.arange(103) * 7 % 101  # distinct values, so a position is recognisable
 
@@ -59,3 +59,13 @@ def test_bad_arguments_are_named() -> None:
         BPTTBatches(IDS, batch_size=2, bptt=0)
     with pytest.raises(ValueError, match="1-D sequence of integers"):
         batchify(np.ones((3, 3), dtype=np.int64), 2)
+
+
+def test_tokenized_corpus_splits_then_encodes_with_the_kind_asked_for(tmp_path) -> None:
+    (tmp_path / "a.txt").write_text("\n\n".join(f"paragraph {i} zq" if i == 9 else f"line {i}" for i in range(20)))
+    train, val = split_text((tmp_path / "a.txt").read_text(), 0.1)
+    tokenizer, train_ids, val_ids = tokenized_corpus(tmp_path, "char", 0.1)
+    assert "z" in val and "z" not in train and "z" in tokenizer.stoi  # chars of the whole text
+    assert tokenizer.decode(train_ids.tolist()) == train and tokenizer.decode(val_ids.tolist()) == val
+    tokenizer, train_ids, val_ids = tokenized_corpus(tmp_path, "byte", 0.1)
+    assert tokenizer.vocab_size == 256 and bytes(val_ids.tolist()).decode() == val
