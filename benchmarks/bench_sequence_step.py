@@ -40,8 +40,9 @@ Notes on the lstm row (2026-12-01; cProfile at 1 thread, where a step repeats we
 * At 2 threads this shared 2-core machine (8 sessions, load 2-9) measures the other processes more than
   the code: 128 GEMMs of 32×512 by 512×2048 took 0.19-0.29 s at 1 thread and 1.5-1.6 s at 2 (PyTorch's:
   2.0-3.1 s). The gate kernel parallel or serial made no difference there (1.9-2.1 s against 1.9-2.0 s
-  for the GEMM + gate loop). Two full runs of this script, both disturbed (others 72% and 52% of the
-  cores): lstm 12.37 s / 6.40 s (1.93x), then 1.21 s / 0.94 s (1.29x, 3375 against 4354 tokens/s).
+  for the GEMM + gate loop). Three full runs of this script, all disturbed (others 72%, 52%, 26% of
+  the cores during the kept attempt): lstm 12.37 s / 6.40 s (1.93x), 1.21 s / 0.94 s (1.29x), 1.13 s /
+  1.02 s (1.11x; 3630 against 4035 tokens/s). At ``--threads 1`` (others 51%): 1.78 s / 1.96 s (0.91x).
 """
 
 from __future__ import annotations
