@@ -30,6 +30,16 @@ class UsageError(Exception):
         self.prog = prog
 
 
+def require_cuda(prog: str, instead: str) -> None:
+    """UsageError for ``--device cuda`` where CuPy or a GPU is missing; ``instead`` says what to do without it."""
+    from .engine.backend import cupy_module
+
+    try:
+        cupy_module()
+    except RuntimeError as err:
+        raise UsageError(f"--device cuda: {err}; or leave --device out to {instead} on the cpu", prog) from None
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, with its errors as one line (no usage block) raised as UsageError."""
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..cli import PROG, UsageError
+from ..cli import PROG, UsageError, require_cuda
 from ..training.checkpoint import CHECKPOINT_NAME
 from .train import non_negative_int, positive_int
 
@@ -135,12 +135,7 @@ def run(args: argparse.Namespace) -> int:
     if not run_dir.is_dir():
         raise UsageError(f"{run_dir} is not a directory; give a training run's directory (its --out)", prog)
     if args.device == "cuda":
-        from ..engine.backend import cupy_module
-
-        try:
-            cupy_module()
-        except RuntimeError as err:
-            raise UsageError(f"--device cuda: {err}; or leave --device out to sample on the cpu", prog) from None
+        require_cuda(prog, "sample")
     if (run_dir / CHECKPOINT_NAME).is_file():
         model, tokenizer, empty = _from_run(run_dir, args.device, prog)
     elif (run_dir / "config.json").is_file():

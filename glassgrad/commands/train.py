@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..cli import PROG, UsageError
+from ..cli import PROG, UsageError, require_cuda
 from ..engine.random import manual_seed
 from ..training.checkpoint import CHECKPOINT_NAME, read_meta
 from ..training.config import CELLS, OPTIMIZERS, TOKENIZERS, TrainConfig
@@ -230,12 +230,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(err), prog) from None
 
     if config.device == "cuda":
-        from ..engine.backend import cupy_module
-
-        try:
-            cupy_module()
-        except RuntimeError as err:
-            raise UsageError(f"--device cuda: {err}; or leave --device out to train on the cpu", prog) from None
+        require_cuda(prog, "train")
     if recipe.check_data is not None:
         try:
             recipe.check_data(config)

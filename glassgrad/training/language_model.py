@@ -39,7 +39,7 @@ from ..engine.ops.losses import cross_entropy
 from ..engine.tensor import Tensor
 from ..nn.module import Module
 from ..nn.utils.clip_grad import clip_grad_norm_
-from .task import StepResult, to_device
+from .task import OneModelTask, StepResult, to_device
 
 TOKENIZER_NAME = "tokenizer.json"
 
@@ -80,7 +80,7 @@ def unigram_nats(train_ids: Iterable[int], targets: np.ndarray, vocab_size: int)
 
 
 @dataclass
-class LanguageModelTask:
+class LanguageModelTask(OneModelTask):
     """Next-token cross-entropy over a tokenized stream (see the module docstring).
 
     ``val_loader`` must expose ``target_segments()`` (``TokenBlocks(shuffle=False)``, ``BPTTBatches``) for
@@ -122,15 +122,6 @@ class LanguageModelTask:
             self.val_units()
         self.train_loader = _Pass(self.train_loader, self._reset)
         self.test_loader = None if self.val_loader is None else _Pass(self.val_loader, self._start_eval)
-
-    def modules(self) -> dict[str, Module]:
-        return {"model": self.model}
-
-    def optimizers(self) -> dict[str, Any]:
-        return {"optimizer": self.optimizer}
-
-    def schedulers(self) -> dict[str, Any]:
-        return {} if self.scheduler is None else {"scheduler": self.scheduler}
 
     def metric_labels(self) -> dict[str, str]:
         return {"test_loss": "validation", "test_unigram_loss": "unigram baseline (validation)"}

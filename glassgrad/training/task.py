@@ -58,8 +58,25 @@ def to_device(batch: Any, device: str) -> Any:
     return batch
 
 
+class OneModelTask:
+    """What the trainer asks of a task with one ``model``, one ``optimizer`` and at most one ``scheduler``."""
+
+    model: Module
+    optimizer: Any
+    scheduler: Any
+
+    def modules(self) -> dict[str, Module]:
+        return {"model": self.model}
+
+    def optimizers(self) -> dict[str, Any]:
+        return {"optimizer": self.optimizer}
+
+    def schedulers(self) -> dict[str, Any]:
+        return {} if self.scheduler is None else {"scheduler": self.scheduler}
+
+
 @dataclass
-class SupervisedTask:
+class SupervisedTask(OneModelTask):
     """loss = loss_fn(model(x), y); backward; optimizer step (then ``scheduler.step()``, if any).
 
     ``count_correct(output, target)`` returns the number of right answers as a
@@ -75,15 +92,6 @@ class SupervisedTask:
     count_correct: Callable[[Tensor, Tensor], Tensor] | None = None
     device: str = "cpu"
     scheduler: Any = None
-
-    def modules(self) -> dict[str, Module]:
-        return {"model": self.model}
-
-    def optimizers(self) -> dict[str, Any]:
-        return {"optimizer": self.optimizer}
-
-    def schedulers(self) -> dict[str, Any]:
-        return {} if self.scheduler is None else {"scheduler": self.scheduler}
 
     def _result(self, output: Tensor, target: Tensor, loss: Tensor) -> StepResult:
         count = output.shape[0] if output.ndim else 1
