@@ -1,4 +1,4 @@
-"""Activation kernels (gelu, silu, bias_act and their backward): every cpu variant against the
+"""Activation kernels (gelu, silu, bias_act, sigmoid and their backward, tanh's backward): every cpu variant against the
 reference, the reference and the numba variant against PyTorch's forward and gradient, the
 registry's fallbacks, the float32 fast math, NaN and bad activations."""
 
@@ -15,7 +15,17 @@ from glassgrad import kernels
 from glassgrad.kernels.activations import fast_math
 from glassgrad.kernels.activations.reference import ACTIVATIONS
 
-OPS = ["gelu", "gelu_backward", "silu", "silu_backward", "bias_act", "bias_act_backward"]
+OPS = [
+    "gelu",
+    "gelu_backward",
+    "silu",
+    "silu_backward",
+    "bias_act",
+    "bias_act_backward",
+    "sigmoid",
+    "sigmoid_backward",
+    "tanh_backward",
+]
 VARIANTS = ["numpy", "numba"]
 TOLERANCE = {"float32": 2e-5, "float64": 1e-12}  # max error over max |PyTorch|
 
@@ -171,6 +181,27 @@ def test_nan_infinities_and_saturation_as_torch(name: str) -> None:
             dx, _ = kernels.variant("bias_act_backward", "cpu", name)(x, b, ones, activation=activation)
         assert np.isnan(z[0]), activation
         assert np.isnan(dx[0]) == (activation not in ("identity", "relu")), activation  # relu passes g at NaN
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", VARIANTS)
+def test_sigmoid_and_tanh_backward_match_torch_with_special_values(name: str, dtype: str) -> None:
+    special = [np.nan, -np.inf, np.inf, -88.0, 88.0, -30.0, 0.0, -0.0, 1e-30, -5.0, 9.0]
+    x = np.concatenate([special, np.linspace(-12, 12, 301)]).astype(dtype)
+    g = np.random.default_rng(3).standard_normal(x.shape).astype(dtype)
+    for op, fn in (("sigmoid", torch.sigmoid), ("tanh", torch.tanh)):
+        tx = torch.from_numpy(x.copy()).requires_grad_()
+        tz = fn(tx)
+        tz.backward(torch.from_numpy(g))
+        want = tz.detach().numpy()
+        if op == "sigmoid":
+            z = kernels.variant("sigmoid", "cpu", name)(x)
+            assert z.dtype == x.dtype
+            np.testing.assert_allclose(z, want, rtol=2e-6 if dtype == "float32" else 1e-15, atol=0, equal_nan=True)
+        dx = kernels.variant(f"{op}_backward", "cpu", name)(want, g)
+        assert np.array_equal(np.isnan(dx), np.isnan(x)), op
+        finite = ~np.isnan(x)  # 1 − z² cancels near |z| = 1: an error of a few ulp of g, as in PyTorch's own rounding
+        _close(dx[finite], tx.grad[torch.from_numpy(finite)], dtype, f"{op}_backward {name}")
 
 
 @pytest.mark.parametrize("name", VARIANTS)

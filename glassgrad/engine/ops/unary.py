@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ... import kernels
 from ..function import Context, Function
 from ..tensor import Tensor
 from .operands import promote
@@ -139,7 +140,9 @@ class Cos(Function):
 
 
 class Tanh(Function):
-    """z = tanh x;  dL/dx = g · (1 - z²)"""
+    """z = tanh x;  dL/dx = g · (1 - z²)
+
+    The backward is the kernel op "tanh_backward" (kernels/activations/), from the output z."""
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
@@ -150,27 +153,34 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
         (z,) = ctx.saved_arrays
-        return grad * (1 - z * z)
+        return kernels.run("tanh_backward", z, grad)
+
+    @staticmethod
+    def decomposition(x: Tensor) -> Tensor:
+        return 2 * Sigmoid.apply(2 * x) - 1  # tanh x = 2σ(2x) − 1
 
 
 class Sigmoid(Function):
     """z = σ(x) = 1/(1 + e⁻ˣ);  dL/dx = g · z(1 - z)
 
-    Computed as e^(x)/(1 + e^(x)) for x < 0 so that neither branch overflows.
-    """
+    The kernel ops "sigmoid" and "sigmoid_backward" (kernels/activations/): e^(x)/(1 + e^(x)) for
+    x < 0 so that neither branch overflows; the backward reads the output z."""
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
-        xp = ctx.xp
-        e = xp.exp(-xp.abs(x))
-        z = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        z = kernels.run("sigmoid", x)
         ctx.save_for_backward(z)
         return z
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
         (z,) = ctx.saved_arrays
-        return grad * z * (1 - z)
+        return kernels.run("sigmoid_backward", z, grad)
+
+    @staticmethod
+    def decomposition(x: Tensor) -> Tensor:
+        e = (-x).where(x >= 0, x).exp()  # e^(−|x|), with slope −1 at x = 0 (that of the branch x ≥ 0)
+        return (1 / (1 + e)).where(x >= 0, e / (1 + e))
 
 
 class Square(Function):

@@ -1,4 +1,5 @@
-"""Activations as kernel ops: gelu, silu and bias + activation (``act(x + b)``), each with its backward.
+"""Activations as kernel ops: gelu, silu, bias + activation (``act(x + b)``) and sigmoid, each with its
+backward, and tanh's backward (from the output).
 
 Each op has a whole-array NumPy/CuPy reference (reference.py, registered on
 cpu and cuda) and, on the cpu, a parallel numba variant that makes one pass

@@ -8,12 +8,15 @@ math follows PyTorch's kernels; with g = dL/dz:
     gelu tanh  z = ½x(1 + tanh u), u = √(2/π)(x + κx³), κ = 0.044715;
                dL/dx = g·(½(1 + tanh u) + ½x(1 − tanh²u)·√(2/π)(1 + 3κx²))
     silu       z = x·σ(x);                                 dL/dx = g·σ(x)(1 + x(1 − σ(x)))
+    sigmoid    z = σ(x) = 1/(1 + e^(−x));                  dL/dx = g·z(1 − z), from the output z
+    tanh       (forward: the array module's tanh);         dL/dx = g·(1 − z²), from the output z
     relu       z = max(x, 0) (NaN stays NaN);              dL/dx = 0 where x ≤ 0, else g
     bias_act   z = act(x + b), b broadcast over the last dim;
                dL/dx = g·act'(x + b),  dL/db = Σ dL/dx over all but the last dim
 
 A result has its input's dtype (float16 is computed in float32, as PyTorch's
-CPU kernels do, and rounded back).
+CPU kernels do, and rounded back), except sigmoid and the two backward ops
+from the output, which compute in the input's own dtype, whatever it is.
 """
 
 from __future__ import annotations
@@ -137,3 +140,25 @@ def bias_act_backward(x: Any, bias: Any, grad: Any, activation: str = "identity"
     else:
         dx = _slope(_computed(x + bias), grad, activation).astype(grad.dtype, copy=False)
     return dx, dx.sum(axis=tuple(range(dx.ndim - 1))).astype(grad.dtype, copy=False)
+
+
+@register("sigmoid", "cuda", "cupy", "CuPy elementwise calls on e^(−|x|), one pass over memory each", reference=True)
+@register("sigmoid", "cpu", "numpy", "NumPy elementwise calls on e^(−|x|), one pass over memory each", reference=True)
+def sigmoid(x: Any) -> Any:
+    """z = σ(x) = 1/(1 + e^(−|x|)) for x ≥ 0 and e^(−|x|)/(1 + e^(−|x|)) below: nothing overflows,
+    σ(−∞) = 0, σ(∞) = 1, NaN stays NaN."""
+    return _sigmoid(backend.xp_of(x), x)
+
+
+@register("sigmoid_backward", "cuda", "cupy", "CuPy elementwise calls", reference=True)
+@register("sigmoid_backward", "cpu", "numpy", "NumPy elementwise calls", reference=True)
+def sigmoid_backward(z: Any, grad: Any) -> Any:
+    """dL/dx = g·(1 − z)·z from the output z = σ(x) (PyTorch's order of the products)."""
+    return grad * (1 - z) * z
+
+
+@register("tanh_backward", "cuda", "cupy", "CuPy elementwise calls", reference=True)
+@register("tanh_backward", "cpu", "numpy", "NumPy elementwise calls", reference=True)
+def tanh_backward(z: Any, grad: Any) -> Any:
+    """dL/dx = g·(1 − z²) from the output z = tanh x."""
+    return grad * (1 - z * z)

@@ -5,6 +5,9 @@ Validation shapes: single elements and sizes off every vector width (1, 7, 33,
 magnitude up to about 100, where tanh, erf and e^(−x) saturate. gelu runs each
 case in both forms, bias_act with every activation.
 
+sigmoid_backward and tanh_backward read the forward's output z (σ(x) or
+tanh x of those inputs) and g.
+
 Benchmark sizes are "ROWSxCOLS", optionally ":form" (gelu: ":tanh";
 bias_act: ":relu", ":gelu", ...). These ops are memory-bound on most machines,
 so ``bytes`` counts every array read once and written once; ``flops`` is a
@@ -17,7 +20,7 @@ from typing import Any
 
 from ..registry import Case, OpSpec, define_op
 from ..spec_helpers import flops_per_element, normal, rows_and_cols
-from .reference import ACTIVATIONS
+from .reference import ACTIVATIONS, sigmoid
 
 SHAPES = [(1,), (7,), (33,), (1000,), (4097,), (1, 1), (7, 7), (33, 33), (5, 1000), (3, 4097)]
 GELU_FORMS = ("none", "tanh")
@@ -63,6 +66,22 @@ def _silu_backward_cases(xp: Any, dtype: Any) -> list[Case]:
     return [Case(name, (x, _grad(xp, x, dtype, i))) for i, (name, x) in enumerate(_inputs(xp, dtype))]
 
 
+def _output(xp: Any, op: str, x: Any) -> Any:
+    """The saved output a backward from the output reads: σ(x) or tanh x."""
+    return sigmoid(x) if op == "sigmoid_backward" else xp.tanh(x)
+
+
+def _from_output_cases(op: str) -> Any:
+    """cases(xp, dtype) of sigmoid_backward or tanh_backward: (z, g) with z the forward's output."""
+
+    def cases(xp: Any, dtype: Any) -> list[Case]:
+        return [
+            Case(name, (_output(xp, op, x), _grad(xp, x, dtype, i))) for i, (name, x) in enumerate(_inputs(xp, dtype))
+        ]
+
+    return cases
+
+
 def _bias_act_cases(xp: Any, dtype: Any) -> list[Case]:
     return [
         Case(f"{name} {act}", (x, _bias(xp, x, dtype, i)), {"activation": act})
@@ -102,6 +121,10 @@ def _make(op: str) -> Any:
             return Case(size, args, {"approximate": form or "none"})
         if op.startswith("silu"):
             return Case(size, (x,) if op == "silu" else (x, g))
+        if op == "sigmoid":
+            return Case(size, (x,))
+        if op in ("sigmoid_backward", "tanh_backward"):
+            return Case(size, (_output(xp, op, x), g))
         args = (x, b) if op == "bias_act" else (x, b, g)
         return Case(size, args, {"activation": form or "identity"})
 
@@ -124,6 +147,8 @@ GELU_SIZES = {
     "cuda": ("8192x8192", "8192x8192:tanh"),
 }
 SILU_SIZES = {"cpu": ("2048x3072", "65536x64"), "cuda": ("8192x8192",)}
+#: the chain benchmark's (16, 16), where a call's fixed cost is most of it, and a large array
+SIGMOID_SIZES = {"cpu": ("16x16", "2048x3072"), "cuda": ("8192x8192",)}
 BIAS_SIZES = {
     "cpu": ("2048x3072", "2048x3072:relu", "2048x3072:gelu", "2048x3072:silu"),
     "cuda": ("8192x8192", "8192x8192:gelu"),
@@ -141,6 +166,23 @@ for _op, _what, _cases, _sizes, _bytes, _flop in [
     ),
     ("silu", "z = x·σ(x)", _silu_cases, SILU_SIZES, _traffic(2), 5),
     ("silu_backward", "dL/dx = g·σ(x)(1 + x(1 − σ(x)))", _silu_backward_cases, SILU_SIZES, _traffic(3), 8),
+    ("sigmoid", "z = σ(x) = 1/(1 + e^(−x))", _silu_cases, SIGMOID_SIZES, _traffic(2), 4),
+    (
+        "sigmoid_backward",
+        "dL/dx = g·z(1 − z) from z = σ(x)",
+        _from_output_cases("sigmoid_backward"),
+        SIGMOID_SIZES,
+        _traffic(3),
+        3,
+    ),
+    (
+        "tanh_backward",
+        "dL/dx = g·(1 − z²) from z = tanh x",
+        _from_output_cases("tanh_backward"),
+        SIGMOID_SIZES,
+        _traffic(3),
+        3,
+    ),
     # x read, z written; b read
     ("bias_act", "z = act(x + b), b over the last dim", _bias_act_cases, BIAS_SIZES, _traffic(2, 1), 8),
     # x, g read, dL/dx written; b read, dL/db written
