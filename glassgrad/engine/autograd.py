@@ -120,8 +120,8 @@ def _memory_owner(g: Any) -> Any:
     """The array whose memory g is all of (g itself, or the base of a view that spans its base), else None."""
     if getattr(g, "flags", None) is None:
         return None
-    owner = g if g.flags.owndata else g.base
-    return owner if owner is not None and owner.size == g.size else None
+    owner = g if g.flags.owndata else g.base  # a numba-allocated array's base is its MemInfo, not an array
+    return owner if getattr(owner, "size", None) == g.size else None
 
 
 def _accumulate_grad(tensor: Tensor, g: Any, handed_out: set[int]) -> None:

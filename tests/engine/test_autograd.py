@@ -355,3 +355,27 @@ def test_copy_from_a_leaf_that_requires_grad_sends_it_the_gradient() -> None:
     w.copy_(v)
     (w * 3).sum().backward()
     np.testing.assert_array_equal(v.grad.numpy(), np.full((2, 3), 3.0))
+
+
+def test_a_gradient_allocated_by_numba_is_adopted_or_copied_without_error() -> None:
+    """A numba-allocated array's ``.base`` is its MemInfo, not an array: .grad still gets its values."""
+    import numba
+
+    from glassgrad.engine.function import Function
+
+    @numba.njit(cache=False)
+    def doubled(a: np.ndarray) -> np.ndarray:
+        return a * 2.0
+
+    class Double(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return doubled(x)
+
+        @staticmethod
+        def backward(ctx, grad):
+            return doubled(grad)
+
+    x = gg.tensor(np.arange(4.0), requires_grad=True)
+    Double.apply(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.array, np.full(4, 2.0))
