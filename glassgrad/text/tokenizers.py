@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,7 @@ class _SpecialSplitter:
         return [(p, p in self.special) for p in self.pattern.split(text) if p]
 
 
-class Tokenizer:
+class Tokenizer(ABC):
     """What every tokenizer has: the special tokens and the shared checks; subclasses do the mapping."""
 
     kind = ""
@@ -67,23 +68,23 @@ class Tokenizer:
         self._splitter = _SpecialSplitter(self.special_tokens)
 
     @property
-    def vocab_size(self) -> int:
-        raise NotImplementedError
+    @abstractmethod
+    def vocab_size(self) -> int: ...
 
-    def encode(self, text: str) -> list[int]:
-        raise NotImplementedError
+    @abstractmethod
+    def encode(self, text: str) -> list[int]: ...
 
-    def decode(self, ids: Iterable[int], skip_special_tokens: bool = False) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def decode(self, ids: Iterable[int], skip_special_tokens: bool = False) -> str: ...
 
-    def token_to_id(self, token: str) -> int | None:
-        raise NotImplementedError
+    @abstractmethod
+    def token_to_id(self, token: str) -> int | None: ...
 
-    def id_to_token(self, id: int) -> str | None:
-        raise NotImplementedError
+    @abstractmethod
+    def id_to_token(self, id: int) -> str | None: ...
 
-    def to_dict(self) -> dict[str, Any]:
-        raise NotImplementedError
+    @abstractmethod
+    def to_dict(self) -> dict[str, Any]: ...
 
     def _check_ids(self, ids: Iterable[int], api: str) -> list[int]:
         if hasattr(ids, "tolist"):  # a NumPy array or a glassgrad tensor
