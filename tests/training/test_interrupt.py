@@ -51,6 +51,7 @@ def _arrays(path: Path) -> dict[str, np.ndarray]:
 
 
 def test_interrupt_between_two_writes_saves_the_epoch_kept_in_memory_and_resumes_exactly(tmp_path: Path) -> None:
+    before = signal.getsignal(signal.SIGINT)  # default_int_handler, or SIG_IGN in a shell's background job
     task, config = _task_and_config()
     _interrupt_at(task, 3 * STEPS_PER_EPOCH + 3)  # during epoch 4; epoch 3 was not written (odd)
     summary = Trainer(task, config, tmp_path / "run", progress=False).fit()
@@ -59,7 +60,7 @@ def test_interrupt_between_two_writes_saves_the_epoch_kept_in_memory_and_resumes
     assert gg.load(tmp_path / "run" / CHECKPOINT_NAME)["epoch"] == 3
     rows = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert [r["epoch"] for r in rows] == [1, 2, 3]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
+    assert signal.getsignal(signal.SIGINT) is before  # the handler is put back
 
     resumed_task, _ = _task_and_config()
     resumed = Trainer(resumed_task, config, tmp_path / "run", progress=False).fit(resume=True)
@@ -86,9 +87,10 @@ def test_interrupt_in_the_first_epoch_saves_nothing(tmp_path: Path) -> None:
 
 
 def test_a_second_ctrl_c_aborts_at_once(tmp_path: Path) -> None:
+    before = signal.getsignal(signal.SIGINT)
     task, config = _task_and_config()
     _interrupt_at(task, 5, times=2)
     with pytest.raises(KeyboardInterrupt):
         Trainer(task, config, tmp_path, progress=False).fit()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before
     assert not (tmp_path / CHECKPOINT_NAME).exists()
