@@ -596,16 +596,21 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS), help="rows to run")
-    parser.add_argument("--json", help="write the results here (e.g. benchmarks/results/cpu_step.json)")
+def add_timing_arguments(parser: argparse.ArgumentParser, rows: list[str], json_example: str) -> None:
+    """The options every side-by-side step benchmark takes (this one and bench_sequence_step.py)."""
+    parser.add_argument("--rows", nargs="+", choices=rows, default=rows, help="rows to run")
+    parser.add_argument("--json", help=f"write the results here (e.g. {json_example})")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one short round (a smoke test)")
     parser.add_argument("--max-retries", type=int, default=3, help="retries of a disturbed row")
     parser.add_argument("--threads", type=int, default=2, help="threads for each library")
     parser.add_argument("--rounds", type=int, default=None, help="timed batches per library (default 5)")
     parser.add_argument("--batch-seconds", type=float, default=None, help="about this long a batch (default 0.2)")
     parser.add_argument("--threshold", type=float, default=0.1, help="others' CPU, in cores, that marks a disturbance")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_timing_arguments(parser, list(ROWS), "benchmarks/results/cpu_step.json")
     parser.add_argument(
         "--isolate", action="store_true", help="each library in its own process (no PyTorch thread pool beside ours)"
     )

@@ -191,14 +191,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS), help="rows to run")
-    parser.add_argument("--json", help="write the results here (e.g. benchmarks/results/sequence_step.json)")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, one short round (a smoke test)")
-    parser.add_argument("--max-retries", type=int, default=3, help="retries of a disturbed row")
-    parser.add_argument("--threads", type=int, default=2, help="threads for each library")
-    parser.add_argument("--rounds", type=int, default=None, help="timed batches per library (default 5)")
-    parser.add_argument("--batch-seconds", type=float, default=None, help="about this long a batch (default 0.2)")
-    parser.add_argument("--threshold", type=float, default=0.1, help="others' CPU, in cores, that marks a disturbance")
+    steps.add_timing_arguments(parser, list(ROWS), "benchmarks/results/sequence_step.json")
     args = parser.parse_args(argv)
     args.isolate, args.processes = False, 1
     args.rounds = args.rounds or (1 if args.quick else 5)
