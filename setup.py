@@ -14,6 +14,7 @@ setup(
     install_requires=[
         "numpy>=1.26",
         "numba>=0.59",
+        "ml_dtypes>=0.4",
         "tqdm>=4.60",
         "matplotlib>=3.7",
         "pillow>=10",  # image folders and sample grids

@@ -34,8 +34,10 @@ from .engine.creation import (
     zeros_like,
 )
 from .engine.dtypes import (
+    bfloat16,
     bool_,
     double,
+    finfo,
     float16,
     float32,
     float64,
@@ -44,6 +46,7 @@ from .engine.dtypes import (
     int16,
     int32,
     int64,
+    is_floating_point,
     long,
     uint8,
 )

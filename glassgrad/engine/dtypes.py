@@ -9,6 +9,12 @@ so arrays need no translation. Promotion follows PyTorch, not NumPy:
   (NumPy would say float64).
 * tensor with a Python number: the number only matters if its category is
   higher: float32 * 2.0 stays float32, int64 * 2.5 becomes float32.
+
+bfloat16 is ``ml_dtypes.bfloat16`` (the NumPy bfloat16 that JAX uses). Its NumPy ``kind`` is "V"
+(a user-defined type), so code asks ``is_floating(dtype)``, never ``dtype.kind == "f"``. Within the
+floating category the wider type wins and bfloat16 + float16 is float32 (neither holds the other), as
+in PyTorch. Kernels without a bfloat16 or float16 version compute in float32 and round the result
+once (``kernels.run``; ``COMPUTE_DTYPE``), which is what PyTorch's CPU kernels do.
 """
 
 from __future__ import annotations
@@ -16,10 +22,12 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+import ml_dtypes
 import numpy as np
 
 _py_float, _py_int, _py_bool = builtins.float, builtins.int, builtins.bool
 
+bfloat16 = np.dtype(ml_dtypes.bfloat16)
 float16 = half = np.dtype("float16")
 float32 = float = np.dtype("float32")  # PyTorch's alias
 float64 = double = np.dtype("float64")
@@ -31,7 +39,9 @@ int64 = long = np.dtype("int64")
 bool_ = np.dtype("bool")
 
 DEFAULT_FLOAT = float32
-FLOATING = (float16, float32, float64)
+FLOATING = frozenset((bfloat16, float16, float32, float64))
+LOW_PRECISION = frozenset((bfloat16, float16))
+COMPUTE_DTYPE = float32  # what kernels without a low-precision version compute bfloat16 and float16 in
 
 
 def to_dtype(dtype: Any) -> np.dtype:
@@ -66,7 +76,7 @@ def dtype_arg(op: str, dtype: Any, default: Any = None) -> Any:
         out = to_dtype(dtype)
     except (TypeError, ValueError):
         out = None
-    if out is None or out.kind not in "biufc":
+    if out is None or (out.kind not in "biufc" and out != bfloat16):
         raise TypeError(f"{op}: argument 'dtype' must be a dtype such as glassgrad.float32, not {dtype!r}")
     return out
 
@@ -79,11 +89,57 @@ def category(dtype: np.dtype) -> _py_int:
     try:
         return _CATEGORY[dtype.kind]
     except (KeyError, AttributeError):
+        if dtype == bfloat16:
+            return 2
         raise TypeError(f"unsupported dtype {dtype}") from None
 
 
-def is_floating(dtype: np.dtype) -> _py_bool:
-    return dtype.kind == "f"
+def is_floating(dtype: Any) -> _py_bool:
+    """Whether ``dtype`` is a floating-point dtype: bfloat16, float16, float32, float64 (any byte order)."""
+    return dtype in FLOATING or getattr(dtype, "kind", None) == "f"
+
+
+def is_floating_point(input: Any) -> _py_bool:
+    """``gg.is_floating_point(t)``: whether tensor ``t`` has a floating-point dtype (PyTorch's)."""
+    dtype = getattr(input, "dtype", None)
+    if dtype is None:
+        raise TypeError(f"is_floating_point: argument 'input' must be Tensor, not {type(input).__name__}")
+    return is_floating(dtype)
+
+
+def compute_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype NumPy-level code computes ``dtype`` in: float32 for bfloat16 and float16, else itself."""
+    return COMPUTE_DTYPE if dtype in LOW_PRECISION else dtype
+
+
+class finfo:  # noqa: N801 - PyTorch's name
+    """``gg.finfo(dtype)``: the machine limits of a floating dtype, PyTorch's fields as Python floats
+    (``resolution`` = 10^-precision, ``tiny`` = ``smallest_normal``, ``dtype`` its name)."""
+
+    def __init__(self, type: Any = None) -> None:
+        dtype = DEFAULT_FLOAT if type is None else dtype_arg("finfo", type)
+        if not is_floating(dtype):
+            raise TypeError(f"finfo: requires a floating point dtype (iinfo is for integers), got {dtype}")
+        info = ml_dtypes.finfo(dtype)
+        self.bits: _py_int = dtype.itemsize * 8
+        self.eps: _py_float = _py_float(info.eps)
+        self.max: _py_float = _py_float(info.max)
+        self.min: _py_float = _py_float(info.min)
+        self.tiny: _py_float = _py_float(info.smallest_normal)
+        self.smallest_normal: _py_float = self.tiny
+        self.resolution: _py_float = 10.0 ** -_py_int(info.precision)
+        self.dtype: str = str(dtype)
+
+    def __repr__(self) -> str:
+        return (
+            f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+            f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})"
+        )
+
+
+def name(dtype: np.dtype) -> str:
+    """A dtype as PyTorch prints one: ``glassgrad.bfloat16`` (torch.bfloat16), ``glassgrad.bool``."""
+    return "glassgrad." + ("bool" if dtype == bool_ else str(dtype))
 
 
 def scalar_dtype(value: Any) -> np.dtype:

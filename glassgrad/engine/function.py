@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from . import backend, grad_mode, observers
+from .dtypes import FLOATING
 from .observers import ACTIVE as OBSERVING
 
 
@@ -202,7 +203,7 @@ class Function:
         if first is not None and (out.base is not None or out is first) and getattr(args[0], "array", None) is first:
             # possibly a view (sharing the first input's memory): it remembers its base (engine/views.py)
             record_view(result, args[0], lambda t: cls.apply(t, *args[1:], **kwargs))
-        if record and out.dtype.kind == "f":
+        if record and (out.dtype in FLOATING or out.dtype.kind == "f"):
             result.requires_grad = True
             ctx.output_id = id(out)
             if cls.decomposition is not None:

@@ -448,7 +448,7 @@ class Tensor:
         return ops.ne(self, other)
 
     def __invert__(self) -> Tensor:
-        if self.dtype.kind == "f":
+        if dtypes.is_floating(self.dtype):
             raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
         return ops.bitwise_not(self)
 
@@ -1280,6 +1280,12 @@ class Tensor:
     def half(self) -> Tensor:
         return self.to(dtypes.float16)
 
+    def bfloat16(self) -> Tensor:
+        return self.to(dtypes.bfloat16)
+
+    def is_floating_point(self) -> bool:
+        return dtypes.is_floating(self.dtype)
+
     def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
         from .creation import new_filled
 
@@ -1318,12 +1324,15 @@ class Tensor:
         return ops.prelu(self, weight)
 
     def __repr__(self) -> str:
-        body = np.array2string(backend.to_device(self.array, "cpu"), separator=", ", prefix="tensor(", precision=4)
+        shown = backend.to_device(self.array, "cpu")
+        if self.dtype == dtypes.bfloat16:  # NumPy prints ml_dtypes' values without a decimal point
+            shown = shown.astype(dtypes.float32)
+        body = np.array2string(shown, separator=", ", prefix="tensor(", precision=4)
         extras = []
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")
         if self.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool_):
-            extras.append(f"dtype={self.dtype}")
+            extras.append(f"dtype={dtypes.name(self.dtype)}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn={self.grad_fn!r}")
         elif self.requires_grad:

@@ -102,7 +102,7 @@ def test_repr_is_readable() -> None:
     assert repr(gg.tensor([1.0, 2.0])) == "tensor([1., 2.])"
     assert "requires_grad=True" in repr(gg.ones(1, requires_grad=True))
     assert "grad_fn=<MulBackward>" in repr(gg.ones(1, requires_grad=True) * 2)
-    assert "dtype=float64" in repr(gg.ones(1, dtype=gg.float64))
+    assert "dtype=glassgrad.float64" in repr(gg.ones(1, dtype=gg.float64))
 
 
 def test_cuda_without_a_gpu_names_what_is_missing() -> None:
