@@ -70,5 +70,6 @@ class cuda:  # noqa: N801 - mirrors torch.cuda
 
 from . import (  # noqa: E402 - after the engine they wrap
     autograd,  # gg.autograd.grad, .functional, ...
+    distributed,  # gg.distributed: process groups on MPI / NCCL, collectives
     viz,  # gg.viz.graph: the graph as Graphviz DOT
 )
