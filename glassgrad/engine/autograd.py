@@ -193,6 +193,8 @@ def backward(
         for key, t in targets.items():
             if key in got:
                 _accumulate_grad(t, got[key], handed_out)
+                for hook in t._post_accumulate_grad_hooks:
+                    hook(t)
 
 
 def grad(
@@ -306,6 +308,8 @@ def _walk(
                     if observing:
                         observers.accumulate(vertex, g)
                     _accumulate_grad(vertex, g, handed_out)
+                    for hook in vertex._post_accumulate_grad_hooks:
+                        hook(vertex)
                 continue
             node = vertex
             if capture and g is not None and key in targets:  # type: ignore[operator]

@@ -31,6 +31,7 @@ class Tensor:
     _grad: Tensor | None = None  # behind the checked ``grad`` property; autograd sets it directly
     _hooks: tuple[Callable[[Tensor], Tensor | None], ...] | list[Callable[[Tensor], Tensor | None]] = ()
     _retains_grad = False
+    _post_accumulate_grad_hooks: tuple[Callable[[Tensor], None], ...] | list[Callable[[Tensor], None]] = ()
     _view_of: views.ViewOf | None = None  # set by Function.apply when this shares an input's memory
 
     def __init__(self, array: Any, requires_grad: bool = False) -> None:
@@ -158,6 +159,20 @@ class Tensor:
         if type(getattr(owner, attribute)) is not list:
             setattr(owner, attribute, [])
         hooks = getattr(owner, attribute)
+        hooks.append(hook)
+        return lambda: hooks.remove(hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> Callable[[], None]:
+        """Call ``hook(self)`` after backward has accumulated this leaf's gradient into ``.grad``
+        (PyTorch's; DistributedDataParallel starts a bucket's all-reduce from it). Returns a function
+        that removes the hook."""
+        if not self.requires_grad or self.grad_fn is not None:
+            raise RuntimeError(
+                "register_post_accumulate_grad_hook: only leaf tensors that require grad accumulate a .grad"
+            )
+        if type(self._post_accumulate_grad_hooks) is not list:
+            self._post_accumulate_grad_hooks = []
+        hooks = self._post_accumulate_grad_hooks
         hooks.append(hook)
         return lambda: hooks.remove(hook)
 

@@ -1,6 +1,6 @@
 """Neural-network building blocks: modules, layers, losses, init, functional."""
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .activation import (
     CELU,
     ELU,
@@ -64,6 +64,7 @@ from .upsampling import PixelShuffle, PixelUnshuffle, Upsample, UpsamplingBiline
 __all__ = [
     "functional",
     "init",
+    "parallel",
     "utils",
     "Module",
     "Parameter",
