@@ -4,6 +4,7 @@ from . import transforms
 from .cifar import CIFAR10
 from .dataloader import DataLoader, default_collate
 from .dataset import Dataset, Subset, TensorDataset, random_split
+from .distributed_sampler import DistributedSampler
 from .image_folder import ImageFolder
 from .mnist import MNIST, download_mnist, read_idx
 
@@ -12,6 +13,7 @@ __all__ = [
     "MNIST",
     "DataLoader",
     "Dataset",
+    "DistributedSampler",
     "ImageFolder",
     "Subset",
     "TensorDataset",

@@ -31,8 +31,10 @@ class DataLoader:
 
     ``shuffle`` draws a new order each epoch from ``generator`` (a
     ``numpy.random.Generator``; default: the global one seeded by
-    ``glassgrad.manual_seed``). A TensorDataset (or a
-    Subset of one) is indexed a whole batch at a time, with no per-sample work.
+    ``glassgrad.manual_seed``). ``sampler`` gives the dataset indices to visit instead, in
+    its order (e.g. a DistributedSampler: this rank's share); it excludes ``shuffle``, as in
+    PyTorch. A TensorDataset (or a Subset of one) is indexed a whole batch at a time, with no
+    per-sample work.
     """
 
     def __init__(
@@ -40,6 +42,7 @@ class DataLoader:
         dataset: Any,
         batch_size: int = 1,
         shuffle: bool = False,
+        sampler: Any = None,
         drop_last: bool = False,
         generator: np.random.Generator | None = None,
         collate_fn: Callable[[list[Any]], Any] | None = None,
@@ -51,14 +54,18 @@ class DataLoader:
         for name, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
             if not isinstance(flag, bool | np.bool_):  # PyTorch takes any truthy value: shuffle="no" would shuffle
                 raise TypeError(f"DataLoader: {name} must be a bool, got {flag!r}")
+        if sampler is not None and not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
+            raise TypeError(f"DataLoader: the sampler needs __iter__ and __len__, got a {type(sampler).__name__}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
         if generator is not None and not isinstance(generator, np.random.Generator):
             raise TypeError(f"DataLoader: generator must be a numpy.random.Generator, got {type(generator).__name__}")
         self.dataset, self.batch_size, self.shuffle, self.drop_last = dataset, batch_size, shuffle, drop_last
-        self.generator = generator
+        self.generator, self.sampler = generator, sampler
         self.collate_fn = collate_fn or default_collate
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def _batched_source(self) -> tuple[tuple[Tensor, ...], np.ndarray] | None:
@@ -71,8 +78,12 @@ class DataLoader:
         return None
 
     def __iter__(self) -> Iterator[Any]:
-        n = len(self.dataset)
-        order = (self.generator or cpu_generator()).permutation(n) if self.shuffle else np.arange(n)
+        if self.sampler is not None:
+            order = np.fromiter(iter(self.sampler), dtype=np.int64)
+        else:
+            n = len(self.dataset)
+            order = (self.generator or cpu_generator()).permutation(n) if self.shuffle else np.arange(n)
+        n = len(order)
         stop = n - n % self.batch_size if self.drop_last else n
         fast = self._batched_source()
         for start in range(0, stop, self.batch_size):
