@@ -27,6 +27,7 @@ setup(
     ],
     extras_require={
         "gpu": ["cupy-cuda13x>=13"],
+        "dist": ["mpi4py>=4", "mpich>=4"],  # glassgrad.distributed: mpi4py and an MPI from the package index
         "test": [
             "pytest>=8",
             "pytest-xdist>=3",
@@ -38,6 +39,8 @@ setup(
             "mlxtend>=0.23",
             "scikit-learn>=1.3",
             "pillow>=10",
+            "mpi4py>=4",  # the 2-rank tests (tests/distributed) run through mpiexec
+            "mpich>=4",
         ],
     },
     entry_points={"console_scripts": ["glassgrad=glassgrad.cli:main"]},
