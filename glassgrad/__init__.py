@@ -69,7 +69,9 @@ class cuda:  # noqa: N801 - mirrors torch.cuda
 
 
 from . import (  # noqa: E402 - after the engine they wrap
+    amp,  # gg.amp.autocast, gg.amp.GradScaler
     autograd,  # gg.autograd.grad, .functional, ...
     distributed,  # gg.distributed: process groups on MPI / NCCL, collectives
     viz,  # gg.viz.graph: the graph as Graphviz DOT
 )
+from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402 - gg.autocast as torch.autocast

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..amp.autocast_mode import autocast_state
 from ..engine import creation
 from ..engine.ops.checks import named
 from ..engine.ops.normalization import same_float_dtype
@@ -91,7 +92,8 @@ class _ConvNd(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         self._check_input(input)
-        same_float_dtype(type(self).__name__, input=input, weight=self.weight, bias=self.bias)
+        if not autocast_state.enabled:  # under autocast the functional form checks the operands it casts
+            same_float_dtype(type(self).__name__, input=input, weight=self.weight, bias=self.bias)
         with named(type(self).__name__, "conv1d", "conv2d"):
             return self._conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
@@ -186,7 +188,8 @@ class ConvTranspose2d(_ConvNd):
 
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
         self._check_input(input)
-        same_float_dtype("ConvTranspose2d", input=input, weight=self.weight, bias=self.bias)
+        if not autocast_state.enabled:
+            same_float_dtype("ConvTranspose2d", input=input, weight=self.weight, bias=self.bias)
         output_padding = self._output_padding(input, output_size)
         with named("ConvTranspose2d", "conv_transpose2d", "conv2d"):
             return F.conv_transpose2d(

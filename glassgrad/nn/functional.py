@@ -4,6 +4,7 @@ argument order. Each is an engine op (or a short composition of them)."""
 
 from __future__ import annotations
 
+from ..amp.autocast_mode import autocast_args, autocast_state
 from ..engine.ops import (
     elu,
     gelu,
@@ -91,6 +92,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x Wᵀ + b with W of shape (out_features, in_features) (or (in_features,): y = x·w):
     one ``Linear`` op (engine/ops/linalg.py: dL/dx = g W, dL/dW = gᵀ x, dL/db = Σ g) for a 2-D
     weight and a bias of shape (out_features,) or none; matmul and add otherwise."""
+    if autocast_state.enabled:
+        input, weight, bias = autocast_args("linear", input, weight, bias)
     check_linear("linear", input, weight, bias)
     if weight.ndim == 2 and (bias is None or bias.shape == weight.shape[:1]):
         return Linear.apply(input, weight, bias)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..amp.autocast_mode import autocast_state
 from ..engine import creation
 from ..engine.tensor import Tensor
 from . import functional as F
@@ -60,7 +61,8 @@ class Linear(Module):
             init.fan_in_bias_(self.bias, self.weight)
 
     def forward(self, input: Tensor) -> Tensor:
-        F.check_linear("Linear", input, self.weight, self.bias)
+        if not autocast_state.enabled:  # under autocast F.linear checks the operands it casts
+            F.check_linear("Linear", input, self.weight, self.bias)
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:

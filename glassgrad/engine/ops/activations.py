@@ -26,6 +26,7 @@ import warnings
 from typing import Any
 
 from ... import kernels
+from ...amp.autocast_mode import autocast_args, autocast_state
 from ...kernels.activations.reference import KAPPA, SQRT1_2, SQRT_2_OVER_PI
 from ..function import Context, Function
 from ..tensor import Tensor
@@ -392,6 +393,8 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    if autocast_state.enabled:
+        (input,) = autocast_args("softplus", input)
     beta, threshold = (
         as_float("softplus", "beta", beta, "Number"),
         as_float("softplus", "threshold", threshold, "Number"),
@@ -526,6 +529,8 @@ def tanhshrink(input: Tensor) -> Tensor:
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """max(0, x) + a·min(0, x) with ``weight`` a of 1 element or one per channel (dim 1)."""
+    if autocast_state.enabled:
+        input, weight = autocast_args("prelu", input, weight)
     x = _float("prelu", input)
     if weight.ndim > 1:
         raise RuntimeError(f"prelu: expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.ndim}")

@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from ... import kernels
+from ...amp.autocast_mode import autocast_args, autocast_state
 from ...kernels.conv2d.geometry import ConvGeometry
 from ..function import Context, Function
 from ..tensor import Tensor
@@ -180,6 +181,8 @@ def conv2d(
 ) -> Tensor:
     """2-D convolution (cross-correlation, as in PyTorch) of an (N, C, H, W) or (C, H, W) input
     with an (O, C/groups, kh, kw) weight; ``padding`` is ints, "same" or "valid"."""
+    if autocast_state.enabled:
+        input, weight, bias = autocast_args("conv2d", input, weight, bias)
     same_float_dtype("conv2d", input=input, weight=weight, bias=bias)
     _check_shapes("conv2d", input, weight, bias, 2)
     if not isinstance(groups, int) or groups < 1:
@@ -207,6 +210,8 @@ def conv1d(
 ) -> Tensor:
     """1-D convolution of an (N, C, L) or (C, L) input with an (O, C/groups, k) weight,
     computed as a conv2d over a height-1 image."""
+    if autocast_state.enabled:
+        input, weight, bias = autocast_args("conv1d", input, weight, bias)
     op = "conv1d"
     same_float_dtype(op, input=input, weight=weight, bias=bias)
     _check_shapes(op, input, weight, bias, 1)
@@ -244,6 +249,8 @@ def conv_transpose2d(
     """Transposed convolution of an (N, C, H, W) input with a (C, O/groups, kh, kw) weight:
     the gradient of conv2d with respect to its input. Output size per dim:
     (H − 1)·s − 2p + d·(k − 1) + output_padding + 1."""
+    if autocast_state.enabled:
+        input, weight, bias = autocast_args("conv_transpose2d", input, weight, bias)
     op = "conv_transpose2d"
     same_float_dtype(op, input=input, weight=weight, bias=bias)
     _check_shapes(op, input, weight, None, 2)

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ...amp.autocast_mode import autocast_args, autocast_state
 from .. import dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
@@ -211,6 +212,8 @@ def cumsum(input: Tensor, dim: int | None = None, *, dtype: Any = None, axis: in
     """Running sum along ``dim``: ``z_i = Σ_{j≤i} x_j``;  ``dL/dx_j = Σ_{i≥j} g_i``.
 
     Bool and integer inputs give int64 (``dtype=`` casts the input first), as in PyTorch."""
+    if autocast_state.enabled:
+        (input,) = autocast_args("cumsum", input)
     d = dim_arg("cumsum", dim, input.ndim, axis)
     x = _int64_unless("cumsum", input, dtype)
     return along_vector(x, lambda t: CumSum.apply(t, dim=d))
@@ -219,6 +222,8 @@ def cumsum(input: Tensor, dim: int | None = None, *, dtype: Any = None, axis: in
 def cumprod(input: Tensor, dim: int | None = None, *, dtype: Any = None, axis: int | None = None) -> Tensor:
     """Running product along ``dim``: ``z_i = Π_{j≤i} x_j``;  ``dL/dx_k = Σ_{i≥k} g_i Π_{j≤i, j≠k} x_j``
     (exact with zeros in x; see CumProd). Bool and integer inputs give int64."""
+    if autocast_state.enabled:
+        (input,) = autocast_args("cumprod", input)
     d = dim_arg("cumprod", dim, input.ndim, axis)
     x = _int64_unless("cumprod", input, dtype)
     return along_vector(x, lambda t: CumProd.apply(t, dim=d))

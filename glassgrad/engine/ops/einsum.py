@@ -24,6 +24,7 @@ import string
 from collections.abc import Sequence
 from typing import Any
 
+from ...amp.autocast_mode import autocast_args, autocast_state
 from .. import dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
@@ -247,6 +248,8 @@ def einsum(*args: Any) -> Tensor:
     one dtype (RuntimeError otherwise, as PyTorch). Integer and bool results take PyTorch's
     dtype, which depends on how it contracts (see ``_integer_plan``).
     """
+    if autocast_state.enabled:
+        args = autocast_args("einsum", *args)
     if not args or (isinstance(args[0], str) and len(args) < 2):
         raise ValueError(
             "einsum(): must specify the equation string and at least one operand, "

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ... import kernels
+from ...amp.autocast_mode import autocast_args, autocast_state
 from .. import backend
 from ..function import Context, Function
 from ..recorded import Recorded
@@ -119,6 +120,8 @@ def _weight_grad(x: Any, y: Any, g: Any) -> Any:
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with NumPy's rules for 1-D operands and batch broadcasting."""
+    if autocast_state.enabled:
+        input, other = autocast_args("matmul", input, other)
     if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
         raise TypeError(f"matmul: expected Tensors, got {type(input).__name__} and {type(other).__name__}")
     a, b = input.array, other.array
@@ -146,6 +149,8 @@ def _check_same_dtype(op: str, input: Tensor, other: Tensor) -> None:
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Product of two matrices (n, m) @ (m, p), without broadcasting (use matmul for that)."""
+    if autocast_state.enabled:
+        input, mat2 = autocast_args("mm", input, mat2)
     _check_same_dtype("mm", input, mat2)
     if input.ndim != 2 or mat2.ndim != 2:
         which = "self" if input.ndim != 2 else "mat2"
@@ -160,6 +165,8 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
 
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched product (b, n, m) @ (b, m, p), the same b on both sides, without broadcasting."""
+    if autocast_state.enabled:
+        input, mat2 = autocast_args("bmm", input, mat2)
     _check_same_dtype("bmm", input, mat2)
     if input.ndim != 3 or mat2.ndim != 3:
         which = "batch1" if input.ndim != 3 else "batch2"
@@ -186,6 +193,8 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
 
 def dot(input: Tensor, tensor: Tensor) -> Tensor:
     """z = Σ_i x_i y_i of two 1-D tensors of one dtype and size;  dL/dx = g · y,  dL/dy = g · x"""
+    if autocast_state.enabled:
+        input, tensor = autocast_args("dot", input, tensor)
     _check_same_dtype("dot", input, tensor)
     if input.ndim != 1 or tensor.ndim != 1:
         raise RuntimeError(

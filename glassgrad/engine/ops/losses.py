@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from ... import kernels
+from ...amp.autocast_mode import autocast_args, autocast_state
 from ...kernels.fused.reference import class_weights, weighted_sum
 from .. import backend, dtypes
 from ..function import Context, Function
@@ -406,6 +407,8 @@ class CrossEntropy(Function):
 # ------------------------------------------------------------ functional forms
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Mean squared error: mean((x − y)²)."""
+    if autocast_state.enabled:
+        input, target = autocast_args("mse_loss", input, target)
     _check_tensor("mse_loss", input=input, target=target)
     check_reduction("mse_loss", reduction)
     _check_broadcast("mse_loss", input, target)
@@ -414,6 +417,8 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
 
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Mean absolute error: mean(|x − y|)."""
+    if autocast_state.enabled:
+        input, target = autocast_args("l1_loss", input, target)
     _check_tensor("l1_loss", input=input, target=target)
     check_reduction("l1_loss", reduction)
     _check_broadcast("l1_loss", input, target)
@@ -422,6 +427,8 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     """Quadratic for |x − y| < delta, linear beyond."""
+    if autocast_state.enabled:
+        input, target = autocast_args("huber_loss", input, target)
     _check_tensor("huber_loss", input=input, target=target)
     check_reduction("huber_loss", reduction)
     _check_broadcast("huber_loss", input, target)
@@ -441,6 +448,8 @@ def smooth_l1_loss(
 ) -> Tensor:
     """Quadratic ½d²/beta for |d| < beta, linear |d| − ½beta beyond (d = x − y); beta = 0 is L1.
     ``size_average`` and ``reduce`` are PyTorch's deprecated arguments, kept for their positions."""
+    if autocast_state.enabled:
+        input, target = autocast_args("smooth_l1_loss", input, target)
     _check_tensor("smooth_l1_loss", input=input, target=target)
     if size_average is not None or reduce is not None:
         raise ValueError("smooth_l1_loss: size_average and reduce are deprecated; use reduction=")
@@ -462,6 +471,8 @@ def binary_cross_entropy(
     reduction: str = "mean",
 ) -> Tensor:
     """−[y log x + (1−y) log(1−x)] for probabilities x in [0, 1]."""
+    if autocast_state.enabled:
+        input, target, weight = autocast_args("binary_cross_entropy", input, target, weight)
     _check_tensor("binary_cross_entropy", input=input, target=target)
     check_reduction("binary_cross_entropy", reduction)
     _check_same_shape("binary_cross_entropy", input, target)
@@ -482,6 +493,8 @@ def binary_cross_entropy_with_logits(
     pos_weight: Tensor | None = None,
 ) -> Tensor:
     """Sigmoid + binary cross-entropy in one stable step (never forms log σ(x) directly)."""
+    if autocast_state.enabled:
+        input, target, weight, pos_weight = autocast_args("binary_cross_entropy_with_logits", input, target, weight, pos_weight)
     op = "binary_cross_entropy_with_logits"
     _check_tensor(op, input=input, target=target)
     check_reduction(op, reduction)
@@ -498,6 +511,8 @@ def kl_div(
 ) -> Tensor:
     """KL(target ‖ exp(input)) pointwise; ``input`` holds log-probabilities.
     reduction="batchmean" divides the sum by the batch size (the true KL per sample)."""
+    if autocast_state.enabled:
+        input, target = autocast_args("kl_div", input, target)
     _check_tensor("kl_div", input=input, target=target)
     check_reduction("kl_div", reduction, (*REDUCTIONS, "batchmean"))
     _check_broadcast("kl_div", input, target, warn=False)
@@ -580,6 +595,8 @@ def cross_entropy(
     label_smoothing: float = 0.0,
 ) -> Tensor:
     """Cross-entropy of logits ``input`` (N, C, ...) against class indices or probabilities."""
+    if autocast_state.enabled:
+        input, target, weight = autocast_args("cross_entropy", input, target, weight)
     return _class_loss("cross_entropy", CrossEntropy, input, target, weight, ignore_index, reduction, label_smoothing)
 
 
@@ -591,4 +608,6 @@ def nll_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """Negative log-likelihood of log-probabilities ``input`` (N, C, ...) at class indices ``target``."""
+    if autocast_state.enabled:
+        input, weight = autocast_args("nll_loss", input, weight)
     return _class_loss("nll_loss", NegativeLogLikelihood, input, target, weight, ignore_index, reduction, 0.0)

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from ... import kernels
+from ...amp.autocast_mode import autocast_args, autocast_state
 from ..function import Context, Function
 from ..tensor import Tensor
 
@@ -315,6 +316,8 @@ def layer_norm(
     eps: float = 1e-5,
 ) -> Tensor:
     """Normalise over the trailing ``normalized_shape`` dims of each sample."""
+    if autocast_state.enabled:
+        input, weight, bias = autocast_args("layer_norm", input, weight, bias)
     op = "layer_norm"
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if not isinstance(input, Tensor) or not shape or input.shape[input.ndim - len(shape) :] != shape:
@@ -363,6 +366,8 @@ def group_norm(
     eps: float = 1e-5,
 ) -> Tensor:
     """Normalise each group of C/num_groups channels of each sample of (N, C, ...) input."""
+    if autocast_state.enabled:
+        input, weight, bias = autocast_args("group_norm", input, weight, bias)
     op = "group_norm"
     if not isinstance(input, Tensor) or input.ndim < 2:
         raise RuntimeError(f"{op}: expected input of shape (N, C, ...), got {getattr(input, 'shape', input)}")

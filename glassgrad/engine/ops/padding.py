@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ...amp.autocast_mode import autocast_args, autocast_state
 from ..backend import scatter_add
 from ..function import Context, Function
 from ..tensor import Tensor
@@ -126,6 +127,8 @@ def pad_widths(pad: Any, ndim: int) -> list[tuple[int, int]]:
 
 def pad_by_mode(input: Tensor, pad: Sequence[int], mode: str, value: Any = None) -> Tensor:
     """F.pad for mode "reflect", "replicate" or "circular" of 1-, 2- or 3-d padding of (C, *) or (N, C, *)."""
+    if autocast_state.enabled:
+        (input,) = autocast_args(f"pad_{mode}", input)
     check_input(input)
     if mode not in MODES:
         raise NotImplementedError(f"pad: unrecognised padding mode {mode!r} (expected one of {', '.join(MODES)})")

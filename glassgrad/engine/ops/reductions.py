@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ...amp.autocast_mode import autocast_args, autocast_state
 from .. import dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
@@ -306,6 +307,8 @@ def sum(
     axis: Dim = None,
 ) -> Tensor:
     """Σ over ``dim``; bool and integer inputs sum to int64, as in PyTorch."""
+    if autocast_state.enabled:
+        (input,) = autocast_args("sum", input)
     dim = _all_if_empty(dim_or_axis("sum", dim, axis))
     input = _integer_to_int64(input, dtype)
     return Sum.apply(input, dims=normalize_dims("sum", dim, input.ndim), keepdim=keepdim)
@@ -424,6 +427,8 @@ def prod(
     axis: int | None = None,
 ) -> Tensor:
     """Π over one dim (or all); bool and integer inputs multiply in int64, as in PyTorch."""
+    if autocast_state.enabled:
+        (input,) = autocast_args("prod", input)
     dim = dim_or_axis("prod", dim, axis)
     input = _integer_to_int64(input, dtype)
     return Prod.apply(input, dims=normalize_dims("prod", dim, input.ndim), keepdim=keepdim)
@@ -505,6 +510,8 @@ def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False, *, axis
 
 
 def logsumexp(input: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None) -> Tensor:
+    if autocast_state.enabled:
+        (input,) = autocast_args("logsumexp", input)
     dim = dim_or_axis("logsumexp", dim, axis)
     if dim is None:
         raise TypeError("logsumexp: missing required argument 'dim'")
@@ -514,6 +521,8 @@ def logsumexp(input: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Di
 
 def norm(input: Tensor, p: Any = "fro", dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Vector p-norm over ``dim`` (all elements by default); "fro" is p = 2."""
+    if autocast_state.enabled:
+        (input,) = autocast_args("norm", input)
     p = 2 if p in ("fro", None) else p
     if isinstance(p, str):
         raise RuntimeError(f"norm: order {p!r} is not supported (a number, inf, -inf or 'fro')")

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ...amp.autocast_mode import autocast_args, autocast_state
 from .. import backend, dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
@@ -355,6 +356,8 @@ def scatter_add(
     axis: int | None = None,
 ) -> Tensor:
     """A copy of ``input`` with ``src[i][j]`` added at ``[index[i][j]][j]`` (dim 0); repeated indices add up."""
+    if autocast_state.enabled:
+        input, src = autocast_args("scatter_add", input, src)
     dim = _dim("scatter_add", dim, axis)
     if not isinstance(src, Tensor):
         raise TypeError(f"scatter_add: argument 'src' must be a Tensor, not {type(src).__name__}")
@@ -543,6 +546,8 @@ def index_copy(
     axis: int | None = None,
 ) -> Tensor:
     """A copy of ``input`` whose slice ``index[k]`` along ``dim`` is ``source[..., k, ...]``."""
+    if autocast_state.enabled:
+        input, source = autocast_args("index_copy", input, source)
     d = normalize_dim("index_copy", _dim("index_copy", dim, axis), input.ndim)
     _check_vector_index("index_copy", index, (dtypes.int64,), RuntimeError, IndexError)
     _check_source("index_copy", input, d, index, source, IndexError)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ...amp.autocast_mode import autocast_args, autocast_state
 from ..function import Context, Function
 from ..tensor import Tensor
 from .checks import broadcast_shape
@@ -403,6 +404,8 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> 
     """Join along an existing dim; dtypes are promoted, other dims must match."""
     dim = dim_or_axis("cat", dim, axis, 0)
     tensors = tensor_sequence("cat", tensors)
+    if autocast_state.enabled:
+        (tensors,) = autocast_args("cat", tensors)
     if not tensors:
         raise ValueError("cat: expected a non-empty list of Tensors")
     tensors = [t for t in tensors if t.shape != (0,)] or tensors[:1]  # PyTorch skips legacy empties
@@ -421,6 +424,8 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -
     """Join along a new dim; all shapes must be equal."""
     dim = dim_or_axis("stack", dim, axis, 0)
     tensors = tensor_sequence("stack", tensors)
+    if autocast_state.enabled:
+        (tensors,) = autocast_args("stack", tensors)
     if not tensors:
         raise RuntimeError("stack: expected a non-empty list of tensors")
     for i, t in enumerate(tensors):

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from ... import kernels
+from ...amp.autocast_mode import autocast_args, autocast_state
 from .. import dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
@@ -92,11 +93,15 @@ def float_input(op: str, input: Tensor, dtype: Any = None) -> Tensor:
 
 
 def softmax(input: Tensor, dim: int | None = -1, dtype: Any = None, *, axis: int | None = None) -> Tensor:
+    if autocast_state.enabled:
+        (input,) = autocast_args("softmax", input)
     x = float_input("softmax", input, dtype)
     return Softmax.apply(x, dim=normalize_dim("softmax", dim_or_axis("softmax", dim, axis, -1), x.ndim))
 
 
 def log_softmax(input: Tensor, dim: int | None = -1, dtype: Any = None, *, axis: int | None = None) -> Tensor:
+    if autocast_state.enabled:
+        (input,) = autocast_args("log_softmax", input)
     x = float_input("log_softmax", input, dtype)
     return LogSoftmax.apply(x, dim=normalize_dim("log_softmax", dim_or_axis("log_softmax", dim, axis, -1), x.ndim))
 

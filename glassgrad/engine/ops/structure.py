@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ...amp.autocast_mode import autocast_args, autocast_state
 from .. import backend, dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
@@ -158,6 +159,8 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
 
 def trace(input: Tensor) -> Tensor:
     """Sum of the main diagonal of a matrix; integer inputs give int64, as in PyTorch."""
+    if autocast_state.enabled:
+        (input,) = autocast_args("trace", input)
     if input.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got a tensor with {input.ndim} dims (shape {input.shape})")
     if input.dtype == dtypes.bool_:
