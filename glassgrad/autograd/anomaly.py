@@ -24,6 +24,7 @@ from typing import Any
 
 from ..engine import autograd, observers
 from ..engine.backend import xp_of
+from ..engine.dtypes import is_floating
 from ..engine.tensor import Tensor
 
 __all__ = ["detect_anomaly", "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "set_detect_anomaly"]
@@ -86,7 +87,7 @@ _enabled = False
 
 def _non_finite(array: Any) -> str | None:
     """The string "nan" when the floating array holds a NaN, "inf" when it holds ±Inf (and no NaN), else None."""
-    if getattr(array, "dtype", None) is None or array.dtype.kind not in "fc":
+    if getattr(array, "dtype", None) is None or not (is_floating(array.dtype) or array.dtype.kind == "c"):
         return None
     xp = xp_of(array)
     if bool(xp.isfinite(array).all()):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import observers
+from .dtypes import COMPUTE_DTYPE, LOW_PRECISION
 from .grad_mode import enable_grad, no_grad
 
 
@@ -23,6 +24,8 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     """
     if grad.shape == tuple(shape):
         return grad
+    if grad.dtype in LOW_PRECISION:  # summed in float32 and rounded once, as PyTorch
+        return unbroadcast(grad.astype(COMPUTE_DTYPE), shape).astype(grad.dtype)
     extra = grad.ndim - len(shape)
     if extra > 0:
         grad = grad.sum(axis=tuple(range(extra)))

@@ -16,7 +16,7 @@ def _infer_dtype(array: np.ndarray, data: Any) -> np.dtype:
     """PyTorch's inference for Python data: floats → float32, ints → int64."""
     if isinstance(data, np.ndarray | np.generic):
         return array.dtype
-    if array.dtype.kind == "f":
+    if dtypes.is_floating(array.dtype):
         return dtypes.DEFAULT_FLOAT
     if array.dtype.kind in "iu":
         return dtypes.int64
@@ -95,7 +95,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing memory with a NumPy array (its dtype kept)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected np.ndarray, got {type(array).__name__}")
-    if array.dtype.kind not in "biufc":  # object, strings, datetimes...: PyTorch's TypeError
+    if array.dtype.kind not in "biufc" and array.dtype != dtypes.bfloat16:  # object, strings, datetimes...
         raise TypeError(
             f"from_numpy: can't convert np.ndarray of dtype {array.dtype.name} ({array.dtype.type.__name__}); "
             "the supported dtypes are float64, float32, float16, complex64, complex128, int64, int32, int16, "

@@ -112,6 +112,16 @@ def compute_dtype(dtype: np.dtype) -> np.dtype:
     return COMPUTE_DTYPE if dtype in LOW_PRECISION else dtype
 
 
+def accumulated(x: Any, method: str, **kwargs: Any) -> Any:
+    """``x.<method>(**kwargs)`` for a summing reduction or scan (sum, mean, prod, cumsum, cumprod)
+    accumulated in float32 when ``x`` is bfloat16 or float16 and rounded back once, as PyTorch's CPU
+    kernels (NumPy would accumulate in the low dtype: 10000 bfloat16 ones would sum to 256); other dtypes
+    accumulate in their own dtype."""
+    if x.dtype in LOW_PRECISION:
+        return getattr(x, method)(dtype=COMPUTE_DTYPE, **kwargs).astype(x.dtype)
+    return getattr(x, method)(dtype=x.dtype, **kwargs)
+
+
 class finfo:  # noqa: N801 - PyTorch's name
     """``gg.finfo(dtype)``: the machine limits of a floating dtype, PyTorch's fields as Python floats
     (``resolution`` = 10^-precision, ``tiny`` = ``smallest_normal``, ``dtype`` its name)."""

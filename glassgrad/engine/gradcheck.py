@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backend
+from . import backend, dtypes
 from .grad_mode import enable_grad, no_grad
 from .tensor import Tensor
 
@@ -28,7 +28,7 @@ class GradcheckError(AssertionError):
 def _float_outputs(out: Any) -> list[Tensor]:
     """The floating-point tensors among fn's outputs (indices and masks don't count)."""
     outs = list(out) if isinstance(out, tuple | list) else [out]
-    return [o for o in outs if isinstance(o, Tensor) and o.dtype.kind == "f"]
+    return [o for o in outs if isinstance(o, Tensor) and dtypes.is_floating(o.dtype)]
 
 
 def _checked_inputs(op: str, inputs: Sequence[Any] | Tensor) -> tuple[tuple[Any, ...], list[int]]:

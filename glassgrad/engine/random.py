@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backend
+from . import backend, dtypes
 
 _state: dict[str, Any] = {"seed": 0, "cpu": np.random.default_rng(0), "cuda": None}
 
@@ -61,7 +61,8 @@ def _number(op: str, name: str, value: Any) -> float:
 
 
 def _floating(op: str, dtype: Any) -> None:
-    if np.dtype(dtype).kind != "f":  # PyTorch: NotImplementedError ("normal_kernel_cpu" not implemented for 'Long')
+    # PyTorch: NotImplementedError ("normal_kernel_cpu" not implemented for 'Long')
+    if not dtypes.is_floating(np.dtype(dtype)):
         raise NotImplementedError(f"{op}: is only implemented for floating point tensors, got {np.dtype(dtype)}")
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import autograd
+from . import autograd, dtypes
 from .function import NODE_FIELDS, Context, Function, Node
 from .grad_mode import enable_grad
 from .recorded import Recorded, numpy_api
@@ -85,7 +85,8 @@ def _saved_as_recorded(node: Node, array: Any, by_id: dict[int, Any]) -> Any:
 
 
 def _is_float_array(value: Any) -> bool:
-    return hasattr(value, "dtype") and hasattr(value, "shape") and value.dtype.kind in "fc"
+    dtype = getattr(value, "dtype", None)
+    return dtype is not None and hasattr(value, "shape") and (dtypes.is_floating(dtype) or dtype.kind == "c")
 
 
 def _not_recordable(node: Node, what: str) -> None:

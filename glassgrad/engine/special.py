@@ -14,6 +14,8 @@ from typing import Any
 import numba
 import numpy as np
 
+from .dtypes import compute_dtype
+
 
 def _erf_cpu(x: float) -> float:  # pragma: no cover - compiled by numba
     return math.erf(x)
@@ -81,8 +83,8 @@ def _cpu_ufunc(name: str) -> Any:
 
 def special(name: str, xp: Any, x: Any) -> Any:
     """Elementwise ``name`` ("erf", "erfc" or "erfinv") of array ``x`` with array module ``xp``."""
-    if xp is np:
-        return _cpu_ufunc(name)(x)
+    if xp is np:  # bfloat16 and float16 computed in float32, the result rounded back
+        return _cpu_ufunc(name)(x.astype(compute_dtype(x.dtype), copy=False)).astype(x.dtype, copy=False)
     import cupyx.scipy.special
 
     return getattr(cupyx.scipy.special, name)(x)

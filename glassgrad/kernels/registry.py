@@ -14,6 +14,11 @@ supports the call:
 4. the reference, which supports every call its op accepts.
 
 So a fallback lives here, once, and never in an op.
+
+bfloat16 and float16 calls on cpu (bfloat16 on cuda) are computed in float32 here, also once:
+``run`` widens the low-precision arrays to float32, runs the variant ``pick`` chooses for float32,
+and rounds the float32 results back (writing back the arrays an in-place op updated), which is what
+PyTorch's CPU kernels do for bfloat16 and float16 (NumPy and numba have no fast bfloat16 kernels).
 """
 
 from __future__ import annotations
@@ -26,9 +31,13 @@ from typing import Any
 
 import numpy as np
 
+from ..engine import dtypes as _dtypes
 from ..engine.backend import device_of
 
 FLOAT_DTYPES = ("float32", "float64")
+# per device, the dtypes (of the first array) that ``run`` computes in float32 and rounds back
+COMPUTED_IN_FLOAT32 = {"cpu": frozenset(("bfloat16", "float16")), "cuda": frozenset(("bfloat16",))}
+_LOW_NAMES = frozenset().union(*COMPUTED_IN_FLOAT32.values())
 
 
 @dataclass(frozen=True)
@@ -231,7 +240,43 @@ def run(op: str, *args: Any, **kwargs: Any) -> Any:
     if first is None:
         raise TypeError(f"kernels.run({op!r}): needs an array argument to find the device, got {len(args)} others")
     device = "cpu" if type(first) is np.ndarray else device_of(first)
-    return _first_taker(op, device, _dtype_name(first.dtype), args, kwargs).fn(*args, **kwargs)
+    dtype = _dtype_name(first.dtype)
+    if dtype in _LOW_NAMES and dtype in COMPUTED_IN_FLOAT32[device]:
+        return _run_in_float32(op, device, first.dtype, args, kwargs)
+    return _first_taker(op, device, dtype, args, kwargs).fn(*args, **kwargs)
+
+
+def _run_in_float32(op: str, device: str, low: Any, args: tuple, kwargs: dict) -> Any:
+    """``run`` for a bfloat16/float16 call: every low-precision array (also inside a tuple or list
+    argument) widened to float32, the float32 variant run, its float32 results rounded to ``low``.
+    A result that is one of the widened inputs was updated in place (optimizer steps): it is written
+    back into the caller's array, which is returned instead."""
+    widened: dict[int, tuple[Any, Any]] = {}  # id(float32 copy) -> (copy, caller's array)
+
+    def widen(a: Any) -> Any:
+        if isinstance(a, tuple | builtins.list):
+            return type(a)(widen(x) for x in a)
+        if getattr(a, "dtype", None) in _dtypes.LOW_PRECISION and hasattr(a, "astype"):
+            wide = a.astype(_dtypes.COMPUTE_DTYPE)
+            widened[id(wide)] = (wide, a)
+            return wide
+        return a
+
+    def narrow(out: Any) -> Any:
+        if isinstance(out, tuple | builtins.list):
+            return type(out)(narrow(x) for x in out)
+        pair = widened.get(id(out))
+        if pair is not None and pair[0] is out:
+            pair[1][...] = out
+            return pair[1]
+        if getattr(out, "dtype", None) == _dtypes.COMPUTE_DTYPE and hasattr(out, "astype"):
+            return out.astype(low)
+        return out
+
+    wide_args = widen(args)
+    wide_kwargs = {k: widen(v) for k, v in kwargs.items()}
+    taker = _first_taker(op, device, _dtypes.COMPUTE_DTYPE.name, wide_args, wide_kwargs)
+    return narrow(taker.fn(*wide_args, **wide_kwargs))
 
 
 def get(op: str, device: str, dtype: Any = None) -> Variant:

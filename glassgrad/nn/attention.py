@@ -18,7 +18,7 @@ import math
 import warnings
 from typing import Any
 
-from ..engine import creation
+from ..engine import creation, dtypes
 from ..engine.ops.attention import scaled_dot_product_attention
 from ..engine.ops.shape import cat
 from ..engine.tensor import Tensor
@@ -80,7 +80,7 @@ def additive_mask(mask: Any, name: str, dtype: Any, api: str = _NAME) -> Tensor 
     if mask.dtype == bool:
         xp = mask.xp
         return Tensor(xp.where(mask.array, -xp.inf, 0.0).astype(dtype))
-    if mask.dtype.kind != "f":
+    if not dtypes.is_floating(mask.dtype):
         raise AssertionError(f"{api}: only bool and floating types of {name} are supported, got {mask.dtype}")
     return mask if mask.requires_grad or mask.dtype == dtype else mask.to(dtype)
 

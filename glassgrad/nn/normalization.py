@@ -220,7 +220,7 @@ class RMSNorm(Module):
             init.ones_(self.weight)
 
     def forward(self, input: Tensor) -> Tensor:
-        if isinstance(input, Tensor) and input.dtype.kind != "f":
+        if isinstance(input, Tensor) and not dtypes.is_floating(input.dtype):
             raise NotImplementedError(f"RMSNorm: not implemented for {input.dtype} input (floating point only)")
         with named("RMSNorm", "rms_norm"):
             return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)

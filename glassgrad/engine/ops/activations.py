@@ -28,6 +28,7 @@ from typing import Any
 from ... import kernels
 from ...amp.autocast_mode import autocast_args, autocast_state
 from ...kernels.activations.reference import KAPPA, SQRT1_2, SQRT_2_OVER_PI
+from .. import dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
 from .checks import as_float, named
@@ -347,7 +348,7 @@ def _float(op: str, x: Tensor) -> Tensor:
     """``x`` if it is a float tensor; PyTorch's activation kernels raise NotImplementedError on int and bool."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: argument 'input' must be Tensor, not {type(x).__name__}")
-    if x.dtype.kind != "f":
+    if not dtypes.is_floating(x.dtype):
         raise NotImplementedError(f"{op}: not implemented for {x.dtype} input (PyTorch's kernel takes floats only)")
     return x
 
@@ -479,7 +480,7 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: 
     dL/dx = −z ⊙ (g − Σ g·z) with z = softmin(x)."""
     from .softmax import softmax
 
-    if input.dtype.kind not in "fc" and dtype is None:
+    if not dtypes.is_floating(input.dtype) and input.dtype.kind != "c" and dtype is None:
         raise NotImplementedError(f"softmin: not implemented for {input.dtype} input")
     if dim is None:
         dim = legacy_softmax_dim("softmin", input.ndim)
@@ -493,7 +494,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: Any = 1, eps: float = 1e-12, o
 
     if out is not None:
         raise TypeError("normalize: out= is not supported (glassgrad ops return new tensors)")
-    if input.dtype.kind != "f":
+    if not dtypes.is_floating(input.dtype):
         raise RuntimeError(f"normalize: expected a floating point tensor as input, got {input.dtype}")
     with named("normalize", "norm"):
         denom = norm(input, p, dim, keepdim=True).clamp(min=as_float("normalize", "eps", eps))

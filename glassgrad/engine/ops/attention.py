@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ... import kernels
+from .. import dtypes
 from ..function import Context, Function
 from ..grad_mode import is_grad_enabled
 from ..tensor import Tensor
@@ -203,7 +204,7 @@ def scaled_dot_product_attention(
                 f"value {value.shape}"
             ) from None
         query, key, value = (t.expand(*batch, *t.shape[-2:]) for t in (query, key, value))
-    if not (query.dtype == key.dtype == value.dtype) or query.dtype.kind != "f":
+    if not (query.dtype == key.dtype == value.dtype) or not dtypes.is_floating(query.dtype):
         raise RuntimeError(f"{name}: expected one floating dtype, got {query.dtype}, {key.dtype}, {value.dtype}")
     if is_causal and attn_mask is not None:
         raise RuntimeError(f"{name}: pass either attn_mask or is_causal, not both (as in PyTorch)")

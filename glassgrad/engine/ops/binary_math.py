@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
 from .checks import promote
@@ -125,7 +126,7 @@ def _tensors(op: str, input: Any, other: Any) -> None:
 def _floats(op: str, input: Any, other: Any) -> tuple[Tensor, Tensor]:
     _tensors(op, input, other)
     x, y = promote(op, input, other)
-    if x.dtype.kind != "f":
+    if not dtypes.is_floating(x.dtype):
         raise NotImplementedError(f"{op}: not implemented for {x.dtype} tensors (needs floating point)")
     return x, y
 

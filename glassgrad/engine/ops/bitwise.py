@@ -61,7 +61,7 @@ def _integers(op: str, *operands: Any) -> tuple[Any, ...]:
     if not any(isinstance(o, Tensor) for o in operands):
         raise TypeError(f"{op}: expected at least one tensor")
     dtype = dtypes.result_type(*operands)
-    if dtype.kind == "f":
+    if dtypes.is_floating(dtype):
         raise NotImplementedError(f"{op}: not implemented for {dtype} tensors (needs integer or bool)")
     return promote(op, *operands)
 

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+from .. import dtypes
 from ..tensor import Tensor
 from . import operands
 
@@ -58,12 +59,12 @@ def promote(op: str, *values: Any, to_float: bool = False) -> tuple[Any, ...]:
         first, second = values
         if type(first) is Tensor and type(second) is Tensor:  # the hot case: a ∘ b
             a, b = first.array, second.array
-            if a.dtype == b.dtype and a.shape == b.shape and (not to_float or a.dtype.kind == "f"):
+            if a.dtype == b.dtype and a.shape == b.shape and (not to_float or a.dtype in dtypes.FLOATING):
                 return values  # nothing to broadcast or promote (devices are checked by Function.apply)
         elif type(first) is Tensor and type(second) in (int, float) or type(first) in (int, float):
             # a floating tensor and a Python number: the number is "weak", the tensor's dtype is the result's
             tensor = first if type(first) is Tensor else second
-            if type(tensor) is Tensor and tensor.array.dtype.kind == "f":
+            if type(tensor) is Tensor and tensor.array.dtype in dtypes.FLOATING:
                 return values
     refuse_text(op, *values)
     first, differ = None, False

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
 from .checks import check_broadcast, promote
@@ -82,7 +83,7 @@ class SignedInf(Function):
 
     @staticmethod
     def forward(ctx: Context, x: Any, positive: bool) -> Any:
-        if x.dtype.kind != "f":
+        if not dtypes.is_floating(x.dtype):
             return ctx.xp.zeros(x.shape, dtype=bool)
         return ctx.xp.isinf(x) & ((x > 0) if positive else (x < 0))
 
@@ -97,13 +98,13 @@ class IsClose(Function):
     def forward(ctx: Context, x: Any, y: Any, rtol: float, atol: float, equal_nan: bool) -> Any:
         xp = ctx.xp
         close = x == y
-        if equal_nan and x.dtype.kind == "f":
+        if equal_nan and dtypes.is_floating(x.dtype):
             close |= xp.isnan(x) & xp.isnan(y)
         if rtol == 0 and atol == 0:
             return close
         if x.dtype == bool:  # bools count as 0/1 in the default float dtype, as in PyTorch
             x, y = x.astype(np.float32), y.astype(np.float32)
-        work = x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
+        work = x.dtype if dtypes.is_floating(x.dtype) else np.dtype(np.float32)
         with np.errstate(invalid="ignore", over="ignore"):
             allowed = (atol + xp.abs(rtol * y)).astype(work, copy=False)
             actual = xp.abs(x - y).astype(work, copy=False)

@@ -80,7 +80,7 @@ class CumSum(Function):
     @staticmethod
     def forward(ctx: Context, x: Any, dim: int) -> Any:
         ctx.dim = dim
-        return ctx.xp.cumsum(x, axis=dim, dtype=x.dtype)  # NumPy would widen int32
+        return dtypes.accumulated(x, "cumsum", axis=dim)  # in x's dtype: NumPy would widen int32
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
@@ -100,7 +100,7 @@ class CumProd(Function):
     def forward(ctx: Context, x: Any, dim: int) -> Any:
         ctx.save_for_backward(x)
         ctx.dim = dim
-        return ctx.xp.cumprod(x, axis=dim, dtype=x.dtype)
+        return dtypes.accumulated(x, "cumprod", axis=dim)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
@@ -168,7 +168,7 @@ class CumExtremeIndices(Function):
             while d < n:
                 left_v, left_i, right_v = v[..., :-d], i[..., :-d], v[..., d:]
                 right = right_v >= left_v if sign > 0 else right_v <= left_v
-                if v.dtype.kind == "f":
+                if dtypes.is_floating(v.dtype):
                     right = xp.isnan(right_v) | (~xp.isnan(left_v) & right)
                 v = xp.concatenate([v[..., :d], xp.where(right, right_v, left_v)], axis=-1)
                 i = xp.concatenate([i[..., :d], xp.where(right, i[..., d:], left_i)], axis=-1)

@@ -74,7 +74,8 @@ class Einsum(Function):
     def forward(ctx: Context, *arrays: Any, terms: tuple[str, ...], output: str, sizes: dict[str, int]) -> Any:
         ctx.save_for_backward(*arrays)  # the inputs themselves: a recorded backward knows them
         ctx.terms, ctx.output, ctx.sizes = terms, output, sizes
-        return ctx.xp.einsum(",".join(terms) + "->" + output, *_broadcast(ctx, arrays), optimize=len(arrays) > 1)
+        z = ctx.xp.einsum(",".join(terms) + "->" + output, *_broadcast(ctx, arrays), optimize=len(arrays) > 1)
+        return z.astype(arrays[0].dtype, copy=False)  # NumPy's bfloat16 products come back float32
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, ...]:

@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import dtypes
 from ..backend import scatter_add
 from ..function import Context, Function
 from ..tensor import Tensor
@@ -267,8 +268,7 @@ def interpolate(
     if mode == "area":
         return _area(input, sizes)
     nearest = mode.startswith("nearest")
-    kind = input.dtype.kind
-    if not (kind == "f" or (nearest and str(input.dtype) == "uint8")):
+    if not (dtypes.is_floating(input.dtype) or (nearest and str(input.dtype) == "uint8")):
         raise NotImplementedError(
             f"{op}: mode {mode!r} is not implemented for {input.dtype} input (floats"
             + (", and uint8 for the nearest modes)" if nearest else ")")
@@ -346,7 +346,7 @@ def _area(input: Tensor, sizes: list[int]) -> Tensor:
     """mode="area": adaptive average pooling to ``sizes``, z[o] = mean of x over o's window;
     dL/dx[i] = Σ over the windows holding i of g[o] / (window length)."""
     op = "interpolate"
-    if input.dtype.kind != "f":
+    if not dtypes.is_floating(input.dtype):
         raise NotImplementedError(f"{op}: mode 'area' is not implemented for {input.dtype} input (floats only)")
     if any(n == 0 for n in input.shape[2:]):
         raise RuntimeError(

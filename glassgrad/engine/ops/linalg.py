@@ -13,7 +13,7 @@ import numpy as np
 
 from ... import kernels
 from ...amp.autocast_mode import autocast_args, autocast_state
-from .. import backend
+from .. import backend, dtypes
 from ..function import Context, Function
 from ..recorded import Recorded
 from ..tensor import Tensor
@@ -98,7 +98,7 @@ class Linear(Function):
         need_x, need_w, need_b = ctx.needs_input_grad
         grad_x = kernels.run("matmul", g, weight).reshape(x.shape) if need_x else None
         grad_w = kernels.run("matmul", g.T, x.reshape(-1, x.shape[-1])) if need_w else None
-        return grad_x, grad_w, g.sum(axis=0) if need_b else None
+        return grad_x, grad_w, dtypes.accumulated(g, "sum", axis=0) if need_b else None
 
     @staticmethod
     def decomposition(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:

@@ -37,6 +37,7 @@ import numpy as np
 
 from ... import kernels
 from ...amp.autocast_mode import autocast_args, autocast_state
+from .. import dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
 
@@ -60,7 +61,7 @@ def same_float_dtype(op: str, **tensors: Tensor | None) -> None:
     floating-point-only kernels do), naming ``op`` and the dtype."""
     same_dtype(op, **tensors)
     dtype = next(t for t in tensors.values() if t is not None).dtype
-    if dtype.kind != "f":
+    if not dtypes.is_floating(dtype):
         raise NotImplementedError(f"{op}: not implemented for {dtype} tensors (floating point only)")
 
 
@@ -353,7 +354,7 @@ def rms_norm(
             f"{list(getattr(weight, 'shape', ()))} and normalized_shape = {list(shape)}"
         )
     for name, t in (("input", input), ("weight", weight)):
-        if t is not None and t.dtype.kind != "f":
+        if t is not None and not dtypes.is_floating(t.dtype):
             raise NotImplementedError(f"{op}: not implemented for {name} of dtype {t.dtype} (floating point only)")
     return RMSNorm.apply(input, weight, normalized_ndim=len(shape), eps=eps)
 

@@ -32,11 +32,11 @@ def promote(op: str, *operands: Any, to_float: bool = False) -> tuple[Any, ...]:
     division, exp, mean...).
     """
     if len(operands) == 1 and isinstance(operands[0], Tensor):  # the hot case of unary math: nothing to unify
-        if not to_float or operands[0].array.dtype.kind == "f":
+        if not to_float or operands[0].array.dtype in dtypes.FLOATING:
             return operands
     tensors = [o for o in operands if isinstance(o, Tensor)]
     if len(tensors) == len(operands) and all(t.dtype == tensors[0].dtype for t in tensors):
-        if not to_float or tensors[0].dtype.kind == "f":
+        if not to_float or tensors[0].dtype in dtypes.FLOATING:
             return operands  # the common case: tensors of one dtype (devices are checked by Function.apply)
     device = common_device(op, tensors)
     operands = tuple(o if isinstance(o, Tensor | int | float | bool) else as_tensor_like(o, device) for o in operands)

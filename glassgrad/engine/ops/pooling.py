@@ -83,7 +83,7 @@ class SeparablePool2d(Function):
     @staticmethod
     def forward(ctx: Context, x: Any, *, rows: Any, cols: Any) -> Any:
         ctx.rows, ctx.cols = rows, cols
-        return rows @ x @ cols.T
+        return (rows @ x @ cols.T).astype(x.dtype, copy=False)  # NumPy's bfloat16 @ gives float32
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:

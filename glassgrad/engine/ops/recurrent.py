@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ... import kernels
-from .. import backend
+from .. import backend, dtypes
 from ..function import Context, Function
 from ..tensor import Tensor
 from .linalg import matmul
@@ -284,8 +284,8 @@ def _check_layer(
     for label, t in named:
         if not isinstance(t, Tensor):
             raise TypeError(f"{name}: {label} must be a Tensor, got {type(t).__name__}")
-    dtypes = {t.dtype for _, t in named}
-    if len(dtypes) != 1 or x.dtype.kind != "f":
+    found = {t.dtype for _, t in named}
+    if len(found) != 1 or not dtypes.is_floating(x.dtype):
         raise RuntimeError(
             f"{name}: expected one floating dtype, got " + ", ".join(f"{label} {t.dtype}" for label, t in named)
         )

@@ -51,7 +51,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx: Context, x: Any, dims: tuple[int, ...], keepdim: bool) -> Any:
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
-        return x.sum(axis=dims, keepdims=keepdim)
+        return dtypes.accumulated(x, "sum", axis=dims, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
@@ -66,7 +66,7 @@ class Mean(Function):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         ctx.count = int(np.prod([x.shape[d] for d in dims]))
         with np.errstate(invalid="ignore", divide="ignore"):
-            return x.mean(axis=dims, keepdims=keepdim)
+            return dtypes.accumulated(x, "mean", axis=dims, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
@@ -87,8 +87,9 @@ class Var(Function):
         xp = ctx.xp
         n = int(np.prod([x.shape[d] for d in dims]))
         with np.errstate(invalid="ignore", divide="ignore"):
-            centered = x - x.mean(axis=dims, keepdims=True)
-            z = (centered * centered).sum(axis=dims, keepdims=True) / x.dtype.type(builtins.max(n - correction, 0))
+            centered = x - dtypes.accumulated(x, "mean", axis=dims, keepdims=True)
+            squares = dtypes.accumulated(centered * centered, "sum", axis=dims, keepdims=True)
+            z = squares / x.dtype.type(builtins.max(n - correction, 0))
             if root:
                 z = xp.sqrt(z)
         ctx.save_for_backward(centered, z if root else None)
@@ -132,7 +133,7 @@ class Prod(Function):
     def forward(ctx: Context, x: Any, dims: tuple[int, ...], keepdim: bool) -> Any:
         ctx.save_for_backward(x)
         ctx.dims, ctx.keepdim = dims, keepdim
-        return x.prod(axis=dims, keepdims=keepdim)
+        return dtypes.accumulated(x, "prod", axis=dims, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
@@ -178,7 +179,7 @@ class LogSumExp(Function):
         xp = ctx.xp
         m = x.max(axis=dims, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
-        z = m + xp.log(xp.exp(x - m).sum(axis=dims, keepdims=True))
+        z = m + xp.log(dtypes.accumulated(xp.exp(x - m), "sum", axis=dims, keepdims=True))
         out = xp.asarray(z if keepdim else z.reshape([n for i, n in enumerate(x.shape) if i not in dims]))
         ctx.save_for_backward(x, out)  # the output itself, so that a recorded backward differentiates through z
         ctx.dims, ctx.keepdim = dims, keepdim
@@ -210,10 +211,10 @@ class Norm(Function):
         elif p == 0:
             z = (a != 0).sum(axis=dims, keepdims=True).astype(x.dtype)
         elif p == 2:
-            z = xp.sqrt((x * x).sum(axis=dims, keepdims=True))
+            z = xp.sqrt(dtypes.accumulated(x * x, "sum", axis=dims, keepdims=True))
         else:
             with np.errstate(divide="ignore"):
-                z = (a**p).sum(axis=dims, keepdims=True) ** (1 / p)
+                z = dtypes.accumulated(a**p, "sum", axis=dims, keepdims=True) ** (1 / p)
         out = xp.asarray(z if keepdim else z.reshape([n for i, n in enumerate(x.shape) if i not in dims]))
         ctx.save_for_backward(x, out)  # the output itself, so that a recorded backward differentiates through z
         ctx.p, ctx.dims, ctx.keepdim = p, dims, keepdim

@@ -24,7 +24,7 @@ class Rounding(Function):
 
     @staticmethod
     def forward(ctx: Context, x: Any, name: str) -> Any:
-        if x.dtype.kind != "f":
+        if not dtypes.is_floating(x.dtype):
             return x.copy()  # integers are already whole
         return getattr(ctx.xp, name)(x)
 
@@ -64,7 +64,7 @@ class Frac(Function):
 def _check(op: str, input: Any, ints: bool = True) -> None:
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: argument 'input' must be a Tensor, got {type(input).__name__}")
-    if input.dtype == dtypes.bool_ or (not ints and input.dtype.kind != "f"):
+    if input.dtype == dtypes.bool_ or (not ints and not dtypes.is_floating(input.dtype)):
         raise NotImplementedError(f"{op}: not implemented for {input.dtype} tensors")
 
 

@@ -100,7 +100,7 @@ class NanToNum(Function):
     @staticmethod
     def forward(ctx: Context, x: Any, nan: float, posinf: float | None, neginf: float | None) -> Any:
         xp = ctx.xp
-        if x.dtype.kind != "f":
+        if not dtypes.is_floating(x.dtype):
             return x.copy()  # integers and bools have nothing to replace
         big = np.finfo(x.dtype)
         posinf = big.max if posinf is None else posinf

@@ -30,7 +30,7 @@ from .reductions import ValuesIndices
 
 def _reversed_order(xp: Any, x: Any) -> Any:
     """A key whose ascending order is x's descending order (ties stay ties, nothing overflows)."""
-    if x.dtype.kind == "f":
+    if dtypes.is_floating(x.dtype):
         return -x  # NaN stays NaN (moved to the front afterwards)
     return ~x  # integers: ~x = -x - 1 reverses the order without overflow; bool: not
 
@@ -50,7 +50,7 @@ class SortIndices(Function):
         if not descending:
             return xp.argsort(x, axis=dim, kind="stable")  # NumPy's order already puts NaN last
         index = xp.argsort(_reversed_order(xp, x), axis=dim, kind="stable")
-        if x.dtype.kind == "f":  # a second stable pass moves the NaNs (last after negation) to the front
+        if dtypes.is_floating(x.dtype):  # a second stable pass moves the NaNs (last after negation) to the front
             not_nan = (~xp.isnan(xp.take_along_axis(x, index, axis=dim))).astype(np.int8)
             index = xp.take_along_axis(index, xp.argsort(not_nan, axis=dim, kind="stable"), axis=dim)
         return index
@@ -69,7 +69,7 @@ class MedianIndex(Function):
         n = x.shape[dim]
         order = SortIndices.forward(ctx, x, dim, False)
         position = xp.full(x.shape[:dim] + (1,) + x.shape[dim + 1 :], (n - 1) // 2, dtype=np.int64)
-        if x.dtype.kind == "f":  # NaNs sort last: the first of them sits at n - (number of NaNs)
+        if dtypes.is_floating(x.dtype):  # NaNs sort last: the first of them sits at n - (number of NaNs)
             nans = xp.isnan(x).sum(axis=dim, keepdims=True)
             position = xp.where(nans > 0, n - nans, position)
         return xp.take_along_axis(order, position, axis=dim)
@@ -86,11 +86,11 @@ class Median(Function):
         flat = x.reshape(-1)
         if flat.size == 0:
             z = xp.asarray(np.nan, dtype=x.dtype)
-        elif x.dtype.kind == "f" and bool(xp.isnan(flat).any()):
+        elif dtypes.is_floating(x.dtype) and bool(xp.isnan(flat).any()):
             z = xp.asarray(np.nan, dtype=x.dtype)
         else:
             z = xp.sort(flat)[(flat.size - 1) // 2]
-        if x.dtype.kind == "f":
+        if dtypes.is_floating(x.dtype):
             ctx.save_for_backward(xp.isnan(x) if bool(xp.isnan(z)) else x == z)
         return z
 
