@@ -8,7 +8,7 @@ from typing import Any
 
 from ..engine import creation, dtypes
 from ..engine.ops.checks import named
-from ..engine.ops.normalization import same_float_dtype
+from ..engine.ops.normalization import norm_dtypes
 from ..engine.tensor import Tensor
 from . import functional as F
 from . import init
@@ -86,9 +86,9 @@ class _BatchNorm(Module):
             raise RuntimeError(
                 f"{name}: expected {self.num_features} channels (dim 1), got input of shape {input.shape}"
             )
-        same_float_dtype(
+        norm_dtypes(
             name,
-            input=input,
+            input,
             weight=self.weight,
             bias=self.bias,
             running_mean=self.running_mean,
@@ -152,7 +152,7 @@ class LayerNorm(Module):
         _affine_parameters(self, elementwise_affine, bias, shape, device, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
-        same_float_dtype("LayerNorm", input=input, weight=self.weight, bias=self.bias)
+        norm_dtypes("LayerNorm", input, weight=self.weight, bias=self.bias)
         with named("LayerNorm", "layer_norm"):
             return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
@@ -185,7 +185,7 @@ class GroupNorm(Module):
         _affine_parameters(self, affine, bias, (num_channels,), device, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
-        same_float_dtype("GroupNorm", input=input, weight=self.weight, bias=self.bias)
+        norm_dtypes("GroupNorm", input, weight=self.weight, bias=self.bias)
         with named("GroupNorm", "group_norm"):
             return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ... import kernels
+from ...amp.autocast_mode import autocast_args, autocast_state
 from .. import dtypes
 from ..function import Context, Function
 from ..grad_mode import is_grad_enabled
@@ -175,6 +176,8 @@ def scaled_dot_product_attention(
     engine's generator (``gg.manual_seed``); that path forms the (…, Lq, Lk) weights in engine ops,
     while ``dropout_p`` = 0 runs the fused kernels.
     """
+    if autocast_state.enabled:
+        query, key, value, attn_mask = autocast_args("scaled_dot_product_attention", query, key, value, attn_mask)
     name = "scaled_dot_product_attention"
     dropout_p = as_float(name, "dropout_p", dropout_p)
     scale = None if scale is None else as_float(name, "scale", scale)

@@ -65,6 +65,17 @@ def same_float_dtype(op: str, **tensors: Tensor | None) -> None:
         raise NotImplementedError(f"{op}: not implemented for {dtype} tensors (floating point only)")
 
 
+def norm_dtypes(op: str, input: Tensor, **params: Tensor | None) -> bool:
+    """``same_float_dtype`` for a norm, which also takes a bfloat16/float16 input with float32 parameters
+    and statistics (what a float32 layer receives under autocast): PyTorch's mixed-type norms, which
+    normalise in float32 and return the input's dtype. True for such a mixed call."""
+    given = [t for t in params.values() if t is not None]
+    if input.dtype in dtypes.LOW_PRECISION and given and all(t.dtype == dtypes.float32 for t in given):
+        return True
+    same_float_dtype(op, input=input, **params)
+    return False
+
+
 def _affine_grads(grad: Any, x_hat: Any, weight: Any, bias: Any, axes: tuple[int, ...], shape: Any) -> tuple[Any, Any]:
     """(dL/dγ, dL/dβ) = (Σ g ⊙ x̂, Σ g) over ``axes``, reshaped to the parameters' ``shape``."""
     grad_weight = None if weight is None else (grad * x_hat).sum(axis=axes).reshape(shape)
@@ -292,7 +303,9 @@ def batch_norm(
         raise RuntimeError(f"{op}: running_mean and running_var must both be given or both be None")
     if not training and running_mean is None:
         raise RuntimeError(f"{op}: evaluation (training=False) needs running_mean and running_var")
-    same_float_dtype(op, input=input, weight=weight, bias=bias, running_mean=running_mean, running_var=running_var)
+    stats = {"running_mean": running_mean, "running_var": running_var}
+    if norm_dtypes(op, input, weight=weight, bias=bias, **stats):
+        return batch_norm(input.float(), running_mean, running_var, weight, bias, training, momentum, eps).to(input.dtype)
     x, w, b = input, weight, bias
     if not training:
         return BatchNorm.apply(x, w, b, running_mean.array, running_var.array, eps=eps, batch_stats=False)
@@ -327,7 +340,8 @@ def layer_norm(
         )
     _check_vector(op, "weight", weight, shape)
     _check_vector(op, "bias", bias, shape)
-    same_float_dtype(op, input=input, weight=weight, bias=bias)
+    if norm_dtypes(op, input, weight=weight, bias=bias):
+        return layer_norm(input.float(), shape, weight, bias, eps).to(input.dtype)
     return LayerNorm.apply(input, weight, bias, normalized_ndim=len(shape), eps=eps)
 
 
@@ -379,5 +393,6 @@ def group_norm(
     _check_vector(op, "bias", bias, (channels,))
     if math.prod(input.shape) == 0:
         raise RuntimeError(f"{op}: input of shape {input.shape} is empty")
-    same_float_dtype(op, input=input, weight=weight, bias=bias)
+    if norm_dtypes(op, input, weight=weight, bias=bias):
+        return group_norm(input.float(), num_groups, weight, bias, eps).to(input.dtype)
     return GroupNorm.apply(input, weight, bias, num_groups=num_groups, eps=eps)
