@@ -30,6 +30,8 @@ NCCL_DTYPES = {
     "float32": nccl.NCCL_FLOAT32,
     "float64": nccl.NCCL_FLOAT64,
 }
+if hasattr(nccl, "NCCL_BFLOAT16"):  # CuPy built against NCCL >= 2.10
+    NCCL_DTYPES["bfloat16"] = nccl.NCCL_BFLOAT16
 NCCL_OPS = {
     ReduceOp.SUM: nccl.NCCL_SUM,
     ReduceOp.AVG: nccl.NCCL_SUM,

@@ -4,13 +4,15 @@
 With N ranks, each computing the gradient g_r of its own loss (the mean over its part of the global
 batch), the global gradient of the mean over the whole batch is (1/N) Σ_r g_r: ReduceOp.AVG.
 
-- Buckets (``assign_buckets``): the parameters in reverse order (backward produces the last layers'
-  gradients first), cut into buckets of about ``bucket_cap_mb`` (the first one at most 1 MiB, so
-  communication starts early), one dtype per bucket, as PyTorch's ``compute_bucket_assignment_by_size``.
+- Buckets (``assign_buckets``): the parameters cut in order into buckets of about ``bucket_cap_mb``
+  (the first one 1 MiB), one dtype per bucket, as PyTorch's ``_compute_bucket_assignment_by_size``,
+  then taken in reverse order: backward produces the last layers' gradients first.
 - A parameter's post-accumulate-grad hook marks it ready; when its bucket is complete, the bucket's
   gradients are copied into one flat array and its all-reduce starts (async). Buckets start in index
   order on every rank (a bucket that completes early waits for the ones before it), so all ranks issue
   the same collectives in the same order.
+- While backward goes on, each hook tests the oldest bucket in flight (``_progress``), which is what
+  moves an MPI non-blocking collective along.
 - The end of the reduction: the hook that starts the last bucket waits for every bucket and writes the
   averaged gradients back into ``.grad``; when ``backward()`` returns, the gradients are synchronized.
 - Parameters that get no gradient (``find_unused_parameters=True``): the forward output's graph is walked
@@ -36,14 +38,15 @@ FIRST_BUCKET_BYTES = MIB  # torch.distributed._DEFAULT_FIRST_BUCKET_BYTES
 
 
 def assign_buckets(params: Sequence[Tensor], bucket_cap_mb: float) -> list[list[int]]:
-    """Indices into ``params`` per bucket: the parameters in reverse order, one dtype per bucket; a
-    bucket closes once it holds at least its limit of bytes (1 MiB for the first, then bucket_cap_mb)."""
+    """Indices into ``params`` per bucket, PyTorch's assignment: walking the parameters in order, one
+    open bucket per dtype and device closes once it holds at least its limit of bytes (1 MiB for the
+    first, then bucket_cap_mb); the buckets, sorted by their first parameter, are then reversed, since
+    backward produces the last parameters' gradients first."""
     cap = int(bucket_cap_mb * MIB)
-    limits = [min(FIRST_BUCKET_BYTES, cap), cap]
+    limits = [FIRST_BUCKET_BYTES, cap] if FIRST_BUCKET_BYTES < cap else [cap]
     open_buckets: dict[tuple[str, str], tuple[list[int], int, int]] = {}  # (dtype, device) -> indices, bytes, limit
     closed: list[list[int]] = []
-    for i in reversed(range(len(params))):
-        p = params[i]
+    for i, p in enumerate(params):
         key = (str(p.dtype), p.device)
         indices, size, which = open_buckets.get(key, ([], 0, 0))
         indices.append(i)
@@ -54,7 +57,7 @@ def assign_buckets(params: Sequence[Tensor], bucket_cap_mb: float) -> list[list[
         else:
             open_buckets[key] = (indices, size, which)
     closed += [indices for indices, _, _ in open_buckets.values() if indices]
-    return sorted(closed, key=lambda b: -b[0])  # by their first (= last-in-order) parameter, as built
+    return sorted(closed, key=lambda bucket: bucket[0], reverse=True)
 
 
 class Reducer:
@@ -121,6 +124,16 @@ class Reducer:
             self.next_bucket += 1
         if self.next_bucket == len(self.buckets):
             self._finish()
+        elif self.works:
+            self._progress()
+
+    def _progress(self) -> None:
+        """Let the buckets in flight advance while backward goes on: MPI moves a non-blocking collective
+        along only inside MPI calls (unless MPICH runs its progress thread, MPIR_CVAR_ASYNC_PROGRESS=1),
+        so each hook tests the oldest unfinished one."""
+        for _, _, work in self.works:
+            if not work.is_completed():
+                return
 
     def _launch(self, b: int) -> None:
         """Copy bucket b's gradients (zeros for a parameter without one) into one flat array; start its average."""
