@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"{err.prog}: {' '.join(str(err).split())}", file=sys.stderr)
         raise SystemExit(2) from None
+    args.argv = argv  # the command line, for a command that starts itself again (train --nproc N)
     try:
         return int(args.run(args) or 0)
     except UsageError as err:

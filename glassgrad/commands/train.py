@@ -14,6 +14,14 @@ it (exit 130); a second Ctrl-C aborts at once.
 max over the epoch's steps) and the mean and std of each layer's output to metrics.csv/metrics.json,
 and draws gradient_flow.png (each layer's gradient norm per epoch, log scale) to show vanishing or
 exploding gradients.
+
+``--nproc N`` trains data-parallel on N processes: it starts itself again as ``mpiexec -n N python -m
+glassgrad train ...`` (``mpiexec -n N python -m glassgrad train RECIPE`` does the same directly; on
+several machines, give mpiexec a host file). --batch-size stays the global batch, each rank taking
+1/N of it, so N ranks take the steps of one process on the same batches; ``--nproc 1`` is that one
+process (no MPI), and a ``--nproc`` checkpoint resumes on any number of ranks. Rank 0 alone prints,
+evaluates and writes; a Ctrl-C stops every rank at the end of the epoch. Needs mpi4py and an MPI:
+pip install -e '.[dist]'.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import shlex
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -29,8 +38,9 @@ from typing import Any
 
 from ..cli import PROG, UsageError, require_cuda
 from ..engine.random import manual_seed
+from ..training import distributed
 from ..training.checkpoint import CHECKPOINT_NAME, read_meta
-from ..training.config import CELLS, OPTIMIZERS, TOKENIZERS, TrainConfig
+from ..training.config import CELLS, OPTIMIZERS, PRECISIONS, TOKENIZERS, TrainConfig
 from ..training.watch import WATCH_CHOICES, parse_watch
 
 CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(TrainConfig))
@@ -98,7 +108,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=TOKENIZERS,
         help="text recipes: characters, bytes or byte-level BPE (default: the recipe's)",
     )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="fp32 (default); bf16: the forward under autocast to bfloat16 (matmuls and convolutions in bfloat16, "
+        "losses in float32, weights kept in float32); fp16: autocast to float16 with a GradScaler",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar: one line per epoch (for logs)")
+    parser.add_argument(
+        "--nproc",
+        type=positive_int,
+        metavar="N",
+        help="data-parallel training on N processes through mpiexec (--batch-size is the global batch, split "
+        "evenly over them; rank 0 writes); 1: one process with the same data order; needs pip install -e '.[dist]'",
+    )
     parser.add_argument(
         "--watch",
         type=parse_watch,
@@ -159,6 +182,18 @@ def _changes(name: str, old: TrainConfig, new: TrainConfig, scheduled: bool) -> 
             f"(another number of steps and data order than the original run){schedule}"
         )
     return lines
+
+
+def _run_ranks(command: list[str]) -> int:
+    """Run ``command`` (mpiexec and its ranks) to its end and return its exit status. A Ctrl-C reaches
+    mpiexec too, which passes it on to every rank: this process keeps waiting for them."""
+    print(f"{PROG} train: {shlex.join(command)}", flush=True)
+    ranks = subprocess.Popen(command)
+    while True:
+        try:
+            return ranks.wait()
+        except KeyboardInterrupt:
+            continue
 
 
 def run(args: argparse.Namespace) -> int:
@@ -249,14 +284,35 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
 
+    launched = distributed.launched_world_size()
+    data_parallel = args.nproc is not None or launched > 1 or (saved is not None and saved["data_parallel"])
+    if data_parallel:
+        try:
+            distributed.shard_batch_size(config.batch_size, args.nproc or launched)
+        except ValueError as err:
+            raise UsageError(str(err), prog) from None
+    if args.nproc is not None and args.nproc > 1 and launched == 1:
+        try:
+            return _run_ranks(distributed.launch_command(args.nproc, args.argv))
+        except (ValueError, ImportError) as err:
+            raise UsageError(str(err), prog) from None
+    try:
+        world = distributed.start(data_parallel, args.nproc, config.device)
+    except (ValueError, ImportError) as err:
+        raise UsageError(str(err), prog) from None
+
     manual_seed(config.seed)
     started = time.perf_counter()
     try:
-        task = recipe.build(config)
+        task = distributed.distribute(recipe.build(config), world, recipe.name, config.seed)
     except (ValueError, OSError) as err:
         raise UsageError(f"{err} (--debug shows where)", prog) from None
-    meta = {"recipe": recipe.name, "config": dataclasses.asdict(config)}
-    trainer = Trainer(task, config, out, title=recipe.name, progress=not args.no_progress, meta=meta, watch=args.watch)
+    if getattr(task, "precision", "fp32") != config.precision:
+        raise UsageError(f"--precision {config.precision}: recipe {recipe.name} trains in fp32 only", prog)
+    meta = distributed.record(world, {"recipe": recipe.name, "config": dataclasses.asdict(config)})
+    trainer = Trainer(
+        task, config, out, title=recipe.name, progress=not args.no_progress, meta=meta, watch=args.watch, world=world
+    )
     notes: list[str] = []
     if saved is not None:
         try:
@@ -277,7 +333,9 @@ def run(args: argparse.Namespace) -> int:
             notes += _changes(recipe.name, base, config, bool(getattr(task, "schedulers", dict)()))
         if config.lr != base.lr or saved["config"] is None:
             _set_lr(task, config.lr)
-    elif args.overwrite:
+        if saved["data_parallel"] and args.nproc is None and launched == 1:
+            notes.append(f"{checkpoint} was written by a --nproc run: its data order continues on this one process")
+    elif args.overwrite and world.main:
         pictures = [out / "metrics.png", out / "gradient_flow.png", *out.glob("samples_epoch_*.*")]
         for path in [out / name for name in RUN_FILES] + pictures:
             path.unlink(missing_ok=True)
@@ -289,26 +347,34 @@ def run(args: argparse.Namespace) -> int:
         + (f" (resuming after epoch {saved['epoch']})" if saved is not None else ""),
         flush=True,
     )
+    if world.data_parallel:
+        print(f"data parallel: {world.size} rank(s), {config.batch_size // world.size} samples each per step")
     for note in notes:
         print(f"note: {note}", flush=True)
-    summary = trainer.fit(resume=saved is not None)
+    try:
+        summary = trainer.fit(resume=saved is not None)
+    except KeyboardInterrupt:
+        if world.collective:  # the other ranks would wait for this one in their next collective
+            distributed.abort(130)
+        raise
     if summary.stopped:
-        resume = f"{PROG} train {recipe.name} --out {shlex.quote(str(out))} --resume" + (
+        nproc = f" --nproc {world.size}" if world.data_parallel else ""
+        resume = f"{PROG} train {recipe.name} --out {shlex.quote(str(out))} --resume{nproc}" + (
             " --no-progress" if args.no_progress else ""
         )
         cut = f"epoch {summary.discarded} was cut short and discarded; " if summary.discarded else ""
-        if summary.saved_epoch:
-            print(
-                f"interrupted: {cut}{checkpoint} holds epochs 1-{summary.saved_epoch} of {config.epochs}; "
-                f"resume with: {resume}",
-                file=sys.stderr,
-            )
-        else:
-            print(f"interrupted: {cut}no epoch was completed, nothing saved", file=sys.stderr)
+        saved_text = (
+            f"{checkpoint} holds epochs 1-{summary.saved_epoch} of {config.epochs}; resume with: {resume}"
+            if summary.saved_epoch
+            else "no epoch was completed, nothing saved"
+        )
+        if world.main:
+            print(f"interrupted: {cut}{saved_text}", file=sys.stderr)
         return 130
     print("\n".join(summary.lines()))
-    if recipe.report is not None:
-        print("\n".join(recipe.report(task)))
+    if recipe.report is not None and world.main:
+        with distributed.unwrapped(task):
+            print("\n".join(recipe.report(task)))
     flow = ", gradient_flow.png" if "grads" in args.watch else ""
     print(
         f"total {time.perf_counter() - started:.1f} s; metrics.csv, metrics.json, metrics.png{flow}, "

@@ -57,6 +57,8 @@ def checkpoint_state(task: Task, epoch: int, meta: dict[str, Any] | None = None)
     }
     if meta is not None:
         state["meta"] = {"recipe": meta.get("recipe"), "config": json.dumps(meta.get("config"))}
+        if meta.get("data_parallel"):  # the data sharded as for N ranks (training/distributed.py)
+            state["meta"]["data_parallel"] = True
     return _snapshot(state)
 
 
@@ -79,7 +81,8 @@ def _schedulers(task: Task) -> dict[str, Any]:
 
 
 def read_meta(path: str | Path) -> dict[str, Any]:
-    """``{"epoch": n, "recipe": name or None, "config": dict or None}`` of the checkpoint at ``path``."""
+    """``{"epoch": n, "recipe": name or None, "config": dict or None, "data_parallel": bool}`` of the
+    checkpoint at ``path`` (``data_parallel``: written by a ``--nproc`` run, whose data order it keeps)."""
     import glassgrad
 
     state = glassgrad.load(path)
@@ -91,6 +94,7 @@ def read_meta(path: str | Path) -> dict[str, Any]:
         "epoch": int(state["epoch"]),
         "recipe": meta.get("recipe"),
         "config": json.loads(config) if isinstance(config, str) else None,
+        "data_parallel": meta.get("data_parallel") is True,
     }
 
 

@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..amp import GradScaler, autocast
+from ..engine import dtypes
 from ..engine.grad_mode import no_grad
 from ..engine.tensor import Tensor
 from ..nn.module import Module
+from .distributed import unwrap
 
 
 @dataclass
@@ -59,14 +62,17 @@ def to_device(batch: Any, device: str) -> Any:
 
 
 class OneModelTask:
-    """What the trainer asks of a task with one ``model``, one ``optimizer`` and at most one ``scheduler``."""
+    """What the trainer asks of a task with one ``model``, one ``optimizer`` and at most one ``scheduler``.
+
+    ``modules()`` holds the plain model also when ``model`` is a DistributedDataParallel wrapping it, so
+    checkpoints carry no ``module.`` prefix and load on any number of ranks."""
 
     model: Module
     optimizer: Any
     scheduler: Any
 
     def modules(self) -> dict[str, Module]:
-        return {"model": self.model}
+        return {"model": unwrap(self.model)}
 
     def optimizers(self) -> dict[str, Any]:
         return {"optimizer": self.optimizer}
@@ -82,6 +88,10 @@ class SupervisedTask(OneModelTask):
     ``count_correct(output, target)`` returns the number of right answers as a
     tensor (see ``accuracy.py``), or is None for regression. A ``scheduler`` is
     stepped once per batch, so its "epoch" counts steps (a warm-up, a cosine).
+
+    ``precision`` "bf16" or "fp16" runs the forward and the loss under ``autocast`` in that dtype (the
+    parameters stay float32); "fp16" scales the loss with a ``GradScaler`` (``scaler``), which skips the
+    steps whose gradients overflow.
     """
 
     model: Module
@@ -92,6 +102,16 @@ class SupervisedTask(OneModelTask):
     count_correct: Callable[[Tensor, Tensor], Tensor] | None = None
     device: str = "cpu"
     scheduler: Any = None
+    precision: str = "fp32"
+    scaler: GradScaler = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scaler = GradScaler(self.device, enabled=self.precision == "fp16")
+
+    def _autocast(self) -> autocast:
+        """The region the forward runs in: autocast to bfloat16/float16, a disabled one for fp32."""
+        low = {"bf16": dtypes.bfloat16, "fp16": dtypes.float16}.get(self.precision)
+        return autocast(self.device, dtype=low, enabled=low is not None)
 
     def _result(self, output: Tensor, target: Tensor, loss: Tensor) -> StepResult:
         count = output.shape[0] if output.ndim else 1
@@ -101,11 +121,13 @@ class SupervisedTask(OneModelTask):
     def train_step(self, batch: Any) -> StepResult:
         inputs, target = to_device(batch, self.device)
         self.model.train()
-        output = self.model(inputs)
-        loss = self.loss_fn(output, target)
+        with self._autocast():
+            output = self.model(inputs)
+            loss = self.loss_fn(output, target)
         self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
+        self.scaler.scale(loss).backward()  # without fp16 the scaler is disabled: loss.backward(), step()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
         if self.scheduler is not None:
             self.scheduler.step()
         return self._result(output, target, loss)
@@ -113,7 +135,7 @@ class SupervisedTask(OneModelTask):
     def eval_step(self, batch: Any) -> StepResult:
         inputs, target = to_device(batch, self.device)
         self.model.eval()
-        with no_grad():
+        with no_grad(), self._autocast():
             output = self.model(inputs)
             return self._result(output, target, self.loss_fn(output, target))
 

@@ -22,6 +22,10 @@ Ctrl-C (SIGINT) sets a flag checked after every step: the run stops there, the
 partial epoch is discarded, and the checkpoint and metrics of the last completed
 epoch are on disk, so ``--resume`` gives exactly the uninterrupted run. A second
 Ctrl-C aborts at once (KeyboardInterrupt).
+
+On N ranks (``world``, training/distributed.py) every rank trains on its shard; the epoch's sums
+and the Ctrl-C flag are all-reduced once at its end (so a Ctrl-C stops every rank after that same
+epoch), and rank 0 alone evaluates, prints and writes.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from tqdm.auto import tqdm
 from ..engine.tensor import Tensor
 from .checkpoint import CHECKPOINT_NAME, checkpoint_state, load_checkpoint, write_state
 from .config import TrainConfig
+from .distributed import SINGLE, World, set_epoch, unwrapped
 from .metrics import MetricsLog
 from .plots import plot_gradient_flow, plot_history
 from .task import StepResult, Task
@@ -64,16 +69,23 @@ class _Totals:
             self.extra[name] = value + self.extra[name] if name in self.extra else value
         self.count += result.count
 
-    def read(self, prefix: str) -> dict[str, float]:
-        """Mean loss and accuracy as Python floats (the one host sync)."""
+    def sums(self) -> dict[str, float]:
+        """The count and the sums of loss, correct answers and extras as Python floats (the one host sync)."""
         if self.count == 0:
             return {}
-        out = {f"{prefix}_loss": float(self.loss_sum.item()) / self.count}
+        out = {"count": float(self.count), "loss": float(self.loss_sum.item())}
         if self.correct is not None:
-            out[f"{prefix}_accuracy"] = float(self.correct.item()) / self.count
-        for name, value in self.extra.items():
-            out[f"{prefix}_{name}"] = float(value.item()) / self.count
-        return out
+            out["accuracy"] = float(self.correct.item())
+        return out | {name: float(value.item()) for name, value in self.extra.items()}
+
+    def read(self, prefix: str) -> dict[str, float]:
+        """Mean loss and accuracy as Python floats."""
+        return means(self.sums(), prefix)
+
+
+def means(sums: dict[str, float], prefix: str) -> dict[str, float]:
+    """``{prefix_loss: Σ loss / count, ...}`` of a ``_Totals.sums()`` (or of their sums over ranks)."""
+    return {f"{prefix}_{name}": value / sums["count"] for name, value in sums.items() if name != "count"}
 
 
 @dataclass
@@ -115,10 +127,11 @@ def format_metric(key: str, value: float) -> str:
 
 class _StopFlag:
     """SIGINT handler for the duration of a fit: the first Ctrl-C asks the loop to stop
-    after the current step, the second raises KeyboardInterrupt at once."""
+    after the current step (``at_epoch_end``: after the current epoch, where N ranks agree on
+    it), the second raises KeyboardInterrupt at once."""
 
-    def __init__(self) -> None:
-        self.requested = False
+    def __init__(self, at_epoch_end: bool = False) -> None:
+        self.requested, self.at_epoch_end = False, at_epoch_end
         self._installed = False
         self._previous: Any = None
 
@@ -126,8 +139,10 @@ class _StopFlag:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
+        when = "at the end of this epoch (every rank)" if self.at_epoch_end else "after this step"
+        discard = "" if self.at_epoch_end else " (the partial epoch is discarded)"
         print(
-            "\nCtrl-C: stopping after this step (the partial epoch is discarded); Ctrl-C again aborts at once",
+            f"\nCtrl-C: stopping {when}{discard}; Ctrl-C again aborts at once",
             file=sys.stderr,
             flush=True,
         )
@@ -148,7 +163,8 @@ class Trainer:
     """Run ``task`` for ``config.epochs`` epochs, writing everything into ``out_dir``.
 
     ``meta`` (the recipe's name and the run's config) is stored in every checkpoint. ``watch`` names
-    what to watch per layer ("grads", "activations"; see training/watch.py).
+    what to watch per layer ("grads", "activations"; see training/watch.py). ``world``: the ranks of a
+    data-parallel run (training/distributed.py); rank 0 alone shows progress and writes files.
     """
 
     def __init__(
@@ -161,12 +177,14 @@ class Trainer:
         progress: bool = True,
         meta: dict[str, Any] | None = None,
         watch: Sequence[str] = (),
+        world: World = SINGLE,
     ) -> None:
         if log_every < 1:
             raise ValueError(f"Trainer: log_every must be a positive integer, got {log_every!r}")
         self.watcher = Watcher(check_watch(watch, "Trainer")) if watch else None
         self.task, self.config, self.out_dir = task, config, Path(out_dir)
-        self.title, self.log_every, self.progress, self.meta = title, log_every, progress, meta
+        self.title, self.log_every, self.progress, self.meta = title, log_every, progress and world.main, meta
+        self.world = world
         self.metrics = MetricsLog(self.out_dir)
         self.checkpoint_path = self.out_dir / CHECKPOINT_NAME
         self.save_every = -(-config.epochs // 100)
@@ -186,12 +204,14 @@ class Trainer:
             self.restore()
         done = self.restored_epoch if resume else 0
         saved, stopped, discarded, boundary = done, False, None, None
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        writes = self.world.main
+        if writes:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
         epochs = range(done + 1, self.config.epochs + 1)
         per_epoch_bars = self.config.epochs <= 100
         with (
             self.watcher.attached(self.task) if self.watcher is not None else nullcontext(),
-            _StopFlag() as stop,
+            _StopFlag(at_epoch_end=self.world.collective) as stop,
             tqdm(
                 total=len(epochs), disable=not self.progress or per_epoch_bars, unit="epoch", leave=False
             ) as epoch_bar,
@@ -204,21 +224,23 @@ class Trainer:
                 self.metrics.rows.append(row)
                 epoch_bar.update(1)
                 if epoch % self.save_every == 0 or epoch == self.config.epochs:
-                    self.metrics.write()
-                    write_state(self.checkpoint_path, checkpoint_state(self.task, epoch, self.meta))
+                    if writes:
+                        self.metrics.write()
+                        write_state(self.checkpoint_path, checkpoint_state(self.task, epoch, self.meta))
                     saved, boundary = epoch, None
                 else:
-                    boundary = checkpoint_state(self.task, epoch, self.meta)
+                    boundary = checkpoint_state(self.task, epoch, self.meta) if writes else {"epoch": epoch}
                 if epoch == epochs[0] or epoch % self.line_every == 0 or epoch == self.config.epochs:
                     self._print(_epoch_line(row, self.config.epochs))
                 if stop.requested and epoch < self.config.epochs:
                     stopped = True
                     break
         if boundary is not None:  # stopped between two writes: the last completed epoch goes to disk
-            self.metrics.write()
-            write_state(self.checkpoint_path, boundary)
+            if writes:
+                self.metrics.write()
+                write_state(self.checkpoint_path, boundary)
             saved = boundary["epoch"]
-        if self.metrics.rows:
+        if self.metrics.rows and writes:
             plot_history(self.metrics.rows, self.out_dir / "metrics.png", title=self.title, labels=self._labels())
             if self.watcher is not None and "grads" in self.watcher.watch:
                 plot_gradient_flow(self.metrics.rows, self.out_dir / "gradient_flow.png", title=self.title)
@@ -231,6 +253,8 @@ class Trainer:
         return labels() if labels is not None else {}
 
     def _print(self, line: str) -> None:
+        if not self.world.main:
+            return
         if self.progress:
             tqdm.write(line, file=sys.stdout)
             sys.stdout.flush()
@@ -241,6 +265,7 @@ class Trainer:
         """One epoch's metrics row, or None when a Ctrl-C stopped it part-way."""
         totals = _Totals()
         started = time.perf_counter()
+        set_epoch(self.task.train_loader, epoch)
         steps = len(self.task.train_loader)
         read: dict[str, float] | None = None  # the bar's read at the last step is the row's (one sync, not two)
         recording = self.watcher.recording() if self.watcher is not None else nullcontext()
@@ -258,7 +283,7 @@ class Trainer:
             for step, batch in enumerate(self.task.train_loader, 1):
                 totals.add(self.task.train_step(batch))
                 bar.update(1)
-                if stop.requested:
+                if stop.requested and not stop.at_epoch_end:
                     if self.watcher is not None:
                         self.watcher.discard()
                     return None
@@ -266,14 +291,24 @@ class Trainer:
                 if bar_on and self.progress and (step % self.log_every == 0 or step == steps):
                     read = totals.read("train")
                     shown = {k.removeprefix("train_"): format_metric(k, v) for k, v in read.items()}
-                    shown["samples/s"] = f"{totals.count / (time.perf_counter() - started):,.0f}"
+                    samples = totals.count * self.world.size  # rank 0's shard is 1/N of the global batches
+                    shown["samples/s"] = f"{samples / (time.perf_counter() - started):,.0f}"
                     bar.set_postfix(shown)
+        count = totals.count
+        if self.world.collective:  # the epoch's one all-reduce: sums, count and the Ctrl-C flag of every rank
+            sums = totals.sums()
+            *values, stops = self.world.all_reduce_sum([*sums.values(), float(stop.requested)])
+            sums, stop.requested = dict(zip(sums, values, strict=True)), stops > 0
+            read, count = means(sums, "train"), sums["count"]
         row: dict[str, float] = {"epoch": epoch} | (read if read is not None else totals.read("train"))
         seconds = time.perf_counter() - started
-        row |= {"train_seconds": seconds, "samples_per_s": totals.count / seconds}
-        if self.task.test_loader is not None:
-            row |= self.evaluate()
-        row |= self.task.end_epoch(epoch, self.out_dir)
+        row |= {"train_seconds": seconds, "samples_per_s": count / seconds}
+        if self.world.main:
+            with unwrapped(self.task):
+                if self.task.test_loader is not None:
+                    row |= self.evaluate()
+                row |= self.task.end_epoch(epoch, self.out_dir)
+        self.world.sync_rng()  # rank 0's evaluation and samples may have drawn random numbers
         if self.watcher is not None:
             row |= self.watcher.read()
         return row
