@@ -49,7 +49,9 @@ def supervised_task(
     model = model.to(config.device)
     train_loader, test_loader = loaders(train, test, config)
     optimizer = make_optimizer(config, model.parameters())
-    return SupervisedTask(model, loss, optimizer, train_loader, test_loader, correct, config.device)
+    return SupervisedTask(
+        model, loss, optimizer, train_loader, test_loader, correct, config.device, precision=config.precision
+    )
 
 
 def split(inputs: Tensor, targets: Tensor, val_fraction: float) -> tuple[Dataset, Dataset]:

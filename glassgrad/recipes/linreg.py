@@ -41,7 +41,9 @@ def build(config: TrainConfig) -> SupervisedTask:
     y = creation.tensor(Y, dtype=dtypes.float64)
     train_loader = DataLoader(TensorDataset(x, y), batch_size=config.batch_size)
     optimizer = make_optimizer(config, model.parameters())
-    return SupervisedTask(model, nn.MSELoss(), optimizer, train_loader, device=config.device)
+    return SupervisedTask(
+        model, nn.MSELoss(), optimizer, train_loader, device=config.device, precision=config.precision
+    )
 
 
 def report(task: Task) -> list[str]:

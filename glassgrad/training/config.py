@@ -13,6 +13,7 @@ from dataclasses import dataclass
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 CELLS = ("lstm", "gru")
 TOKENIZERS = ("char", "byte", "bpe")
+PRECISIONS = ("fp32", "bf16", "fp16")  # bf16/fp16: the forward under autocast; fp16 with a GradScaler
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class TrainConfig:
     classifier: str | None = None  # gan: a trained mnist-cnn checkpoint that scores the samples
     cell: str | None = None  # char-lstm: the recurrent cell, "lstm" or "gru"
     tokenizer: str | None = None  # text recipes: "char", "byte" or "bpe"
+    precision: str = "fp32"  # "fp32", "bf16" or "fp16" (see PRECISIONS)
 
     def __post_init__(self) -> None:
         problems = []
@@ -51,6 +53,8 @@ class TrainConfig:
             problems.append(f"cell must be one of {CELLS}, got {self.cell!r}")
         if self.tokenizer is not None and self.tokenizer not in TOKENIZERS:
             problems.append(f"tokenizer must be one of {TOKENIZERS}, got {self.tokenizer!r}")
+        if self.precision not in PRECISIONS:
+            problems.append(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if problems:
             raise ValueError("TrainConfig: " + "; ".join(problems))
 
