@@ -48,6 +48,7 @@ from .engine.dtypes import (
     int64,
     is_floating_point,
     long,
+    promote_types,
     uint8,
 )
 from .engine.function import Context, Function

@@ -16,7 +16,9 @@ format instead (safetensors_io.py), for a flat ``{name: tensor}`` dict such as
 a state_dict, to trade weights with PyTorch and Hugging Face.
 
 Tensors come back on the device they were saved from (or ``map_location``)
-with their dtype, shape and ``requires_grad``.
+with their dtype, shape and ``requires_grad``. A bfloat16 array, which ``.npy``
+has no name for, is stored as its uint16 bits with ``"dtype": "bfloat16"`` in
+its manifest entry.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from . import safetensors_io
-from .engine import backend
+from .engine import backend, dtypes
 from .engine.tensor import Tensor
 from .safe_archive import MANIFEST, CheckpointError, check_members, read_array, read_manifest
 
@@ -45,20 +47,38 @@ TEMP_NAME = re.compile(r"\..+\.(\d+)\.[0-9a-f]+" + re.escape(TEMP_SUFFIX))
 __all__ = ["CheckpointError", "load", "save"]
 
 
+def _stored(kind: str, array: np.ndarray, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The manifest node ``{kind: key}`` of ``array``, added to ``arrays`` under a new key: a bfloat16 array
+    as its uint16 bits, the node marked ``"dtype": "bfloat16"``."""
+    key = f"t{len(arrays)}"
+    node: dict[str, Any] = {kind: key}
+    array = np.array(array, order="C")  # a C-ordered copy that keeps 0-d arrays 0-d
+    if array.dtype == dtypes.bfloat16:
+        array, node["dtype"] = array.view(np.uint16), "bfloat16"
+    arrays[key] = array
+    return node
+
+
+def _typed(array: np.ndarray, node: dict[str, Any], path: Path) -> np.ndarray:
+    """The array of a manifest entry in its dtype: uint16 bits seen as bfloat16 where ``_stored`` marked them."""
+    if "dtype" not in node:
+        return array
+    if node["dtype"] != "bfloat16" or array.dtype != np.uint16:
+        raise CheckpointError(f"load: {path}: an array of {array.dtype} is marked dtype {node['dtype']!r}")
+    return array.view(dtypes.bfloat16)
+
+
 def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
     if isinstance(obj, Tensor):
-        key = f"t{len(arrays)}"
-        arrays[key] = np.array(backend.to_device(obj.detach().array, "cpu"), order="C")  # keeps 0-d arrays 0-d
-        node = {"__tensor__": key, "device": obj.device}
+        node = _stored("__tensor__", backend.to_device(obj.detach().array, "cpu"), arrays)
+        node["device"] = obj.device
         if obj.requires_grad:
             node["requires_grad"] = True
         return node
     if isinstance(obj, np.ndarray):
         if obj.dtype == object:
             raise TypeError("save: object arrays can't be saved (they would need pickle)")
-        key = f"t{len(arrays)}"
-        arrays[key] = np.array(obj, order="C")
-        return {"__ndarray__": key}
+        return _stored("__ndarray__", obj, arrays)
     if isinstance(obj, dict):
         items = [[_encode(k, arrays), _encode(v, arrays)] for k, v in obj.items()]
         return {"__dict__": items}
@@ -152,10 +172,10 @@ def _fsync_directory(directory: Path) -> None:
 def _decode(node: Any, archive: zipfile.ZipFile, members: dict, map_location: str | None, path: Path) -> Any:
     if isinstance(node, dict):
         if "__tensor__" in node:
-            array = read_array(archive, members, node["__tensor__"], path)
+            array = _typed(read_array(archive, members, node["__tensor__"], path), node, path)
             return Tensor(backend.to_device(array, _device(node, map_location, path)), requires_grad=_flag(node, path))
         if "__ndarray__" in node:
-            return read_array(archive, members, node["__ndarray__"], path)
+            return _typed(read_array(archive, members, node["__ndarray__"], path), node, path)
         if "__dict__" in node:
             return {
                 _decode(k, archive, members, map_location, path): _decode(v, archive, members, map_location, path)

@@ -84,12 +84,35 @@ def xp_of(array: Any):
     return np if device_of(array) == "cpu" else cupy_module()
 
 
+@functools.lru_cache(maxsize=1)
+def _cuda_bfloat16_missing() -> str:
+    """Why CuPy can't hold bfloat16 arrays ("" when it can: CuPy 14 and later take ml_dtypes.bfloat16)."""
+    import ml_dtypes
+
+    cp = cupy_module()
+    try:
+        (cp.zeros(2, dtype=ml_dtypes.bfloat16) + 1).get()
+    except Exception as err:  # CuPy raises TypeError, NotImplementedError or a compile error
+        return f"CuPy {cp.__version__} has no bfloat16 arrays ({type(err).__name__}: {err}); CuPy >= 14 has"
+    return ""
+
+
+def check_dtype(device: str, dtype: Any, op: str | None = None) -> None:
+    """TypeError naming ``op`` when ``device`` can't hold ``dtype``: bfloat16 on a CuPy without it."""
+    if device == "cuda" and getattr(dtype, "name", None) == "bfloat16":
+        cupy_module(op)
+        why = _cuda_bfloat16_missing()
+        if why:
+            raise TypeError(f"{op + ': ' if op else ''}bfloat16 tensors on cuda need CuPy's bfloat16: {why}")
+
+
 def to_device(array: Any, device: str, op: str | None = None):
     """Copy ``array`` to ``device`` (no copy when it is already there); ``op`` names the API in errors."""
     if device_of(array) == device:
         return array
     if device == "cpu":
         return array.get()
+    check_dtype(device, array.dtype, op)
     return cupy_module(op).asarray(array)
 
 

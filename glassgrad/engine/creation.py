@@ -133,7 +133,9 @@ def _filled(
     if dt is None:
         dt = dtypes.scalar_dtype(value) if fill == "full" else dtypes.DEFAULT_FLOAT
     _check_grad(op, dt, requires_grad)
-    xp = backend.array_module(backend.normalize_device(device, op), op)
+    dev = backend.normalize_device(device, op)
+    xp = backend.array_module(dev, op)
+    backend.check_dtype(dev, dt, op)
     array = xp.full(shape, value, dtype=dt) if fill == "full" else getattr(xp, fill)(shape, dtype=dt)
     return _leaf(op, array, requires_grad)
 
@@ -213,6 +215,7 @@ def _random(
     if not dtypes.is_floating(dt):  # PyTorch: NotImplementedError ("normal_kernel_cpu" not implemented for 'Long')
         raise NotImplementedError(f"{op}: not implemented for dtype {dt}; {kind} draws floating point numbers")
     backend.array_module(dev, op)  # "cuda is not available" names the op
+    backend.check_dtype(dev, dt, op)
     rng = generator(dev)
     array = rng.standard_normal(shape) if kind == "randn" else rng.random(shape)
     return _leaf(op, array.astype(dt, copy=False), requires_grad)

@@ -235,6 +235,7 @@ class Tensor:
         if device is not None:
             device = backend.normalize_device(device, "to")
             backend.array_module(device, "to")  # RuntimeError naming to() where 'cuda' is not available
+        backend.check_dtype(device or self.device, self.dtype if dtype is None else dtype, "to")
         out = self
         if dtype is not None and dtype != self.dtype:
             out = ops.cast(out, dtype)
