@@ -173,10 +173,9 @@ def _abort_on_uncaught(kind: type[BaseException], error: BaseException, tracebac
     backend = _state.backend
     if backend is None:
         return
-    sys.stderr.write(
-        f"glassgrad.distributed: rank {backend.rank} raised {kind.__name__}: {error}\n"
-        f"glassgrad.distributed: aborting all {backend.world_size} ranks of the job (MPI Abort)\n"
-    )
+    sys.stderr.write(f"glassgrad.distributed: rank {backend.rank} raised {kind.__name__}: {error}\n")
+    if backend.world_size > 1:
+        sys.stderr.write(f"glassgrad.distributed: aborting all {backend.world_size} ranks of the job (MPI Abort)\n")
     sys.stderr.flush()
     sys.stdout.flush()
     if backend.world_size > 1:

@@ -1,12 +1,14 @@
 """Run by test_two_ranks.py as ``mpiexec -n 2 python two_rank_worker.py OUT``: every collective, and
 DistributedDataParallel trained for a few steps next to the one-process reference (which each rank
 computes itself on the global batch). Each rank writes what it got to OUT/rank<R>.json; the test
-asserts on it."""
+asserts on it. Then rank 0 runs into a collective timeout, which must end the job."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -189,6 +191,14 @@ def main() -> None:
         "unused": unused_parameters(rank, world),
     }
     Path(sys.argv[1], f"rank{rank}.json").write_text(json.dumps(results))
+    # Last, a collective that times out: rank 1 never joins rank 0's all_reduce, which raises after the
+    # group's 1 s; the excepthook aborts the job, rank 1's sleep included.
+    dist.destroy_process_group()
+    dist.init_process_group("mpi", timeout=datetime.timedelta(seconds=1))
+    if rank == 0:
+        dist.all_reduce(gg.ones(3))
+    time.sleep(300)
+    print(f"rank {rank} was not stopped", flush=True)
 
 
 if __name__ == "__main__":
