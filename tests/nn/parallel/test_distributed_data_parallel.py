@@ -73,6 +73,27 @@ def test_one_rank_trains_as_the_plain_model(group) -> None:
         np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
 
 
+def test_buckets_start_during_backward(group, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = mlp()
+    ddp = DistributedDataParallel(model, bucket_cap_mb=1e-5)  # one bucket per parameter, last layer first
+    events: list[str] = []
+    real = dist.all_reduce
+
+    def recording(tensor, *args, **kwargs):
+        events.append(f"all_reduce {tensor.numel()}")
+        return real(tensor, *args, **kwargs)
+
+    monkeypatch.setattr(dist, "all_reduce", recording)
+    for name, p in model.named_parameters():
+        p.register_post_accumulate_grad_hook(lambda p, name=name: events.append(f"grad {name}"))
+    ddp(gg.ones(2, 3, dtype=gg.float64)).sum().backward()
+    # each bucket starts as soon as its gradient is in, before backward reaches the first layer
+    assert events == [
+        "all_reduce 2", "grad 2.bias", "all_reduce 8", "grad 2.weight",
+        "all_reduce 4", "grad 0.bias", "all_reduce 12", "grad 0.weight",
+    ]  # fmt: skip
+
+
 def test_no_sync_accumulates(group) -> None:
     model = mlp()
     ddp = DistributedDataParallel(model)
