@@ -97,7 +97,7 @@ def _check_tensor(api: str, name: str, tensor: Any, backend: Any, write: bool = 
         raise RuntimeError(
             f"{api}: {name} is on {tensor.device}, but the {backend.name!r} backend works on {backend.device} tensors"
         )
-    if write and getattr(tensor.array, "flags", None) is not None and not tensor.array.flags.writeable:
+    if write and not getattr(tensor.array.flags, "writeable", True):  # a CuPy array is always writable
         raise RuntimeError(f"{api}: {name} is read-only (a broadcast or otherwise unwritable array)")
 
 

@@ -167,7 +167,7 @@ def _flat_grad(xp: Any, p: Parameter) -> Any:
 
 def _write_grad(p: Parameter, value: Any) -> None:
     """p.grad ← value (in place when p.grad exists and is writable)."""
-    if p.grad is not None and p.grad.array.flags.writeable:
+    if p.grad is not None and getattr(p.grad.array.flags, "writeable", True):  # CuPy: always
         p.grad.array[...] = value
     else:
         p.grad = Tensor(value.copy())
