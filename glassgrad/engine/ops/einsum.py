@@ -74,8 +74,7 @@ class Einsum(Function):
     def forward(ctx: Context, *arrays: Any, terms: tuple[str, ...], output: str, sizes: dict[str, int]) -> Any:
         ctx.save_for_backward(*arrays)  # the inputs themselves: a recorded backward knows them
         ctx.terms, ctx.output, ctx.sizes = terms, output, sizes
-        z = ctx.xp.einsum(",".join(terms) + "->" + output, *_broadcast(ctx, arrays), optimize=len(arrays) > 1)
-        return z.astype(arrays[0].dtype, copy=False)  # NumPy's bfloat16 products come back float32
+        return ctx.xp.einsum(",".join(terms) + "->" + output, *_broadcast(ctx, arrays), optimize=len(arrays) > 1)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, ...]:
@@ -273,6 +272,9 @@ def einsum(*args: Any) -> Tensor:
             f"einsum(): expected all operands to have the same dtype, got {', '.join(str(o.dtype) for o in operands)}"
         )
     dtype = operands[0].dtype
+    if dtype in dtypes.LOW_PRECISION:  # NumPy's einsum has no bfloat16: in float32, rounded once (as PyTorch)
+        wide = [o.to(dtypes.COMPUTE_DTYPE) for o in operands]
+        return Einsum.apply(*wide, terms=terms, output=output, sizes=sizes).to(dtype)
     if dtypes.is_floating(dtype):
         return Einsum.apply(*operands, terms=terms, output=output, sizes=sizes)
     int64, bool_product_sum = _integer_plan(terms, output, [o.shape for o in operands])
