@@ -223,7 +223,22 @@ def _safetensors(path: Path, header: object, body: bytes = b"", size: int | None
         ({"w": {"dtype": "F32", "shape": [10**9, 10**9], "data_offsets": [0, 8]}}, b"\0" * 8, None, "declares shape"),
         ({"w": {"dtype": "F32", "shape": [-2], "data_offsets": [0, 8]}}, b"\0" * 8, None, "declares the shape"),
         ({"__metadata__": {"a": 1}}, b"", None, "__metadata__"),
+        ({"w": {"dtype": "BF16", "shape": [3], "data_offsets": [0, 8]}}, b"\0" * 8, None, r"of BF16 \(6 bytes\)"),
     ],
 )
 def test_hostile_safetensors_are_refused(tmp_path: Path, header, body: bytes, size, reason: str) -> None:
     _refused(_safetensors(tmp_path / "x.safetensors", header, body, size), reason)
+
+
+@pytest.mark.parametrize(
+    ("array", "marked", "reason"),
+    [
+        (np.ones(2, np.float32), "bfloat16", "an array of float32 is marked dtype 'bfloat16'"),
+        (np.ones(2, np.uint16), "float8", "an array of uint16 is marked dtype 'float8'"),
+    ],
+)
+def test_a_wrong_bfloat16_mark_is_refused(tmp_path: Path, array: np.ndarray, marked: str, reason: str) -> None:
+    """save stores bfloat16 as uint16 bits marked "dtype": "bfloat16"; any other mark, or the mark on
+    another dtype, is a damaged or hand-made file."""
+    root = {"__tensor__": "t0", "device": "cpu", "dtype": marked}
+    _refused(_checkpoint(tmp_path / "c.ckpt", {"t0.npy": _npy(array)}, root), reason)
