@@ -489,6 +489,9 @@ class Module:
     def half(self) -> Module:
         return self.to(dtypes.float16)
 
+    def bfloat16(self) -> Module:
+        return self.to(dtypes.bfloat16)
+
     # ------------------------------------------------------------------- repr
     def extra_repr(self) -> str:
         """The text between the parentheses of this module's repr; layers override it."""

@@ -206,7 +206,7 @@ def test_an_in_place_kernel_on_bfloat16_writes_back():
 def mlp_pair():
     """A 6-16-3 tanh MLP in bfloat16 and its torch twin (the same bf16 weights)."""
     gg.manual_seed(0)
-    ours = gg.nn.Sequential(gg.nn.Linear(6, 16), gg.nn.Tanh(), gg.nn.Linear(16, 3)).to(gg.bfloat16)
+    ours = gg.nn.Sequential(gg.nn.Linear(6, 16), gg.nn.Tanh(), gg.nn.Linear(16, 3)).bfloat16()
     theirs = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3)).bfloat16()
     with torch.no_grad():
         for (_, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters(), strict=True):
