@@ -64,7 +64,8 @@ class DistributedDataParallel(Module):
         bucket_cap_mb = DEFAULT_BUCKET_CAP_MB if bucket_cap_mb is None else bucket_cap_mb
         if isinstance(bucket_cap_mb, bool) or not isinstance(bucket_cap_mb, int | float) or not bucket_cap_mb > 0:
             raise ValueError(f"{api}: bucket_cap_mb must be a positive number, got {bucket_cap_mb!r}")
-        for name, flag in (("broadcast_buffers", broadcast_buffers), ("init_sync", init_sync)):
+        flags = (("broadcast_buffers", broadcast_buffers), ("init_sync", init_sync))
+        for name, flag in (*flags, ("find_unused_parameters", find_unused_parameters)):
             if not isinstance(flag, bool):
                 raise TypeError(f"{api}: {name} must be a bool, got {flag!r}")
         named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
