@@ -184,11 +184,11 @@ def _changes(name: str, old: TrainConfig, new: TrainConfig, scheduled: bool) -> 
     return lines
 
 
-def _run_ranks(command: list[str]) -> int:
+def _run_ranks(command: list[str], env: dict[str, str]) -> int:
     """Run ``command`` (mpiexec and its ranks) to its end and return its exit status. A Ctrl-C reaches
     mpiexec too, which passes it on to every rank: this process keeps waiting for them."""
     print(f"{PROG} train: {shlex.join(command)}", flush=True)
-    ranks = subprocess.Popen(command)
+    ranks = subprocess.Popen(command, env=env)
     while True:
         try:
             return ranks.wait()
@@ -293,7 +293,8 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(str(err), prog) from None
     if args.nproc is not None and args.nproc > 1 and launched == 1:
         try:
-            return _run_ranks(distributed.launch_command(args.nproc, args.argv))
+            command = distributed.launch_command(args.nproc, args.argv)
+            return _run_ranks(command, distributed.launch_environment(args.nproc))
         except (ValueError, ImportError) as err:
             raise UsageError(str(err), prog) from None
     try:

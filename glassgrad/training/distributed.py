@@ -45,6 +45,9 @@ from ..engine.tensor import Tensor
 DIST_INSTALL = "pip install -e '.[dist]'"
 # world size of a process started by mpiexec: MPICH/Intel MPI (PMI), Open MPI, PMIx, Slurm's srun
 WORLD_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "SLURM_NTASKS")
+# the ranks this machine runs: MPICH/Intel MPI, Open MPI
+LOCAL_SIZE_VARIABLES = ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE")
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 RNG_BYTES = 1024  # the generator's JSON state, padded (PCG64's is about 200 characters)
 
 
@@ -138,6 +141,19 @@ def launch_command(nproc: int, argv: Sequence[str]) -> list[str]:
     return [mpiexec, "-n", str(nproc), sys.executable, "-m", "glassgrad", *argv]
 
 
+def threads_per_rank(ranks_here: int) -> int:
+    """This machine's cores shared evenly by the ``ranks_here`` ranks it runs (at least one each)."""
+    return max(1, (os.cpu_count() or 1) // max(ranks_here, 1))
+
+
+def launch_environment(nproc: int) -> dict[str, str]:
+    """This environment for ``nproc`` ranks on this machine: BLAS, OpenMP and numba at
+    ``threads_per_rank(nproc)`` threads each, unless the user set them (N ranks of all-core pools would
+    fight over the cores)."""
+    threads = str(threads_per_rank(nproc))
+    return {name: threads for name in THREAD_VARIABLES} | dict(os.environ)
+
+
 def shard_batch_size(batch_size: int, world_size: int) -> int:
     """The per-rank batch b = B / N of a global ``--batch-size`` B; ValueError unless N divides B."""
     if batch_size % world_size:
@@ -164,6 +180,11 @@ def start(data_parallel: bool, nproc: int | None, device: str) -> World:
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device == "cuda" else "mpi")
     world = World(dist.get_world_size(), dist.get_rank(), device, data_parallel=True)
+    local = next((int(os.environ[v]) for v in LOCAL_SIZE_VARIABLES if os.environ.get(v, "").isdigit()), 1)
+    if "NUMBA_NUM_THREADS" not in os.environ:  # numba's pool, as launch_environment sets for the others
+        import numba
+
+        numba.set_num_threads(min(numba.get_num_threads(), threads_per_rank(local)))
     if not world.main:
         sys.stdout = open(os.devnull, "w")  # for the life of the process
     return world
@@ -286,12 +307,14 @@ __all__ = [
     "abort",
     "distribute",
     "launch_command",
+    "launch_environment",
     "launched_world_size",
     "mpiexec_path",
     "record",
     "set_epoch",
     "shard_batch_size",
     "start",
+    "threads_per_rank",
     "unwrap",
     "unwrapped",
 ]
