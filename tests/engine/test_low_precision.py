@@ -282,3 +282,21 @@ def test_safetensors_interchange_with_torch(tmp_path):
     for key, t in theirs.items():
         assert name(read_by_us[key].dtype) == name(t.dtype) and read_by_us[key].shape == tuple(t.shape)
         np.testing.assert_array_equal(read_by_us[key].double().numpy(), t.double().numpy())
+
+
+def test_bfloat16_on_a_cuda_without_it_is_refused_clearly(monkeypatch):
+    """Where CuPy has no bfloat16 (before CuPy 14), making or moving a bf16 tensor on cuda raises a
+    TypeError naming the API, before anything is allocated or copied (a CuPy that is there is faked)."""
+    from glassgrad.engine import backend
+
+    monkeypatch.setattr(backend, "cupy_module", lambda op=None: np)
+    monkeypatch.setattr(backend, "_cuda_bfloat16_missing", lambda: "CuPy 13.3 has no bfloat16 arrays")
+    with pytest.raises(TypeError, match="zeros: bfloat16 tensors on cuda need CuPy's bfloat16: CuPy 13.3"):
+        gg.zeros(2, dtype=gg.bfloat16, device="cuda")
+    with pytest.raises(TypeError, match="randn: bfloat16 tensors on cuda"):
+        gg.randn(2, dtype=gg.bfloat16, device="cuda")
+    x = gg.ones(2, dtype=gg.bfloat16)
+    with pytest.raises(TypeError, match="to: bfloat16 tensors on cuda"):
+        x.to("cuda")
+    with pytest.raises(TypeError, match="to: bfloat16 tensors on cuda"):
+        x.float().to("cuda", gg.bfloat16)
