@@ -213,6 +213,7 @@ def build(config: TrainConfig) -> TextClassificationTask:
         scheduler,
         tokenizer=tokenizer,
         data=data,
+        precision=config.precision,
     )
 
 

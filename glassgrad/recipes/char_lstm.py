@@ -105,6 +105,7 @@ def build(config: TrainConfig) -> LanguageModelTask:
         clip_norm=CLIP_NORM,
         device=config.device,
         train_ids=train_ids,
+        precision=config.precision,
     )
 
 

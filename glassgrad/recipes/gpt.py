@@ -108,6 +108,7 @@ def build(config: TrainConfig) -> LanguageModelTask:
         train_ids=train_ids,
         sample_tokens=SAMPLE_TOKENS,
         top_k=40,
+        precision=config.precision,
     )
 
 

@@ -33,12 +33,12 @@ from typing import Any
 
 import numpy as np
 
+from ..amp import GradScaler
 from ..engine import creation
 from ..engine.grad_mode import no_grad
 from ..engine.ops.losses import cross_entropy
 from ..engine.tensor import Tensor
 from ..nn.module import Module
-from ..nn.utils.clip_grad import clip_grad_norm_
 from .task import OneModelTask, StepResult, to_device
 
 TOKENIZER_NAME = "tokenizer.json"
@@ -101,6 +101,8 @@ class LanguageModelTask(OneModelTask):
     sample_tokens: int = 300
     temperature: float = 0.8
     top_k: int | None = None
+    precision: str = "fp32"
+    scaler: GradScaler = field(init=False, repr=False)
     state: Any = field(default=None, init=False, repr=False)
     _val_nats: Tensor | None = field(default=None, init=False, repr=False)
     _val_tokens: int = field(default=0, init=False, repr=False)
@@ -109,6 +111,7 @@ class LanguageModelTask(OneModelTask):
     last_sample: str | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self._init_precision()
         if self.clip_norm is not None and not self.clip_norm > 0:
             raise ValueError(f"LanguageModelTask: clip_norm must be positive or None, got {self.clip_norm!r}")
         if self.sample_tokens < 0:
@@ -144,21 +147,16 @@ class LanguageModelTask(OneModelTask):
     def train_step(self, batch: Any) -> StepResult:
         inputs, target = to_device(batch, self.device)
         self.model.train()
-        loss = self._loss(inputs, target)
-        self.optimizer.zero_grad()
-        loss.backward()
-        if self.clip_norm is not None:
-            clip_grad_norm_(self.model.parameters(), self.clip_norm)
-        self.optimizer.step()
-        if self.scheduler is not None:
-            self.scheduler.step()
+        with self._autocast():
+            loss = self._loss(inputs, target)
+        self._optimize(loss, self.clip_norm)
         count = target.numel()
         return StepResult(loss.detach() * count, count)
 
     def eval_step(self, batch: Any) -> StepResult:
         inputs, target = to_device(batch, self.device)
         self.model.eval()
-        with no_grad():
+        with no_grad(), self._autocast():
             loss = self._loss(inputs, target)
         count = target.numel()
         nats = loss.detach() * count

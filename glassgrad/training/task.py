@@ -19,7 +19,10 @@ from ..engine import dtypes
 from ..engine.grad_mode import no_grad
 from ..engine.tensor import Tensor
 from ..nn.module import Module
+from ..nn.utils.clip_grad import clip_grad_norm_
 from .distributed import unwrap
+
+LOW_DTYPES = {"bf16": dtypes.bfloat16, "fp16": dtypes.float16}  # a task's precision -> autocast dtype
 
 
 @dataclass
@@ -65,11 +68,42 @@ class OneModelTask:
     """What the trainer asks of a task with one ``model``, one ``optimizer`` and at most one ``scheduler``.
 
     ``modules()`` holds the plain model also when ``model`` is a DistributedDataParallel wrapping it, so
-    checkpoints carry no ``module.`` prefix and load on any number of ranks."""
+    checkpoints carry no ``module.`` prefix and load on any number of ranks.
+
+    ``precision`` "bf16" or "fp16" runs the forward and the loss under ``autocast`` in that dtype (the
+    parameters stay float32); "fp16" scales the loss with a ``GradScaler`` (``scaler``), which skips the
+    steps whose gradients overflow."""
 
     model: Module
     optimizer: Any
     scheduler: Any
+    device: str
+    precision: str
+    scaler: GradScaler
+
+    def _init_precision(self) -> None:
+        """Check ``precision`` and make the loss scaler (disabled, a pass-through, unless fp16)."""
+        if self.precision not in LOW_DTYPES and self.precision != "fp32":
+            raise ValueError(f"{type(self).__name__}: precision must be fp32, bf16 or fp16, got {self.precision!r}")
+        self.scaler = GradScaler(self.device, enabled=self.precision == "fp16")
+
+    def _autocast(self) -> autocast:
+        """The region the forward and the loss run in: autocast to bfloat16/float16, a disabled one for fp32."""
+        low = LOW_DTYPES.get(self.precision)
+        return autocast(self.device, dtype=low, enabled=low is not None)
+
+    def _optimize(self, loss: Tensor, clip_norm: float | None = None) -> None:
+        """Backward and one optimizer step (and the scheduler's): the loss scaled for fp16, the gradients
+        unscaled before clipping them to ``clip_norm``; a step whose gradients overflowed is skipped."""
+        self.optimizer.zero_grad()
+        self.scaler.scale(loss).backward()  # a disabled scaler: loss.backward(), and step() is optimizer.step()
+        if clip_norm is not None:
+            self.scaler.unscale_(self.optimizer)
+            clip_grad_norm_(self.model.parameters(), clip_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        if self.scheduler is not None:
+            self.scheduler.step()
 
     def modules(self) -> dict[str, Module]:
         return {"model": unwrap(self.model)}
@@ -88,10 +122,7 @@ class SupervisedTask(OneModelTask):
     ``count_correct(output, target)`` returns the number of right answers as a
     tensor (see ``accuracy.py``), or is None for regression. A ``scheduler`` is
     stepped once per batch, so its "epoch" counts steps (a warm-up, a cosine).
-
-    ``precision`` "bf16" or "fp16" runs the forward and the loss under ``autocast`` in that dtype (the
-    parameters stay float32); "fp16" scales the loss with a ``GradScaler`` (``scaler``), which skips the
-    steps whose gradients overflow.
+    ``precision``: see OneModelTask.
     """
 
     model: Module
@@ -106,12 +137,7 @@ class SupervisedTask(OneModelTask):
     scaler: GradScaler = field(init=False)
 
     def __post_init__(self) -> None:
-        self.scaler = GradScaler(self.device, enabled=self.precision == "fp16")
-
-    def _autocast(self) -> autocast:
-        """The region the forward runs in: autocast to bfloat16/float16, a disabled one for fp32."""
-        low = {"bf16": dtypes.bfloat16, "fp16": dtypes.float16}.get(self.precision)
-        return autocast(self.device, dtype=low, enabled=low is not None)
+        self._init_precision()
 
     def _result(self, output: Tensor, target: Tensor, loss: Tensor) -> StepResult:
         count = output.shape[0] if output.ndim else 1
@@ -124,12 +150,7 @@ class SupervisedTask(OneModelTask):
         with self._autocast():
             output = self.model(inputs)
             loss = self.loss_fn(output, target)
-        self.optimizer.zero_grad()
-        self.scaler.scale(loss).backward()  # without fp16 the scaler is disabled: loss.backward(), step()
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        if self.scheduler is not None:
-            self.scheduler.step()
+        self._optimize(loss)
         return self._result(output, target, loss)
 
     def eval_step(self, batch: Any) -> StepResult:

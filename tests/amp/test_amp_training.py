@@ -71,3 +71,22 @@ def test_precision_is_a_validated_setting_and_a_train_flag() -> None:
     assert parser.parse_args(["linreg", "--precision", "fp16"]).precision == "fp16"
     with pytest.raises(SystemExit):
         parser.parse_args(["linreg", "--precision", "int8"])
+
+
+def test_language_model_task_unscales_before_clipping_in_fp16() -> None:
+    from glassgrad.training.language_model import LanguageModelTask
+
+    gg.manual_seed(0)
+    model = nn.Sequential(nn.Embedding(11, 8), nn.Linear(8, 11))
+    ids = gg.randint(0, 11, (4, 6))
+    batch = (ids[:, :-1], ids[:, 1:])
+    task = LanguageModelTask(model, gg.optim.SGD(model.parameters(), lr=0.5), [batch], None, None, precision="fp16")
+    assert task.scaler.is_enabled()
+    before = model[1].weight.detach().numpy().copy()
+    for _ in range(3):  # the first steps may overflow at 2^16 and be skipped (the scale backs off)
+        task.train_step(batch)
+    moved = np.abs(model[1].weight.detach().numpy() - before).max()
+    # clipped to norm 1 after unscaling: at most lr per step; clipping the scaled gradients would move ~lr/2^15
+    assert 1e-2 < moved <= 3 * 0.5 + 1e-6, moved
+    with pytest.raises(ValueError, match="precision must be fp32, bf16 or fp16"):
+        LanguageModelTask(model, task.optimizer, [batch], None, None, precision="fp8")
