@@ -15,10 +15,11 @@ Per row (a recipe's model, float32, its default global batch B):
   with the bandwidth measured first by a large all-reduce (64 MiB; the model inverted on its time).
   A small gradient costs the collective's latency, not bytes / bandwidth: ``measured / model`` shows it.
 * step: forward, loss, backward and the optimizer step (the recipe's optimizer and lr) on the global
-  batch: in one process with all the cores' threads, and on N ranks of B/N samples each (cores / N
-  threads each) through DistributedDataParallel, whose buckets all-reduce during backward; beside it
-  the same N-rank step without the gradients' reduction (``no_sync``): the difference is the
-  communication that backward did not hide.
+  batch: in one process with all the cores' threads and with one thread (on a busy machine a pool of
+  threads waits for its slowest one: the better of the two is the one-process figure), and on N ranks
+  of B/N samples each (cores / N threads each) through DistributedDataParallel, whose buckets
+  all-reduce during backward; beside it the same N-rank step without the gradients' reduction
+  (``no_sync``): the difference is the communication that backward did not hide.
 
 Times are the best of several steps after a warm-up one (on N ranks, each step after a barrier, timed
 on rank 0); the other processes' CPU (glassgrad/kernels/busy.py, as the other benchmarks) is recorded
@@ -164,12 +165,14 @@ def _span(span: busy.Span | None) -> float | None:
     return None if span is None else round(span.cores, 3)
 
 
-def single_process(rows: list[Row], quick: bool, reps: int) -> dict[str, Any]:
-    """Step times in this one process (all the cores' threads)."""
-    out = {}
-    for row in rows:
-        seconds, span = timed_steps(make_step(row, quick, 0, 1, ddp=False), reps)
-        out[row.name] = {"step_s": seconds, "others_cores": _span(span)}
+def single_process(rows: list[Row], quick: bool, reps: int, threads: list[int]) -> dict[str, Any]:
+    """Step times in this one process at each number of ``threads`` (BLAS and numba)."""
+    out: dict[str, Any] = {row.name: {} for row in rows}
+    for n in threads:
+        steps.set_threads(n, with_torch=False)
+        for row in rows:
+            seconds, span = timed_steps(make_step(row, quick, 0, 1, ddp=False), reps)
+            out[row.name][n] = {"step_s": seconds, "others_cores": _span(span)}
     return out
 
 
@@ -264,6 +267,10 @@ def gg_threads() -> int:
     return numba.get_num_threads()
 
 
+def _cores(cores: float | None) -> str:
+    return "-" if cores is None else f"{cores:.2f}"
+
+
 def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.3f}"
 
@@ -272,16 +279,19 @@ def format_table(payload: dict[str, Any]) -> str:
     n = payload["ranks"]
     bw = payload["bandwidth"]
     lines = [
+        "others: the other processes' CPU in cores during the 1-process / the N-rank steps",
         f"bandwidth: all-reduce of {bw['bytes'] / MIB:.0f} MiB on {n} ranks in {_ms(bw['allreduce_s'])} ms "
         f"-> {bw['bytes_per_s'] / 1e9:.2f} GB/s (ring model inverted)",
         f"{'row':10s} {'params':>10s} {'bytes':>11s} {'allreduce ms':>12s} {'ring ms':>9s} {'meas/model':>10s} "
-        f"{'1 proc ms':>10s} {f'{n} ranks ms':>11s} {'no_sync ms':>10s} {'speed-up':>8s}",
+        f"{'1 proc ms':>13s} {f'{n} ranks ms':>11s} {'no_sync ms':>10s} {'speed-up':>8s} {'others':>12s}",
     ]
     for r in payload["rows"]:
+        one = f"{_ms(r['one_process_step_s'])} ({r['one_process_threads']}t)"
+        others = f"{_cores(r['one_process_others_cores'])}/{_cores(r['step_others_cores'])}"
         lines.append(
             f"{r['row']:10s} {r['parameters']:>10,d} {r['bytes']:>11,d} {_ms(r['allreduce_s']):>12s} "
-            f"{_ms(r['ring_model_s']):>9s} {r['measured_over_model']:>10.1f} {_ms(r['one_process_step_s']):>10s} "
-            f"{_ms(r['step_s']):>11s} {_ms(r['no_sync_step_s']):>10s} {r['speedup']:>7.2f}x"
+            f"{_ms(r['ring_model_s']):>9s} {r['measured_over_model']:>10.1f} "
+            f"{one:>13s} {_ms(r['step_s']):>11s} {_ms(r['no_sync_step_s']):>10s} {r['speedup']:>7.2f}x {others:>12s}"
         )
     return "\n".join(lines)
 
@@ -298,8 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     reps = args.reps or (2 if args.quick else 5)
     if args.worker:
         return worker(Path(args.worker), args.rows, args.quick, reps)
-    threads = steps.set_threads(busy.CORES, with_torch=False)
-    one = single_process([ROWS[name] for name in args.rows], args.quick, reps)
+    thread_counts = sorted({busy.CORES, 1}, reverse=True)
+    one = single_process([ROWS[name] for name in args.rows], args.quick, reps, thread_counts)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "ranks.json"
         command = training_distributed.launch_command(args.ranks, [])[:3] + [sys.executable, __file__]
@@ -313,14 +323,17 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         payload = json.loads(out.read_text())
     for r in payload["rows"]:
-        r["one_process_step_s"] = one[r["row"]]["step_s"]
-        r["one_process_others_cores"] = one[r["row"]]["others_cores"]
+        r["one_process"] = {str(n): timed for n, timed in one[r["row"]].items()}
+        best = min(one[r["row"]], key=lambda n: one[r["row"]][n]["step_s"])
+        r["one_process_threads"] = best
+        r["one_process_step_s"] = one[r["row"]][best]["step_s"]
+        r["one_process_others_cores"] = one[r["row"]][best]["others_cores"]
         r["speedup"] = r["one_process_step_s"] / r["step_s"]
     payload = {
         "machine": machine_info("cpu"),
         "command": "python benchmarks/bench_allreduce.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "quick": args.quick,
-        "one_process_threads": threads,
+        "one_process_thread_counts": thread_counts,
         "reps": reps,
         **payload,
     }

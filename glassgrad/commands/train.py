@@ -336,6 +336,11 @@ def run(args: argparse.Namespace) -> int:
             _set_lr(task, config.lr)
         if saved["data_parallel"] and args.nproc is None and launched == 1:
             notes.append(f"{checkpoint} was written by a --nproc run: its data order continues on this one process")
+        elif world.data_parallel and not saved["data_parallel"]:
+            notes.append(
+                f"{checkpoint} was written by a one-process run: the later epochs take the sharded data order of "
+                "--nproc (not the order the run would have had)"
+            )
     elif args.overwrite and world.main:
         pictures = [out / "metrics.png", out / "gradient_flow.png", *out.glob("samples_epoch_*.*")]
         for path in [out / name for name in RUN_FILES] + pictures:

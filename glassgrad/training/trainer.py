@@ -127,11 +127,11 @@ def format_metric(key: str, value: float) -> str:
 
 class _StopFlag:
     """SIGINT handler for the duration of a fit: the first Ctrl-C asks the loop to stop
-    after the current step (``at_epoch_end``: after the current epoch, where N ranks agree on
-    it), the second raises KeyboardInterrupt at once."""
+    after the current step (``at_epoch_end``: after the epoch whose all-reduce first carries it, which
+    sets ``agreed`` on every rank alike), the second raises KeyboardInterrupt at once."""
 
     def __init__(self, at_epoch_end: bool = False) -> None:
-        self.requested, self.at_epoch_end = False, at_epoch_end
+        self.requested, self.at_epoch_end, self.agreed = False, at_epoch_end, False
         self._installed = False
         self._previous: Any = None
 
@@ -232,7 +232,7 @@ class Trainer:
                     boundary = checkpoint_state(self.task, epoch, self.meta) if writes else {"epoch": epoch}
                 if epoch == epochs[0] or epoch % self.line_every == 0 or epoch == self.config.epochs:
                     self._print(_epoch_line(row, self.config.epochs))
-                if stop.requested and epoch < self.config.epochs:
+                if (stop.agreed if stop.at_epoch_end else stop.requested) and epoch < self.config.epochs:
                     stopped = True
                     break
         if boundary is not None:  # stopped between two writes: the last completed epoch goes to disk
@@ -298,7 +298,7 @@ class Trainer:
         if self.world.collective:  # the epoch's one all-reduce: sums, count and the Ctrl-C flag of every rank
             sums = totals.sums()
             *values, stops = self.world.all_reduce_sum([*sums.values(), float(stop.requested)])
-            sums, stop.requested = dict(zip(sums, values, strict=True)), stops > 0
+            sums, stop.agreed = dict(zip(sums, values, strict=True)), stops > 0
             read, count = means(sums, "train"), sums["count"]
         row: dict[str, float] = {"epoch": epoch} | (read if read is not None else totals.read("train"))
         seconds = time.perf_counter() - started

@@ -32,6 +32,8 @@ def test_quick_run_on_two_ranks_writes_the_ring_model_beside_the_measures(tmp_pa
         abs(row["measured_over_model"] - row["allreduce_s"] / row["ring_model_s"]) < 1e-9 * row["measured_over_model"]
     )
     assert row["step_s"] > 0 and row["no_sync_step_s"] > 0 and row["one_process_step_s"] > 0
+    assert set(row["one_process"]) == {str(n) for n in payload["one_process_thread_counts"]}
+    assert row["one_process_step_s"] == min(t["step_s"] for t in row["one_process"].values())
     assert abs(row["speedup"] - row["one_process_step_s"] / row["step_s"]) < 1e-12
     for key in ("allreduce_others_cores", "step_others_cores", "one_process_others_cores"):
         assert row[key] is None or row[key] >= 0
