@@ -6,11 +6,11 @@ rounding the result once; losses and products run in float32; ``cat``-like ops p
 widest input. The parameters stay float32 (the master weights): the cast is an op of the graph,
 z = cast(w);  dL/dw = g (carried back in w's dtype), so gradients arrive in float32.
 
-The state is per thread, as PyTorch's. Ops read ONE attribute, ``autocast_state.enabled``, at their entry
-and call ``autocast_args`` only when it is set, so a program that never enters a region pays one
-attribute read per op:
+The state is per thread, as PyTorch's. An op's public function (never Function.apply) reads ONE
+attribute, ``autocast_state.enabled``, at its entry and calls ``autocast_args`` only when it is set, so
+a program that never enters a region pays one attribute read per op:
 
-    if autocast_mode.autocast_state.enabled:
+    if autocast_state.enabled:
         input, weight, bias = autocast_args("linear", input, weight, bias)
 
 Within the outermost region a float32 leaf that requires grad (a parameter) is cast once per
