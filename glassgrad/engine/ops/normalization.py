@@ -222,8 +222,8 @@ class RMSNorm(Function):
     @staticmethod
     def decomposition(x: Tensor, weight: Tensor | None, normalized_ndim: int, eps: float | None) -> Tensor:
         """z = γ ⊙ x/√(mean x² + ε) over the last ``normalized_ndim`` dims (ε = None: machine epsilon of the
-        compute dtype, float32 for float16)"""
-        wide = x.to(np.float32) if x.dtype == np.float16 else x
+        compute dtype, float32 for bfloat16 and float16)"""
+        wide = x.to(dtypes.COMPUTE_DTYPE) if x.dtype in dtypes.LOW_PRECISION else x
         if eps is None:
             eps = float(np.finfo(wide.dtype).eps)
         z = wide * ((wide * wide).mean(dim=_trailing_dims(x, normalized_ndim), keepdim=True) + eps).rsqrt()
