@@ -158,7 +158,7 @@ def scalar_dtype(value: Any) -> np.dtype:
         return bool_
     if isinstance(value, _py_int | np.integer):
         return int64
-    if isinstance(value, _py_float | np.floating):
+    if isinstance(value, _py_float | np.floating | ml_dtypes.bfloat16):
         return DEFAULT_FLOAT
     raise TypeError(f"expected a Python number, got {type(value).__name__}")
 
