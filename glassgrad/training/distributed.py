@@ -12,7 +12,8 @@ The shards:
 - a ``DataLoader`` task (SupervisedTask recipes): ``DataLoader(dataset, B/N, sampler=DistributedSampler(
   dataset, N, r, shuffle, seed))``, ``set_epoch(epoch)`` before every epoch: the order is a function of
   (seed, epoch) alone, the same for any N, so ``--nproc 1`` (one process, no MPI) is the reference run of
-  any ``--nproc N``, and a checkpoint resumes on any number of ranks;
+  any ``--nproc N``, and a checkpoint resumes on any number of ranks (where N does not divide the
+  dataset, the sampler repeats a few samples to even the shards, as PyTorch's);
 - a language model (``LanguageModelTask``: ``TokenBlocks``, ``BPTTBatches``): every rank draws the
   global batch from the engine generator (identical on all ranks) and keeps rows [r·b, (r+1)·b)
   (``BatchShard``); with BPTT, row b of one chunk continues row b of the last, so each rank carries the
@@ -43,8 +44,8 @@ from ..engine import creation, dtypes
 from ..engine.tensor import Tensor
 
 DIST_INSTALL = "pip install -e '.[dist]'"
-# world size of a process started by mpiexec: MPICH/Intel MPI (PMI), Open MPI, PMIx, Slurm's srun
-WORLD_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "SLURM_NTASKS")
+# world size of a process started by mpiexec: MPICH, Intel MPI and srun's PMI; Open MPI
+WORLD_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")
 # the ranks this machine runs: MPICH/Intel MPI, Open MPI
 LOCAL_SIZE_VARIABLES = ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
@@ -103,7 +104,8 @@ SINGLE = World()
 
 
 def launched_world_size() -> int:
-    """The number of ranks mpiexec (or srun) started this process among; 1 outside an MPI launch."""
+    """The number of ranks mpiexec (or srun) started this process among; 1 outside an MPI launch
+    (a batch job's SLURM_NTASKS alone does not count: only the processes srun starts are ranks)."""
     for name in WORLD_SIZE_VARIABLES:
         value = os.environ.get(name, "")
         if value.isdigit():

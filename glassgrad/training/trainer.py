@@ -130,8 +130,8 @@ class _StopFlag:
     after the current step (``at_epoch_end``: after the epoch whose all-reduce first carries it, which
     sets ``agreed`` on every rank alike), the second raises KeyboardInterrupt at once."""
 
-    def __init__(self, at_epoch_end: bool = False) -> None:
-        self.requested, self.at_epoch_end, self.agreed = False, at_epoch_end, False
+    def __init__(self, at_epoch_end: bool = False, announce: bool = True) -> None:
+        self.requested, self.at_epoch_end, self.agreed, self.announce = False, at_epoch_end, False, announce
         self._installed = False
         self._previous: Any = None
 
@@ -139,6 +139,8 @@ class _StopFlag:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
+        if not self.announce:  # another rank says it
+            return
         when = "at the end of this epoch (every rank)" if self.at_epoch_end else "after this step"
         discard = "" if self.at_epoch_end else " (the partial epoch is discarded)"
         print(
@@ -211,7 +213,7 @@ class Trainer:
         per_epoch_bars = self.config.epochs <= 100
         with (
             self.watcher.attached(self.task) if self.watcher is not None else nullcontext(),
-            _StopFlag(at_epoch_end=self.world.collective) as stop,
+            _StopFlag(at_epoch_end=self.world.collective, announce=self.world.main) as stop,
             tqdm(
                 total=len(epochs), disable=not self.progress or per_epoch_bars, unit="epoch", leave=False
             ) as epoch_bar,
