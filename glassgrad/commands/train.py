@@ -293,6 +293,8 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(str(err), prog) from None
     if args.nproc is not None and args.nproc > 1 and launched == 1:
         try:
+            if config.device == "cuda":
+                distributed.check_gpus(args.nproc)
             command = distributed.launch_command(args.nproc, args.argv)
             return _run_ranks(command, distributed.launch_environment(args.nproc))
         except (ValueError, ImportError) as err:

@@ -143,6 +143,18 @@ def launch_command(nproc: int, argv: Sequence[str]) -> list[str]:
     return [mpiexec, "-n", str(nproc), sys.executable, "-m", "glassgrad", *argv]
 
 
+def check_gpus(nproc: int) -> None:
+    """ValueError unless this machine has a GPU for each of ``nproc`` ranks (NCCL takes one GPU per rank)."""
+    from ..engine.backend import cupy_module
+
+    gpus = cupy_module("--device cuda").cuda.runtime.getDeviceCount()
+    if gpus < nproc:
+        raise ValueError(
+            f"--nproc {nproc} --device cuda: NCCL needs one GPU per rank and this machine has {gpus}; give "
+            f"--nproc {gpus} or less (or more machines: mpiexec -f HOSTS)"
+        )
+
+
 def threads_per_rank(ranks_here: int) -> int:
     """This machine's cores shared evenly by the ``ranks_here`` ranks it runs (at least one each)."""
     return max(1, (os.cpu_count() or 1) // max(ranks_here, 1))
@@ -307,6 +319,7 @@ __all__ = [
     "BatchShard",
     "World",
     "abort",
+    "check_gpus",
     "distribute",
     "launch_command",
     "launch_environment",

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -133,6 +134,11 @@ def test_nproc_errors_are_one_line_before_anything_starts(tmp_path: Path, capsys
     assert "--batch-size 128 is the global batch, split evenly over the 3 ranks" in capsys.readouterr().err
     assert main(["train", "gan", "--epochs", "1", *out, "--nproc", "1"]) == 2
     assert "--nproc is not supported by recipe gan" in capsys.readouterr().err
+    one_gpu = types.SimpleNamespace(cuda=types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=lambda: 1)))
+    monkeypatch.setattr("glassgrad.commands.train.require_cuda", lambda prog, instead: None)
+    monkeypatch.setattr("glassgrad.engine.backend.cupy_module", lambda op=None: one_gpu)  # CuPy seeing one GPU
+    assert main([*RUN, *out, "--nproc", "2", "--device", "cuda"]) == 2
+    assert "NCCL needs one GPU per rank and this machine has 1" in capsys.readouterr().err
     monkeypatch.setattr(training_distributed, "mpiexec_path", lambda: None)
     assert main([*RUN, *out, "--nproc", "2"]) == 2
     assert "no mpiexec next to" in capsys.readouterr().err
