@@ -6,9 +6,10 @@ rounding the result once; losses and products run in float32; ``cat``-like ops p
 widest input. The parameters stay float32 (the master weights): the cast is an op of the graph,
 z = cast(w);  dL/dw = g (carried back in w's dtype), so gradients arrive in float32.
 
-The state is per thread, as PyTorch's. An op's public function (never Function.apply) reads ONE
-attribute, ``autocast_state.enabled``, at its entry and calls ``autocast_args`` only when it is set, so
-a program that never enters a region pays one attribute read per op:
+The settings are per thread, as PyTorch's. An op's public function (never Function.apply) reads ONE
+plain attribute, ``autocast_state.enabled`` (some thread is in an enabled region), at its entry and
+calls ``autocast_args`` (which reads this thread's settings) only when it is set, so a program that
+never enters a region pays one attribute read per op:
 
     if autocast_state.enabled:
         input, weight, bias = autocast_args("linear", input, weight, bias)
@@ -36,10 +37,25 @@ DEFAULT_DTYPES = {"cpu": dtypes.bfloat16, "cuda": dtypes.float16}  # PyTorch's d
 SUPPORTED_DTYPES = (dtypes.bfloat16, dtypes.float16)
 
 
-class _AutocastState(threading.local):
-    """This thread's autocast settings. ``enabled``: some device's autocast is on (what ops read)."""
+class _AutocastFlag:
+    """What ops read: ``enabled`` is True while some thread is inside an enabled region. A plain attribute
+    (a thread-local one costs four times as much to read); ``autocast_args`` then reads this thread's
+    own settings, so a region in one thread changes nothing in another."""
 
     enabled = False
+
+    def __init__(self) -> None:
+        self.regions = 0  # enabled regions open in all threads
+        self.lock = threading.Lock()
+
+    def count(self, change: int) -> None:
+        with self.lock:
+            self.regions += change
+            self.enabled = self.regions > 0
+
+
+class _ThreadAutocast(threading.local):
+    """This thread's autocast settings."""
 
     def __init__(self) -> None:
         self.on = dict.fromkeys(DEVICE_TYPES, False)
@@ -49,7 +65,8 @@ class _AutocastState(threading.local):
         self.cache: dict[tuple[int, bool], tuple[Any, Any]] = {}
 
 
-autocast_state = _AutocastState()
+autocast_state = _AutocastFlag()
+_local = _ThreadAutocast()
 
 
 def _device_type(api: str, device_type: Any) -> str:
@@ -65,16 +82,16 @@ def _device_type(api: str, device_type: Any) -> str:
 
 def is_autocast_enabled(device_type: str | None = None) -> bool:
     """Whether autocast is on for ``device_type`` in this thread (PyTorch: "cuda" when not given)."""
-    return autocast_state.on[_device_type("is_autocast_enabled", "cuda" if device_type is None else device_type)]
+    return _local.on[_device_type("is_autocast_enabled", "cuda" if device_type is None else device_type)]
 
 
 def get_autocast_dtype(device_type: str) -> Any:
     """The low dtype autocast uses on ``device_type`` (its setting also while autocast is off)."""
-    return autocast_state.dtype[_device_type("get_autocast_dtype", device_type)]
+    return _local.dtype[_device_type("get_autocast_dtype", device_type)]
 
 
 def is_autocast_cache_enabled() -> bool:
-    return autocast_state.cache_enabled
+    return _local.cache_enabled
 
 
 class autocast:  # noqa: N801 - PyTorch's name
@@ -89,8 +106,8 @@ class autocast:  # noqa: N801 - PyTorch's name
         self, device_type: str, dtype: Any = None, enabled: bool = True, cache_enabled: bool | None = None
     ) -> None:
         self.device = _device_type("autocast", device_type)
-        self.fast_dtype = autocast_state.dtype[self.device] if dtype is None else dtypes.dtype_arg("autocast", dtype)
-        self._cache_enabled = autocast_state.cache_enabled if cache_enabled is None else bool(cache_enabled)
+        self.fast_dtype = _local.dtype[self.device] if dtype is None else dtypes.dtype_arg("autocast", dtype)
+        self._cache_enabled = _local.cache_enabled if cache_enabled is None else bool(cache_enabled)
         name = self.device.upper()
         if enabled and self.device == "cuda" and not cuda_is_available():
             warnings.warn("CUDA is not available. Disabling autocast.", stacklevel=2)
@@ -105,20 +122,22 @@ class autocast:  # noqa: N801 - PyTorch's name
         self._enabled = bool(enabled)
 
     def __enter__(self) -> autocast:
-        self._prev = (autocast_state.on[self.device], autocast_state.dtype[self.device], autocast_state.cache_enabled)
-        autocast_state.on[self.device] = self._enabled
-        autocast_state.dtype[self.device] = self.fast_dtype
-        autocast_state.cache_enabled = self._cache_enabled
-        autocast_state.nesting += 1
-        autocast_state.enabled = any(autocast_state.on.values())
+        self._prev = (_local.on[self.device], _local.dtype[self.device], _local.cache_enabled)
+        _local.on[self.device] = self._enabled
+        _local.dtype[self.device] = self.fast_dtype
+        _local.cache_enabled = self._cache_enabled
+        _local.nesting += 1
+        if self._enabled:
+            autocast_state.count(1)
         return self
 
     def __exit__(self, *exc: Any) -> bool:
-        autocast_state.nesting -= 1
-        if autocast_state.nesting == 0:
-            autocast_state.cache.clear()
-        autocast_state.on[self.device], autocast_state.dtype[self.device], autocast_state.cache_enabled = self._prev
-        autocast_state.enabled = any(autocast_state.on.values())
+        _local.nesting -= 1
+        if _local.nesting == 0:
+            _local.cache.clear()
+        _local.on[self.device], _local.dtype[self.device], _local.cache_enabled = self._prev
+        if self._enabled:
+            autocast_state.count(-1)
         return False
 
     def __call__(self, func: Callable) -> Callable:
@@ -184,8 +203,8 @@ def _cast(value: Any, dtype: Any, device: str) -> Any:
     from ..engine.ops.arithmetic import cast  # the engine's ops load after this module
 
     cacheable = (
-        autocast_state.cache_enabled
-        and dtype == autocast_state.dtype[device]
+        _local.cache_enabled
+        and dtype == _local.dtype[device]
         and value.dtype == dtypes.float32
         and value.requires_grad
         and value.is_leaf
@@ -193,11 +212,11 @@ def _cast(value: Any, dtype: Any, device: str) -> Any:
     if not cacheable:
         return cast(value, dtype)
     key = (id(value), is_grad_enabled())
-    hit = autocast_state.cache.get(key)
+    hit = _local.cache.get(key)
     if hit is not None and hit[0] is value:
         return hit[1]
     out = cast(value, dtype)
-    autocast_state.cache[key] = (value, out)  # holding value keeps its id from being reused
+    _local.cache[key] = (value, out)  # holding value keeps its id from being reused
     return out
 
 
@@ -206,12 +225,12 @@ def autocast_args(op: str, *args: Any) -> tuple[Any, ...]:
     or tuple argument) cast as ``op_lists`` says for their device; unchanged when the op is on no list
     or autocast is off for that device. Returns a tuple of len(args)."""
     device = _first_device(args)
-    if device is None or not autocast_state.on[device]:
+    if device is None or not _local.on[device]:
         return args
     rule = op_lists.policy(device, op)
     if rule is None:
         return args
-    low = autocast_state.dtype[device]
+    low = _local.dtype[device]
     target = {op_lists.LOWER_PRECISION: low, op_lists.FLOAT32: dtypes.float32}.get(rule)
     if target is None:
         target = _promoted(op, args, device, low)
