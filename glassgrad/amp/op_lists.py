@@ -8,20 +8,23 @@ float64 one, never an integer one):
 * ``LOWER_PRECISION``: to the region's low dtype (bfloat16 or float16). These are the ops whose cost is
   a matrix product (GEMMs, convolutions, attention), where the low dtype halves the bytes moved and
   the kernels still accumulate in float32; the output is in the low dtype.
-* ``FLOAT32``: to float32. Ops whose result loses too much in the low dtype: losses, products and
-  traces on cpu; on cuda also exponentials and logarithms, softmax, norms and sums.
+* ``FLOAT32``: to float32. Ops whose result loses too much in the low dtype: losses, products,
+  traces and F.pad's reflect/replicate modes on cpu; on cuda also softmax, layer and group norms,
+  sums, cumulative sums and products, logsumexp, softplus.
 * ``PROMOTE``: to the widest floating dtype among the arguments (float32 if any is float32, else the
   low dtype; float64 arguments are left as they are). Ops that need one dtype across their inputs
   (``cat``, ``stack``); mixing float16 and bfloat16 here is an error, as in PyTorch.
 
-The cpu lists were read off ``torch.autocast("cpu", torch.bfloat16)`` (torch 2.13) op by op: every
-glassgrad op is run there and here in float32, bfloat16, float16 and float64, and the output dtypes
-must agree (``tests/amp/test_op_lists.py``). PyTorch reaches some by decomposition rather than by a
-list entry (``einsum`` runs its ``bmm``; ``pad_reflect``/``pad_replicate`` (PyTorch's reflection_pad, replication_pad) are F.pad's "reflect"
-and "replicate" modes, "circular" stays in the input's dtype). The cuda lists are transcribed from
-PyTorch's cuda lists for the ops glassgrad has (torch here is a cpu build, so they are not probed);
-not yet wired there: the pointwise float32 ops (exp, log, pow, ...), interpolate, cosine_similarity,
-index_put and atan2.
+The cpu lists were read off ``torch.autocast("cpu", torch.bfloat16)`` (torch 2.13) op by op: each op
+below and a set of ops on no list run there and here on float32, bfloat16, float16 and float64 inputs
+and on a bfloat16/float32 mix, and the output dtypes (or the error) must agree
+(``tests/amp/test_autocast_op_lists.py``). PyTorch reaches some of them by decomposition rather than by
+a list entry: ``einsum`` runs its ``bmm``, and ``pad_reflect``/``pad_replicate`` are F.pad's "reflect"
+and "replicate" modes (PyTorch's reflection_pad/replication_pad kernels; "circular" keeps the input's
+dtype). The cuda lists are transcribed from PyTorch's cuda lists for the ops glassgrad has (torch here
+is a cpu build, so they are not probed); not yet wired on cuda: the pointwise float32 ops (exp, log,
+pow, ...), interpolate, cosine_similarity, index_put and atan2. Norms on either device also take a
+low-precision input with float32 parameters (``normalization.norm_dtypes``), as PyTorch's do.
 """
 
 from __future__ import annotations
