@@ -33,9 +33,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy import ndarray  # a global, not np.ndarray: numpy's module __getattr__ keeps Python 3.11 from caching np.X
 
-from . import backend, grad_mode, observers
+from . import backend, observers
 from .dtypes import FLOATING
+from .grad_mode import state as grad_state
 from .observers import ACTIVE as OBSERVING
 
 
@@ -91,8 +93,8 @@ class Node(Context):
         function: type[Function],
         xp: Any,
         needs_input_grad: tuple[bool, ...],
-        inputs: tuple[Any, ...],
-        input_meta: tuple[Any, ...],
+        inputs: list[Any],
+        input_meta: list[Any],
     ) -> None:
         self.function = function
         self.xp = xp
@@ -165,7 +167,7 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
-        track = cls.differentiable and grad_mode.state.enabled  # whether a tensor that requires grad is recorded
+        track = cls.differentiable and grad_state.enabled  # whether a tensor that requires grad is recorded
         arrays, needs, inputs, meta = [], [], [], []
         first = None  # the first tensor input's array: its type is the device
         for a in args:  # one pass: tensors become their arrays (anything else passes through), and their history
@@ -191,18 +193,15 @@ class Function:
                     needs.append(False)
                     inputs.append(None)
                     meta.append(None)
-        xp = np if first is None or type(first) is np.ndarray else backend.xp_of(first)
+        xp = np if first is None or type(first) is ndarray else backend.xp_of(first)
         record = track and True in needs
-        ctx = Node(cls, xp, tuple(needs), tuple(inputs), tuple(meta)) if record else Context(xp)
+        ctx = Node(cls, xp, tuple(needs), inputs, meta) if record else Context(xp)
         out = cls.forward(ctx, *arrays, **kwargs)
         if type(out) is not type(first) and (isinstance(out, np.generic) or not hasattr(out, "shape")):
-            scalar, out = out, xp.asarray(out)  # NumPy reductions return scalars
-            if ctx.saved_arrays:  # the output saved as that scalar is this array now (recorded_backward knows it)
-                ctx.saved_arrays = tuple([out if s is scalar else s for s in ctx.saved_arrays])
+            out = _scalar_as_array(ctx, out)
         result = Tensor(out)
         if first is not None and (out.base is not None or out is first) and getattr(args[0], "array", None) is first:
-            # possibly a view (sharing the first input's memory): it remembers its base (engine/views.py)
-            record_view(result, args[0], lambda t: cls.apply(t, *args[1:], **kwargs))
+            _record_possible_view(cls, result, args, kwargs)
         if record and (out.dtype in FLOATING or out.dtype.kind == "f"):
             result.requires_grad = True
             ctx.output_id = id(out)
@@ -212,6 +211,21 @@ class Function:
         if OBSERVING:
             observers.forward(cls, args, kwargs, result)
         return result
+
+
+def _scalar_as_array(ctx: Context, scalar: Any) -> Any:
+    """A NumPy reduction's scalar result as a 0-d array; where forward saved the scalar, the array is saved
+    instead (recorded_backward knows saved arrays by id)."""
+    out = ctx.xp.asarray(scalar)
+    if ctx.saved_arrays:
+        ctx.saved_arrays = tuple([out if s is scalar else s for s in ctx.saved_arrays])
+    return out
+
+
+def _record_possible_view(cls: type[Function], result: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """``result`` may share the first input's memory: it remembers its base and how to redo the op on it
+    (engine/views.py). Kept out of ``apply`` so that apply's frame has no closure cells to make."""
+    record_view(result, args[0], lambda t: cls.apply(t, *args[1:], **kwargs))
 
 
 def common_device(op: str, tensors: list[Tensor]) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+from numpy import ndarray  # a global, not np.ndarray: numpy's module __getattr__ keeps Python 3.11 from caching np.X
 
 from . import backend, dtypes, views
 from .grad_mode import is_grad_enabled
@@ -35,7 +36,7 @@ class Tensor:
     _view_of: views.ViewOf | None = None  # set by Function.apply when this shares an input's memory
 
     def __init__(self, array: Any, requires_grad: bool = False) -> None:
-        if type(array) is not np.ndarray and backend.device_of(array) == "cpu":
+        if type(array) is not ndarray and backend.device_of(array) == "cpu":
             array = np.asarray(array)
         self.array = array
         if requires_grad:
@@ -53,12 +54,12 @@ class Tensor:
     @property
     def device(self) -> str:
         """backend.device_of(array); a NumPy array is answered without the call (every op asks)."""
-        return "cpu" if type(self.array) is np.ndarray else backend.device_of(self.array)
+        return "cpu" if type(self.array) is ndarray else backend.device_of(self.array)
 
     @property
     def xp(self):
         """The array module (numpy or cupy) of this tensor's device: backend.xp_of(array), NumPy's without the call."""
-        return np if type(self.array) is np.ndarray else backend.xp_of(self.array)
+        return np if type(self.array) is ndarray else backend.xp_of(self.array)
 
     @property
     def ndim(self) -> int:

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
+from numpy import ndarray  # a global, not np.ndarray: numpy's module __getattr__ keeps Python 3.11 from caching np.X
 
 from ..engine import dtypes as _dtypes
 from ..engine.backend import device_of
@@ -239,7 +239,7 @@ def run(op: str, *args: Any, **kwargs: Any) -> Any:
     first = args[0] if args and hasattr(args[0], "dtype") else next((a for a in args if hasattr(a, "dtype")), None)
     if first is None:
         raise TypeError(f"kernels.run({op!r}): needs an array argument to find the device, got {len(args)} others")
-    device = "cpu" if type(first) is np.ndarray else device_of(first)
+    device = "cpu" if type(first) is ndarray else device_of(first)
     dtype = _dtype_name(first.dtype)
     if dtype in _LOW_NAMES and dtype in COMPUTED_IN_FLOAT32[device]:
         return _run_in_float32(op, device, first.dtype, args, kwargs)

@@ -85,6 +85,8 @@ def normalize_dims(op: str, dim: Any, ndim: int) -> tuple[int, ...]:
     """``dim`` (int, tuple, or None for all) as a sorted tuple of non-negative dims."""
     if dim is None:
         return tuple(range(ndim))
+    if type(dim) is int and -ndim <= dim < ndim:  # the common case: one dim, in range
+        return (dim % ndim,)
     if isinstance(dim, str | bytes | float) or not isinstance(dim, Sequence | np.ndarray):
         dims: tuple[Any, ...] = (dim,)
     else:

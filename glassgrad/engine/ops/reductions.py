@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
+from numpy import ndarray  # a global, not np.ndarray: numpy's module __getattr__ keeps Python 3.11 from caching np.X
 
 from ...amp.autocast_mode import autocast_args, autocast_state
 from .. import dtypes
@@ -35,7 +36,7 @@ def spread(xp: Any, grad: Any, shape: tuple[int, ...]) -> Any:
     """``grad`` (with the reduced dims kept as size 1) broadcast to the input's ``shape``: a read-only
     view for a large input; a small one is filled by one C-level copy, which costs less than NumPy's
     broadcast_to (a Python function) there. A Recorded gradient (``create_graph``) records broadcast_to."""
-    if type(grad) is np.ndarray and math.prod(shape) <= _SMALL:
+    if type(grad) is ndarray and math.prod(shape) <= _SMALL:
         out = np.empty(shape, grad.dtype)
         out[...] = grad
         return out
