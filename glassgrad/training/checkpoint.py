@@ -54,6 +54,7 @@ def checkpoint_state(task: Task, epoch: int, meta: dict[str, Any] | None = None)
         "modules": {name: module.state_dict() for name, module in task.modules().items()},
         "optimizers": {name: opt.state_dict() for name, opt in task.optimizers().items()},
         "schedulers": {name: scheduler.state_dict() for name, scheduler in _schedulers(task).items()},
+        "scalers": {name: scaler.state_dict() for name, scaler in _scalers(task).items()},
     }
     if meta is not None:
         state["meta"] = {"recipe": meta.get("recipe"), "config": json.dumps(meta.get("config"))}
@@ -72,6 +73,13 @@ def write_state(path: str | Path, state: dict[str, Any]) -> None:
 def save_checkpoint(path: str | Path, task: Task, epoch: int, meta: dict[str, Any] | None = None) -> None:
     """Write the state after ``epoch`` completed epochs to ``path`` (atomically, by glassgrad.save)."""
     write_state(path, checkpoint_state(task, epoch, meta))
+
+
+def _scalers(task: Task) -> dict[str, Any]:
+    """The task's enabled loss scalers (fp16's GradScaler) by name: their scale and growth tracker resume with
+    the run (a disabled scaler has no state; a task without a ``scalers()`` method has none)."""
+    scalers = getattr(task, "scalers", None)
+    return {name: s for name, s in scalers().items() if s.is_enabled()} if scalers is not None else {}
 
 
 def _schedulers(task: Task) -> dict[str, Any]:
@@ -106,8 +114,9 @@ def load_checkpoint(path: str | Path, task: Task) -> int:
     if not path.exists():
         raise FileNotFoundError(f"load_checkpoint: no checkpoint at {path} to resume from")
     state = glassgrad.load(path)
-    modules, optimizers, schedulers = task.modules(), task.optimizers(), _schedulers(task)
+    modules, optimizers, schedulers, scalers = task.modules(), task.optimizers(), _schedulers(task), _scalers(task)
     expected = {"modules": set(modules), "optimizers": set(optimizers), "schedulers": set(schedulers)}
+    expected["scalers"] = set(scalers)
     for key, names in expected.items():
         found = set(state.get(key, {}))
         if found != names:
@@ -118,5 +127,7 @@ def load_checkpoint(path: str | Path, task: Task) -> int:
         optimizer.load_state_dict(state["optimizers"][name])
     for name, scheduler in schedulers.items():
         scheduler.load_state_dict(state["schedulers"][name])
+    for name, scaler in scalers.items():
+        scaler.load_state_dict(state["scalers"][name])
     set_rng_state(state["rng"])
     return int(state["epoch"])

@@ -87,6 +87,9 @@ class OneModelTask:
             raise ValueError(f"{type(self).__name__}: precision must be fp32, bf16 or fp16, got {self.precision!r}")
         self.scaler = GradScaler(self.device, enabled=self.precision == "fp16")
 
+    def scalers(self) -> dict[str, GradScaler]:
+        return {"scaler": self.scaler}
+
     def _autocast(self) -> autocast:
         """The region the forward and the loss run in: autocast to bfloat16/float16, a disabled one for fp32."""
         low = LOW_DTYPES.get(self.precision)
