@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from . import observers
 from .dtypes import COMPUTE_DTYPE, LOW_PRECISION
 from .grad_mode import enable_grad, no_grad
@@ -296,7 +298,9 @@ def _walk(
     got: dict[int, Any] = {}
     step = recorded_node_backward if create_graph else _node_backward
     observing = bool(observers.ACTIVE)
-    with enable_grad() if create_graph else no_grad():
+    # NumPy's overflow/invalid warnings are off for the walk: PyTorch's backward is silent when a scaled
+    # (GradScaler) gradient overflows to inf and inf·0 gives NaN; the scaler finds them and skips the step.
+    with enable_grad() if create_graph else no_grad(), np.errstate(over="ignore", invalid="ignore"):
         while ready:
             vertex = ready.pop()
             key = id(vertex)

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from numpy import ndarray  # a global, not np.ndarray: numpy's module __getattr__ keeps Python 3.11 from caching np.X
 
 from ..engine import dtypes as _dtypes
@@ -270,7 +271,8 @@ def _run_in_float32(op: str, device: str, low: Any, args: tuple, kwargs: dict) -
             pair[1][...] = out
             return pair[1]
         if getattr(out, "dtype", None) == _dtypes.COMPUTE_DTYPE and hasattr(out, "astype"):
-            return out.astype(low)
+            with np.errstate(over="ignore"):  # past float16's range is inf, silently, as PyTorch rounds
+                return out.astype(low)
         return out
 
     wide_args = widen(args)
