@@ -30,6 +30,7 @@ Conventions:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -93,8 +94,8 @@ class Node(Context):
         function: type[Function],
         xp: Any,
         needs_input_grad: tuple[bool, ...],
-        inputs: list[Any],
-        input_meta: list[Any],
+        inputs: Sequence[Any],
+        input_meta: Sequence[Any],
     ) -> None:
         self.function = function
         self.xp = xp
@@ -168,34 +169,56 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
         track = cls.differentiable and grad_state.enabled  # whether a tensor that requires grad is recorded
-        arrays, needs, inputs, meta = [], [], [], []
-        first = None  # the first tensor input's array: its type is the device
-        for a in args:  # one pass: tensors become their arrays (anything else passes through), and their history
-            if isinstance(a, Tensor):
-                array = a.array
-                if first is None:
-                    first = array
-                elif type(array) is not type(first):
-                    common_device(cls.__name__, [t for t in args if isinstance(t, Tensor)])
-                arrays.append(array)
-                if track:
-                    if a.requires_grad:
-                        needs.append(True)
-                        inputs.append(a.grad_fn or a)
-                        meta.append((array.shape, array.dtype))
-                    else:
+        n = len(args)
+        if n == 2 and type(args[0]) is Tensor and type(args[1]) is Tensor:  # a ∘ b: the general loop below, unrolled
+            x, y = args
+            first, second = arrays = (x.array, y.array)
+            if type(second) is not type(first):
+                common_device(cls.__name__, [x, y])
+            needs = (x.requires_grad, y.requires_grad) if track else (False, False)
+            if needs[0] or needs[1]:
+                inputs = (x.grad_fn or x if needs[0] else None, y.grad_fn or y if needs[1] else None)
+                meta = (
+                    (first.shape, first.dtype) if needs[0] else (None, None, id(first)),
+                    (second.shape, second.dtype) if needs[1] else (None, None, id(second)),
+                )
+        elif n == 1 and type(args[0]) is Tensor:  # f(x): the general loop below, unrolled
+            (x,) = args
+            first = x.array
+            arrays = (first,)
+            needs = (True,) if track and x.requires_grad else (False,)
+            if needs[0]:
+                inputs, meta = (x.grad_fn or x,), ((first.shape, first.dtype),)
+        else:
+            arrays, needs, inputs, meta = [], [], [], []
+            first = None  # the first tensor input's array: its type is the device
+            for a in args:  # one pass: tensors become their arrays (anything else passes through), and their history
+                if isinstance(a, Tensor):
+                    array = a.array
+                    if first is None:
+                        first = array
+                    elif type(array) is not type(first):
+                        common_device(cls.__name__, [t for t in args if isinstance(t, Tensor)])
+                    arrays.append(array)
+                    if track:
+                        if a.requires_grad:
+                            needs.append(True)
+                            inputs.append(a.grad_fn or a)
+                            meta.append((array.shape, array.dtype))
+                        else:
+                            needs.append(False)
+                            inputs.append(None)
+                            meta.append((None, None, id(array)))
+                else:
+                    arrays.append(a)
+                    if track:
                         needs.append(False)
                         inputs.append(None)
-                        meta.append((None, None, id(array)))
-            else:
-                arrays.append(a)
-                if track:
-                    needs.append(False)
-                    inputs.append(None)
-                    meta.append(None)
+                        meta.append(None)
+            needs = tuple(needs)
         xp = np if first is None or type(first) is ndarray else backend.xp_of(first)
-        record = track and True in needs
-        ctx = Node(cls, xp, tuple(needs), inputs, meta) if record else Context(xp)
+        record = True in needs
+        ctx = Node(cls, xp, needs, inputs, meta) if record else Context(xp)
         out = cls.forward(ctx, *arrays, **kwargs)
         if type(out) is not type(first) and (isinstance(out, np.generic) or not hasattr(out, "shape")):
             out = _scalar_as_array(ctx, out)
