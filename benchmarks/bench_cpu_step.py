@@ -116,6 +116,23 @@ Notes: what profiling the ``chain`` and ``mlp`` rows taught (2026-12-01).
   bytecodes of forward against a C++ dispatcher; the 1.3× target needs roughly another 15-20% off
   the forward (the Tensor method → op function → promote → apply layers, ~60 bytecodes of argument
   checks per binary op).
+* Sixth session (2026-12-01, late): callgrind per expression (instructions per call, a bare loop's
+  1.2k taken off) split ``Add.apply(x, a)`` = 24k: NumPy's add 3.9k, the Tensor 2.3k and the Node
+  2.7k (each made and freed), and 15k of apply's own work. The C functions said where: PyCell_New and
+  cell_dealloc (1.2k: the lambda of the view branch and a list comprehension made apply's frame create
+  five closure cells on every call, used or not), module_getattro (np.ndarray: numpy's module has a
+  ``__getattr__``, so Python 3.11 never specialises ``np.X``, ~260 instructions per read), the
+  thread-local grad mode (500; a ContextVar measured no better and was left out), and the general
+  argument loop (3.9k over a hand-unrolled two-tensor version: four lists and their appends).
+  Changes: apply's rarely taken branches became helpers, ``ndarray`` is imported as a global where
+  the hot path tests types, Node keeps the lists apply built, normalize_dims answers one int first,
+  and calls with one or two Tensor arguments are unpacked without the lists. Chain 14.78M -> 13.67M
+  instructions per step (the bfloat16/autocast work of the same session had taken it from 14.61M to
+  14.78M), MLP 2.72M -> 2.71M. Per op of the chain against PyTorch's (forward, callgrind, before
+  these changes): add 31.5k / 18.8k, tanh 31.8k / 20.1k, sum(dim=-1, keepdim) 65.1k / 22.8k,
+  sigmoid 44.7k / 18.2k: sum (dim parsing, NumPy's Python-level ``_methods._sum``, kwargs through
+  apply into forward) and the kernel ops (``kernels.run`` 5.5k before the variant; numba's dispatch
+  of a (16, 16) call ~8k more than a NumPy ufunc) are the largest gaps left.
 """
 
 from __future__ import annotations
