@@ -494,7 +494,9 @@ def binary_cross_entropy_with_logits(
 ) -> Tensor:
     """Sigmoid + binary cross-entropy in one stable step (never forms log σ(x) directly)."""
     if autocast_state.enabled:
-        input, target, weight, pos_weight = autocast_args("binary_cross_entropy_with_logits", input, target, weight, pos_weight)
+        input, target, weight, pos_weight = autocast_args(
+            "binary_cross_entropy_with_logits", input, target, weight, pos_weight
+        )
     op = "binary_cross_entropy_with_logits"
     _check_tensor(op, input=input, target=target)
     check_reduction(op, reduction)

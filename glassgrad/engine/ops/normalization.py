@@ -305,7 +305,9 @@ def batch_norm(
         raise RuntimeError(f"{op}: evaluation (training=False) needs running_mean and running_var")
     stats = {"running_mean": running_mean, "running_var": running_var}
     if norm_dtypes(op, input, weight=weight, bias=bias, **stats):
-        return batch_norm(input.float(), running_mean, running_var, weight, bias, training, momentum, eps).to(input.dtype)
+        return batch_norm(input.float(), running_mean, running_var, weight, bias, training, momentum, eps).to(
+            input.dtype
+        )
     x, w, b = input, weight, bias
     if not training:
         return BatchNorm.apply(x, w, b, running_mean.array, running_var.array, eps=eps, batch_stats=False)
