@@ -5,4 +5,4 @@ built and scattered back: ``reference`` with strided NumPy views,
 ``numba_im2col`` with parallel numba loops (the cpu default).
 """
 
-from . import cpu_numba, reference, spec  # define the ops and register the variants
+from . import cpu_numba, numba_cuda, reference, spec  # define the ops and register the variants
