@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from ...engine import backend
+from ..numba_cuda_support import numba_cuda
 from ..registry import register
 from .gemm import check_grad_output
 from .geometry import ConvGeometry
@@ -43,13 +44,10 @@ THREADS = 128  # threads per block; the grid covers the result's elements in one
 
 @functools.cache
 def _kernels() -> tuple[Any, Any, Any]:
-    """(forward, grad_input, grad_weight) kernels; ``geo`` is the 8 ints (s_h, s_w, p_h, p_w, d_h, d_w,
-    C/G, O/G) passed one by one."""
-    # module globals, not closure cells: the CUDA simulator swaps the kernel's global ``cuda`` for its fake
-    global cuda
-    if not hasattr(np, "row_stack"):  # numba-cuda (0.2x) still names np.row_stack, which NumPy 2.4 removed
-        np.row_stack = np.vstack
-    from numba import cuda
+    """(forward, grad_input, grad_weight) kernels: each takes its arrays, the result last, then the
+    ints s_h, s_w, p_h, p_w, d_h, d_w, C/G, O/G."""
+    global cuda  # a module global, for the simulator (see numba_cuda_support)
+    cuda = numba_cuda()
 
     @cuda.jit
     def forward(x, w, b, y, sh, sw, ph, pw, dh, dw, cg, og):  # pragma: no cover - GPU or simulator
