@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ...engine import backend
+from ..numba_cuda_support import numba_cuda
 from ..registry import register
 
 TILE = 16  # the shared-memory tile is TILE x TILE, one thread per element
@@ -32,9 +33,9 @@ def _kernels() -> tuple[Any, Any]:
     """
     # module globals, not closure cells: the CUDA simulator swaps the kernel's global ``cuda`` for its fake
     global cuda, float32
-    if not hasattr(np, "row_stack"):  # numba-cuda (0.2x) still names np.row_stack, which NumPy 2.4 removed
-        np.row_stack = np.vstack
-    from numba import cuda, float32
+    from numba import float32
+
+    cuda = numba_cuda()
 
     @cuda.jit
     def naive(a, b, c):  # pragma: no cover - runs on the GPU or in the simulator subprocess
