@@ -45,8 +45,10 @@ import math
 from typing import Any
 
 import numpy as np
+from numba import float32
 
 from ...engine import backend
+from ..numba_cuda_support import numba_cuda
 from ..registry import register
 
 ROWS = 64  # threads per block: one query row (forward, dQ) or one key row (dK, dV) each
@@ -57,11 +59,8 @@ MAX_D = 128  # the largest head dim (of q/k and of v): the per-thread rows and s
 @functools.cache
 def _kernels() -> tuple[Any, Any, Any]:
     """(forward, grad_kv, grad_q) kernels."""
-    # module globals, not closure cells: the CUDA simulator swaps the kernel's global ``cuda`` for its fake
-    global cuda, float32
-    if not hasattr(np, "row_stack"):  # numba-cuda (0.2x) still names np.row_stack, which NumPy 2.4 removed
-        np.row_stack = np.vstack
-    from numba import cuda, float32
+    global cuda  # a module global, for the simulator (see numba_cuda_support)
+    cuda = numba_cuda()
 
     # no builtin min/max in the kernels: compile_ptx of a kernel calling min(a, b) fails under numba 0.68's
     # CUDA target ("Signature mismatch"), though the simulator runs it
