@@ -1,3 +1,4 @@
-"""Scaled dot-product attention: a full-matrix reference and a FlashAttention-style numba kernel."""
+"""Scaled dot-product attention: a full-matrix reference (cpu and cuda), a FlashAttention-style numba kernel
+(cpu default, cpu_flash.py) and its numba.cuda teaching version (numba_cuda.py, forward and backward)."""
 
 from . import cpu_flash, numba_cuda, reference, spec  # define the ops and register the variants
