@@ -331,7 +331,8 @@ def _walk(
                 key = id(parent)
                 if pg is not None:
                     shape, dtype = meta
-                    if pg.shape != shape or pg.dtype != dtype:
+                    # a dtype compared in full (_summed_back) only when it is not the same object
+                    if pg.shape != shape or pg.dtype is not dtype:
                         pg = _summed_back(pg, shape, dtype)
                     pending[key] = pg if key not in pending else pending[key] + pg
                 consumers[key] -= 1

@@ -142,6 +142,14 @@ _variants: dict[tuple[str, str], dict[str, Variant]] = {}
 _defaults: dict[tuple[str, str], str] = {}
 _chosen: dict[tuple[str, str], str] = {}
 _order: dict[tuple[str, str], tuple[Variant, ...]] = {}  # pick's search order, rebuilt after any change
+# (op, device, dtype) -> the variant a call of that dtype gets when no ``when`` decides: run's shortcut
+_by_dtype: dict[tuple[str, str, str], Variant] = {}
+
+
+def _forget_order() -> None:
+    """After a registration or a change of choice or default: search orders and shortcuts are rebuilt."""
+    _order.clear()
+    _by_dtype.clear()
 
 
 def register(
@@ -175,7 +183,7 @@ def register(
         table[name] = Variant(op, device, name, fn, description, tuple(dtypes), reference, tolerance, when, condition)
         if default or (reference and key not in _defaults):
             _defaults[key] = name
-        _order.clear()
+        _forget_order()
         return fn
 
     return decorate
@@ -228,9 +236,15 @@ def pick(op: str, device: str, *args: Any, **kwargs: Any) -> Variant:
 def _first_taker(op: str, device: str, dtype: str | None, args: tuple, kwargs: dict) -> Variant:
     """``Variant.supports`` over ``order``, written out: ``run`` calls this for every kernel-backed
     op, forward and backward, so it makes no method call per variant."""
+    asked = False  # whether a ``when`` was consulted (then the choice depends on the call, not the dtype alone)
     for v in _order.get((op, device)) or order(op, device):
-        if v.reference or ((dtype is None or dtype in v.dtypes) and (v.when is None or v.when(*args, **kwargs))):
+        if v.reference or ((dtype is None or dtype in v.dtypes) and v.when is None):
+            if not asked and dtype is not None:
+                _by_dtype[(op, device, dtype)] = v
             return v
+        if (dtype is None or dtype in v.dtypes) and v.when(*args, **kwargs):
+            return v
+        asked = asked or dtype is None or dtype in v.dtypes
     raise KeyError(f"kernels: no variant of {op!r} on {device!r} takes this call, and it has no reference")
 
 
@@ -244,7 +258,8 @@ def run(op: str, *args: Any, **kwargs: Any) -> Any:
     dtype = _dtype_name(first.dtype)
     if dtype in _LOW_NAMES and dtype in COMPUTED_IN_FLOAT32[device]:
         return _run_in_float32(op, device, first.dtype, args, kwargs)
-    return _first_taker(op, device, dtype, args, kwargs).fn(*args, **kwargs)
+    taker = _by_dtype.get((op, device, dtype)) or _first_taker(op, device, dtype, args, kwargs)
+    return taker.fn(*args, **kwargs)
 
 
 def _run_in_float32(op: str, device: str, low: Any, args: tuple, kwargs: dict) -> Any:
@@ -294,7 +309,7 @@ def set_default(op: str, device: str, name: str) -> None:
     """Make ``name`` the default of ``op`` on ``device`` (benchmarks decide which)."""
     variant(op, device, name)
     _defaults[(op, device)] = name
-    _order.clear()
+    _forget_order()
 
 
 class use:  # noqa: N801 - reads as a verb: kernels.use("matmul", "tiled")
@@ -316,7 +331,7 @@ class use:  # noqa: N801 - reads as a verb: kernels.use("matmul", "tiled")
             _chosen.pop(key, None)
             if name is not None:
                 _chosen[key] = name
-        _order.clear()
+        _forget_order()
 
     def __enter__(self) -> use:
         return self
@@ -326,7 +341,7 @@ class use:  # noqa: N801 - reads as a verb: kernels.use("matmul", "tiled")
             _chosen.pop(key, None)
             if name is not None:
                 _chosen[key] = name
-        _order.clear()
+        _forget_order()
 
 
 def list(op: str | None = None, device: str | None = None) -> builtins.list[Variant]:
