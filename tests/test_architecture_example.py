@@ -34,7 +34,7 @@ def example(tmp_path: Path) -> dict:
         registry._variants.pop(("cube", device), None)
         registry._defaults.pop(("cube", device), None)
         registry._chosen.pop(("cube", device), None)
-    registry._order.clear()
+    registry._forget_order()
 
 
 def test_the_worked_example_runs(example: dict) -> None:

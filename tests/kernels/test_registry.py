@@ -30,7 +30,7 @@ def toy_op():
     registry._variants.pop((op, "cpu"))
     registry._defaults.pop((op, "cpu"), None)
     registry._chosen.pop((op, "cpu"), None)
-    registry._order.clear()
+    registry._forget_order()
 
 
 def test_order_is_choice_default_rest_reference(toy_op: str) -> None:
