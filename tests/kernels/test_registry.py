@@ -48,6 +48,7 @@ def test_run_falls_back_through_the_order(toy_op: str) -> None:
     with kernels.use(toy_op, "flat"):
         assert kernels.run(toy_op, x32)[0, 0] == 1
         assert kernels.run(toy_op, x32.astype(np.float64))[0, 0] == 2  # flat is float32-only
+    assert kernels.run(toy_op, x32)[0, 0] == 2  # back to the default: run's dtype shortcut went with the choice
     assert kernels.pick(toy_op, "cpu", x32.astype(np.int64), dim=0).name == "reference"
 
 
