@@ -27,10 +27,12 @@ from glassgrad import kernels
 from glassgrad.kernels.cuda import compile as cuda_compile
 from glassgrad.kernels.fused import launch
 from glassgrad.kernels.matmul import cuda_ladder
+from glassgrad.kernels.optim import cuda_multi_tensor
 
 ROOT = Path(__file__).resolve().parents[2] / "glassgrad" / "kernels"
 CU_FILES = sorted(ROOT.rglob("*.cu"))
 FUSED, MATMUL = ROOT / "fused", ROOT / "matmul" / "cuda"
+MULTI_TENSOR = ROOT / "optim" / "cuda"
 ARCHS = ("sm_80", "sm_90")
 #: files that use sm_90a-only instructions (wgmma, TMA) compile for sm_90a alone; none do today
 HOPPER_ONLY: frozenset[str] = frozenset()
@@ -46,6 +48,8 @@ def launcher_build(source: Path) -> tuple[list[str], dict[str, int]]:
         return [], launch.DEFINES[source.name]
     if source.parent == MATMUL:
         return cuda_ladder.instances(source.name), {}
+    if source.parent == MULTI_TENSOR:
+        return list(cuda_multi_tensor.INSTANCES), dict(cuda_multi_tensor.DEFINES)
     raise AssertionError(f"{source}: no launcher knows this .cu file")
 
 
