@@ -8,4 +8,5 @@ sizes. Importing this package registers everything; nothing is compiled until
 a variant is first called.
 """
 
+from ..elementwise import register as _generated  # the "generated" variants (kernels/elementwise/)
 from . import cpu_numba, reference, spec  # define the ops and register the variants
