@@ -5,18 +5,25 @@ launcher's ``-D`` defines (kernels/fused/launch.py ``DEFINES``) and every
 template instance the launcher can ask for (kernels/matmul/cuda_ladder.py
 ``instances``), so the constants both sides share are written once, in the
 launcher, and the bodies the launcher runs are the ones checked here. ``ptxas -v``
-must report no register spills (beyond ALLOWED_SPILL_BYTES). Without a GPU, the
-matmul launchers run on NumPy arrays posing as CuPy ones to show that each asks
-for an instance built here, with a block and grid that fit its template arguments.
+must report no register spills (beyond ALLOWED_SPILL_BYTES) and static shared memory within
+48 KB. A file in SASS_REQUIRED must show that opcode in ``cuobjdump -sass`` of the cubin built
+here (HMMA: mma.sync/wmma tensor cores; HGMMA: Hopper's wgmma). Each (file, arch) is compiled
+once per session (``_build``). Without a GPU, the matmul launchers run on NumPy arrays posing as
+CuPy ones to show that each asks for an instance built here, with a block and grid that fit its
+template arguments and the dynamic shared memory it opted into.
 """
 
 from __future__ import annotations
 
+import functools
+import glob
 import math
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
@@ -24,6 +31,8 @@ import numpy as np
 import pytest
 
 from glassgrad import kernels
+from glassgrad.kernels.attention import cuda_flash
+from glassgrad.kernels.conv2d import cuda_implicit_gemm
 from glassgrad.kernels.cuda import compile as cuda_compile
 from glassgrad.kernels.fused import launch
 from glassgrad.kernels.matmul import cuda_ladder
@@ -33,6 +42,8 @@ ROOT = Path(__file__).resolve().parents[2] / "glassgrad" / "kernels"
 CU_FILES = sorted(ROOT.rglob("*.cu"))
 FUSED, MATMUL = ROOT / "fused", ROOT / "matmul" / "cuda"
 MULTI_TENSOR = ROOT / "optim" / "cuda"
+CONV2D = ROOT / "conv2d" / "cuda"
+ATTENTION = ROOT / "attention" / "cuda"
 ARCHS = ("sm_80", "sm_90")
 #: files that use sm_90a-only instructions (wgmma, TMA) compile for sm_90a alone; none do today
 HOPPER_ONLY: frozenset[str] = frozenset()
@@ -42,15 +53,27 @@ HOPPER_ONLY: frozenset[str] = frozenset()
 ALLOWED_SPILL_BYTES = {"wmma.cu": 8}
 
 
+#: .cu directory (or one .cu file: its row wins over its directory's) -> a function giving the
+#: (template instances, -D defines) its launcher compiles that file with. A new launcher adds a row.
+LAUNCHERS: dict[Path, Callable[[Path], tuple[list[str], dict[str, int]]]] = {
+    FUSED: lambda source: ([], launch.DEFINES[source.name]),
+    MATMUL: lambda source: (cuda_ladder.instances(source.name), {}),
+    MULTI_TENSOR: lambda source: (list(cuda_multi_tensor.INSTANCES), dict(cuda_multi_tensor.DEFINES)),
+    CONV2D: lambda source: (cuda_implicit_gemm.instances(source.name), {}),
+    ATTENTION: lambda source: (cuda_flash.instances(source.name), {}),
+}
+#: .cu file -> an opcode its SASS must contain: HMMA (mma.sync and wmma, sm_80/sm_90), HGMMA (wgmma, sm_90a)
+SASS_REQUIRED = {"wmma.cu": "HMMA", "mma_sync.cu": "HMMA", "implicit_gemm_mma.cu": "HMMA", "flash_mma.cu": "HMMA"}
+#: static shared memory one block may declare (more must be dynamic, opted into by the launcher)
+STATIC_SMEM_LIMIT = 48 * 1024
+
+
 def launcher_build(source: Path) -> tuple[list[str], dict[str, int]]:
     """(template instances, -D defines) that the launcher of ``source`` compiles it with."""
-    if source.parent == FUSED:
-        return [], launch.DEFINES[source.name]
-    if source.parent == MATMUL:
-        return cuda_ladder.instances(source.name), {}
-    if source.parent == MULTI_TENSOR:
-        return list(cuda_multi_tensor.INSTANCES), dict(cuda_multi_tensor.DEFINES)
-    raise AssertionError(f"{source}: no launcher knows this .cu file")
+    build = LAUNCHERS.get(source) or LAUNCHERS.get(source.parent)
+    if build is None:
+        raise AssertionError(f"{source}: no launcher knows this .cu file (add a row to LAUNCHERS)")
+    return build(source)
 
 
 def compile_unit(source: Path) -> str:
@@ -111,29 +134,55 @@ def _fake_cupy() -> ModuleType:
     module.broadcast_to = lambda *a, **k: np.broadcast_to(*a, **k).view(_DeviceArray)
     module.ascontiguousarray = lambda *a, **k: np.ascontiguousarray(*a, **k).view(_DeviceArray)
     module.empty = lambda *a, **k: np.empty(*a, **k).view(_DeviceArray)
+    module.zeros = lambda *a, **k: np.zeros(*a, **k).view(_DeviceArray)
     return module
 
 
+class _FakeKernel:
+    """Records each launch (and the dynamic shared memory the launcher opted into) instead of running."""
+
+    def __init__(self, path: str | Path, name: str, expressions: list[str], launches: list) -> None:
+        self.path, self.name, self.expressions, self.launches = Path(path), name, expressions, launches
+        self.max_dynamic_shared_size_bytes = 0
+
+    def __call__(self, grid: tuple, block: tuple, args: tuple, shared_mem: int = 0) -> None:
+        self.launches.append((self, grid, block, args, shared_mem))
+
+
 LADDER = [v for v in kernels.list("matmul", "cuda") if v.fn.__module__ == cuda_ladder.__name__]
+#: the operand dtype each ladder variant is called with here (float32 unless listed): bf16 as its uint16 bits
+LAUNCH_DTYPE = {"wmma_bf16": np.uint16, "mma_bf16": np.uint16, "mma_bf16_splitk": np.uint16}
+LAUNCH_DTYPE |= {"mma_fp16": np.float16, "mma_fp16_splitk": np.float16}
+
+
+def _fake_launches(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Patch CuPy and cuda_ladder.kernel so that launches are recorded, not run; return the record."""
+    launches: list = []
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy())
+    monkeypatch.setattr(cuda_ladder, "kernel", lambda p, n, e=(), d=None: _FakeKernel(p, n, list(e), launches))
+    monkeypatch.setattr(cuda_ladder, "_opted_in", {})
+    return launches
 
 
 @pytest.mark.parametrize("variant", LADDER, ids=lambda v: v.name)
 @pytest.mark.parametrize("transposed", [False, True])
 def test_matmul_launchers_ask_for_instances_built_here(variant, transposed: bool, monkeypatch) -> None:
     """Each launcher asks NVRTC for a kernel the compile test builds, with a block of its THREADS."""
-    launches = []
-
-    def fake_kernel(path, name, name_expressions=(), defines=None):
-        return lambda grid, block, args: launches.append((Path(path), name, list(name_expressions), grid, block))
-
-    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy())
-    monkeypatch.setattr(cuda_ladder, "kernel", fake_kernel)
-    dtype = np.uint16 if variant.name == "wmma_bf16" else np.float32
-    m, k, n = 67, 45, 93
+    launches = _fake_launches(monkeypatch)
+    dtype = LAUNCH_DTYPE.get(variant.name, np.float32)
+    m, k, n = 67, 450, 93
     a = np.ones((k, m) if transposed else (m, k), dtype).view(_DeviceArray)
     b = np.ones((n, k) if transposed else (k, n), dtype).view(_DeviceArray)
     variant.fn(a.T if transposed else a, b.T if transposed else b)
-    [(path, name, expressions, grid, block)] = launches
+    fake, grid, block, _, shared_mem = launches[0]
+    path, name, expressions = fake.path, fake.name, fake.expressions
+    if variant.name.endswith("_splitk"):  # the GEMM's grid.z is batch x splits; the reduce kernel follows
+        assert len(launches) == 2 and grid[2] > 1 and "reduce" in launches[1][0].name, [x[0].name for x in launches]
+        grid = (*grid[:2], 1)
+    else:
+        assert len(launches) == 1, [x[0].name for x in launches]
+    assert shared_mem <= min(cuda_ladder.MAX_DYNAMIC_SMEM.values()), (name, shared_mem)
+    assert shared_mem <= 48 * 1024 or fake.max_dynamic_shared_size_bytes >= shared_mem, (name, shared_mem)
     instances, defines = launcher_build(path)
     assert defines == {}
     if instances:
@@ -191,17 +240,20 @@ def _archs(source: Path) -> tuple[str, ...]:
 BUILDS = [(source, arch) for source in CU_FILES for arch in _archs(source)]
 
 
-@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
-@pytest.mark.parametrize(
-    ("source", "arch"), BUILDS, ids=lambda x: str(x.relative_to(ROOT)) if isinstance(x, Path) else x
-)
-def test_cu_file_compiles_without_spills(source: Path, arch: str, tmp_path: Path) -> None:
-    instances, defines = launcher_build(source)
-    unit = tmp_path / "unit.cu"
+_BUILD_DIR = Path(tempfile.mkdtemp(prefix="glassgrad_cubins_"))
+NO_NVCC = "nvcc is not installed"
+
+
+@functools.cache
+def _build(source: Path, arch: str) -> tuple[subprocess.CompletedProcess, Path]:
+    """nvcc -cubin of ``source`` for ``arch`` with its launcher's instances and defines, once per session."""
+    _, defines = launcher_build(source)
+    stem = f"{source.parent.name}_{source.stem}_{arch}"
+    unit, cubin = _BUILD_DIR / f"{stem}.cu", _BUILD_DIR / f"{stem}.cubin"
     unit.write_text(compile_unit(source))
     cmd = [
         "nvcc",
-        f"-arch={arch}",
+        f"-gencode=arch=compute_{arch[3:]},code={arch}",
         "-std=c++17",
         "-cubin",
         "-Xptxas",
@@ -209,17 +261,68 @@ def test_cu_file_compiles_without_spills(source: Path, arch: str, tmp_path: Path
         f"-I{source.parent}",
         *cuda_compile.define_options(defines),
         "-o",
-        str(tmp_path / "out.cubin"),
+        str(cubin),
         str(unit),
     ]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600), cubin
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason=NO_NVCC)
+@pytest.mark.parametrize(
+    ("source", "arch"), BUILDS, ids=lambda x: str(x.relative_to(ROOT)) if isinstance(x, Path) else x
+)
+def test_cu_file_compiles_without_spills(source: Path, arch: str) -> None:
+    instances, _ = launcher_build(source)
+    result, cubin = _build(source, arch)
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "out.cubin").stat().st_size > 0
+    assert cubin.stat().st_size > 0
     entries = re.findall(r"Compiling entry function '(\w+)'", result.stderr)
     if instances:
         assert len(set(entries)) == len(instances), (entries, instances)
     else:
         assert entries, result.stderr
     allowed = ALLOWED_SPILL_BYTES.get(source.name, 0)
+    # one line per entry, and one more per non-inlined device function ("Function properties for ...")
     spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads", result.stderr)
-    assert len(spills) == len(entries) and all(int(n) <= allowed for pair in spills for n in pair), result.stderr
+    assert len(spills) >= len(entries) and all(int(n) <= allowed for pair in spills for n in pair), result.stderr
+    static_smem = [int(n) for n in re.findall(r"(\d+) bytes smem", result.stderr)]
+    assert all(n <= STATIC_SMEM_LIMIT for n in static_smem), result.stderr
+
+
+def cuobjdump() -> str:
+    """The cuobjdump binary: on PATH, or from the nvidia-cuda-cuobjdump wheel (setup.py's test extra)."""
+    found = shutil.which("cuobjdump")
+    if found:
+        return found
+    try:
+        import nvidia
+
+        wheels = sorted(glob.glob(str(Path(nvidia.__path__[0]) / "cu*" / "bin" / "cuobjdump")))
+    except ImportError:
+        wheels = []
+    assert wheels, "cuobjdump not found: pip install nvidia-cuda-cuobjdump (glassgrad[test])"
+    return wheels[-1]
+
+
+#: the SASS is read for the Hopper targets only (the lent GPUs; one cuobjdump pass per file keeps CI short)
+SASS_ARCHS = ("sm_90", "sm_90a")
+SASS_BUILDS = [(source, arch) for source, arch in BUILDS if source.name in SASS_REQUIRED and arch in SASS_ARCHS]
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason=NO_NVCC)
+@pytest.mark.parametrize(
+    ("source", "arch"), SASS_BUILDS, ids=lambda x: str(x.relative_to(ROOT)) if isinstance(x, Path) else x
+)
+def test_tensor_core_kernels_show_their_opcode_in_sass(source: Path, arch: str) -> None:
+    """Every kernel of the file that touches the tensor cores runs them: its SASS has the opcode."""
+    result, cubin = _build(source, arch)
+    assert result.returncode == 0, result.stderr
+    sass = subprocess.run([cuobjdump(), "-sass", str(cubin)], capture_output=True, text=True, timeout=120)
+    assert sass.returncode == 0, sass.stderr
+    opcode = SASS_REQUIRED[source.name]
+    functions = re.split(r"\n\s*Function : ", sass.stdout)[1:]
+    assert functions, sass.stdout[:2000]
+    with_opcode = [f.split()[0] for f in functions if re.search(rf"\b{opcode}\b", f)]
+    assert with_opcode, f"{source.name} ({arch}): no {opcode} in its SASS"
+    gemms = [f.split()[0] for f in functions if "reduce" not in f.split()[0]]
+    assert set(gemms) <= set(with_opcode), (opcode, sorted(set(gemms) - set(with_opcode)))
