@@ -6,4 +6,4 @@ with parallel numba loops (the cpu default). ``numba_direct`` (cuda, numba_cuda.
 convolution for teaching: one thread per element of the result, no im2col buffer.
 """
 
-from . import cpu_numba, numba_cuda, reference, spec  # define the ops and register the variants
+from . import cpu_numba, cuda_implicit_gemm, numba_cuda, reference, spec  # define the ops and register the variants
