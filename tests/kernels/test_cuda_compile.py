@@ -35,7 +35,7 @@ from glassgrad.kernels.attention import cuda_flash
 from glassgrad.kernels.conv2d import cuda_implicit_gemm
 from glassgrad.kernels.cuda import compile as cuda_compile
 from glassgrad.kernels.fused import launch
-from glassgrad.kernels.matmul import cuda_ladder
+from glassgrad.kernels.matmul import cuda_hopper, cuda_ladder
 from glassgrad.kernels.optim import cuda_multi_tensor
 
 ROOT = Path(__file__).resolve().parents[2] / "glassgrad" / "kernels"
@@ -45,8 +45,8 @@ MULTI_TENSOR = ROOT / "optim" / "cuda"
 CONV2D = ROOT / "conv2d" / "cuda"
 ATTENTION = ROOT / "attention" / "cuda"
 ARCHS = ("sm_80", "sm_90")
-#: files that use sm_90a-only instructions (wgmma, TMA) compile for sm_90a alone; none do today
-HOPPER_ONLY: frozenset[str] = frozenset()
+#: files that use sm_90a-only instructions (wgmma, TMA, setmaxnreg) compile for sm_90a alone
+HOPPER_ONLY: frozenset[str] = frozenset({"wgmma_tma.cu"})
 #: bytes ptxas may spill (stores, and loads) in one kernel of a file; every kernel not listed spills nothing.
 #: wmma.cu: one instance per arch spills 8 bytes each way (sm_80: TF32, k-contiguous A, k-contiguous B;
 #: sm_90: bf16, m-contiguous A, n-contiguous B).
@@ -58,12 +58,14 @@ ALLOWED_SPILL_BYTES = {"wmma.cu": 8}
 LAUNCHERS: dict[Path, Callable[[Path], tuple[list[str], dict[str, int]]]] = {
     FUSED: lambda source: ([], launch.DEFINES[source.name]),
     MATMUL: lambda source: (cuda_ladder.instances(source.name), {}),
+    MATMUL / "wgmma_tma.cu": lambda source: (cuda_hopper.instances(), {}),
     MULTI_TENSOR: lambda source: (list(cuda_multi_tensor.INSTANCES), dict(cuda_multi_tensor.DEFINES)),
     CONV2D: lambda source: (cuda_implicit_gemm.instances(source.name), {}),
     ATTENTION: lambda source: (cuda_flash.instances(source.name), {}),
 }
 #: .cu file -> an opcode its SASS must contain: HMMA (mma.sync and wmma, sm_80/sm_90), HGMMA (wgmma, sm_90a)
 SASS_REQUIRED = {"wmma.cu": "HMMA", "mma_sync.cu": "HMMA", "implicit_gemm_mma.cu": "HMMA", "flash_mma.cu": "HMMA"}
+SASS_REQUIRED["wgmma_tma.cu"] = "HGMMA"
 #: static shared memory one block may declare (more must be dynamic, opted into by the launcher)
 STATIC_SMEM_LIMIT = 48 * 1024
 

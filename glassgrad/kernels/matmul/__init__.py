@@ -4,4 +4,4 @@ Every variant takes arrays of any strides (transposed views included) and
 returns a new C-contiguous array.
 """
 
-from . import cpu_numba, cuda_ladder, numba_cuda, reference, spec  # define the op and register the variants
+from . import cpu_numba, cuda_hopper, cuda_ladder, epilogue_spec, numba_cuda, reference, spec  # the op and its variants

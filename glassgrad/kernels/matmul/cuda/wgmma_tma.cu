@@ -29,8 +29,9 @@
 //
 // Tensor maps (built by kernels/cuda/tma.py from the launcher's shapes; their boxes follow from
 // the template arguments below): 3-D (inner, outer, batch), a broadcast 2-D operand reads batch 0.
-//   A K-major:  dims (K, M, batch), box (BK, BM, 1)      A MN-major: dims (M, K, batch), box (64, BK, 1) x BM/64
-//   B K-major:  dims (K, N, batch), box (BK, BN, 1)      B MN-major: dims (N, K, batch), box (64, BK, 1) x BN/64
+//   A K-major:  dims (K, M, batch), box (BK, BM, 1)      A MN-major: dims (M, K, batch), box (BK, BK, 1) x BM/BK
+//   B K-major:  dims (K, N, batch), box (BK, BN, 1)      B MN-major: dims (N, K, batch), box (BK, BK, 1) x BN/BK
+// (BK = 64 elements = 128 bytes: the swizzle row, also the width of an MN-major column block.)
 // Shared memory per stage: A (BM x BK) then B (BN x BK), each as the boxes above, 1024-byte aligned.
 #include "hopper.cuh"
 
@@ -101,7 +102,7 @@ __device__ __forceinline__ void store_tile(const float (&d)[128], O *__restrict_
 // MN-major operand: [BK][64] column blocks BLOCK_BYTES apart (the LBO); step 16 rows.
 template <typename T, int BK, int A_MN_MAJOR, int B_MN_MAJOR>
 __device__ __forceinline__ void multiply_stage(float (&d)[128], const T *a, const T *b, bool first) {
-    constexpr int COLUMN_BLOCK = SWIZZLE_BYTES / sizeof(T);
+    constexpr int COLUMN_BLOCK = BK;  // an MN-major box is one swizzle row wide
     constexpr unsigned BLOCK_BYTES = COLUMN_BLOCK * BK * sizeof(T), GROUP_BYTES = SWIZZLE_ROWS * SWIZZLE_BYTES;
     wgmma_fence();
 #pragma unroll
@@ -117,8 +118,9 @@ __device__ __forceinline__ void multiply_stage(float (&d)[128], const T *a, cons
     accumulators_fence(d);
 }
 
+// A block: the producer warpgroup and BM / 64 consumer warpgroups, one block per SM.
 template <typename T, int BM, int BN, int BK, int STAGES>
-__global__ void __launch_bounds__(WG_THREADS * (1 + BM / WG_ROWS), 1)
+__global__ void __launch_bounds__(WG_THREADS + BM / WG_ROWS * WG_THREADS, 1)
     matmul_wgmma_tma(const __grid_constant__ TmaDescriptor map_a, const __grid_constant__ TmaDescriptor map_b,
                      void *__restrict__ C, int M, int N, int K, int batch, int a_batched, int b_batched,
                      int a_mn_major, int b_mn_major, int c_is_float, int group_m) {
@@ -126,8 +128,9 @@ __global__ void __launch_bounds__(WG_THREADS * (1 + BM / WG_ROWS), 1)
     static_assert(BK * sizeof(T) == SWIZZLE_BYTES, "one K step is one 128-byte swizzle row");
     static_assert(BM % WG_ROWS == 0 && BN == 256, "consumers of 64 rows each, wgmma n256");
     static_assert(BM <= 256 && BN <= 256, "a TMA box spans at most 256 rows");
+    static_assert(BK == WG_ROWS, "an MN-major column block of A is one consumer's 64 rows");
     constexpr int CONSUMERS = BM / WG_ROWS;
-    constexpr int COLUMN_BLOCK = SWIZZLE_BYTES / sizeof(T);   // MN-major boxes are 64 elements wide
+    constexpr int COLUMN_BLOCK = BK;                          // MN-major boxes are one swizzle row wide
     constexpr int BLOCK_ELEMS = COLUMN_BLOCK * BK;            // one 64 x BK box: 8 KB
     constexpr int A_STAGE = BM * BK, B_STAGE = BN * BK;       // elements per stage
     constexpr unsigned STAGE_BYTES = (A_STAGE + B_STAGE) * sizeof(T);
