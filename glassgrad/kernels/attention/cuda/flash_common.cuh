@@ -19,6 +19,8 @@
 
 #include "philox.cuh"
 
+#define NEG_INF (-__int_as_float(0x7f800000))  // -inf without <cmath> (NVRTC has no libc headers)
+
 enum MaskKind { MASK_NONE = 0, MASK_F32 = 1, MASK_BOOL = 2, MASK_F16 = 3, MASK_BF16 = 4 };
 
 // (B, H, L, D) strides of q, k, v (and dO in the backward), in elements.
@@ -34,7 +36,7 @@ enum MaskKind { MASK_NONE = 0, MASK_F32 = 1, MASK_BOOL = 2, MASK_F16 = 3, MASK_B
 __device__ __forceinline__ float mask_at(const void *__restrict__ mask, int kind, long long at) {
     switch (kind) {
         case MASK_F32: return static_cast<const float *>(mask)[at];
-        case MASK_BOOL: return static_cast<const unsigned char *>(mask)[at] ? 0.f : -INFINITY;
+        case MASK_BOOL: return static_cast<const unsigned char *>(mask)[at] ? 0.f : NEG_INF;
         case MASK_F16: return __half2float(static_cast<const __half *>(mask)[at]);
         case MASK_BF16: return __bfloat162float(static_cast<const __nv_bfloat16 *>(mask)[at]);
         default: return 0.f;
@@ -54,4 +56,4 @@ __device__ __forceinline__ float dropout_factor(unsigned int drop_threshold, flo
 __device__ __forceinline__ float inverse_sum(float l) { return l > 0.f ? 1.f / l : 0.f; }
 __device__ __forceinline__ float final_lse(float m, float l) { return l > 0.f ? m + logf(l) : 0.f; }
 // The shift subtracted before exponentiating: the running max, or 0 while it is still −∞ (e^{−∞} = 0).
-__device__ __forceinline__ float finite_shift(float m) { return m == -INFINITY ? 0.f : m; }
+__device__ __forceinline__ float finite_shift(float m) { return m == NEG_INF ? 0.f : m; }

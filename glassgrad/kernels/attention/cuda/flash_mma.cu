@@ -175,7 +175,7 @@ __global__ void __launch_bounds__(2 * BQ)
     float acc[NO][4];
 #pragma unroll
     for (int x = 0; x < NO; ++x) acc[x][0] = acc[x][1] = acc[x][2] = acc[x][3] = 0.f;
-    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+    float m[2] = {NEG_INF, NEG_INF}, l[2] = {0.f, 0.f};
     const float scale2 = scale * LOG2E;
     for (int tile = 0; tile < tiles; ++tile) {
         const int j0 = tile * BK;
@@ -213,7 +213,7 @@ __global__ void __launch_bounds__(2 * BQ)
                 float score = s[x][e] * scale2;
                 if (edge) {
                     const int i = rows[e >> 1], j = j0 + 8 * x + 2 * t + (e & 1);
-                    if (j >= Lk || (causal && j > i)) score = -INFINITY;
+                    if (j >= Lk || (causal && j > i)) score = NEG_INF;
                     else if (mask_kind != MASK_NONE && i < Lq)
                         score += LOG2E * mask_at(mask, mask_kind, b * m_sb + h * m_sh + (long long)i * m_sq + j * m_sk);
                 }

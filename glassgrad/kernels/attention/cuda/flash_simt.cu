@@ -83,7 +83,7 @@ __global__ void __launch_bounds__(4 * BQ)
         qr[c] = load4(q_row, 16 * c + 4 * lane4, d, live);
         acc[c] = make_float4(0.f, 0.f, 0.f, 0.f);
     }
-    float m = -INFINITY, l = 0.f;
+    float m = NEG_INF, l = 0.f;
     const int stop = causal ? min(Lk, min(Lq, i0 + BQ)) : Lk;  // keys any query of the tile may see
     for (int j0 = 0; j0 < stop; j0 += BK) {
         __syncthreads();  // everyone is done with the previous tile
@@ -99,7 +99,7 @@ __global__ void __launch_bounds__(4 * BQ)
         }
         const float kept = drop_threshold != 0u ? keep_scale : 1.f;
         float s[BK];
-        float tile_max = -INFINITY;
+        float tile_max = NEG_INF;
 #pragma unroll
         for (int jj = 0; jj < BK; ++jj) {
             float part = 0.f;
@@ -108,7 +108,7 @@ __global__ void __launch_bounds__(4 * BQ)
                 part += dot4(qr[c], *reinterpret_cast<const float4 *>(&k_s[jj][16 * c + 4 * lane4]));
             const int j = j0 + jj;
             float score = quad_sum(part) * scale;
-            if (!live || j >= Lk || (causal && j > i)) score = -INFINITY;
+            if (!live || j >= Lk || (causal && j > i)) score = NEG_INF;
             else if (mask_kind != MASK_NONE) score += mask_at(mask, mask_kind, m_row + j * m_sk);
             s[jj] = score;
             tile_max = fmaxf(tile_max, score);
