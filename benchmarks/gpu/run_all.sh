@@ -4,7 +4,7 @@
 #     OUT=/some/dir bash benchmarks/gpu/run_all.sh      # from the repo root
 #
 # Each stage is independent (a failing stage does not stop the next) and has its
-# own time limit (180+120+60+45+60 s at most), so the whole run stays under 8 minutes. Results land in $OUT.
+# own time limit (180+95+25+60+45+60 s at most), so the whole run stays under 8 minutes. Results land in $OUT.
 set -u
 OUT="${OUT:-benchmarks/results/gpu_run}"
 mkdir -p "$OUT"
@@ -38,11 +38,21 @@ timeout 180 python -m pytest -m gpu -q --timeout 300 -p no:cacheprovider tests 2
 
 stage "matmul ladder vs cuBLAS"
 if [ -f glassgrad/commands/bench.py ]; then
-  timeout 120 python -m glassgrad bench matmul --device cuda --sizes 1024 2048 4096 8192 4097 --repeat 5 \
+  timeout 95 python -m glassgrad bench matmul --device cuda --sizes 1024 2048 4096 8192 4097 --repeat 5 \
     --json "$OUT/matmul_cuda.json" 2>&1 | tee "$OUT/matmul_cuda.log" || true
 else
   timeout 120 python benchmarks/gpu/quick_ladder.py 2>&1 | tee "$OUT/matmul_cuda.log" || true
 fi
+
+stage "matmul bf16 tensor cores: wgmma_tma (sm_90a), wmma_bf16 (x ref: cuBLAS FP32 on the same values)"
+# the harness itself, not `bench matmul`: that also times matmul_epilogue's reference
+timeout 25 python - "$OUT/matmul_cuda_bf16.json" <<'PY' 2>&1 | tee "$OUT/matmul_cuda_bf16.log" || true
+import sys
+from glassgrad.kernels import harness
+rows = harness.benchmark("matmul", ["wgmma_tma", "wmma_bf16"], ["4096", "8192"], "cuda", "bfloat16", repeat=5)
+print(harness.format_table(rows))
+harness.write_json(rows, sys.argv[1], "cuda", notes="bf16 bits in, FP32 out; x ref = cuBLAS FP32 on the same values")
+PY
 
 stage "fused kernels (GB/s)"
 timeout 60 python benchmarks/gpu/bench_fused.py --json "$OUT/fused_cuda.json" 2>&1 | tee "$OUT/fused_cuda.log" || true
