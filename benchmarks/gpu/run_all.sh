@@ -69,5 +69,16 @@ else
 fi
 tail -n 30 "$OUT/memcheck.txt"
 
+stage "attention: flash_mma (BF16) vs torch SDPA, flash_simt (FP32) vs the CuPy reference; memcheck, racecheck"
+timeout 60 python benchmarks/gpu/bench_attention_cuda.py --repeat 3 --json "$OUT/attention_cuda.json" \
+  --plot "$OUT/attention_cuda.png" 2>&1 | tee "$OUT/attention_cuda.log" || true
+if command -v compute-sanitizer >/dev/null; then
+  for tool in memcheck racecheck; do
+    timeout 20 compute-sanitizer --tool "$tool" --print-limit 20 \
+      python benchmarks/gpu/bench_attention_cuda.py --sanitizer-run > "$OUT/attention_$tool.txt" 2>&1 || true
+    tail -n 5 "$OUT/attention_$tool.txt"
+  done
+fi
+
 stage "done"
 ls -l "$OUT"

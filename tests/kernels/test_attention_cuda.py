@@ -336,7 +336,7 @@ def _functions(variant: str):
 
 
 #: (forward, backward) tolerance, relative to the largest reference magnitude
-TOL = {"flash_simt": (2e-5, 1e-4), "flash_mma_fp16": (4e-3, 1e-2), "flash_mma_bf16": (2e-2, 5e-2)}
+TOL = {"flash_simt": (5e-5, 2e-4), "flash_mma_fp16": (4e-3, 1e-2), "flash_mma_bf16": (2e-2, 5e-2)}
 
 
 def _close(name: str, got: np.ndarray, want: np.ndarray, tol: float) -> None:
@@ -393,16 +393,12 @@ def _check(
         _close(label, _to_host(got, variant), want, tol_b)
 
 
-def _head_dim(variant: str) -> int:
-    return 64
-
-
 @pytest.mark.gpu
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("length", [1, 7, 33, 127, 1000, 4097])
 def test_forward_backward_against_float64(variant: str, length: int) -> None:
     b, h = (1, 1) if length > 1000 else (2, 2)
-    _check(variant, b, h, h, length, length, _head_dim(variant), causal=length % 2 == 1)
+    _check(variant, b, h, h, length, length, 64, causal=length % 2 == 1)
 
 
 @pytest.mark.gpu
@@ -440,8 +436,6 @@ def test_grouped_query_attention_and_views(variant: str) -> None:
 def test_dropout_keeps_the_philox_mask_in_forward_and_backward(variant: str) -> None:
     """V = identity recovers the kernel's mask from O (O_ij = P_ij Z_ij / (1 − p)): its keep rate is
     1 − p and it is the Philox mask; the backward matches the reference run with that mask."""
-    import cupy
-
     p, b, h, lq, lk = 0.3, 2, 2, 96, 128
     rng = np.random.default_rng(11)
     q, k = rng.standard_normal((b, h, lq, lk)) * 0.1, rng.standard_normal((b, h, lk, lk)) * 0.1
@@ -454,7 +448,6 @@ def test_dropout_keeps_the_philox_mask_in_forward_and_backward(variant: str) -> 
     expected = philox.dropout_keep(2024, 0, b * h, lq, lk, p).reshape(kept.shape)
     assert (kept == expected).all(), (kept != expected).mean()
     _check(variant, b, h, h, 77, 61, 64, causal=True, dropout_p=p, seed=99)
-    assert cupy is not None
 
 
 @pytest.mark.gpu
