@@ -3,4 +3,4 @@
 Average pooling needs no kernel: it is two small matrix products (engine/ops/pooling.py).
 """
 
-from . import cpu_numba, numba_cuda, reference, spec  # define the ops and register the variants
+from . import avg_spec, cpu_numba, cuda_c, numba_cuda, reference, spec  # define the ops and register the variants
