@@ -348,3 +348,10 @@ def test_every_output_is_written(hopper) -> None:
     a, b = _operands(hopper, 4097, 31, 300, "bf16bits")
     c = kernels.variant("matmul", "cuda", "wgmma_tma")(a, b)
     assert not bool(hopper.isnan(c).any())
+
+
+@pytest.mark.gpu
+def test_lab_validation_passes(hopper) -> None:
+    """The lab's own cases (odd sizes, transposed and strided views, batches) in both dtypes."""
+    report = kernels.validate("matmul", "wgmma_tma", "cuda", dtypes=("bfloat16", "float16"))
+    assert report.passed, report

@@ -139,7 +139,7 @@ __global__ void __launch_bounds__(WG_THREADS + BM / WG_ROWS * WG_THREADS, 1)
     // Dynamic shared memory: STAGES * STAGE_BYTES plus 1024 bytes to align the ring (the launcher's size).
     extern __shared__ unsigned char smem_raw[];
     __shared__ __align__(8) unsigned long long full[STAGES], empty[STAGES];
-    T *ring = reinterpret_cast<T *>((reinterpret_cast<unsigned long long>(smem_raw) + 1023) & ~1023ull);
+    T *ring = reinterpret_cast<T *>(smem_raw + (-smem_u32(smem_raw) & 1023u));  // 1024-aligned in shared space
     T *As = ring, *Bs = ring + STAGES * A_STAGE;
 
     const int warpgroup = threadIdx.x / WG_THREADS, tid = threadIdx.x % WG_THREADS;
