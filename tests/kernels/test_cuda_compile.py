@@ -200,6 +200,65 @@ def test_matmul_launchers_ask_for_instances_built_here(variant, transposed: bool
         assert not expressions and name == f"matmul_{path.stem}"
 
 
+def kernel_parameter_count(source: Path, kernel: str) -> int:
+    """How many parameters the __global__ function ``kernel`` in ``source`` takes."""
+    text = source.read_text(encoding="utf-8")
+    match = re.search(r"__global__\s+void\s+(?:__launch_bounds__\([^)]*\)\s*)?" + kernel + r"\s*\(([^{]*)\)\s*\{", text)
+    assert match, f"{source.name}: no kernel {kernel}"
+    return match.group(1).count(",") + 1
+
+
+def test_mma_sync_epilogue_arguments_reach_the_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """bias (as float32), residual (as its bits), the activation's enumerator value and the output cast
+    go to the GEMM; with split-K the same epilogue goes to the reduce kernel instead."""
+    launches = _fake_launches(monkeypatch)
+    enums = cuda_ladder._enum_values("mma_sync.cu")
+    a, b = (np.ones(shape, np.float16).view(_DeviceArray) for shape in ((67, 450), (450, 93)))
+    bias = np.ones(93, np.float16).view(_DeviceArray)
+    residual = np.ones((1, 93), np.float16).view(_DeviceArray)  # broadcast over the rows
+    c = cuda_ladder.mma_sync_matmul(a, b, bias=bias, activation="gelu", residual=residual, splits=1)
+    assert c.dtype == np.float16 and c.shape == (67, 93)
+    [(fake, _, _, args, _)] = launches
+    assert len(args) == kernel_parameter_count(MATMUL / "mma_sync.cu", "matmul_mma_sync")
+    bias_arg, residual_arg, act, out_low, splits, partial = args[-6:]
+    assert bias_arg.dtype == np.float32 and residual_arg.dtype == np.uint16 and residual_arg.shape == (67, 93)
+    assert (act, out_low, splits, partial) == (enums["ACT_GELU_ERF"], 1, 1, 0)
+    launches.clear()
+    cuda_ladder.mma_sync_matmul(
+        a.astype(np.float32).view(_DeviceArray), b.astype(np.float32).view(_DeviceArray), activation="relu", splits=4
+    )
+    (gemm, grid, _, args, _), (reduce, _, _, reduce_args, _) = launches
+    assert grid[2] == 4 and args[-2] == 4 and args[-1].shape == (4, 67 * 93) and args[-4] == enums["ACT_RELU"]
+    assert len(reduce_args) == kernel_parameter_count(MATMUL / "mma_sync.cu", "matmul_mma_sync_reduce")
+    assert reduce.name == "matmul_mma_sync_reduce<MMA_TF32>" and reduce_args[-2] == enums["ACT_RELU"]
+
+
+def test_mma_sync_pads_only_misaligned_leading_dims(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A transposed view is read in place; a leading dim of 333 bf16 elements is copied, padded to 336."""
+    launches = _fake_launches(monkeypatch)
+    a = np.ones((64, 128), np.uint16).view(_DeviceArray)
+    bt = np.ones((96, 128), np.uint16).view(_DeviceArray)
+    cuda_ladder.mma_sync_matmul(a, bt.T)
+    assert np.shares_memory(launches[-1][3][1], bt) and launches[-1][0].name.endswith("true,false>")
+    cuda_ladder.mma_sync_matmul(a, np.ones((128, 333), np.uint16).view(_DeviceArray))
+    assert launches[-1][3][9] == 336  # ldb
+
+
+def test_plain_2d_operands_take_the_vector_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 2-D operand is a batch of one: its batch stride never misaligns a 16-byte load."""
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy())
+    x = np.ones((64, 64), np.float32).view(_DeviceArray)
+    a3, b3, _ = cuda_ladder._as_batched(x, x)
+    assert cuda_ladder._layout(a3, 4)[3] and cuda_ladder._layout(b3.transpose(0, 2, 1), 4)[3]
+    assert not cuda_ladder._layout(a3[:, :, 1:], 4)[3]  # a base 4 bytes off 16
+
+
+def test_mma_sync_shared_memory_fits_sm80_and_sm90() -> None:
+    for element in cuda_ladder.MMA_SYNC_ELEMENTS:
+        for tile in cuda_ladder.MMA_SYNC_TILES:
+            assert 48 * 1024 < cuda_ladder.mma_sync_smem_bytes(element, tile) <= cuda_ladder.MAX_DYNAMIC_SMEM["sm_80"]
+
+
 def test_fused_sources_do_not_repeat_the_defines() -> None:
     names = {name for defines in launch.DEFINES.values() for name in defines}
     for source in [*FUSED.glob("*.cu"), *FUSED.glob("*.cuh")]:
@@ -217,6 +276,7 @@ def test_template_parameters_are_the_launchers_in_order() -> None:
         "vectorized": [*cuda_ladder.VECTORIZED, *modes],
         "warptile": [*cuda_ladder.WARPTILE_PARAMS, *modes],
         "wmma": ["T", *cuda_ladder.WMMA, "A_KCONTIG", "B_NCONTIG"],
+        "mma_sync": list(cuda_ladder.MMA_SYNC_PARAMS),
     }
     for name, params in expected.items():
         assert template_parameters(MATMUL / f"{name}.cu", f"matmul_{name}") == params, name

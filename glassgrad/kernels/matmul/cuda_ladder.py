@@ -401,7 +401,15 @@ def wmma_bf16(a: Any, b: Any) -> Any:
 # ---- step 9: mma.sync ---------------------------------------------------------------------------------------
 
 #: activation name (None, or F.gelu's approximate="none"/"tanh" and relu) -> mma_sync.cu's MmaActivation name
-ACTIVATIONS = {None: "ACT_NONE", "relu": "ACT_RELU", "gelu": "ACT_GELU_ERF", "gelu_tanh": "ACT_GELU_TANH"}
+ACTIVATIONS = {
+    None: "ACT_NONE",
+    "identity": "ACT_NONE",
+    "relu": "ACT_RELU",
+    "gelu": "ACT_GELU_ERF",
+    "gelu_tanh": "ACT_GELU_TANH",
+}
+#: an absent pointer argument: 8 zero bytes by value (older CuPy releases mishandle None)
+_NULL = 0
 
 
 @functools.cache
@@ -549,10 +557,12 @@ def mma_sync_matmul(
         fn.max_dynamic_shared_size_bytes = smem
         _opted_in[instance] = smem
     partial = cupy.empty((splits, c.size), dtype=np.float32) if splits > 1 else None
-    epilogue = (bias, residual, np.int32(enums[ACTIVATIONS[activation]]), np.int32(out_low))
+    bias_arg, residual_arg = (np.uint64(_NULL) if x is None else x for x in (bias, residual))
+    epilogue = (bias_arg, residual_arg, np.int32(enums[ACTIVATIONS[activation]]), np.int32(out_low))
     grid = (ceil_div(n, t["BN"]), ceil_div(m, t["BM"]), batch * splits)
     strides = _int64(_strides(a3)[0], lda, _strides(b3)[0], ldb)
-    args = (a3, b3, store, *_int32(m, n, k), *strides, *epilogue, np.int32(splits), partial)
+    workspace = np.uint64(_NULL) if partial is None else partial
+    args = (a3, b3, store, *_int32(m, n, k), *strides, *epilogue, np.int32(splits), workspace)
     fn(grid, (t["THREADS"],), args, shared_mem=smem)
     if splits > 1:
         enum = MMA_SYNC_ELEMENTS[element][0]
