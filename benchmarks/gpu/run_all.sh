@@ -80,5 +80,9 @@ if command -v compute-sanitizer >/dev/null; then
   done
 fi
 
+stage "conv2d implicit GEMM (simt, tf32, bf16) vs cuDNN: ResNet-50 3x3/1x1 layers, batch 32, fwd+dgrad+wgrad"
+timeout 60 python benchmarks/gpu/bench_conv2d_cuda.py --repeat 3 --json "$OUT/conv2d_cuda.json" 2>&1 \
+  | tee "$OUT/conv2d_cuda.log" || true
+
 stage "done"
 ls -l "$OUT"
