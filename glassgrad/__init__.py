@@ -63,15 +63,10 @@ bool = bool_  # PyTorch's name for the dtype
 __version__ = "0.1.0"
 
 
-class cuda:  # noqa: N801 - mirrors torch.cuda
-    """``glassgrad.cuda.is_available()``"""
-
-    is_available = staticmethod(cuda_is_available)
-
-
 from . import (  # noqa: E402 - after the engine they wrap
     amp,  # gg.amp.autocast, gg.amp.GradScaler
     autograd,  # gg.autograd.grad, .functional, ...
+    cuda,  # gg.cuda.is_available(), gg.cuda.graphs (CUDA graphs), as torch.cuda
     distributed,  # gg.distributed: process groups on MPI / NCCL, collectives
     viz,  # gg.viz.graph: the graph as Graphviz DOT
 )

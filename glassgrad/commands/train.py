@@ -131,6 +131,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "layer) and activation mean/std (activations) to metrics.csv/metrics.json, and draw gradient_flow.png; "
         "comma-separated: --watch grads,activations",
     )
+    parser.add_argument(
+        "--cuda-graph",
+        action="store_true",
+        help="capture the training step (forward, backward, optimizer) as one CUDA graph after 3 eager steps and "
+        "replay it for every batch of the same shape (glassgrad/cuda/training.py); needs --device cuda, a "
+        "supervised recipe, SGD/Adam/AdamW and no dropout; one process, no --watch, no fp16",
+    )
 
 
 def _flag(key: str) -> str:
@@ -264,6 +271,15 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise UsageError(str(err), prog) from None
 
+    cuda_graph = getattr(args, "cuda_graph", False)
+    if cuda_graph and config.device != "cuda":
+        raise UsageError(
+            f"--cuda-graph needs --device cuda: a CUDA graph replays recorded GPU work, and this run is on "
+            f"{config.device}; add --device cuda or leave --cuda-graph out",
+            prog,
+        )
+    if cuda_graph and (args.watch or args.nproc is not None):
+        raise UsageError("--cuda-graph: one process and no --watch (their hooks run on the host every step)", prog)
     if config.device == "cuda":
         require_cuda(prog, "train")
     if recipe.check_data is not None:
@@ -312,6 +328,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{err} (--debug shows where)", prog) from None
     if getattr(task, "precision", "fp32") != config.precision:
         raise UsageError(f"--precision {config.precision}: recipe {recipe.name} trains in fp32 only", prog)
+    if cuda_graph:
+        from ..cuda.training import graphed_task
+
+        try:
+            task = graphed_task(task)
+        except ValueError as err:
+            raise UsageError(str(err), prog) from None
     meta = distributed.record(world, {"recipe": recipe.name, "config": dataclasses.asdict(config)})
     trainer = Trainer(
         task, config, out, title=recipe.name, progress=not args.no_progress, meta=meta, watch=args.watch, world=world

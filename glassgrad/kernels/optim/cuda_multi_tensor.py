@@ -175,7 +175,7 @@ class PinnedRing:
         out = cupy.empty(words.shape, words.dtype) if out is None else out
         stream = cupy.cuda.get_current_stream()
         cupy.cuda.runtime.memcpyAsync(
-            out.data.ptr, memory.ptr, words.nbytes, cupy.cuda.runtime.memcpyHostToDevice, stream.ptr
+            pointer(out), memory.ptr, words.nbytes, cupy.cuda.runtime.memcpyHostToDevice, stream.ptr
         )
         event.record(stream)
         return out
