@@ -200,6 +200,7 @@ __global__ void __launch_bounds__(WG_THREADS + BM / WG_ROWS * WG_THREADS, 1)
             const TileCoord t = tile_coord<BM, BN>(tile, tiles_m, tiles_n, group_m);
             for (int kb = 0; kb < k_blocks; ++kb) {
                 mbar_wait(&full[stage], phase);
+                __syncwarp();  // the warp leaves the spin together: wgmma's .sync.aligned ops need it converged
                 // K-major A: rows 64c.. of a [BM][BK] box; MN-major A: the c-th [BK][64] column block.
                 const T *a = As + stage * A_STAGE + c * WG_ROWS * BK;
                 const T *b = Bs + stage * B_STAGE;
