@@ -10,7 +10,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["glassgrad", "glassgrad.*"]),
-    package_data={"glassgrad": ["kernels/**/*.cu", "kernels/**/*.cuh"]},
+    package_data={"glassgrad": ["kernels/**/*.cu", "kernels/**/*.cuh", "kernels/**/*.json"]},
     install_requires=[
         "numpy>=1.26",
         "numba>=0.59",
@@ -30,6 +30,7 @@ setup(
         "dist": ["mpi4py>=4", "mpich>=4"],  # glassgrad.distributed: mpi4py and an MPI from the package index
         "test": [
             "pytest>=8",
+            "nvidia-cuda-cuobjdump",  # cuobjdump -sass for the tensor-core SASS checks (test_cuda_compile)
             "pytest-xdist>=3",
             "pytest-timeout>=2",
             "hypothesis>=6",

@@ -24,6 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory", action="store_true", help="also measure peak memory per call")
     parser.add_argument("--json", help="write the rows and the machine description here")
     parser.add_argument("--plot", help="write a GFLOP/s-vs-size PNG here")
+    parser.add_argument(
+        "--write-defaults",
+        action="store_true",
+        help="cuda, float32: record in kernels/cuda/measured_defaults.json, for this GPU, each op's variant that "
+        "validated and beat the reference at every size of this run (applied when CuPy starts)",
+    )
 
 
 def family_ops(family: str) -> list[str]:
@@ -36,6 +42,10 @@ def family_ops(family: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.write_defaults and (args.device != "cuda" or args.dtype != "float32"):
+        from ..cli import PROG, UsageError
+
+        raise UsageError("--write-defaults needs --device cuda and --dtype float32", f"{PROG} bench")
     rows = []
     for op in family_ops(args.family):
         variants = None
@@ -50,4 +60,16 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.plot:
         write_plot(rows, args.plot)
+    if args.write_defaults:
+        _write_defaults(args, rows)
     return 0
+
+
+def _write_defaults(args: argparse.Namespace, rows: list) -> None:
+    from ..engine.backend import cupy_module
+    from ..kernels.cuda import measured_defaults
+
+    cap = measured_defaults.capability(cupy_module("bench --write-defaults"))
+    choices = measured_defaults.choose(rows, measured_defaults.validated_at_op_tolerance)
+    measured_defaults.write(cap, choices)
+    print(f"measured defaults for {cap}: {choices or 'none (no variant validated and beat the reference)'}")

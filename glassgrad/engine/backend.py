@@ -37,6 +37,9 @@ def _cupy_or_reason() -> tuple[Any, str]:
         return None, f"CuPy is installed but CUDA is unusable ({err})"
     if count == 0:
         return None, "CuPy is installed but no CUDA GPU was found"
+    from ..kernels.cuda.measured_defaults import apply_for  # the defaults a benchmark measured on this GPU
+
+    apply_for(cupy)
     return cupy, ""
 
 
