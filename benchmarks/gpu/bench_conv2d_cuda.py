@@ -2,6 +2,7 @@
 cuDNN (through PyTorch) on the same data, ResNet-50's 3×3 and 1×1 layers at batch 32.
 
     python benchmarks/gpu/bench_conv2d_cuda.py [--json out.json] [--repeat 5] [--batch 32]
+    compute-sanitizer --tool racecheck python benchmarks/gpu/bench_conv2d_cuda.py --sanitizer-run
 
 Pairs, each timed with CUDA events (median of --repeat after one warm-up call):
 
@@ -141,13 +142,52 @@ def bench_layer(layer: tuple, batch: int, repeat: int) -> list[dict]:
     return rows
 
 
+#: small awkward geometries for --sanitizer-run: (x shape, weight shape, stride, padding, dilation, groups)
+SANITIZER_GEOMETRIES = [
+    ((2, 4, 9, 7), (6, 2, 3, 3), (2, 1), (1, 2), (1, 1), 2),
+    ((1, 3, 13, 11), (5, 3, 7, 7), (2, 2), (3, 3), (2, 1), 1),
+    ((3, 64, 6, 5), (8, 64, 1, 1), (1, 1), (0, 0), (1, 1), 1),
+]
+
+
+def sanitizer_run() -> None:
+    """Every variant, pass and layout once on small awkward shapes (for compute-sanitizer memcheck/racecheck)."""
+    rng = np.random.default_rng(1)
+    for x_shape, w_shape, stride, padding, dilation, groups in SANITIZER_GEOMETRIES:
+        options = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+        g = ConvGeometry.of(x_shape, w_shape, **options)
+        for channels_last in (False, True):
+            arrays = []
+            for shape in (g.input_shape, g.weight_shape, g.output_shape):
+                a = rng.standard_normal(shape, dtype=np.float32)
+                a = (
+                    cupy.asarray(a.transpose(0, 2, 3, 1).copy()).transpose(0, 3, 1, 2)
+                    if channels_last
+                    else cupy.asarray(a)
+                )
+                arrays.append(a)
+            if channels_last:  # bf16 bits in the same (NHWC) memory order
+                bits = [to_bfloat16_bits(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2) for a in arrays]
+            else:
+                bits = [to_bfloat16_bits(a) for a in arrays]
+            for variant in PAIRS:
+                for fn in ours(variant, g, *(bits if variant == "bf16" else arrays), options).values():
+                    fn()
+    cupy.cuda.Device().synchronize()
+    print("sanitizer run: every variant, pass and layout ran")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sanitizer-run", action="store_true", help="small shapes once each, no timing")
     parser.add_argument("--json", default=None)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--layers", type=int, default=len(LAYERS), help="the first N layers only")
     args = parser.parse_args()
+    if args.sanitizer_run:
+        sanitizer_run()
+        return
     torch.backends.cudnn.benchmark = True
     torch.backends.cuda.matmul.allow_tf32 = False
     started = time.time()

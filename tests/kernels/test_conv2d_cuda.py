@@ -385,7 +385,9 @@ def test_variants_are_registered_and_not_default() -> None:
 
 # --- on a GPU ------------------------------------------------------------------------------
 
-GPU_TOLERANCE = {"simt": 1e-5, "tf32": 5e-3, "bf16": 2e-2}
+#: relative error against the FP32 reference: FP32 summation order; TF32's 10-bit mantissa; bf16 products are
+#: exact in FP32 and the reference runs on the same bf16-rounded values, so only the summation order differs
+GPU_TOLERANCE = {"simt": 1e-5, "tf32": 5e-3, "bf16": 1e-4}
 
 
 def _rel_err(got, want) -> float:
@@ -445,7 +447,7 @@ def test_resnet_layer_with_bias_and_split_k_on_gpu(variant: str) -> None:
     bias = cupy.arange(64, dtype=cupy.float32) / 64
     fn = {op: kernels.variant(op, "cuda", f"implicit_gemm_{variant}") for op in OPS}
     ref = {op: kernels.reference(op, "cuda") for op in OPS}
-    tol = GPU_TOLERANCE[variant]
+    tol = 5 * GPU_TOLERANCE[variant]  # sums of 576 (forward) and 25088 (weight gradient) products
     assert _rel_err(fn["conv2d"](x[0], w[0], bias, **options), ref["conv2d"](x[1], w[1], bias, **options)) < tol
     got = fn["conv2d_grad_weight"](x[0], y[0], g.weight_shape, **options)
     assert _rel_err(got, ref["conv2d_grad_weight"](x[1], y[1], g.weight_shape, **options)) < tol

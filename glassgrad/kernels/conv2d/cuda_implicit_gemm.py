@@ -204,6 +204,7 @@ def conv2d_forward(
     _check_int32("conv2d", input, weight)
     xp = backend.xp_of(input)
     y = xp.empty(g.output_shape, dtype=xp.float32)
+    _check_int32("conv2d", y)
     if y.size:
         strides = (element_strides(input), element_strides(weight), element_strides(y))
         launch_gemm(variant, "conv2d", g, input, weight, y, strides, layout_of(input))
@@ -237,6 +238,7 @@ def conv2d_grad_input(
     _check_int32("conv2d_grad_input", grad_output, weight)
     xp = backend.xp_of(grad_output)
     dx = xp.empty(g.input_shape, dtype=xp.float32)
+    _check_int32("conv2d_grad_input", dx)
     if dx.size:
         strides = (element_strides(dx), element_strides(weight), element_strides(grad_output))
         launch_gemm(variant, "conv2d_grad_input", g, grad_output, weight, dx, strides, layout_of(grad_output))
