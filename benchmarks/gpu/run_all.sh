@@ -4,7 +4,7 @@
 #     OUT=/some/dir bash benchmarks/gpu/run_all.sh      # from the repo root
 #
 # Each stage is independent (a failing stage does not stop the next) and has its
-# own time limit (180+95+25+60+45+60 s at most), so the whole run stays under 8 minutes. Results land in $OUT.
+# own time limit (180+120+25+60+45+60 s at most), so the whole run stays under 8 minutes. Results land in $OUT.
 set -u
 OUT="${OUT:-benchmarks/results/gpu_run}"
 mkdir -p "$OUT"
@@ -36,13 +36,12 @@ cat "$OUT/env.txt"
 stage "pytest -m gpu"
 timeout 180 python -m pytest -m gpu -q --timeout 300 -p no:cacheprovider tests 2>&1 | tee "$OUT/pytest_gpu.log" || true
 
-stage "matmul ladder vs cuBLAS"
-if [ -f glassgrad/commands/bench.py ]; then
-  timeout 95 python -m glassgrad bench matmul --device cuda --sizes 1024 2048 4096 8192 4097 --repeat 5 \
-    --json "$OUT/matmul_cuda.json" 2>&1 | tee "$OUT/matmul_cuda.log" || true
-else
-  timeout 120 python benchmarks/gpu/quick_ladder.py 2>&1 | tee "$OUT/matmul_cuda.log" || true
-fi
+stage "matmul ladder vs cuBLAS (lab table 45 s; each precision vs its cuBLAS mode + measured peaks + roofline 75 s)"
+timeout 45 python -m glassgrad bench matmul --device cuda --sizes 4096 8192 1000x4096x333 --repeat 5 \
+  --variants vectorized warptile wmma_tf32 mma_tf32 mma_tf32_splitk mma_sync \
+  --json "$OUT/matmul_cuda.json" 2>&1 | tee "$OUT/matmul_cuda.log" || true
+timeout 75 python benchmarks/gpu/vendor_matmul.py --repeat 5 --json "$OUT/matmul_vendor.json" \
+  --plot "$OUT/matmul_roofline.png" 2>&1 | tee "$OUT/matmul_vendor.log" || true
 
 stage "matmul bf16 tensor cores: wgmma_tma (sm_90a), wmma_bf16 (x ref: cuBLAS FP32 on the same values)"
 # the harness itself, not `bench matmul`: that also times matmul_epilogue's reference
