@@ -34,7 +34,9 @@ PY
 cat "$OUT/env.txt"
 
 stage "pytest -m gpu"
-timeout 180 python -m pytest -m gpu -q --timeout 300 -p no:cacheprovider tests 2>&1 | tee "$OUT/pytest_gpu.log" || true
+# the sm_90a kernel (not yet run anywhere) has its own stage below: a fault there cannot take these tests down
+timeout 180 python -m pytest -m gpu -q --timeout 300 -p no:cacheprovider tests \
+  --ignore=tests/kernels/test_matmul_hopper.py 2>&1 | tee "$OUT/pytest_gpu.log" || true
 
 stage "matmul ladder vs cuBLAS (lab table 45 s; each precision vs its cuBLAS mode + measured peaks + roofline 75 s)"
 timeout 45 python -m glassgrad bench matmul --device cuda --sizes 4096 8192 1000x4096x333 --repeat 5 \
@@ -43,21 +45,26 @@ timeout 45 python -m glassgrad bench matmul --device cuda --sizes 4096 8192 1000
 timeout 75 python benchmarks/gpu/vendor_matmul.py --repeat 5 --json "$OUT/matmul_vendor.json" \
   --plot "$OUT/matmul_roofline.png" 2>&1 | tee "$OUT/matmul_vendor.log" || true
 
-stage "matmul bf16 tensor cores: wgmma_tma (sm_90a), wmma_bf16 (x ref: cuBLAS FP32 on the same values)"
-# the harness itself, not `bench matmul`: that also times matmul_epilogue's reference
-timeout 25 python - "$OUT/matmul_cuda_bf16.json" <<'PY' 2>&1 | tee "$OUT/matmul_cuda_bf16.log" || true
-import sys
-from glassgrad.kernels import harness
-rows = harness.benchmark("matmul", ["wgmma_tma", "wmma_bf16"], ["4096", "8192"], "cuda", "bfloat16", repeat=5)
-print(harness.format_table(rows))
-harness.write_json(rows, sys.argv[1], "cuda", notes="bf16 bits in, FP32 out; x ref = cuBLAS FP32 on the same values")
-PY
+stage "Hopper matmul wgmma_tma (sm_90a): gpu tests, then vs cuBLAS BF16/FP16 (PyTorch) at 4096 and 8192"
+timeout 45 python -m pytest -m gpu -q --timeout 40 -p no:cacheprovider tests/kernels/test_matmul_hopper.py 2>&1 \
+  | tee "$OUT/pytest_gpu_hopper.log" || true
+timeout 25 python benchmarks/gpu/bench_matmul_bf16.py --json "$OUT/matmul_bf16_vs_cublas.json" 2>&1 \
+  | tee "$OUT/matmul_bf16_vs_cublas.log" || true
 
 stage "fused kernels (GB/s)"
 timeout 60 python benchmarks/gpu/bench_fused.py --json "$OUT/fused_cuda.json" 2>&1 | tee "$OUT/fused_cuda.log" || true
 
-stage "training step vs PyTorch"
-timeout 45 python benchmarks/gpu/bench_train_step.py --json "$OUT/train_step_cuda.json" 2>&1 | tee "$OUT/train_step_cuda.log" || true
+stage "training step vs PyTorch: MLP 4096, mnist-cnn 64; eager, multi-tensor Adam, CUDA graph"
+timeout 45 python benchmarks/gpu/bench_train_step.py --section steps --steps 20 --json "$OUT/train_step_cuda.json" 2>&1 \
+  | tee "$OUT/train_step_cuda.log" || true
+
+stage "GPT-2 small step (12x768, T=1024, batch 8) vs PyTorch: tokens/s, MFU"
+timeout 60 python benchmarks/gpu/bench_train_step.py --section gpt --gpt-steps 5 --json "$OUT/train_gpt_cuda.json" 2>&1 \
+  | tee "$OUT/train_gpt_cuda.log" || true
+
+stage "train mnist-cnn (eager, --cuda-graph) and gpt on cuda, one epoch each"
+timeout 75 python benchmarks/gpu/bench_train_step.py --section recipes --recipe-timeout 25 --out "$OUT/recipes" \
+  --json "$OUT/train_recipes_cuda.json" 2>&1 | tee "$OUT/train_recipes_cuda.log" || true
 
 stage "compute-sanitizer memcheck"
 if command -v compute-sanitizer >/dev/null; then
