@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import itertools
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -208,6 +210,71 @@ def test_forward_operand_a_is_im2col(geometry) -> None:
             if layout == "LAYOUT_NHWC":  # reduction (r, s, c) back to im2col's (c, r, s)
                 a = a.reshape(g.batch, g.positions, r_, s_, cg).transpose(0, 1, 4, 2, 3).reshape(a.shape)
             np.testing.assert_array_equal(a, cols[:, group].transpose(0, 2, 1))
+
+
+HOST_SOURCE = Path(__file__).with_name("implicit_gemm_host.cpp")
+#: the host harness's tile configs: (BM, BN, BK, THREADS) of SIMT, mma tf32, mma bf16 (implicit_gemm_host.cpp)
+HOST_CONFIGS = {"simt": 0, "tf32": 1, "bf16": 2}
+
+
+@pytest.fixture(scope="module")
+def host_harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """implicit_gemm.cuh compiled for the CPU (g++), driven through the kernels' block and tile loops."""
+    compiler = shutil.which("g++") or shutil.which("c++")
+    if compiler is None:
+        pytest.skip("no host C++ compiler")
+    binary = tmp_path_factory.mktemp("host") / "implicit_gemm_host"
+    subprocess.run([compiler, "-std=c++17", "-O0", "-o", str(binary), str(HOST_SOURCE)], check=True, timeout=120)
+    return binary
+
+
+def _host_problem(op: str, layout: str, variant: str, g: ConvGeometry, x, w, y, splits_granule: int | None):
+    """(stdin text, output length, splits, k_per_split) of one problem for the host harness."""
+    depth = ig.gemm_shape(op, g)[2]
+    per = depth if splits_granule is None else splits_granule
+    splits = -(-depth // per)
+    a, b = {"conv2d": (x, w), "conv2d_grad_input": (y, w), "conv2d_grad_weight": (y, x)}[op]
+    if op == "conv2d":
+        out_size, strides = int(np.prod(g.output_shape)), (x[0], w[0], np.zeros(g.output_shape))
+    elif op == "conv2d_grad_input":
+        out_size, strides = int(np.prod(g.input_shape)), (np.zeros(g.input_shape), w[0], y[0])
+    else:
+        out_size, strides = splits * int(np.prod(g.weight_shape)), (x[0], w[0], y[0])
+    params = ig.conv_params(g, *(ig.element_strides(s) for s in strides), per)
+    head = [list(ig.OPS).index(op), ig.LAYOUTS.index(layout), HOST_CONFIGS[variant], *params, splits]
+    text = " ".join(map(str, head))
+    for memory in (a[1], b[1]):
+        text += f"\n{memory.size}\n" + " ".join(repr(float(v)) for v in memory.ravel())
+    return text + f"\n{out_size}\n", out_size, splits
+
+
+@pytest.mark.parametrize("layout", ig.LAYOUTS)
+def test_the_header_itself_on_the_cpu_gives_the_reference(host_harness: Path, layout: str) -> None:
+    """implicit_gemm.cuh (not a transcription) on every geometry, op and tile config, split-K included."""
+    problems, wants = [], []
+    for seed, geometry in enumerate(GEOMETRIES):
+        g, x, w, y, options = _problem(geometry, layout, seed)
+        ref = {op: kernels.reference(op, "cpu") for op in OPS}
+        want = {
+            "conv2d": ref["conv2d"](x[0], w[0], None, **options),
+            "conv2d_grad_input": ref["conv2d_grad_input"](y[0], w[0], g.input_shape, **options),
+            "conv2d_grad_weight": ref["conv2d_grad_weight"](x[0], y[0], g.weight_shape, **options),
+        }
+        for op, variant in itertools.product(OPS, HOST_CONFIGS):
+            granule = ig.SPLIT_K_GRANULE if op == "conv2d_grad_weight" else None
+            text, size, splits = _host_problem(op, layout, variant, g, x, w, y, granule)
+            problems.append(text)
+            wants.append((geometry[0], op, variant, splits, want[op]))
+    run = subprocess.run([str(host_harness)], input="".join(problems), capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    values = np.array(run.stdout.split(), dtype=float)
+    at = 0
+    for name, op, variant, splits, want in wants:
+        got = values[at : at + splits * want.size].reshape(splits, *want.shape).sum(axis=0)  # the fp32 reduce
+        at += splits * want.size
+        np.testing.assert_allclose(got, want, atol=1e-10, err_msg=f"{name} {op} {variant} {layout}")
+    assert at == values.size
+    assert any(w[3] > 1 for w in wants)  # split-K was exercised
 
 
 def tile_walk(rows: int, bk: int, threads: int, row_fast: bool):
