@@ -121,6 +121,8 @@ def operand_map(x: Any, k_axis: int, tile_rows: int, data_type: int) -> tuple[tm
     if geometry is None:
         x = _padded_copy(x)
         geometry = _map_geometry(x, batched)
+    if geometry is None:  # a padded C-ordered copy always qualifies
+        raise RuntimeError(f"matmul(cuda, wgmma_tma): no tensor map for shape {x.shape}, strides {x.strides}")
     inner, _, dims, strides = geometry
     mn_major = inner != k_axis
     bk = WGMMA_TMA["BK"]
