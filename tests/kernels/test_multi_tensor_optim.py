@@ -128,7 +128,8 @@ def _device(lists):
     return [None if group is None else [np.ascontiguousarray(a).view(_DeviceArray) for a in group] for group in lists]
 
 
-@pytest.mark.parametrize("options", ADAM_OPTIONS, ids=[w for w, _ in ADAM_OPTIONS])
+# two option sets each (amsgrad's five lists, momentum's three); test_lab validates the emulation on all of them
+@pytest.mark.parametrize("options", ADAM_OPTIONS[2:4], ids=[w for w, _ in ADAM_OPTIONS[2:4]])
 def test_adam_launcher_is_one_launch_with_the_references_step(fake_gpu, options) -> None:
     launches, copies, arrays = fake_gpu
     what, kwargs = options
@@ -148,7 +149,7 @@ def test_adam_launcher_is_one_launch_with_the_references_step(fake_gpu, options)
         np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("options", SGD_OPTIONS, ids=[w for w, _ in SGD_OPTIONS])
+@pytest.mark.parametrize("options", SGD_OPTIONS[:2], ids=[w for w, _ in SGD_OPTIONS[:2]])
 def test_sgd_launcher_is_one_launch_with_the_references_step(fake_gpu, options) -> None:
     launches, copies, arrays = fake_gpu
     what, _ = options
