@@ -518,3 +518,12 @@ def test_resnet_layer_with_bias_and_split_k_on_gpu(variant: str) -> None:
     assert _rel_err(fn["conv2d"](x[0], w[0], bias, **options), ref["conv2d"](x[1], w[1], bias, **options)) < tol
     got = fn["conv2d_grad_weight"](x[0], y[0], g.weight_shape, **options)
     assert _rel_err(got, ref["conv2d_grad_weight"](x[1], y[1], g.weight_shape, **options)) < tol
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("variant", ["simt", "tf32"])
+@pytest.mark.parametrize("op", OPS)
+def test_float32_variants_pass_the_lab_validation_on_gpu(op: str, variant: str) -> None:
+    """The spec's cases too (permuted and sliced inputs, bias), through kernels.validate."""
+    report = kernels.validate(op, f"implicit_gemm_{variant}", "cuda", dtypes=("float32",))
+    assert report.passed, str(report)

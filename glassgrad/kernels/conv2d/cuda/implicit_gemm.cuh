@@ -96,6 +96,10 @@ __device__ __forceinline__ bool combine(const ConvParams &p, const Coord &a, con
         return (a.ok & b.ok) && (unsigned)h < (unsigned)p.H && (unsigned)w < (unsigned)p.W;
     } else {
         const int hs = a.h + b.h, ws = a.w + b.w;
+        if (p.sh == 1 && p.sw == 1) {  // every tap lands on an output pixel: no division
+            off = a.off + b.off + hs * p.yp + ws * p.yq;
+            return (a.ok & b.ok) && (unsigned)hs < (unsigned)p.P && (unsigned)ws < (unsigned)p.Q;
+        }
         const int pp = hs / p.sh, qq = ws / p.sw;
         off = a.off + b.off + pp * p.yp + qq * p.yq;
         return (a.ok & b.ok) && hs >= 0 && ws >= 0 && pp * p.sh == hs && qq * p.sw == ws && pp < p.P && qq < p.Q;
