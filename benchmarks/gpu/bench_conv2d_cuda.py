@@ -201,27 +201,33 @@ def main() -> None:
                 f"{row['vendor']:10s} {row['vendor_ms'] or float('nan'):8.3f} ms  "
                 f"share {share if share is not None else float('nan'):5.2f}  err {row['rel_err_vs_cudnn_fp32']}"
             )
+        report = summary(rows, args.batch, started)
+        if args.json:  # after every layer: a run cut short by its time limit keeps what it measured
+            with open(args.json, "w", encoding="utf-8") as f:
+                json.dump(report, f, indent=1)
+    print("share of cuDNN, fwd+dgrad+wgrad over the layers:", report["share_of_cudnn_total"])
+
+
+def summary(rows: list[dict], batch: int, started: float) -> dict:
+    """The JSON report: the device, versions, the shares of cuDNN summed over the layers so far, every row."""
     totals = {}
-    for variant in PAIRS:  # fwd+dgrad+wgrad over all layers
+    for variant in PAIRS:
         mine = [r for r in rows if r["variant"] == f"implicit_gemm_{variant}"]
         if all(r["ms"] and r["vendor_ms"] for r in mine):
             totals[variant] = sum(r["vendor_ms"] for r in mine) / sum(r["ms"] for r in mine)
-    print("share of cuDNN, fwd+dgrad+wgrad over the layers:", totals)
     props = cupy.cuda.runtime.getDeviceProperties(0)
-    report = {
+    return {
         "device": props["name"].decode(),
         "cuda_runtime": cupy.cuda.runtime.runtimeGetVersion(),
         "cudnn": torch.backends.cudnn.version(),
         "torch": torch.__version__,
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
-        "batch": args.batch,
+        "batch": batch,
         "seconds": time.time() - started,
+        "layers": sorted({r["layer"] for r in rows}, key=[layer[0] for layer in LAYERS].index),
         "share_of_cudnn_total": totals,
         "rows": rows,
     }
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(report, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -85,11 +85,11 @@ if command -v compute-sanitizer >/dev/null; then
 fi
 
 stage "conv2d implicit GEMM (simt, tf32, bf16) vs cuDNN: ResNet-50 3x3/1x1 layers, batch 32, fwd+dgrad+wgrad"
-timeout 60 python benchmarks/gpu/bench_conv2d_cuda.py --repeat 3 --json "$OUT/conv2d_cuda.json" 2>&1 \
+timeout 45 python benchmarks/gpu/bench_conv2d_cuda.py --repeat 3 --json "$OUT/conv2d_cuda.json" 2>&1 \
   | tee "$OUT/conv2d_cuda.log" || true
 if command -v compute-sanitizer >/dev/null; then
   for tool in memcheck racecheck; do
-    timeout 30 compute-sanitizer --tool "$tool" --print-limit 20 \
+    timeout 20 compute-sanitizer --tool "$tool" --print-limit 20 \
       python benchmarks/gpu/bench_conv2d_cuda.py --sanitizer-run > "$OUT/conv2d_$tool.txt" 2>&1 || true
     tail -n 5 "$OUT/conv2d_$tool.txt"
   done
