@@ -191,7 +191,8 @@ def main() -> None:
     torch.backends.cudnn.benchmark = True
     torch.backends.cuda.matmul.allow_tf32 = False
     started = time.time()
-    rows = []
+    rows: list[dict] = []
+    report = {"share_of_cudnn_total": {}}
     for layer in LAYERS[: args.layers]:
         rows += bench_layer(layer, args.batch, args.repeat)
         for row in rows[-9:]:
@@ -213,7 +214,7 @@ def summary(rows: list[dict], batch: int, started: float) -> dict:
     totals = {}
     for variant in PAIRS:
         mine = [r for r in rows if r["variant"] == f"implicit_gemm_{variant}"]
-        if all(r["ms"] and r["vendor_ms"] for r in mine):
+        if mine and all(r["ms"] and r["vendor_ms"] for r in mine):
             totals[variant] = sum(r["vendor_ms"] for r in mine) / sum(r["ms"] for r in mine)
     props = cupy.cuda.runtime.getDeviceProperties(0)
     return {
