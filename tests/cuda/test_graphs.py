@@ -365,6 +365,27 @@ def test_steps_a_graph_cannot_hold_are_refused(changes, message: str) -> None:
         check_graphable(_task(**changes))
 
 
+def test_graphed_task_warms_up_captures_and_steps_the_scheduler_on_the_host(fake_cupy, monkeypatch) -> None:
+    """The trainer's view: every train_step is one optimizer step and one scheduler step; the first three
+    run eagerly, the fourth captures, later ones replay; the task's other attributes are the task's."""
+    from glassgrad.cuda import training
+
+    monkeypatch.setattr(training, "to_device", lambda batch, device: batch)  # the stand-in 'cuda' is numpy
+    launches = []
+    monkeypatch.setattr(mt, "launch", lambda *args: launches.append(args[0]))
+    model, batches = _model_and_batches()
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    scheduler = optim.lr_scheduler.LambdaLR(opt, lambda i: 1 / (1 + i))
+    task = _task(model=model, optimizer=opt, scheduler=scheduler, count_correct=None, train_loader=batches)
+    graphed = training.graphed_task(task)
+    results = [graphed.train_step((gg.tensor(x), gg.tensor(y))) for x, y in batches]
+    assert graphed.step.calls == 5 and graphed.step.replays == 2 and launches == ["adam"]
+    assert scheduler.last_epoch == 5 and opt.param_groups[0]["lr"] == pytest.approx(0.01 / 6)
+    assert graphed.stepper.steps == 5 and opt.state[next(iter(model.parameters()))]["step"] == 5
+    assert all(r.count == 4 and r.correct is None and r.loss_sum.shape == () for r in results)
+    assert graphed.train_loader is batches and graphed.optimizers() == {"optimizer": opt}
+
+
 def test_train_refuses_cuda_graph_on_the_cpu(tmp_path, capsys) -> None:
     out = tmp_path / "run"
     assert main(["train", "mlp-tiny", "--cuda-graph", "--out", str(out)]) == 2
