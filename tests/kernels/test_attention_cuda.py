@@ -13,6 +13,8 @@ with that mask).
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import shutil
 import subprocess
@@ -268,6 +270,147 @@ def test_launchers_refuse_what_they_do_not_take(launches: list) -> None:
     assert not cuda_flash._simt_takes(q3[0], q3[0], q3[0], mask_grad=True)
 
 
+# ------------------------------------------------------------------ the kernels themselves, on the CPU
+
+EMULATION_DIR = Path(__file__).parent / "cuda_host"
+EMULATED = ["simt", "bf16", "f16"]
+
+
+def _emulation_defines(head_dim: int) -> dict[str, int]:
+    """The tile sizes and shared memory cuda_flash launches with, as -D defines for the driver."""
+    fwd, bwd = cuda_flash.SIMT_FORWARD[head_dim], cuda_flash.SIMT_BACKWARD[head_dim]
+    (mq, mk), (mm, mn) = cuda_flash.MMA_FORWARD, cuda_flash.MMA_BACKWARD
+    return {
+        "SIMT_DMAX": head_dim,
+        "SIMT_BQ": fwd[0],
+        "SIMT_BK": fwd[1],
+        "SIMT_BWD_BQ": bwd[0],
+        "SIMT_BWD_BK": bwd[1],
+        "MMA_D": head_dim,
+        "MMA_BQ": mq,
+        "MMA_BK": mk,
+        "MMA_BM": mm,
+        "MMA_BN": mn,
+        "MMA_FWD_SMEM": cuda_flash.mma_forward_smem(head_dim),
+        "MMA_BWD_SMEM": cuda_flash.mma_backward_smem(head_dim),
+    }
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory) -> Path:
+    """cuda_host/attention_driver.cpp built with g++: the .cu kernels (head dim 64) run by CPU threads."""
+    compiler = shutil.which("g++")
+    if compiler is None:
+        pytest.skip("g++ is not installed")
+    binary = tmp_path_factory.mktemp("emulation") / "attention_driver"
+    defines = [f"-D{k}={v}" for k, v in _emulation_defines(64).items()]
+    cmd = [compiler, "-std=c++20", "-O0", "-pthread", "-Wno-unknown-pragmas", f"-I{EMULATION_DIR / 'stubs'}"]
+    cmd += [
+        f"-I{EMULATION_DIR}",
+        f"-I{CUDA_DIR}",
+        *defines,
+        "-o",
+        str(binary),
+        str(EMULATION_DIR / "attention_driver.cpp"),
+    ]
+    build = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if build.returncode != 0 and "barrier" in build.stderr:
+        pytest.skip(f"{compiler} lacks C++20 <barrier>")
+    assert build.returncode == 0, build.stderr
+    return binary
+
+
+def _rounded(x: np.ndarray, variant: str) -> np.ndarray:
+    """x as the kernel's element type holds it (float32, float16 or bfloat16), in float64."""
+    if variant == "simt":
+        return x.astype(np.float32).astype(np.float64)
+    if variant == "f16":
+        return x.astype(np.float16).astype(np.float64)
+    from glassgrad.kernels.cuda.bfloat16 import from_bfloat16_bits, to_bfloat16_bits
+
+    return from_bfloat16_bits(to_bfloat16_bits(x.astype(np.float32))).astype(np.float64)
+
+
+def _emulate(
+    binary: Path,
+    work: Path,
+    variant: str,
+    shape: tuple[int, ...],
+    causal: bool = False,
+    mask: np.ndarray | None = None,
+    p: float = 0.0,
+    seed: int = 0,
+    blhd: bool = False,
+) -> None:
+    """Forward and backward of the emulated kernels against the float64 reference."""
+    b, hq, hkv, lq, lk, d, dv = shape
+    rng = np.random.default_rng(lq * 31 + lk)
+    q, k, v = (rng.standard_normal((b, h, n, w)) for h, n, w in ((hq, lq, d), (hkv, lk, d), (hkv, lk, dv)))
+    grad = rng.standard_normal((b, hq, lq, dv))
+
+    def stored(x):
+        return (x.transpose(0, 2, 1, 3) if blhd else x).astype(np.float32).tobytes()
+
+    blob = stored(q) + stored(k) + stored(v) + grad.astype(np.float32).tobytes()
+    kind, mshape = 0, (1, 1, 1, 1)
+    if mask is not None:
+        m4 = mask.reshape((1,) * (4 - mask.ndim) + mask.shape)
+        kind, mshape = (2 if mask.dtype == bool else 1), m4.shape
+        blob += m4.astype(np.uint8 if kind == 2 else np.float32).tobytes()
+    (work / "in.bin").write_bytes(blob)
+    numbers = (b, hq, hkv, lq, lk, d, dv, int(causal), kind, *mshape)
+    numbers += (philox.threshold(p) if p else 0, 1 / (1 - p), seed, int(blhd), d**-0.5)
+    run = subprocess.run(
+        [str(binary), variant, *map(str, numbers), str(work / "in.bin"), str(work / "out.bin")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, (run.returncode, run.stderr)
+    shapes = [(b, hq, lq, dv), (b, hq, lq), (b, hq, lq, d), (b, hkv, lk, d), (b, hkv, lk, dv)]
+    flat = np.fromfile(work / "out.bin", dtype=np.float32).astype(np.float64)
+    got = [
+        x.reshape(s)
+        for x, s in zip(np.split(flat, np.cumsum([math.prod(s) for s in shapes])[:-1]), shapes, strict=True)
+    ]
+    keep = philox.dropout_keep(seed, 0, b * hq, lq, lk, p) if p else None
+    exact = [_rounded(x, variant) for x in (q, k, v)]
+    out, lse, backward = _ref_attention(*exact, mask, causal, d**-0.5, keep, p)
+    want = [out, lse, *backward(_rounded(grad, variant))]
+    tol_f, tol_b = TOL[{"simt": "flash_simt", "bf16": "flash_mma_bf16", "f16": "flash_mma_fp16"}[variant]]
+    for label, x, y, tol in zip(
+        ("O", "lse", "dQ", "dK", "dV"), got, want, (tol_f, tol_f, tol_b, tol_b, tol_b), strict=True
+    ):
+        _close(f"{variant} {label}", x, y, tol)
+
+
+@pytest.mark.parametrize("variant", EMULATED)
+def test_emulated_kernels_match_float64(variant: str, emulator: Path, tmp_path: Path) -> None:
+    """One call with everything at once: Lq ≠ Lk, causal, key padding, GQA 2:1, dropout, (B, L, H, D) views."""
+    pad = np.random.default_rng(0).random((1, 1, 1, 40)) > 0.3
+    _emulate(emulator, tmp_path, variant, (1, 2, 1, 20, 40, 64, 64), True, pad, 0.2, 3, True)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("GLASSGRAD_EMULATE_ALL"), reason="set GLASSGRAD_EMULATE_ALL=1 (minutes)")
+@pytest.mark.parametrize("variant", EMULATED)
+def test_emulated_kernels_on_awkward_shapes(variant: str, emulator: Path, tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    dv = 40 if variant == "simt" else 64
+    for shape, causal in (((1, 1, 1, 1, 1, 64, dv), False), ((2, 1, 1, 7, 7, 64, dv), True)):
+        _emulate(emulator, tmp_path, variant, shape, causal)
+    for shape in ((1, 2, 2, 130, 70, 64, dv), (1, 2, 2, 70, 200, 64, dv), (1, 4, 2, 100, 100, 64, dv)):
+        _emulate(emulator, tmp_path, variant, shape, causal=True)
+    _emulate(emulator, tmp_path, variant, (2, 2, 2, 50, 77, 64, dv), blhd=True)
+    pad = rng.random((2, 1, 1, 90)) > 0.3
+    pad[1] = False  # every key of one batch hidden
+    _emulate(emulator, tmp_path, variant, (2, 2, 2, 65, 90, 64, dv), mask=pad)
+    additive = rng.standard_normal((1, 2, 65, 90)).astype(np.float32)
+    additive[0, 0, 5] = -np.inf
+    _emulate(emulator, tmp_path, variant, (2, 2, 2, 65, 90, 64, dv), mask=additive)
+    _emulate(emulator, tmp_path, variant, (1, 4, 2, 96, 128, 64, dv), p=0.2, seed=2**40 + 5)
+
+
 # ------------------------------------------------------------------------------------------- on a GPU
 
 VARIANTS = ["flash_simt", "flash_mma_bf16", "flash_mma_fp16"]
@@ -297,8 +440,11 @@ def _ref_attention(q, k, v, mask, causal: bool, scale: float, keep=None, p: floa
         dp = (grad @ v.swapaxes(-1, -2)) * z
         ds = prob * (dp - (grad * out).sum(-1, keepdims=True))
         dq, dk = ds @ k * scale, ds.swapaxes(-1, -2) @ q * scale
-        shape = (dk.shape[0], dk.shape[1] // group, group, *dk.shape[2:])
-        return dq, dk.reshape(shape).sum(2), dv.reshape(shape).sum(2)
+
+        def per_kv_head(x):  # the gradient of a repeated kv head: the sum over its copies
+            return x.reshape(x.shape[0], x.shape[1] // group, group, *x.shape[2:]).sum(2)
+
+        return dq, per_kv_head(dk), per_kv_head(dv)
 
     return out, lse, backward
 

@@ -51,6 +51,12 @@ __device__ __forceinline__ float dropout_factor(unsigned int drop_threshold, flo
     return dropout_word(seed, offset, (unsigned)n, (unsigned)i, (unsigned)j) >= drop_threshold ? keep_scale : 0.f;
 }
 
+// Sum of x over the four threads of a quad (lanes 4r .. 4r+3).
+__device__ __forceinline__ float quad_sum(float x) {
+    x += __shfl_xor_sync(0xffffffffu, x, 1);
+    return x + __shfl_xor_sync(0xffffffffu, x, 2);
+}
+
 // The row state of an online softmax after its scores are all seen: O = acc / l and lse = m + log l,
 // with O = 0 and lse = 0 for a row whose every key is hidden (m = −∞, l = 0), as PyTorch returns.
 __device__ __forceinline__ float inverse_sum(float l) { return l > 0.f ? 1.f / l : 0.f; }

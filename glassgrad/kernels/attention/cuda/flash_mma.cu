@@ -33,6 +33,7 @@
 // Shared rows are padded by 8 elements (16 bytes): the 8 rows one ldmatrix phase reads start 4
 // banks apart, conflict-free. Global rows must be 16-byte aligned (the launcher checks strides).
 #include "flash_common.cuh"
+#include "mma_ops.cuh"
 
 #define LOG2E 1.4426950408889634f
 #define LN2 0.6931471805599453f
@@ -52,52 +53,6 @@ template <> struct mma_type<__nv_bfloat16> {
     }
     static __device__ __forceinline__ __nv_bfloat16 narrow(float x) { return __float2bfloat16_rn(x); }
 };
-
-// c += a · b for one m16n8k16 tile: a (16×16) in 4 registers, b (16×8) in 2, c (16×8 floats) in 4.
-__device__ __forceinline__ void mma16816(float (&c)[4], const unsigned int (&a)[4], unsigned int b0, unsigned int b1,
-                                         __half) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                 "{%0,%1,%2,%3};\n"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-__device__ __forceinline__ void mma16816(float (&c)[4], const unsigned int (&a)[4], unsigned int b0, unsigned int b1,
-                                         __nv_bfloat16) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                 "{%0,%1,%2,%3};\n"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-__device__ __forceinline__ unsigned int smem_address(const void *p) {
-    return static_cast<unsigned int>(__cvta_generic_to_shared(p));
-}
-// Four 8×8 matrices of 16-bit elements; lane l names row l % 8 of matrix l / 8.
-__device__ __forceinline__ void ldmatrix_x4(unsigned int (&r)[4], const void *p) {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(smem_address(p)));
-}
-__device__ __forceinline__ void ldmatrix_x4_trans(unsigned int (&r)[4], const void *p) {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(smem_address(p)));
-}
-// 16 bytes global → shared without passing through registers; zero-filled when !valid.
-__device__ __forceinline__ void cp_async16(void *smem, const void *gmem, bool valid) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_address(smem)), "l"(gmem),
-                 "r"(valid ? 16 : 0));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-__device__ __forceinline__ void cp_async_wait_one() { asm volatile("cp.async.wait_group 1;\n" ::); }
-__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::); }
-
-// The dynamic shared memory the launch gave this block (the launcher sizes it; a short one traps).
-__device__ __forceinline__ unsigned int dynamic_smem_bytes() {
-    unsigned int bytes;
-    asm volatile("mov.u32 %0, %%dynamic_smem_size;\n" : "=r"(bytes));
-    return bytes;
-}
 
 // Start copying rows r0 .. r0 + ROWS of a (row stride `stride`) D-wide operand into tile[r][0..D)
 // (row pitch LDS); rows at or past `stop` are zero-filled.
@@ -144,10 +99,6 @@ __device__ __forceinline__ float quad_max(float x) {
     x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
     return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
 }
-__device__ __forceinline__ float quad_sum(float x) {
-    x += __shfl_xor_sync(0xffffffffu, x, 1);
-    return x + __shfl_xor_sync(0xffffffffu, x, 2);
-}
 
 template <typename T, int D, int BQ, int BK>
 __global__ void __launch_bounds__(2 * BQ)
@@ -155,7 +106,7 @@ __global__ void __launch_bounds__(2 * BQ)
                       float *__restrict__ lse, FLASH_SHAPE_ARGS, FLASH_OPTION_ARGS) {
     static_assert(D % 16 == 0 && BQ % 16 == 0 && BK % 16 == 0 && BK <= 64, "m16n8k16 tiles; 2 dropout bits per slice");
     constexpr int THREADS = 2 * BQ, LDS = D + 8, KSTEPS = D / 16, NS = BK / 8, NO = D / 8;
-    extern __shared__ __align__(16) unsigned char smem_raw[];
+    FLASH_DYNAMIC_SMEM(smem_raw);
     if (threadIdx.x == 0 && dynamic_smem_bytes() < (BQ + 4 * BK) * LDS * sizeof(T)) __trap();
     T *q_s = reinterpret_cast<T *>(smem_raw);  // BQ × LDS
     T *k_s = q_s + BQ * LDS;                    // two buffers of BK × LDS
@@ -299,7 +250,7 @@ __global__ void __launch_bounds__(2 * BN)
     static_assert(BN == 64 && BM == 32 && D % 32 == 0, "4 warps of 16 keys; the dQ product splits 2 × 2 over them");
     constexpr int THREADS = 2 * BN, LDS = D + 8, LDSS = BN + 8, KSTEPS = D / 16, NQ = BM / 8, ND = D / 8;
     constexpr int NDQ = D / 16;  // 8-column slices of the dQ product per warp (half of D)
-    extern __shared__ __align__(16) unsigned char smem_raw[];
+    FLASH_DYNAMIC_SMEM(smem_raw);
     if (threadIdx.x == 0 &&
         dynamic_smem_bytes() < (2 * BN + 4 * BM) * LDS * sizeof(T) + BM * LDSS * sizeof(T) + 4 * BM * sizeof(float))
         __trap();

@@ -27,13 +27,6 @@
 // Head dims up to DMAX (a multiple of 16; d and dv may be smaller and differ, the rest is zero).
 #include "flash_common.cuh"
 
-// Sum of x over the four threads of a quad (lanes 4r .. 4r+3).
-__device__ __forceinline__ float quad_sum(float x) {
-    x += __shfl_xor_sync(0xffffffffu, x, 1);
-    x += __shfl_xor_sync(0xffffffffu, x, 2);
-    return x;
-}
-
 __device__ __forceinline__ float dot4(float4 a, float4 b) { return a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w; }
 __device__ __forceinline__ void axpy4(float4 &y, float a, float4 x) {
     y.x += a * x.x, y.y += a * x.y, y.z += a * x.z, y.w += a * x.w;
