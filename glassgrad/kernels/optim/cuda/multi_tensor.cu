@@ -19,11 +19,16 @@
 // The scalars are read as doubles and cast to T once, as the numba kernels cast theirs to the
 // parameter's dtype, so float32 parameters are updated in float32 arithmetic.
 //
+// Each thread owns ILP elements of its block's chunk per pass, blockDim.x apart (coalesced across the
+// warp), and issues all their loads before the math, so several loads per thread are in flight.
+//
 // SCALARS reaches this file as a -D define from the launcher (cuda_multi_tensor.py DEFINES).
 
 #ifndef SCALARS
 #error "SCALARS must be defined by the launcher (cuda_multi_tensor.py DEFINES)"
 #endif
+
+constexpr int ILP = 4;  // elements per thread per pass (the kernels' own; the launcher needs only blocks)
 
 // Scalar slots, in the order the launcher writes them (cuda_multi_tensor.py SGD_SCALARS, ADAM_SCALARS).
 enum SgdSlot { SGD_LR, SGD_MOMENTUM, SGD_UNDAMPED, SGD_WEIGHT_DECAY };
@@ -81,16 +86,30 @@ __global__ void multi_tensor_sgd(const long long* __restrict__ table, int lists,
     T* __restrict__ buf = lists > 2 ? c.array<T>(2) : nullptr;
     const T lr = c.scalar<T>(SGD_LR), momentum = c.scalar<T>(SGD_MOMENTUM);
     const T undamped = c.scalar<T>(SGD_UNDAMPED), weight_decay = c.scalar<T>(SGD_WEIGHT_DECAY);
-    for (long long i = c.begin + threadIdx.x; i < c.end; i += blockDim.x) {
-        const T x = p[i];
-        T d = maximize ? -g[i] : g[i];
-        if (weight_decay != (T)0) d = d + weight_decay * x;
-        if (buf != nullptr) {
-            const T b = first_step ? d : buf[i] * momentum + undamped * d;
-            buf[i] = b;
-            d = nesterov ? d + momentum * b : b;
+    for (long long base = c.begin + threadIdx.x; base < c.end; base += (long long)blockDim.x * ILP) {
+        T x[ILP], d[ILP], b[ILP];
+#pragma unroll
+        for (int k = 0; k < ILP; ++k) {  // every load of the ILP elements first: several in flight
+            const long long i = base + (long long)k * blockDim.x;
+            if (i < c.end) {
+                x[k] = p[i];
+                d[k] = g[i];
+                if (buf != nullptr && !first_step) b[k] = buf[i];
+            }
         }
-        p[i] = x - lr * d;
+#pragma unroll
+        for (int k = 0; k < ILP; ++k) {
+            const long long i = base + (long long)k * blockDim.x;
+            if (i >= c.end) continue;
+            T dk = maximize ? -d[k] : d[k];
+            if (weight_decay != (T)0) dk = dk + weight_decay * x[k];
+            if (buf != nullptr) {
+                const T bk = first_step ? dk : b[k] * momentum + undamped * dk;
+                buf[i] = bk;
+                dk = nesterov ? dk + momentum * bk : bk;
+            }
+            p[i] = x[k] - lr * dk;
+        }
     }
 }
 
@@ -108,23 +127,40 @@ __global__ void multi_tensor_adam(const long long* __restrict__ table, int lists
     const T beta2 = c.scalar<T>(ADAM_BETA2), weight2 = c.scalar<T>(ADAM_WEIGHT2), eps = c.scalar<T>(ADAM_EPS);
     const T weight_decay = c.scalar<T>(ADAM_WEIGHT_DECAY), decay = c.scalar<T>(ADAM_DECAY);
     const T step_size = c.scalar<T>(ADAM_STEP_SIZE), bias2_sqrt = c.scalar<T>(ADAM_BIAS2_SQRT);
-    for (long long i = c.begin + threadIdx.x; i < c.end; i += blockDim.x) {
-        T x = p[i];
-        T d = maximize ? -g[i] : g[i];
-        if (weight_decay != (T)0) {
-            if (decoupled)
-                x = x * decay;
-            else
-                d = d + weight_decay * x;
+    for (long long base = c.begin + threadIdx.x; base < c.end; base += (long long)blockDim.x * ILP) {
+        T x[ILP], d[ILP], mk[ILP], vk[ILP], hk[ILP];
+#pragma unroll
+        for (int k = 0; k < ILP; ++k) {  // every load of the ILP elements first: several in flight
+            const long long i = base + (long long)k * blockDim.x;
+            if (i < c.end) {
+                x[k] = p[i];
+                d[k] = g[i];
+                mk[k] = m[i];
+                vk[k] = v[i];
+                if (vmax != nullptr) hk[k] = vmax[i];
+            }
         }
-        const T mi = lerp(m[i], d, weight1, complement1);
-        T vi = v[i] * beta2 + weight2 * d * d;
-        m[i] = mi;
-        v[i] = vi;
-        if (vmax != nullptr) {
-            vi = vmax[i] > vi ? vmax[i] : vi;
-            vmax[i] = vi;
+#pragma unroll
+        for (int k = 0; k < ILP; ++k) {
+            const long long i = base + (long long)k * blockDim.x;
+            if (i >= c.end) continue;
+            T xk = x[k];
+            T dk = maximize ? -d[k] : d[k];
+            if (weight_decay != (T)0) {
+                if (decoupled)
+                    xk = xk * decay;
+                else
+                    dk = dk + weight_decay * xk;
+            }
+            const T mi = lerp(mk[k], dk, weight1, complement1);
+            T vi = vk[k] * beta2 + weight2 * dk * dk;
+            m[i] = mi;
+            v[i] = vi;
+            if (vmax != nullptr) {
+                vi = hk[k] > vi ? hk[k] : vi;
+                vmax[i] = vi;
+            }
+            p[i] = xk - step_size * mi / (sqrt(vi) / bias2_sqrt + eps);
         }
-        p[i] = x - step_size * mi / (sqrt(vi) / bias2_sqrt + eps);
     }
 }
