@@ -38,6 +38,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ...engine import dtypes
 from ..cuda.compile import ceil_div, kernel
 from ..registry import register
 
@@ -309,8 +310,8 @@ def _launch_wmma(element: str, a: Any, b: Any) -> Any:
     return c.astype(_BFLOAT16) if rounded else c
 
 
-#: ml_dtypes' bfloat16, the engine's bfloat16 dtype (engine/dtypes.py)
-_BFLOAT16 = "bfloat16"
+#: ml_dtypes' bfloat16, the engine's bfloat16 dtype
+_BFLOAT16 = dtypes.bfloat16
 
 
 def _bits(x: Any) -> Any:
@@ -521,7 +522,7 @@ def mma_sync_matmul(
     n = b3.shape[2]
     shape = (batch, m, n) if max(a.ndim, b.ndim) == 3 else (m, n)
     out_low = out_dtype != "float32"
-    c = cupy.empty(shape, dtype=out_dtype if out_low else np.float32)
+    c = cupy.empty(shape, dtype=np.dtype(dtypes.to_dtype(out_dtype)))
     if bias is not None:
         if bias.shape != (n,):
             raise ValueError(f"matmul(cuda, {name}): bias must have shape ({n},), got {tuple(bias.shape)}")

@@ -49,8 +49,10 @@ template <> struct mma_storage<MMA_TF32> { using type = float; };
 
 // ---- PTX wrappers -------------------------------------------------------------------
 
-__device__ __forceinline__ unsigned smem_addr(const void *p) {
-    return static_cast<unsigned>(__cvta_generic_to_shared(p));
+__device__ __forceinline__ unsigned smem_addr(const void *p) {  // generic -> 32-bit shared-window address
+    unsigned addr;
+    asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }\n" : "=r"(addr) : "l"(p));
+    return addr;
 }
 __device__ __forceinline__ void cp_async16(void *smem, const void *gmem, int src_bytes) {
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "r"(src_bytes));
