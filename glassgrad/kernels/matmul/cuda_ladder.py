@@ -420,15 +420,19 @@ def _enum_values(file: str) -> dict[str, int]:
     return {name: int(value) for name, value in re.findall(r"\b([A-Z][A-Z0-9_]+)\s*=\s*(\d+)\s*[,}]", text)}
 
 
-@functools.cache
-def _sm_count() -> int:
-    """Multiprocessors of the current GPU (132 on an H100/H200 SXM when CuPy cannot say)."""
-    try:
-        import cupy
+_SM_COUNT: dict[str, int] = {}
 
-        return int(cupy.cuda.Device().attributes["MultiProcessorCount"])
-    except Exception:  # no GPU (the launcher tests), or a CuPy without the attribute
-        return 132
+
+def _sm_count() -> int:
+    """Multiprocessors of the current GPU, read once (132, an H100/H200 SXM's, while CuPy cannot say)."""
+    if "sm" not in _SM_COUNT:
+        try:
+            import cupy
+
+            _SM_COUNT["sm"] = int(cupy.cuda.Device().attributes["MultiProcessorCount"])
+        except Exception:  # no GPU (the launcher tests run on fake CuPy): not remembered
+            return 132
+    return _SM_COUNT["sm"]
 
 
 def _element(a: Any, b: Any, name: str) -> tuple[str, Any, Any, str]:
