@@ -277,6 +277,69 @@ def test_the_header_itself_on_the_cpu_gives_the_reference(host_harness: Path, la
     assert any(w[3] > 1 for w in wants)  # split-K was exercised
 
 
+THREADS_SOURCE = Path(__file__).with_name("implicit_gemm_threads.cpp")
+VARIANTS = ["simt", "tf32", "bf16"]
+#: geometries for the threaded run (its cost is thread switches: small ones, edges and split-K included)
+THREADED_GEOMETRIES = [GEOMETRIES[3]]
+
+
+@pytest.fixture(scope="module")
+def threaded_kernels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The .cu kernels compiled for the CPU: a std::thread per CUDA thread, warp instructions emulated."""
+    compiler = shutil.which("g++") or shutil.which("c++")
+    if compiler is None:
+        pytest.skip("no host C++ compiler")
+    binary = tmp_path_factory.mktemp("threads") / "implicit_gemm_threads"
+    shapes = [
+        f"-DSIMT_SHAPE={','.join(map(str, ig.SIMT.values()))}",
+        f"-DMMA_SHAPE={','.join(map(str, ig.MMA.values()))}",
+    ]
+    cmd = [compiler, "-std=c++20", "-O0", "-pthread", *shapes, "-o", str(binary), str(THREADS_SOURCE)]
+    subprocess.run(cmd, check=True, timeout=300)
+    return binary
+
+
+def _bf16_rounded(pair: tuple) -> tuple:
+    """A (view, memory) pair with its values rounded to bfloat16 (the same view of the new memory)."""
+    from glassgrad.kernels.cuda.bfloat16 import from_bfloat16_bits, to_bfloat16_bits
+
+    view, memory = pair
+    rounded = from_bfloat16_bits(to_bfloat16_bits(memory.astype(np.float32))).reshape(memory.shape).astype(float)
+    return (rounded if view is memory else rounded.transpose(0, 3, 1, 2)), rounded
+
+
+def test_the_kernels_themselves_on_cpu_threads(threaded_kernels: Path) -> None:
+    """implicit_gemm_simt.cu and implicit_gemm_mma.cu (both elements) against the reference: every op,
+    layout and split-K, the block's threads as std::threads (tf32 rounds its inputs: TF32 tolerance)."""
+    problems, wants = [], []
+    for (seed, geometry), layout, variant in itertools.product(enumerate(THREADED_GEOMETRIES), ig.LAYOUTS, VARIANTS):
+        g, x, w, y, options = _problem(geometry, layout, seed)
+        if variant == "bf16":  # the reference runs on the bf16-rounded values the kernel reads
+            x, w, y = (_bf16_rounded(pair) for pair in (x, w, y))
+        ref = {op: kernels.reference(op, "cpu") for op in OPS}
+        want = {
+            "conv2d": ref["conv2d"](x[0], w[0], None, **options),
+            "conv2d_grad_input": ref["conv2d_grad_input"](y[0], w[0], g.input_shape, **options),
+            "conv2d_grad_weight": ref["conv2d_grad_weight"](x[0], y[0], g.weight_shape, **options),
+        }
+        for op in OPS:
+            granule = ig.SPLIT_K_GRANULE if op == "conv2d_grad_weight" else None
+            text, _, splits = _host_problem(op, layout, variant, g, x, w, y, granule)
+            head = f"{VARIANTS.index(variant)} {list(ig.OPS).index(op)} {ig.LAYOUTS.index(layout)} "
+            problems.append(head + text.split(" ", 3)[3])  # the host harness's header is op, layout, config
+            wants.append((geometry[0], op, variant, layout, splits, want[op]))
+    run = subprocess.run([str(threaded_kernels)], input="".join(problems), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    values = np.array(run.stdout.split(), dtype=float)
+    at = 0
+    for name, op, variant, layout, splits, want in wants:
+        got = values[at : at + splits * want.size].reshape(splits, *want.shape).sum(axis=0)
+        at += splits * want.size
+        err = np.linalg.norm(got - want) / np.linalg.norm(want)
+        assert err < {"tf32": 5e-3}.get(variant, 1e-5), (name, op, variant, layout, err)
+    assert at == values.size
+
+
 def tile_walk(rows: int, bk: int, threads: int, row_fast: bool):
     """TileWalk: (thread, i) -> (row, kk) of every element a thread loads."""
     per = rows * bk // threads
@@ -382,9 +445,6 @@ def launches(monkeypatch: pytest.MonkeyPatch) -> _Launches:
     monkeypatch.setattr(ig, "kernel", recorder.kernel)
     monkeypatch.setattr(ig, "_multiprocessors", lambda: 132)
     return recorder
-
-
-VARIANTS = ["simt", "tf32", "bf16"]
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

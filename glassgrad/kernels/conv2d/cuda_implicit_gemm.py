@@ -40,7 +40,7 @@ SOURCES = Path(__file__).parent / "cuda"
 SIMT = {"BM": 128, "BN": 64, "BK": 8, "TM": 8, "TN": 4, "THREADS": 256}
 #: tensor cores: a BM x BN block tile of THREADS/32 warps, each owning a WM x WN piece (the .cu derives BK)
 MMA = {"BM": 128, "BN": 64, "WM": 32, "WN": 32, "THREADS": 256}
-MMA_ELEMENTS = {"tf32": "float", "bf16": "__nv_bfloat16"}
+MMA_ELEMENTS = {"tf32": "float", "bf16": "bf16_bits"}
 #: implicit_gemm.cuh's enumerators, passed by name
 OPS = {"conv2d": "CONV_FPROP", "conv2d_grad_input": "CONV_DGRAD", "conv2d_grad_weight": "CONV_WGRAD"}
 LAYOUTS = ("LAYOUT_NCHW", "LAYOUT_NHWC")

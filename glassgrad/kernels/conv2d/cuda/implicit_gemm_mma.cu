@@ -3,8 +3,8 @@
 //
 //   T = float           TF32 m16n8k8: the fp32 storage is rounded to tf32 (cvt.rna) per fragment;
 //                       the stages are filled by 4-byte cp.async (zero-fill for padding and edges)
-//   T = __nv_bfloat16   BF16 m16n8k16 on bfloat16 storage (uint16 bits in CuPy); the 2-byte
-//                       elements go through registers (cp.async moves 4 bytes or more)
+//   T = bf16_bits       BF16 m16n8k16 on bfloat16 storage (uint16 bits in CuPy: the kernel only moves
+//                       the bits); the 2-byte elements go through registers (cp.async moves 4 or more)
 //
 // Both double-buffer: the next tile is in flight while the tensor cores work on the current one.
 // THREADS / 32 warps each own a WM x WN piece of the BM x BN block tile, (WM/16) x (WN/8) mma
@@ -19,9 +19,9 @@
 // g = lane / 4, t = lane % 4.
 //
 // The tile shape is template arguments: cuda_implicit_gemm.py's MMA is its one source.
-#include <cuda_bf16.h>
-
 #include "stage.cuh"
+
+using bf16_bits = unsigned short;  // a bfloat16's bits: the top half of a float32
 
 template <typename T>
 struct MmaShape;
@@ -30,10 +30,18 @@ struct MmaShape<float> {
     static constexpr int MK = 8;  // k of one m16n8k8 tf32 mma
 };
 template <>
-struct MmaShape<__nv_bfloat16> {
+struct MmaShape<bf16_bits> {
     static constexpr int MK = 16;  // k of one m16n8k16 bf16 mma
 };
 
+// ldmatrix .x4, the fp32 -> tf32 rounding and d += a·b of one m16n8 tile: defined here for the GPU;
+// tests/kernels/implicit_gemm_threads.cpp defines them (from the PTX fragment layouts) for its CPU run.
+__device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], const void *smem);
+__device__ __forceinline__ unsigned to_tf32(unsigned bits);
+template <typename T>
+__device__ __forceinline__ void mma(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]);
+
+#ifndef CONV_HOST_EMULATION
 __device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], const void *smem) {
     const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
@@ -47,9 +55,6 @@ __device__ __forceinline__ unsigned to_tf32(unsigned bits) {
     return out;
 }
 
-template <typename T>
-__device__ __forceinline__ void mma(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]);
-
 template <>
 __device__ __forceinline__ void mma<float>(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
     asm volatile(
@@ -60,13 +65,14 @@ __device__ __forceinline__ void mma<float>(float (&d)[4], const unsigned (&a)[4]
 }
 
 template <>
-__device__ __forceinline__ void mma<__nv_bfloat16>(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+__device__ __forceinline__ void mma<bf16_bits>(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
     asm volatile(
         "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
         "{%0, %1, %2, %3};\n"
         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
+#endif
 
 template <typename T, int OP, int LAYOUT, int BM, int BN, int WM, int WN, int THREADS>
 __global__ void __launch_bounds__(THREADS)

@@ -25,12 +25,19 @@ __device__ __forceinline__ void store_regs(T *tile, const T *regs) {
     }
 }
 
+// 4-byte cp.async (zero-filled when !valid), its commit and "all but the newest group landed" wait.
+// Defined here for the GPU; tests/kernels/implicit_gemm_threads.cpp defines them for its CPU run.
+__device__ __forceinline__ void cp_async4(void *smem, const void *gmem, bool valid);
+__device__ __forceinline__ void cp_async_commit();
+__device__ __forceinline__ void cp_async_wait_one();
+#ifndef CONV_HOST_EMULATION
 __device__ __forceinline__ void cp_async4(void *smem, const void *gmem, bool valid) {
     const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
     asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(s), "l"(gmem), "r"(valid ? 4 : 0));
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 __device__ __forceinline__ void cp_async_wait_one() { asm volatile("cp.async.wait_group 1;\n" ::); }
+#endif
 
 template <class Op, bool IS_A, int ROWS, int BK, int THREADS, bool ROW_FAST, int ROW_STRIDE, int K_STRIDE>
 __device__ __forceinline__ void gather_cp_async(const ConvParams &p, const float *__restrict__ src,
