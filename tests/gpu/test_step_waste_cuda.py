@@ -6,8 +6,9 @@
   only the few the trainer's copies of its results need.
 * The captured step (glassgrad/cuda/training.py) never waits for the GPU: it returns while a
   spin kernel keeps the GPU busy, as tests/gpu/test_training_cuda.py checks for the eager step.
-* The multi-tensor optimizer kernels and the generated elementwise kernels pass
-  ``kernels.validate`` on cuda (awkward sizes: empty tensors, one element, a chunk and a bit).
+* The multi-tensor optimizer kernels and the generated elementwise kernels (dropout's Philox mask
+  too, which must equal the CuPy reference's bit for bit) pass ``kernels.validate`` on cuda
+  (awkward sizes: empty tensors, one element, a chunk and a bit).
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ def test_multi_tensor_kernels_pass_validation(op: str) -> None:
 
 
 GENERATED = ["gelu", "gelu_backward", "silu", "silu_backward", "sigmoid", "sigmoid_backward", "tanh_backward",
-             "bias_act", "bias_act_backward"]  # fmt: skip
+             "bias_act", "bias_act_backward", "dropout", "dropout_backward"]  # fmt: skip
 
 
 @pytest.mark.parametrize("op", GENERATED)

@@ -35,7 +35,7 @@ def all_formulas() -> list[formulas.Formula]:
     for name in BIAS_ACTS:
         a = formulas.ACTIVATIONS[name]
         out += [formulas.with_bias(a.forward), formulas.with_bias(formulas.backward(a))]
-    return out
+    return [*out, formulas.DROPOUT, formulas.DROPOUT_BACKWARD]
 
 
 @pytest.mark.parametrize("op", OPS)
@@ -87,9 +87,9 @@ def test_numpy_and_cuda_print_the_same_tree() -> None:
         numpy = codegen_numpy.expression(f.result)
         cuda = re.sub(r"T\(([^()]*)\)", r"\1", cuda).replace("fabs(", "abs(")
         numpy = re.sub(r"erf\(xp, ", "erf(", numpy).replace("xp.", "")
-        if "where" not in numpy:
+        if "where" not in numpy and "uniform" not in numpy:
             assert cuda == numpy, f.name
-        assert parts.in_params == ", ".join(f"T {n}" for n in f.inputs)
+        assert parts.in_params == ", ".join([*(f"T {n}" for n in f.inputs), *(f"{t} {n}" for n, t in f.scalars)])
         assert parts.operation.count(";") == len(f.bindings) + 1
 
 
@@ -97,7 +97,7 @@ def test_numpy_and_cuda_print_the_same_tree() -> None:
 def test_generated_cuda_compiles_for_sm80_and_sm90(tmp_path) -> None:
     """Every formula for float, gelu's (erf, exp) and gelu_tanh's (tanh) for double too: the same text
     with T = double. One nvcc call builds both architectures' machine code (a fatbin: no host compile)."""
-    doubled = ("gelu", "gelu_backward", "gelu_tanh", "gelu_tanh_backward")
+    doubled = ("gelu", "gelu_backward", "gelu_tanh", "gelu_tanh_backward", "dropout")
     chosen = [(f, ("float", "double") if f.name in doubled else ("float",)) for f in all_formulas()]
     unit, instances = codegen_cuda.nvcc_unit(chosen)
     (tmp_path / "generated.cu").write_text(unit)
@@ -125,7 +125,7 @@ def test_cupy_kernels_are_built_from_the_generated_parts(monkeypatch: pytest.Mon
     built = []
 
     class ElementwiseKernel:
-        def __init__(self, in_params, out_params, operation, name):
+        def __init__(self, in_params, out_params, operation, name, preamble=""):
             built.append((in_params, out_params, operation, name))
             self.key = name.removeprefix("gg_")
 
@@ -135,7 +135,7 @@ def test_cupy_kernels_are_built_from_the_generated_parts(monkeypatch: pytest.Mon
     cupy = ModuleType("cupy")
     cupy.ElementwiseKernel = ElementwiseKernel
     monkeypatch.setitem(sys.modules, "cupy", cupy)
-    register.cupy_kernel.cache_clear()
+    register.cupy_formula_kernel.cache_clear()
     try:
         fn = kernels.variant("bias_act_backward", "cuda", "generated")
         x = np.random.default_rng(1).standard_normal((5, 7)).astype(np.float32)
@@ -150,7 +150,7 @@ def test_cupy_kernels_are_built_from_the_generated_parts(monkeypatch: pytest.Mon
         fn(x, b, g, activation="gelu_tanh")
         assert len(built) == 1  # built once per formula
     finally:
-        register.cupy_kernel.cache_clear()
+        register.cupy_formula_kernel.cache_clear()
 
 
 def test_generated_variants_are_registered_and_not_default() -> None:

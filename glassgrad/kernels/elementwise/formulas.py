@@ -24,6 +24,8 @@ common subexpressions) and a result:
     identity   z = x;                                   f' = 1
 
 ``bias_act`` applies one of these after a broadcast bias add: h = x + b, z = f(h).
+``DROPOUT`` draws its mask from ``uniform()``, a counter-based random number of the element's index
+(philox.py): z = 0 where u < p, else x/(1 − p); its backward recomputes the same u.
 """
 
 from __future__ import annotations
@@ -92,7 +94,13 @@ class Expr:
         """The names of the variables this expression reads."""
         if self.kind == "var":
             return {str(self.value)}
+        if self.kind == "uniform":
+            return {"seed", "offset"}
         return set().union(*(a.variables() for a in self.args)) if self.args else set()
+
+    def uses(self, kind: str) -> bool:
+        """Whether a node of ``kind`` appears in this expression."""
+        return self.kind == kind or any(a.uses(kind) for a in self.args)
 
     def __repr__(self) -> str:
         return f"Expr({self.kind}, {self.value if self.kind in ('var', 'const') else self.args})"
@@ -142,6 +150,12 @@ def absolute(x: Operand) -> Expr:
     return call("abs", x)
 
 
+def uniform() -> Expr:
+    """u ∈ [0, 1) for the element being computed: Philox4x32-10 of (seed, offset, element index)
+    (philox.py, philox.cuh); reads the scalars ``seed`` and ``offset``."""
+    return Expr("uniform")
+
+
 def where(condition: Expr, a: Operand, b: Operand) -> Expr:
     """a where ``condition`` holds, else b (elementwise)."""
     if condition.kind not in COMPARE:
@@ -151,15 +165,21 @@ def where(condition: Expr, a: Operand, b: Operand) -> Expr:
 
 @dataclass(frozen=True)
 class Formula:
-    """``result`` over ``inputs``, after ``bindings`` (name, expression) computed in order."""
+    """``result`` over the arrays ``inputs`` and the scalars ``scalars`` ((name, type): "T", the arrays'
+    type, or "uint64"), after ``bindings`` (name, expression) computed in order."""
 
     name: str
     inputs: tuple[str, ...]
     bindings: tuple[tuple[str, Expr], ...]
     result: Expr
+    scalars: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def uses_uniform(self) -> bool:
+        return any(e.uses("uniform") for e in (*(e for _, e in self.bindings), self.result))
 
     def __post_init__(self) -> None:
-        known = set(self.inputs)
+        known = set(self.inputs) | {name for name, _ in self.scalars}
         for name, expr in (*self.bindings, ("result", self.result)):
             unknown = expr.variables() - known
             if unknown:
@@ -236,6 +256,17 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("identity", _formula("identity", ("x",), X), _formula("identity_slope", ("x",), lift(1))),
     )
 }
+
+
+P, U, SCALE = var("p"), var("u"), var("scale")
+_DROPOUT_SCALARS = (("p", "T"), ("scale", "T"), ("seed", "uint64"), ("offset", "uint64"))
+_DROPOUT_BINDINGS = (("u", uniform()),)
+#: dropout: z = 0 where u < p, else x·scale;  dL/dx = g · (0 where u < p, else scale), with scale = 1/(1 − p)
+#: (0 for p = 1, computed by the caller) and the same u recomputed from (seed, offset) instead of a stored mask
+DROPOUT = Formula("dropout", ("x",), _DROPOUT_BINDINGS, where(U.lt(P), 0, X * SCALE), _DROPOUT_SCALARS)
+DROPOUT_BACKWARD = Formula(
+    "dropout_backward", ("g",), _DROPOUT_BINDINGS, G * where(U.lt(P), 0, SCALE), _DROPOUT_SCALARS
+)
 
 
 def backward(activation: Activation) -> Formula:

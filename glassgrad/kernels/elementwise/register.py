@@ -44,16 +44,28 @@ def formula(key: str) -> Formula:
 
 
 @functools.cache
-def numpy_kernel(key: str) -> Callable[..., Any]:
-    return numpy_function(formula(key))
+def numpy_formula(f: Formula) -> Callable[..., Any]:
+    """``f`` as a NumPy/CuPy function (codegen_numpy), made once per formula."""
+    return numpy_function(f)
 
 
 @functools.cache
-def cupy_kernel(key: str) -> Callable[..., Any]:
+def cupy_formula_kernel(f: Formula) -> Callable[..., Any]:
+    """``f`` as a CuPy ElementwiseKernel (codegen_cuda's parts), built once per formula."""
     import cupy
 
-    parts = elementwise_parts(formula(key))
-    return cupy.ElementwiseKernel(parts.in_params, parts.out_params, parts.operation, parts.name)
+    parts = elementwise_parts(f)
+    return cupy.ElementwiseKernel(
+        parts.in_params, parts.out_params, parts.operation, parts.name, preamble=parts.preamble
+    )
+
+
+def numpy_kernel(key: str) -> Callable[..., Any]:
+    return numpy_formula(formula(key))
+
+
+def cupy_kernel(key: str) -> Callable[..., Any]:
+    return cupy_formula_kernel(formula(key))
 
 
 def same_dtype(*args: Any, **kwargs: Any) -> bool:
