@@ -3,8 +3,10 @@
 On the CPU: the loader's index math (implicit_gemm.cuh's ConvGemm table, digit counters and
 gather kinds) written once more in NumPy and run over whole operands, whose products must give
 the reference's forward, input gradient and weight gradient, and whose forward A must be the
-reference's im2col; the tile walk (which thread loads which element) and the split-K partition;
-the launchers on NumPy arrays (grid, block, template instance, layout from strides, split-K).
+reference's im2col; the header itself compiled for the CPU (implicit_gemm_host.cpp) and driven
+through the block and tile loops; the kernels themselves on CPU threads (implicit_gemm_threads.cpp,
+ldmatrix and mma.sync emulated from the PTX fragment layouts); the tile walk and the split-K
+partition; the launchers on NumPy arrays (grid, block, template instance, layout from strides).
 On a GPU (``-m gpu``): every variant against the reference, NCHW and channels_last.
 """
 

@@ -3,12 +3,15 @@ average-pooling lab ops (avg_spec.py).
 
 On the CPU: the average-pooling reference against PyTorch; the kernels' per-thread index math
 (thread order, PyTorch's divisor, the windows an input pixel falls in) run in Python against the
-reference; the launchers on NumPy arrays (instance, grid, block, strides and thread order).
+reference; pool2d.cu itself compiled for the CPU (pool2d_host.cpp) and run with the arguments the
+launchers pass; the launchers on NumPy arrays (instance, grid, block, strides and thread order).
 On a GPU (``-m gpu``): every cuda_c variant validated against the reference, float32 and float64.
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -169,6 +172,57 @@ def test_launchers_ask_for_instances_built_here(launches: list, op: str, dtype: 
     assert ints[18] == (op in ("max_pool2d_argmax", "avg_pool2d") and layout == "NHWC")  # x's thread order
     assert all(type(v) in (np.int32, np.int64) for v in kernel_args if isinstance(v, np.integer))
     assert result.flags.c_contiguous
+
+
+HOST_SOURCE = Path(__file__).with_name("pool2d_host.cpp")
+HOST_KERNELS = {"max_pool2d_argmax": 0, "max_pool2d_scatter_grad": 1, "avg_pool2d_forward": 2, "avg_pool2d_backward": 3}
+
+
+@pytest.fixture(scope="module")
+def host_pool2d(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    compiler = shutil.which("g++") or shutil.which("c++")
+    if compiler is None:
+        pytest.skip("no host C++ compiler")
+    binary = tmp_path_factory.mktemp("pool") / "pool2d_host"
+    subprocess.run([compiler, "-std=c++17", "-O0", "-o", str(binary), str(HOST_SOURCE)], check=True, timeout=120)
+    return binary
+
+
+def _memory(a: np.ndarray) -> np.ndarray:
+    """The memory a kernel reads through a's strides, from a's first element (strides are positive here)."""
+    extent = sum((n - 1) * s for n, s in zip(a.shape, a.strides, strict=True)) // a.itemsize
+    return np.lib.stride_tricks.as_strided(a, shape=(extent + 1,), strides=(a.itemsize,))
+
+
+@pytest.mark.parametrize("op", ALL_OPS)
+def test_pool2d_cu_itself_on_the_cpu_gives_the_reference(launches: list, host_pool2d: Path, op: str) -> None:
+    """pool2d.cu (double), launched with the arguments the cuda_c launcher passes, on every spec case."""
+    problems, wants = [], []
+    for case in kernels.spec(op).cases(np, np.dtype("float64")):
+        launches.clear()
+        result = kernels.variant(op, "cuda", "cuda_c")(*case.args, **case.kwargs)
+        [(_, name, _, _, _, args)] = launches
+        kernel = HOST_KERNELS[name.split("<")[0]]
+        arrays = [a for a in args if isinstance(a, np.ndarray) and a.ndim]
+        ints = [int(v) for v in args if isinstance(v, np.integer)]
+        extra = ints[19:] or [0, 0]  # avg: count_include_pad, divisor_override
+        text = " ".join(map(str, [kernel, *ints[:19], *extra]))
+        text += f"\n{_memory(arrays[0]).size}\n" + " ".join(repr(float(v)) for v in _memory(arrays[0]))
+        if kernel == 1:
+            text += f"\n{arrays[1].size}\n" + " ".join(map(str, arrays[1].ravel()))
+        problems.append(text + f"\n{result.size}\n")
+        wants.append((case.name, kernels.reference(op, "cpu")(*case.args, **case.kwargs)))
+    run = subprocess.run([str(host_pool2d)], input="".join(problems), capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    values, at = run.stdout.split(), 0
+    for name, want in wants:
+        got = np.array(values[at : at + want.size], dtype=float).reshape(want.shape)
+        at += want.size
+        if op == "max_pool2d_argmax":
+            np.testing.assert_array_equal(got, want, err_msg=name)
+        else:
+            np.testing.assert_allclose(got, want, atol=1e-12, err_msg=name)
+    assert at == len(values)
 
 
 def test_launchers_refuse_other_dtypes(launches: list) -> None:
