@@ -149,3 +149,16 @@ def test_ldmatrix_reads_are_free_of_bank_conflicts(ch: int) -> None:
     for r0, c in itertools.product(range(0, 64, 8), range(ch)):
         groups = {((r0 + j) * ch + swizzle(ch, r0 + j, c)) % 8 for j in range(8)}
         assert len(groups) == 8, (ch, r0, c)
+
+
+@pytest.mark.parametrize(("tiles_m", "tiles_n"), [(1, 1), (3, 5), (8, 8), (13, 2), (64, 64), (9, 33)])
+def test_block_raster_covers_every_tile_once(tiles_m: int, tiles_n: int) -> None:
+    """mma_sync.cu's grouped raster (GROUP_M = 8 tile-rows per group) is a permutation of the tiles."""
+    group = 8
+    seen = set()
+    for y, x in itertools.product(range(tiles_m), range(tiles_n)):
+        pid, width = y * tiles_n + x, group * tiles_n
+        first_m = (pid // width) * group
+        rows = min(tiles_m - first_m, group)
+        seen.add((first_m + (pid % width) % rows, (pid % width) // rows))
+    assert seen == set(itertools.product(range(tiles_m), range(tiles_n)))

@@ -220,7 +220,13 @@ __global__ void __launch_bounds__(THREADS)
     T *Bs = As + STAGES * A_STAGE;
 
     const int batches = gridDim.z / splits, batch = blockIdx.z / splits, split = blockIdx.z % splits;
-    const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
+    // Raster: blocks start in blockIdx order, so consecutive blocks take GROUP_M tile-rows at a time
+    // and sweep the tile-columns within that group; the A rows and B columns one wave of blocks
+    // reads then stay in L2. The map from (blockIdx.x, blockIdx.y) to (tile_m, tile_n) is one-to-one.
+    constexpr int GROUP_M = 8;
+    const int tiles_n = gridDim.x, pid = blockIdx.y * tiles_n + blockIdx.x, width = GROUP_M * tiles_n;
+    const int first_m = (pid / width) * GROUP_M, group_rows = min((int)gridDim.y - first_m, GROUP_M);
+    const int m0 = (first_m + (pid % width) % group_rows) * BM, n0 = ((pid % width) / group_rows) * BN;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int wm0 = (warp / (BN / WN)) * WM, wn0 = (warp % (BN / WN)) * WN;
     const int g = lane / 4, t = lane % 4;
