@@ -37,12 +37,14 @@ from glassgrad.kernels.cuda import compile as cuda_compile
 from glassgrad.kernels.fused import launch
 from glassgrad.kernels.matmul import cuda_hopper, cuda_ladder
 from glassgrad.kernels.optim import cuda_multi_tensor
+from glassgrad.kernels.pooling import cuda_c as pooling_cuda_c
 
 ROOT = Path(__file__).resolve().parents[2] / "glassgrad" / "kernels"
 CU_FILES = sorted(ROOT.rglob("*.cu"))
 FUSED, MATMUL = ROOT / "fused", ROOT / "matmul" / "cuda"
 MULTI_TENSOR = ROOT / "optim" / "cuda"
 CONV2D = ROOT / "conv2d" / "cuda"
+POOLING = ROOT / "pooling" / "cuda"
 ATTENTION = ROOT / "attention" / "cuda"
 ARCHS = ("sm_80", "sm_90")
 #: files that use sm_90a-only instructions (wgmma, TMA, setmaxnreg) compile for sm_90a alone
@@ -61,6 +63,7 @@ LAUNCHERS: dict[Path, Callable[[Path], tuple[list[str], dict[str, int]]]] = {
     MATMUL / "wgmma_tma.cu": lambda source: (cuda_hopper.instances(), {}),
     MULTI_TENSOR: lambda source: (list(cuda_multi_tensor.INSTANCES), dict(cuda_multi_tensor.DEFINES)),
     CONV2D: lambda source: (cuda_implicit_gemm.instances(source.name), {}),
+    POOLING: lambda source: (pooling_cuda_c.instances(source.name), {}),
     ATTENTION: lambda source: (cuda_flash.instances(source.name), {}),
 }
 #: .cu file -> an opcode its SASS must contain: HMMA (mma.sync and wmma, sm_80/sm_90), HGMMA (wgmma, sm_90a)
