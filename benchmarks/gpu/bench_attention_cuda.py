@@ -253,25 +253,28 @@ def main() -> None:
     props = cupy.cuda.runtime.getDeviceProperties(0)
     device = props["name"].decode()
     print("device:", device)
-    bf16 = bf16_rows(args.lengths, args.repeat)
-    fp32 = [] if args.skip_fp32 else fp32_rows(args.repeat)
+    results = {
+        "device": device,
+        "python": platform.python_version(),
+        "cupy": cupy.__version__,
+        "cuda_runtime": cupy.cuda.runtime.runtimeGetVersion(),
+        "bf16_peak_flops": BF16_PEAK,
+    }
+
+    def save() -> None:  # after each part: a stage cut short by its time limit keeps what it measured
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(results, f, indent=2)
+
+    results["bf16"] = bf16 = bf16_rows(args.lengths, args.repeat)
+    save()
+    results["fp32"] = [] if args.skip_fp32 else fp32_rows(args.repeat)
+    save()
     if args.plot:
-        plot(bf16, args.plot)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(
-                {
-                    "device": device,
-                    "python": platform.python_version(),
-                    "cupy": cupy.__version__,
-                    "cuda_runtime": cupy.cuda.runtime.runtimeGetVersion(),
-                    "bf16_peak_flops": BF16_PEAK,
-                    "bf16": bf16,
-                    "fp32": fp32,
-                },
-                f,
-                indent=2,
-            )
+        try:
+            plot(bf16, args.plot)
+        except ImportError as exc:
+            print("no plot:", exc)
 
 
 if __name__ == "__main__":
