@@ -23,6 +23,7 @@ walks channels fastest (``layout_of``). Tile shapes are written once, here (temp
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -261,14 +262,18 @@ def conv2d_grad_weight(
     check_grad_output("conv2d_grad_weight", grad_output, g)
     _check_int32("conv2d_grad_weight", input, grad_output)
     xp = backend.xp_of(input)
-    dw = xp.zeros(g.weight_shape, dtype=xp.float32)
     rows, cols, depth = gemm_shape("conv2d_grad_weight", g)
-    if dw.size == 0 or depth == 0:
-        return dw
+    if math.prod(g.weight_shape) == 0 or depth == 0:
+        return xp.zeros(g.weight_shape, dtype=xp.float32)
     bm, bn, _ = _tile(variant)
     blocks = ceil_div(rows, bm) * ceil_div(cols, bn) * g.groups
     splits, per_split = split_k(depth, blocks, _multiprocessors())
-    _check_int32("conv2d_grad_weight", xp.empty((splits, dw.size), dtype=xp.float32))
+    if splits * math.prod(g.weight_shape) > INT32_MAX:
+        raise ValueError(
+            f"conv2d_grad_weight(cuda, implicit_gemm_{variant}): {splits} split-K slabs of "
+            f"{g.weight_shape} are over 2**31 - 1 elements"
+        )
+    dw = xp.empty(g.weight_shape, dtype=xp.float32)  # every element is written (by the GEMM or the reduce)
     out = dw if splits == 1 else xp.empty((splits, *g.weight_shape), dtype=xp.float32)
     strides = (element_strides(input), (0, 0, 0, 0), element_strides(grad_output))
     launch_gemm(variant, "conv2d_grad_weight", g, grad_output, input, out, strides, layout_of(input), splits, per_split)
