@@ -22,6 +22,10 @@ differently, because a graph replays its kernel arguments as they were:
 A gradient that is not C-contiguous (a Linear weight's gradient can be a
 transposed view) is copied to a contiguous array first: the kernel walks every
 array of a tensor by one flat index.
+
+Checked on the cpu (tests/cuda/test_graphs.py: the eager step equals SGD/Adam/AdamW's, and a
+captured step replayed on stand-in streams follows them, step count and lr schedule included);
+not yet run on a GPU.
 """
 
 from __future__ import annotations

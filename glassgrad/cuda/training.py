@@ -18,6 +18,9 @@ Refused, with the reason (``check_graphable``): the cpu; tasks other than Superv
 step (language models clip gradients by their norm, which reads it; GANs alternate two steps);
 fp16 (its GradScaler reads the gradients' finiteness on the host); optimizers other than SGD,
 Adam and AdamW; models with active dropout (a graph would replay one mask forever).
+
+Not yet run on a GPU: tests/cuda/test_graphs.py checks the structure on stand-in streams and,
+on a GPU (marker ``gpu``), that the captured MLP and mnist-cnn steps give the eager losses.
 """
 
 from __future__ import annotations
