@@ -92,9 +92,12 @@ class MultiTensorStep:
             for group in self.optimizer.param_groups:
                 params = [p for p in group["params"] if p.grad is not None]
                 for subset in _by_dtype(params):
-                    if str(subset[0].array.dtype) not in mt.DTYPES:  # bfloat16/float16: the per-parameter step
+                    if str(subset[0].array.dtype) not in mt.DTYPES or not subset[0].array.flags.c_contiguous:
+                        # bfloat16/float16, or parameters that are strided views: the per-parameter step
                         if capturing:
-                            raise RuntimeError(f"MultiTensorStep: cannot capture {subset[0].dtype} parameters")
+                            raise RuntimeError(
+                                f"MultiTensorStep: cannot capture {subset[0].dtype} or non-contiguous parameters"
+                            )
                         for p in subset:
                             self.optimizer.update(group, p, p.grad.array, self.optimizer.state.setdefault(p, {}))
                         continue
@@ -214,9 +217,10 @@ class MultiTensorStep:
 
 
 def _by_dtype(params: list[Tensor]) -> list[list[Tensor]]:
-    groups: dict[str, list[Tensor]] = {}
+    """The parameters by (dtype, C-contiguous), in their order: one kernel call each."""
+    groups: dict[tuple[str, bool], list[Tensor]] = {}
     for p in params:
-        groups.setdefault(str(p.array.dtype), []).append(p)
+        groups.setdefault((str(p.array.dtype), bool(p.array.flags.c_contiguous)), []).append(p)
     return list(groups.values())
 
 
