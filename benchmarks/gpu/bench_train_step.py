@@ -38,6 +38,15 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 WARMUP = 3
+_OUTPUT: dict = {"path": None, "meta": {}, "rows": []}
+
+
+def emit(row: dict) -> None:
+    """Print ``row`` and rewrite the JSON file with every row so far (a stage cut by its timeout keeps them)."""
+    print(json.dumps({k: v for k, v in row.items() if k != "tail"}), flush=True)
+    _OUTPUT["rows"].append(row)
+    if _OUTPUT["path"]:
+        Path(_OUTPUT["path"]).write_text(json.dumps(dict(meta=_OUTPUT["meta"], rows=_OUTPUT["rows"]), indent=1))
 
 
 def mlp_layers(nn) -> list:
@@ -203,7 +212,7 @@ def section_steps(args) -> list[dict]:
             r.update(model=name, batch=shape[0])
             if torch_eager and "ms_events" in r:
                 r["over_torch_eager"] = r["ms_events"] / torch_eager
-            print(json.dumps(r), flush=True)
+            emit(r)
         rows += found
     return rows
 
@@ -361,9 +370,9 @@ def torch_gpt(batch: int, steps: int) -> dict:
 
 def section_gpt(args) -> list[dict]:
     peak = measured_peak_tflops()
-    print(json.dumps(peak), flush=True)
+    emit(dict(peak))
     rows = []
-    for library, run in (("glassgrad", glassgrad_gpt), ("torch", torch_gpt)):
+    for library, run in (("torch", torch_gpt), ("glassgrad", glassgrad_gpt)):  # PyTorch first: it is quick
         try:
             row = run(args.gpt_batch, args.gpt_steps)
         except Exception as exc:
@@ -376,10 +385,10 @@ def section_gpt(args) -> list[dict]:
             row["mfu"] = row["model_tflops"] / peak["peak_tflops"]
             if row["batch"] != args.gpt_batch:
                 row["note"] = f"batch shrunk from {args.gpt_batch} to {row['batch']} (out of memory)"
-        print(json.dumps(row), flush=True)
+        if library == "glassgrad" and "tokens_per_s" in row and "tokens_per_s" in rows[0]:
+            row["torch_tokens_per_s_over_glassgrad"] = rows[0]["tokens_per_s"] / row["tokens_per_s"]
+        emit(row)
         rows.append(row)
-    if len(rows) == 2 and all("tokens_per_s" in r for r in rows):
-        rows[0]["over_torch_eager_per_token"] = rows[1]["tokens_per_s"] / rows[0]["tokens_per_s"]
     return rows
 
 
@@ -428,7 +437,7 @@ def section_recipes(args) -> list[dict]:
             "test_accuracy": _last(r"accuracy ([\d.]+)", text),
             "tail": text[-1500:],
         }
-        print(json.dumps({k: v for k, v in row.items() if k != "tail"}), flush=True)
+        emit(row)
         rows.append(row)
     return rows
 
@@ -444,19 +453,20 @@ def main() -> None:
     parser.add_argument("--json")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    rows = {"steps": section_steps, "gpt": section_gpt, "recipes": section_recipes}[args.section](args)
-    if args.json:
-        import cupy
+    import cupy
 
-        props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
-        meta = dict(
+    props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
+    _OUTPUT.update(
+        path=args.json,
+        meta=dict(
             section=args.section,
             device=props["name"].decode(),
             cupy=cupy.__version__,
             date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             timing="median over steps; events bracket one step, wall = perf_counter with stop.synchronize()",
-        )
-        Path(args.json).write_text(json.dumps(dict(meta=meta, rows=rows), indent=1), encoding="utf-8")
+        ),
+    )
+    {"steps": section_steps, "gpt": section_gpt, "recipes": section_recipes}[args.section](args)
 
 
 if __name__ == "__main__":
