@@ -61,12 +61,15 @@ void cp_async4(void *smem, const void *gmem, bool valid) {
 void cp_async_commit() {}
 void cp_async_wait_one() {}
 
+// A warp's exchange slots, two sets used in turn: one barrier per warp instruction suffices, since
+// a lane can only pass the next instruction's barrier once every lane has read this one's slots.
 struct Warp {
     std::unique_ptr<std::barrier<>> bar = std::make_unique<std::barrier<>>(32);
-    const void *addr[32];
-    unsigned a[32][4], b[32][2];
+    const void *addr[2][32];
+    unsigned a[2][32][4], b[2][32][2];
 };
 static std::vector<Warp> *warps;
+thread_local unsigned warp_calls;  // this lane's count of warp instructions: the slot set is its parity
 
 static float bits_float(unsigned bits) {
     float f;
@@ -78,10 +81,10 @@ void ldmatrix_x4(unsigned (&r)[4], const void *smem) {
     Warp &w = (*warps)[threadIdx.x / 32];
     const int l = threadIdx.x % 32;
     if (reinterpret_cast<size_t>(smem) % 16) std::abort();  // ldmatrix rows are 16-byte aligned
-    w.addr[l] = smem;
+    const unsigned set = warp_calls++ % 2;
+    w.addr[set][l] = smem;
     w.bar->arrive_and_wait();
-    for (int j = 0; j < 4; ++j) r[j] = static_cast<const unsigned *>(w.addr[j * 8 + l / 4])[l % 4];
-    w.bar->arrive_and_wait();
+    for (int j = 0; j < 4; ++j) r[j] = static_cast<const unsigned *>(w.addr[set][j * 8 + l / 4])[l % 4];
 }
 
 unsigned to_tf32(unsigned bits) { return (bits + 0x1000u) & 0xFFFFE000u; }  // round to 10 mantissa bits
@@ -91,12 +94,12 @@ template <int K, class Element>
 static void warp_mma(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2], Element element) {
     Warp &w = (*warps)[threadIdx.x / 32];
     const int l = threadIdx.x % 32;
-    std::memcpy(w.a[l], a, sizeof a);
-    std::memcpy(w.b[l], b, sizeof b);
+    const unsigned set = warp_calls++ % 2;
+    std::memcpy(w.a[set][l], a, sizeof a);
+    std::memcpy(w.b[set][l], b, sizeof b);
     w.bar->arrive_and_wait();
     float A[16][K], B[K][8];
-    for (int lane = 0; lane < 32; ++lane) element(w.a[lane], w.b[lane], lane / 4, lane % 4, A, B);
-    w.bar->arrive_and_wait();
+    for (int lane = 0; lane < 32; ++lane) element(w.a[set][lane], w.b[set][lane], lane / 4, lane % 4, A, B);
     const int g = l / 4, t = l % 4;
     for (int e = 0; e < 4; ++e) {
         const int row = g + (e / 2) * 8, col = 2 * t + e % 2;
@@ -142,6 +145,7 @@ static void launch(Kernel kernel) {
                 for (unsigned t = 0; t < THREADS; ++t)
                     threads.emplace_back([t, &kernel] {
                         threadIdx = {t, 0, 0};
+                        warp_calls = 0;
                         kernel();
                     });
                 for (auto &t : threads) t.join();
