@@ -53,5 +53,7 @@ def uniform_like(x: Any, seed: int, offset: int) -> Any:
 
 
 def preamble() -> str:
-    """The CUDA source of philox_uniform, for an ElementwiseKernel's preamble."""
-    return SOURCE.read_text(encoding="utf-8")
+    """The CUDA source of philox_uniform, for an ElementwiseKernel's preamble (without ``#pragma once``,
+    which a compiler warns about in the main file)."""
+    lines = SOURCE.read_text(encoding="utf-8").splitlines()
+    return "\n".join(line for line in lines if line.strip() != "#pragma once") + "\n"
