@@ -80,3 +80,35 @@ def test_bad_arguments_are_refused() -> None:
 def test_the_cuda_kernel_is_registered_and_not_the_default() -> None:
     for op in ("dropout", "dropout_backward"):
         assert kernels.variant(op, "cuda", "generated") and kernels.default_name(op, "cuda") == "cupy"
+
+
+def test_the_cupy_kernel_gets_the_philox_preamble_and_the_scalars(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    from types import ModuleType
+
+    from glassgrad.kernels.elementwise import codegen_numpy, formulas, register
+
+    built = []
+
+    class ElementwiseKernel:
+        def __init__(self, in_params, out_params, operation, name, preamble=""):
+            built.append((in_params, name, preamble))
+            self.formula = formulas.DROPOUT if name == "gg_dropout" else formulas.DROPOUT_BACKWARD
+
+        def __call__(self, x, p, scale, seed, offset):
+            assert isinstance(seed, np.uint64) and isinstance(offset, np.uint64)
+            return codegen_numpy.numpy_function(self.formula)(x, p, scale, int(seed), int(offset))
+
+    cupy = ModuleType("cupy")
+    cupy.ElementwiseKernel = ElementwiseKernel
+    monkeypatch.setitem(sys.modules, "cupy", cupy)
+    register.cupy_formula_kernel.cache_clear()
+    try:
+        x = np.random.default_rng(3).standard_normal((9, 31)).astype(np.float32)
+        got = kernels.variant("dropout", "cuda", "generated")(x, 0.2, 9, 1 << 33)
+        np.testing.assert_array_equal(got, kernels.run("dropout", x, 0.2, 9, 1 << 33))
+        [(in_params, name, preamble)] = built
+        assert in_params == "T x, T p, T scale, uint64 seed, uint64 offset" and name == "gg_dropout"
+        assert "philox_uniform" in preamble and "#pragma once" not in preamble
+    finally:
+        register.cupy_formula_kernel.cache_clear()
