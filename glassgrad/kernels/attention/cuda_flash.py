@@ -106,15 +106,15 @@ def _bhld(name: str, label: str, x: Any, align: int = 1) -> tuple[Any, tuple[int
 
     if x.ndim not in (3, 4):
         raise ValueError(f"{name}: {label} must be (N, L, D) or (B, H, L, D), got shape {x.shape}")
-    strides = [s // x.itemsize for s in x.strides]
-    if (
-        x.shape[-1] > 1
-        and strides[-1] != 1
-        or any(s % align for s in strides[:-1])
-        or x.data.ptr % (align * x.itemsize)
-    ):
+
+    def element_strides(a: Any) -> list[int]:  # a dim of size 1 is never stepped: stride 0
+        return [0 if n == 1 else s // a.itemsize for n, s in zip(a.shape, a.strides, strict=True)]
+
+    strides = element_strides(x)
+    last_strided = x.shape[-1] > 1 and strides[-1] != 1
+    if last_strided or any(s % align for s in strides[:-1]) or x.data.ptr % (align * x.itemsize):
         x = cupy.ascontiguousarray(x)
-        strides = [s // x.itemsize for s in x.strides]
+        strides = element_strides(x)
     if x.ndim == 3:
         return x, (strides[0], 0, strides[1])
     return x, (strides[0], strides[1], strides[2])
