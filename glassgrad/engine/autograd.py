@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy import ndarray  # a global, not np.ndarray: numpy's module __getattr__ keeps Python 3.11 from caching np.X
 
 from . import observers
 from .dtypes import COMPUTE_DTYPE, LOW_PRECISION
@@ -296,7 +297,6 @@ def _walk(
     capture = pruning = targets is not None
     needed = _leading_to(vertices, set(targets)) if pruning else set()  # type: ignore[arg-type]
     got: dict[int, Any] = {}
-    step = recorded_node_backward if create_graph else _node_backward
     observing = bool(observers.ACTIVE)
     # NumPy's overflow/invalid warnings are off for the walk: PyTorch's backward is silent when a scaled
     # (GradScaler) gradient overflows to inf and inf·0 gives NaN; the scaler finds them and skips the step.
@@ -323,16 +323,26 @@ def _walk(
                 got[key] = g
             if g is None or (pruning and key not in needed):
                 grads: tuple[Any, ...] = (None,) * len(node.inputs)
-            else:
-                grads = step(node, g, retain_graph, handed_out)
+            elif create_graph:
+                grads = recorded_node_backward(node, g, retain_graph, handed_out)
+            else:  # the node's backward, written out here: a call less per node on the common path
+                if node.hooks or node.retained_by is not None or node.freed:
+                    g = before_node_backward(node, g, handed_out)
+                grads = node.function.backward(node, g)
+                if type(grads) is not tuple or len(grads) != len(node.inputs):
+                    grads = checked_gradients(node, grads)
+                if not retain_graph:
+                    node.saved_arrays = None
+                    node.freed = True
             for parent, meta, pg in zip(node.inputs, node.input_meta, grads, strict=True):
                 if parent is None:
                     continue
                 key = id(parent)
                 if pg is not None:
                     shape, dtype = meta
-                    # a dtype compared in full (_summed_back) only when it is not the same object
-                    if pg.shape != shape or pg.dtype is not dtype:
+                    # a dtype compared in full (_summed_back) only when it is not the same object; a 0-d
+                    # gradient may be a NumPy scalar (arithmetic on 0-d arrays returns one): made an array there
+                    if pg.shape != shape or pg.dtype is not dtype or not shape:
                         pg = _summed_back(pg, shape, dtype)
                     pending[key] = pg if key not in pending else pending[key] + pg
                 consumers[key] -= 1
@@ -344,7 +354,10 @@ def _walk(
 
 
 def _summed_back(grad: Any, shape: tuple[int, ...], dtype: Any) -> Any:
-    """A gradient in an op's broadcast shape and compute dtype, summed back to its input's shape and cast."""
+    """A gradient in an op's broadcast shape and compute dtype, summed back to its input's shape and cast
+    (a NumPy scalar, for a 0-d input, as a 0-d array: backward functions may write into what they get)."""
+    if type(grad) is not ndarray and isinstance(grad, np.generic):
+        grad = np.asarray(grad)
     if grad.shape != shape:
         grad = unbroadcast(grad, shape)
     return grad if grad.dtype == dtype else grad.astype(dtype)
@@ -358,24 +371,22 @@ def _sent(node: Node, grads: tuple[Any, ...]) -> tuple[Any, ...]:
     )
 
 
-def _node_backward(node: Node, g: Any, retain_graph: bool, handed_out: set[int]) -> tuple[Any, ...]:
-    """One gradient per input of ``node`` (None where there is none) from g = dL/d(its output),
-    after the output's hooks and retain_grad; frees the saved arrays unless ``retain_graph``."""
-    if node.hooks or node.retained_by is not None or node.freed:
-        g = before_node_backward(node, g, handed_out)
-    return after_node_backward(node, node.function.backward(node, g), retain_graph)
-
-
 def after_node_backward(node: Node, grads: Any, retain_graph: bool) -> tuple[Any, ...]:
-    """The node's gradients as a tuple, one per input (else RuntimeError); the saved arrays are freed
-    unless ``retain_graph``."""
+    """The node's gradients as a tuple, one per input (``checked_gradients``); the saved arrays are freed
+    unless ``retain_graph``. (``_walk`` does the same inline for a plain backward.)"""
+    grads = checked_gradients(node, grads)
+    if not retain_graph:
+        node.saved_arrays = None
+        node.freed = True
+    return grads
+
+
+def checked_gradients(node: Node, grads: Any) -> tuple[Any, ...]:
+    """What a Function's backward returned as a tuple of one gradient per input, else RuntimeError."""
     if not isinstance(grads, tuple):
         grads = (grads,)
     if len(grads) != len(node.inputs):
         raise RuntimeError(f"{node.name()} returned {len(grads)} gradients for {len(node.inputs)} inputs")
-    if not retain_graph:
-        node.saved_arrays = None
-        node.freed = True
     return grads
 
 

@@ -379,3 +379,16 @@ def test_a_gradient_allocated_by_numba_is_adopted_or_copied_without_error() -> N
     x = gg.tensor(np.arange(4.0), requires_grad=True)
     Double.apply(x).sum().backward()
     np.testing.assert_array_equal(x.grad.array, np.full(4, 2.0))
+
+
+def test_a_0d_gradient_reaches_a_backward_that_writes_into_it_as_an_array() -> None:
+    """Arithmetic on 0-d NumPy arrays returns NumPy scalars; the walk hands backward functions arrays, so
+    the second derivative through a boolean-mask read of a 0-d tensor (IndexPut's backward writes into its
+    gradient) works, with PyTorch's value: d/dx of 0.7 · 0.3 · (1 - tanh²x) at x = 0.5."""
+    x = gg.tensor(np.array(0.5), requires_grad=True)
+    loss = (x[x > 0].tanh() * gg.tensor(np.array([0.3]))).sum()
+    (g,) = gg.autograd.grad(loss, [x], create_graph=True)
+    (h,) = gg.autograd.grad((g * gg.tensor(np.array(0.7))).sum(), [x])
+    t = np.tanh(0.5)
+    assert type(h.array) is np.ndarray and h.shape == ()
+    np.testing.assert_allclose(h.item(), 0.7 * 0.3 * -2 * t * (1 - t * t), rtol=1e-12)
