@@ -1,9 +1,12 @@
 """The CUDA C FlashAttention-2 kernels (kernels/attention/cuda/, launched by cuda_flash.py).
 
 Without a GPU: Philox4x32-10 (NumPy, and the CUDA header itself compiled for the host with nvcc)
-against Random123's known-answer vectors, and the launchers run on NumPy arrays posing as CuPy
+against Random123's known-answer vectors; the launchers run on NumPy arrays posing as CuPy
 ones (instances built by the compile test, grids and blocks that fit the template arguments, the
-dynamic shared memory opted into, strides passed for views, the GQA head counts, mask strides).
+dynamic shared memory opted into, strides passed for views, the GQA head counts, mask strides); and
+the launchers with the .cu kernels themselves run on the CPU (cuda_host/: a thread per CUDA thread,
+mma.sync and ldmatrix by their PTX semantics) against the float64 reference — one combined call per
+variant here, the awkward shapes with GLASSGRAD_EMULATE_ALL=1.
 
 On a GPU (``gpu`` marker): every variant, forward and backward, against the float64 reference on
 the host, on L 1, 7, 33, 127, 1000, 4097, Lq ≠ Lk, masks, GQA, views, causal, and dropout (keep
@@ -13,6 +16,7 @@ with that mask).
 
 from __future__ import annotations
 
+import ctypes
 import math
 import os
 import re
@@ -21,6 +25,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -276,48 +281,76 @@ EMULATION_DIR = Path(__file__).parent / "cuda_host"
 EMULATED = ["simt", "bf16", "f16"]
 
 
-def _emulation_defines(head_dim: int) -> dict[str, int]:
-    """The tile sizes and shared memory cuda_flash launches with, as -D defines for the driver."""
-    fwd, bwd = cuda_flash.SIMT_FORWARD[head_dim], cuda_flash.SIMT_BACKWARD[head_dim]
-    (mq, mk), (mm, mn) = cuda_flash.MMA_FORWARD, cuda_flash.MMA_BACKWARD
-    return {
-        "SIMT_DMAX": head_dim,
-        "SIMT_BQ": fwd[0],
-        "SIMT_BK": fwd[1],
-        "SIMT_BWD_BQ": bwd[0],
-        "SIMT_BWD_BK": bwd[1],
-        "MMA_D": head_dim,
-        "MMA_BQ": mq,
-        "MMA_BK": mk,
-        "MMA_BM": mm,
-        "MMA_BN": mn,
-        "MMA_FWD_SMEM": cuda_flash.mma_forward_smem(head_dim),
-        "MMA_BWD_SMEM": cuda_flash.mma_backward_smem(head_dim),
-    }
+def _emulated_instances(head_dims: tuple[int, ...]) -> list[str]:
+    """The instances cuda_flash can launch for these head dims (the emulation library builds only these)."""
+    names = [*cuda_flash.instances("flash_simt.cu"), *cuda_flash.instances("flash_mma.cu")]
+    return [n for n in names if int(_template_args(n)[0 if n.startswith("flash_simt") else 1]) in head_dims]
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory) -> Path:
-    """cuda_host/attention_driver.cpp built with g++: the .cu kernels (head dim 64) run by CPU threads."""
+def _build_emulation(work: Path, head_dims: tuple[int, ...]) -> Any:
+    """cuda_host/attention_launch.cpp as a shared library (g++), loaded with ctypes."""
     compiler = shutil.which("g++")
     if compiler is None:
         pytest.skip("g++ is not installed")
-    binary = tmp_path_factory.mktemp("emulation") / "attention_driver"
-    defines = [f"-D{k}={v}" for k, v in _emulation_defines(64).items()]
-    cmd = [compiler, "-std=c++20", "-O0", "-pthread", "-Wno-unknown-pragmas", f"-I{EMULATION_DIR / 'stubs'}"]
-    cmd += [
-        f"-I{EMULATION_DIR}",
-        f"-I{CUDA_DIR}",
-        *defines,
-        "-o",
-        str(binary),
-        str(EMULATION_DIR / "attention_driver.cpp"),
-    ]
-    build = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    listing = work / "instances.inc"
+    listing.write_text("".join(f"X({name})\n" for name in _emulated_instances(head_dims)))
+    library = work / "libattention_emulation.so"
+    cmd = [compiler, "-std=c++20", "-O0", "-shared", "-fPIC", "-pthread", "-Wno-unknown-pragmas"]
+    cmd += [f"-I{EMULATION_DIR / 'stubs'}", f"-I{EMULATION_DIR}", f"-I{CUDA_DIR}", f'-DINSTANCES_FILE="{listing}"']
+    build = subprocess.run([*cmd, "-o", str(library), str(EMULATION_DIR / "attention_launch.cpp")], **_CAPTURE)
     if build.returncode != 0 and "barrier" in build.stderr:
         pytest.skip(f"{compiler} lacks C++20 <barrier>")
     assert build.returncode == 0, build.stderr
-    return binary
+    lib = ctypes.CDLL(str(library))
+    lib.emu_launch_kernel.restype = ctypes.c_int
+    return lib
+
+
+_CAPTURE = {"capture_output": True, "text": True, "timeout": 600}
+
+
+class _EmulatedKernel:
+    """What cuda_flash.kernel returns, running the instance on the CPU from the launcher's own arguments."""
+
+    def __init__(self, lib: Any, name: str) -> None:
+        self.lib, self.name, self.max_dynamic_shared_size_bytes = lib, name, 0
+
+    def __call__(self, grid: tuple, block: tuple, args: tuple, shared_mem: int = 0) -> None:
+        storage, sizes = [], []
+        for a in args:
+            if isinstance(a, np.ndarray):  # an array goes in as its device pointer
+                storage.append(ctypes.c_void_p(a.__array_interface__["data"][0]))
+            else:  # a NumPy scalar as its own bytes
+                raw = np.asarray(a).tobytes()
+                storage.append(ctypes.create_string_buffer(raw, len(raw)))
+            sizes.append(ctypes.sizeof(storage[-1]) if isinstance(a, np.ndarray) else len(storage[-1].raw))
+        n = len(args)
+        pointers = (ctypes.c_void_p * n)(*(ctypes.addressof(x) for x in storage))
+        rc = self.lib.emu_launch_kernel(
+            self.name.encode(),
+            *(ctypes.c_uint(x) for x in grid),
+            ctypes.c_int(math.prod(block)),
+            ctypes.c_size_t(shared_mem),
+            pointers,
+            (ctypes.c_size_t * n)(*sizes),
+            ctypes.c_int(n),
+        )
+        assert rc == 0, f"{self.name}: emu_launch_kernel returned {rc} (100 + i: argument i has the wrong size)"
+
+
+@pytest.fixture(scope="module")
+def emulation_library(tmp_path_factory) -> Any:
+    return _build_emulation(tmp_path_factory.mktemp("emulation"), (64,))
+
+
+@pytest.fixture
+def emulated(monkeypatch: pytest.MonkeyPatch, launches: list) -> Any:
+    """cuda_flash's launches run by the emulation library (head dim 64) on NumPy arrays posing as CuPy ones."""
+
+    def use(lib: Any) -> None:
+        monkeypatch.setattr(cuda_flash, "kernel", lambda path, name, e=(), d=None: _EmulatedKernel(lib, name))
+
+    return use
 
 
 def _rounded(x: np.ndarray, variant: str) -> np.ndarray:
@@ -331,9 +364,25 @@ def _rounded(x: np.ndarray, variant: str) -> np.ndarray:
     return from_bfloat16_bits(to_bfloat16_bits(x.astype(np.float32))).astype(np.float64)
 
 
+def _as_element(x: np.ndarray, variant: str) -> _DeviceArray:
+    if variant == "simt":
+        return _device(x.astype(np.float32))
+    if variant == "f16":
+        return _device(x.astype(np.float16))
+    from glassgrad.kernels.cuda.bfloat16 import to_bfloat16_bits
+
+    return _device(to_bfloat16_bits(x.astype(np.float32)))
+
+
+def _widened(x: np.ndarray, variant: str) -> np.ndarray:
+    if variant == "bf16":
+        from glassgrad.kernels.cuda.bfloat16 import from_bfloat16_bits
+
+        return from_bfloat16_bits(np.asarray(x)).astype(np.float64)
+    return np.asarray(x).astype(np.float64)
+
+
 def _emulate(
-    binary: Path,
-    work: Path,
     variant: str,
     shape: tuple[int, ...],
     causal: bool = False,
@@ -342,41 +391,29 @@ def _emulate(
     seed: int = 0,
     blhd: bool = False,
 ) -> None:
-    """Forward and backward of the emulated kernels against the float64 reference."""
+    """cuda_flash's forward and backward, the kernels emulated, against the float64 reference."""
     b, hq, hkv, lq, lk, d, dv = shape
     rng = np.random.default_rng(lq * 31 + lk)
-    q, k, v = (rng.standard_normal((b, h, n, w)) for h, n, w in ((hq, lq, d), (hkv, lk, d), (hkv, lk, dv)))
+    host = [rng.standard_normal((b, h, n, w)) for h, n, w in ((hq, lq, d), (hkv, lk, d), (hkv, lk, dv))]
     grad = rng.standard_normal((b, hq, lq, dv))
-
-    def stored(x):
-        return (x.transpose(0, 2, 1, 3) if blhd else x).astype(np.float32).tobytes()
-
-    blob = stored(q) + stored(k) + stored(v) + grad.astype(np.float32).tobytes()
-    kind, mshape = 0, (1, 1, 1, 1)
-    if mask is not None:
-        m4 = mask.reshape((1,) * (4 - mask.ndim) + mask.shape)
-        kind, mshape = (2 if mask.dtype == bool else 1), m4.shape
-        blob += m4.astype(np.uint8 if kind == 2 else np.float32).tobytes()
-    (work / "in.bin").write_bytes(blob)
-    numbers = (b, hq, hkv, lq, lk, d, dv, int(causal), kind, *mshape)
-    numbers += (philox.threshold(p) if p else 0, 1 / (1 - p), seed, int(blhd), d**-0.5)
-    run = subprocess.run(
-        [str(binary), variant, *map(str, numbers), str(work / "in.bin"), str(work / "out.bin")],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    dev = [_as_element(x, variant) for x in host]
+    if blhd:  # (B, H, L, D) views of (B, L, H, D) arrays, read through their strides
+        dev = [_device(np.ascontiguousarray(x.transpose(0, 2, 1, 3))).transpose(0, 2, 1, 3) for x in dev]
+    forward, backward = (
+        (cuda_flash.simt_forward, cuda_flash.simt_backward)
+        if variant == "simt"
+        else (cuda_flash.mma_forward, cuda_flash.mma_backward)
     )
-    assert run.returncode == 0, (run.returncode, run.stderr)
-    shapes = [(b, hq, lq, dv), (b, hq, lq), (b, hq, lq, d), (b, hkv, lk, d), (b, hkv, lk, dv)]
-    flat = np.fromfile(work / "out.bin", dtype=np.float32).astype(np.float64)
-    got = [
-        x.reshape(s)
-        for x, s in zip(np.split(flat, np.cumsum([math.prod(s) for s in shapes])[:-1]), shapes, strict=True)
-    ]
+    options = {"is_causal": causal, "scale": d**-0.5, "dropout_p": p, "seed": seed, "offset": 0}
+    mask_dev = None if mask is None else _device(mask)
+    out, lse = forward(*dev, mask=mask_dev, **options)
+    grads = backward(*dev, out, _as_element(grad, variant), lse, mask=mask_dev, **options)
     keep = philox.dropout_keep(seed, 0, b * hq, lq, lk, p) if p else None
-    exact = [_rounded(x, variant) for x in (q, k, v)]
-    out, lse, backward = _ref_attention(*exact, mask, causal, d**-0.5, keep, p)
-    want = [out, lse, *backward(_rounded(grad, variant))]
+    ref_out, ref_lse, ref_backward = _ref_attention(
+        *(_rounded(x, variant) for x in host), mask, causal, d**-0.5, keep, p
+    )
+    want = [ref_out, ref_lse, *ref_backward(_rounded(grad, variant))]
+    got = [_widened(out, variant), np.asarray(lse).astype(np.float64), *(_widened(g, variant) for g in grads)]
     tol_f, tol_b = TOL[{"simt": "flash_simt", "bf16": "flash_mma_bf16", "f16": "flash_mma_fp16"}[variant]]
     for label, x, y, tol in zip(
         ("O", "lse", "dQ", "dK", "dV"), got, want, (tol_f, tol_f, tol_b, tol_b, tol_b), strict=True
@@ -385,30 +422,45 @@ def _emulate(
 
 
 @pytest.mark.parametrize("variant", EMULATED)
-def test_emulated_kernels_match_float64(variant: str, emulator: Path, tmp_path: Path) -> None:
-    """One call with everything at once: Lq ≠ Lk, causal, key padding, GQA 2:1, dropout, (B, L, H, D) views."""
+def test_emulated_kernels_match_float64(variant: str, emulation_library: Any, emulated: Any) -> None:
+    """The launchers and kernels together, on one call with everything at once: Lq ≠ Lk, causal, key
+    padding, GQA 2:1, dropout, (B, L, H, D) views."""
+    emulated(emulation_library)
     pad = np.random.default_rng(0).random((1, 1, 1, 40)) > 0.3
-    _emulate(emulator, tmp_path, variant, (1, 2, 1, 20, 40, 64, 64), True, pad, 0.2, 3, True)
+    _emulate(variant, (1, 2, 1, 20, 40, 64, 64), True, pad, 0.2, 3, True)
+
+
+def test_emulation_refuses_an_argument_of_the_wrong_size(emulation_library: Any) -> None:
+    """The library compares each argument's size with the kernel's parameter (as a GPU would misread it)."""
+    args = [_device(np.zeros(4, np.float32))] * 5 + [np.int64(1)] * 7  # B .. dv must be 32-bit
+    args += [np.int64(0)] * 9 + [np.float32(1), np.int32(0), _device(np.zeros(1, np.float32)), np.int32(0)]
+    args += [np.int64(0)] * 4 + [np.uint32(0), np.float32(1), np.uint64(0), np.uint32(0)]
+    with pytest.raises(AssertionError, match="returned 105"):
+        _EmulatedKernel(emulation_library, cuda_flash.simt_instances(64)[0])((1, 1, 1), (128,), tuple(args))
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("GLASSGRAD_EMULATE_ALL"), reason="set GLASSGRAD_EMULATE_ALL=1 (minutes)")
 @pytest.mark.parametrize("variant", EMULATED)
-def test_emulated_kernels_on_awkward_shapes(variant: str, emulator: Path, tmp_path: Path) -> None:
+def test_emulated_kernels_on_awkward_shapes(variant: str, emulated: Any, tmp_path: Path) -> None:
+    emulated(_build_emulation(tmp_path, (64, 128)))
     rng = np.random.default_rng(1)
     dv = 40 if variant == "simt" else 64
     for shape, causal in (((1, 1, 1, 1, 1, 64, dv), False), ((2, 1, 1, 7, 7, 64, dv), True)):
-        _emulate(emulator, tmp_path, variant, shape, causal)
+        _emulate(variant, shape, causal)
     for shape in ((1, 2, 2, 130, 70, 64, dv), (1, 2, 2, 70, 200, 64, dv), (1, 4, 2, 100, 100, 64, dv)):
-        _emulate(emulator, tmp_path, variant, shape, causal=True)
-    _emulate(emulator, tmp_path, variant, (2, 2, 2, 50, 77, 64, dv), blhd=True)
+        _emulate(variant, shape, causal=True)
+    _emulate(variant, (2, 2, 2, 50, 77, 64, dv), blhd=True)
     pad = rng.random((2, 1, 1, 90)) > 0.3
     pad[1] = False  # every key of one batch hidden
-    _emulate(emulator, tmp_path, variant, (2, 2, 2, 65, 90, 64, dv), mask=pad)
+    _emulate(variant, (2, 2, 2, 65, 90, 64, dv), mask=pad)
     additive = rng.standard_normal((1, 2, 65, 90)).astype(np.float32)
     additive[0, 0, 5] = -np.inf
-    _emulate(emulator, tmp_path, variant, (2, 2, 2, 65, 90, 64, dv), mask=additive)
-    _emulate(emulator, tmp_path, variant, (1, 4, 2, 96, 128, 64, dv), p=0.2, seed=2**40 + 5)
+    _emulate(variant, (2, 2, 2, 65, 90, 64, dv), mask=additive)
+    _emulate(variant, (1, 4, 2, 96, 128, 64, dv), p=0.2, seed=2**40 + 5)
+    d128 = (120, 100) if variant == "simt" else (128, 128)
+    _emulate(variant, (1, 2, 1, 70, 130, *d128), causal=True, p=0.1, seed=4)
+    _emulate(variant, (1, 2, 2, 40, 90, *d128), mask=pad[:1], blhd=True)
 
 
 # ------------------------------------------------------------------------------------------- on a GPU
