@@ -215,7 +215,7 @@ def test_mma_sync_epilogue_arguments_reach_the_kernel(monkeypatch: pytest.Monkey
     """bias (as float32), residual (as its bits), the activation's enumerator value and the output cast
     go to the GEMM; with split-K the same epilogue goes to the reduce kernel instead."""
     launches = _fake_launches(monkeypatch)
-    enums = cuda_ladder._enum_values("mma_sync.cu")
+    enums = cuda_ladder._enum_values(*cuda_ladder.MMA_SYNC_ENUM_FILES)
     a, b = (np.ones(shape, np.float16).view(_DeviceArray) for shape in ((67, 450), (450, 93)))
     bias = np.ones(93, np.float16).view(_DeviceArray)
     residual = np.ones((1, 93), np.float16).view(_DeviceArray)  # broadcast over the rows

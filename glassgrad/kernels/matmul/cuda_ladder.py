@@ -92,6 +92,8 @@ MMA_SYNC_LAYOUTS = {
     ("fp16", "128x128"): ((True, True), (True, False)),
     ("bf16", "128x256"): ((True, True),),
 }
+#: the files that hold mma_sync.cu's enumerators (MmaElement, MmaActivation)
+MMA_SYNC_ENUM_FILES = ("mma_sync_ptx.cuh", "mma_sync.cu")
 #: the largest dynamic shared memory a block may opt into: sm_80 (A100) 163 KB, sm_90 (H100/H200) 227 KB
 MAX_DYNAMIC_SMEM = {"sm_80": 163 * 1024, "sm_90": 227 * 1024}
 
@@ -414,9 +416,9 @@ _NULL = 0
 
 
 @functools.cache
-def _enum_values(file: str) -> dict[str, int]:
-    """The enumerator values written in ``file`` (``NAME = 3``): the one place they are written."""
-    text = (SOURCES / file).read_text(encoding="utf-8")
+def _enum_values(*files: str) -> dict[str, int]:
+    """The enumerator values written in ``files`` (``NAME = 3``): the one place they are written."""
+    text = "".join((SOURCES / file).read_text(encoding="utf-8") for file in files)
     return {name: int(value) for name, value in re.findall(r"\b([A-Z][A-Z0-9_]+)\s*=\s*(\d+)\s*[,}]", text)}
 
 
@@ -553,7 +555,7 @@ def mma_sync_matmul(
         if splits is None
         else max(1, min(splits, ceil_div(k, MMA_SYNC_ELEMENTS[element][1])))
     )
-    enums = _enum_values("mma_sync.cu")
+    enums = _enum_values(*MMA_SYNC_ENUM_FILES)
     t = MMA_SYNC_TILES[tile]
     smem = mma_sync_smem_bytes(element, tile)
     instance = _mma_sync_instance(element, tile, a_kcontig, b_ncontig)

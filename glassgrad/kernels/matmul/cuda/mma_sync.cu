@@ -41,78 +41,9 @@
 // global memory through shared memory, one 16-row strip per warp at a time, so the stores
 // are coalesced along n.
 
-enum MmaElement { MMA_TF32 = 0, MMA_BF16 = 1, MMA_FP16 = 2 };
+#include "mma_sync_ptx.cuh"
+
 enum MmaActivation { ACT_NONE = 0, ACT_RELU = 1, ACT_GELU_TANH = 2, ACT_GELU_ERF = 3 };
-
-template <int ELEM> struct mma_storage { using type = unsigned short; };  // bf16 / fp16 bits
-template <> struct mma_storage<MMA_TF32> { using type = float; };
-
-// ---- PTX wrappers -------------------------------------------------------------------
-
-__device__ __forceinline__ unsigned smem_addr(const void *p) {  // generic -> 32-bit shared-window address
-    unsigned addr;
-    asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }\n" : "=r"(addr) : "l"(p));
-    return addr;
-}
-__device__ __forceinline__ void cp_async16(void *smem, const void *gmem, int src_bytes) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "r"(src_bytes));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
-
-template <bool TRANS> __device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], const void *p) {
-    if (TRANS)
-        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                     : "r"(smem_addr(p)));
-    else
-        asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                     : "r"(smem_addr(p)));
-}
-
-__device__ __forceinline__ unsigned to_tf32(unsigned x) {
-    unsigned y;
-    asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(y) : "f"(__uint_as_float(x)));
-    return y;
-}
-
-template <int ELEM> __device__ __forceinline__ void mma(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
-    if (ELEM == MMA_BF16)
-        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                     "{%0,%1,%2,%3};\n"
-                     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-    else if (ELEM == MMA_FP16)
-        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                     "{%0,%1,%2,%3};\n"
-                     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-    else
-        asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                     "{%0,%1,%2,%3};\n"
-                     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-}
-
-// ---- 16-bit storage <-> float -------------------------------------------------------
-
-template <int ELEM> __device__ __forceinline__ float low_to_float(unsigned short h) {
-    if (ELEM == MMA_FP16) {
-        float f;
-        asm("cvt.f32.f16 %0, %1;\n" : "=f"(f) : "h"(h));
-        return f;
-    }
-    return __uint_as_float(static_cast<unsigned>(h) << 16);  // bf16: the top half of a float
-}
-template <int ELEM> __device__ __forceinline__ unsigned short float_to_low(float f) {
-    unsigned short h;
-    if (ELEM == MMA_FP16)
-        asm("cvt.rn.f16.f32 %0, %1;\n" : "=h"(h) : "f"(f));
-    else
-        asm("cvt.rn.bf16.f32 %0, %1;\n" : "=h"(h) : "f"(f));
-    return h;
-}
 
 // ---- the fused epilogue --------------------------------------------------------------
 
@@ -215,7 +146,7 @@ __global__ void __launch_bounds__(THREADS)
     constexpr int A_ROWS = A_KCONTIG ? BM : BK, A_CH = (A_KCONTIG ? BK : BM) / EPC;
     constexpr int B_ROWS = B_NCONTIG ? BK : BN, B_CH = (B_NCONTIG ? BN : BK) / EPC;
     constexpr int A_STAGE = A_ROWS * A_CH * EPC, B_STAGE = B_ROWS * B_CH * EPC;
-    extern __shared__ __align__(128) unsigned char smem[];
+    MMA_SYNC_DYNAMIC_SMEM(smem);
     T *As = reinterpret_cast<T *>(smem);
     T *Bs = As + STAGES * A_STAGE;
 

@@ -1,0 +1,167 @@
+"""Step 9 end to end on the CPU: cuda_ladder.mma_sync_matmul on NumPy arrays posing as CuPy ones, each
+launch run by cuda_host/mma_sync_driver.cpp (mma_sync.cu compiled by g++, one thread per CUDA thread,
+mma.sync/ldmatrix/cp.async by their PTX semantics), against float64 math on the same rounded inputs.
+
+This checks the launcher's arguments and the kernel's indexing, pipeline order (not its timing),
+split-K and epilogue; not the real instructions, register use or speed (the gpu tests do). One case
+runs by default (one g++ build); GLASSGRAD_EMULATE_ALL=1 runs every layout, element and tile.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_cuda_compile import _DeviceArray, _fake_cupy
+
+from glassgrad.kernels.cuda.bfloat16 import from_bfloat16_bits, to_bfloat16_bits
+from glassgrad.kernels.matmul import cuda_ladder
+
+HOST = Path(__file__).parent / "cuda_host"
+EVERYTHING = os.environ.get("GLASSGRAD_EMULATE_ALL") == "1"
+
+
+class Driver:
+    """g++ builds of the driver, one per GEMM instance, and the launches they run."""
+
+    def __init__(self, work: Path) -> None:
+        self.work, self.builds, self.last = work, {}, {}
+
+    def binary(self, instance: str) -> Path:
+        args = instance[instance.index("<") + 1 : -1]
+        if instance.startswith("matmul_mma_sync_reduce"):
+            return self.last[args]  # the reduce follows its GEMM: any build of that element has it
+        if args not in self.builds:
+            out = self.work / f"driver_{len(self.builds)}"
+            cmd = ["g++", "-std=c++20", "-O1", "-pthread", "-Wno-unknown-pragmas", f"-I{HOST / 'stubs'}", f"-I{HOST}"]
+            cmd += [f"-I{cuda_ladder.SOURCES}", f"-DMMA_INSTANCE={args}", f"-DMMA_ELEM={args.split(',')[0]}"]
+            build = subprocess.run(
+                [*cmd, "-o", str(out), str(HOST / "mma_sync_driver.cpp")], capture_output=True, text=True
+            )
+            if build.returncode != 0 and "barrier" in build.stderr:
+                pytest.skip("g++ lacks C++20 <barrier>")
+            assert build.returncode == 0, build.stderr
+            self.builds[args] = out
+        self.last[args.split(",")[0]] = self.builds[args]
+        return self.builds[args]
+
+
+def _span(x: np.ndarray) -> np.ndarray:
+    """The memory a kernel may index from x's first element through its strides, as a flat byte view."""
+    extent = 1 + sum((n - 1) * s for n, s in zip(x.shape, x.strides, strict=True) if n > 0)
+    flat = np.lib.stride_tricks.as_strided(x, shape=(extent // x.itemsize + 1,), strides=(x.itemsize,))
+    return flat[: (extent + x.itemsize - 1) // x.itemsize].view(np.uint8)
+
+
+class EmulatedKernel:
+    def __init__(self, driver: Driver, name: str) -> None:
+        self.driver, self.name, self.max_dynamic_shared_size_bytes = driver, name, 0
+
+    def __call__(self, grid: tuple, block: tuple, args: tuple, shared_mem: int = 0) -> None:
+        kind = "reduce" if "reduce" in self.name else "gemm"
+        assert kind == "reduce" or shared_mem <= max(self.max_dynamic_shared_size_bytes, 48 * 1024)
+        path = self.driver.work / "args.bin"
+        spans = []
+        with open(path, "wb") as f:
+            for a in args:
+                if isinstance(a, np.ndarray):
+                    span = _span(a)
+                    spans.append(span)
+                    f.write(b"p" + np.int64(span.size).tobytes() + span.tobytes())
+                elif isinstance(a, np.uint64):  # a null pointer
+                    f.write(b"p" + np.int64(0).tobytes())
+                elif isinstance(a, np.int32):
+                    f.write(b"i" + a.tobytes())
+                else:
+                    f.write(b"l" + np.int64(a).tobytes())
+        grid = (*grid, 1, 1)[:3]
+        cmd = [str(self.driver.binary(self.name)), kind, *map(str, grid), str(block[0]), str(shared_mem), str(path)]
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr
+        out = np.fromfile(str(path) + ".out", dtype=np.uint8)
+        offset = 0
+        for span in spans:
+            if span.flags.writeable:
+                span[...] = out[offset : offset + span.size]
+            offset += span.size
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory: pytest.TempPathFactory) -> Driver:
+    if shutil.which("g++") is None:
+        pytest.skip("g++ is not installed")
+    return Driver(tmp_path_factory.mktemp("mma_sync_emulation"))
+
+
+@pytest.fixture
+def emulated(driver: Driver, monkeypatch: pytest.MonkeyPatch) -> Driver:
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy())
+    monkeypatch.setattr(cuda_ladder, "kernel", lambda path, name, e=(), d=None: EmulatedKernel(driver, name))
+    monkeypatch.setattr(cuda_ladder, "_opted_in", {})
+    return driver
+
+
+def _device(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x).view(_DeviceArray)
+
+
+def _inputs(element: str, shape_a: tuple, shape_b: tuple, seed: int):
+    """(a, b) in the element's storage and their exact values in float64."""
+    rng = np.random.default_rng(seed)
+    a32, b32 = rng.standard_normal(shape_a, dtype=np.float32), rng.standard_normal(shape_b, dtype=np.float32)
+    if element == "bf16":
+        a, b = to_bfloat16_bits(a32), to_bfloat16_bits(b32)
+        return a, b, from_bfloat16_bits(a).astype(np.float64), from_bfloat16_bits(b).astype(np.float64)
+    if element == "fp16":
+        a, b = a32.astype(np.float16), b32.astype(np.float16)
+        return a, b, a.astype(np.float64), b.astype(np.float64)
+    tf = lambda x: (((x.view(np.uint32) + 0x1000) & 0xFFFFE000).view(np.float32)).astype(np.float64)  # noqa: E731
+    return a32, b32, tf(a32), tf(b32)
+
+
+def _gelu_tanh(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
+
+
+CASES = [
+    # element, (m, k, n), A transposed, B transposed, batch, splits, tile
+    ("bf16", (130, 67, 129), False, False, None, 3, "128x128"),
+]
+if EVERYTHING:
+    CASES += [
+        ("bf16", (72, 48, 40), True, False, None, 1, "128x128"),
+        ("bf16", (72, 48, 40), False, True, None, 1, "128x128"),
+        ("bf16", (72, 48, 40), True, True, 2, 1, "128x128"),
+        ("tf32", (33, 100, 17), True, True, None, 2, "128x128"),
+        ("tf32", (40, 36, 24), False, False, None, 1, "128x128"),
+        ("tf32", (40, 36, 24), False, True, None, 1, "128x128"),
+        ("tf32", (40, 36, 24), True, False, None, 1, "128x128"),
+        ("fp16", (72, 48, 40), False, True, None, 1, "128x128"),
+        ("fp16", (72, 48, 40), True, False, None, 1, "128x128"),
+        ("bf16", (20, 40, 300), False, False, None, 1, "128x256"),
+    ]
+
+
+@pytest.mark.parametrize(("element", "shape", "at", "bt", "batch", "splits", "tile"), CASES, ids=str)
+def test_mma_sync_on_the_cpu_matches_float64(emulated, element, shape, at, bt, batch, splits, tile) -> None:
+    m, k, n = shape
+    lead = () if batch is None else (batch,)
+    a, b, a64, b64 = _inputs(element, (*lead, m, k), (k, n), sum(shape))
+    x = np.swapaxes(_device(np.swapaxes(a, -1, -2)), -1, -2) if at else _device(a)  # same values, other layout
+    y = _device(b.T).T if bt else _device(b)
+    rng = np.random.default_rng(1)
+    bias = rng.standard_normal(n, dtype=np.float32)
+    out_dtype = np.float16 if element == "fp16" else np.float32
+    residual = rng.standard_normal((m, n)).astype(out_dtype)
+    c = cuda_ladder.mma_sync_matmul(
+        x, y, bias=_device(bias), activation="gelu_tanh", residual=_device(residual), splits=splits, tile=tile
+    )
+    want = _gelu_tanh(np.matmul(a64, b64) + bias) + residual.astype(np.float64)
+    assert c.shape == want.shape and c.dtype == out_dtype
+    err = np.abs(c.astype(np.float64) - want).max() / np.abs(want).max()
+    assert err < (2e-3 if element == "fp16" else 1e-5), err
