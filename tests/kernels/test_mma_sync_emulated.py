@@ -165,3 +165,17 @@ def test_mma_sync_on_the_cpu_matches_float64(emulated, element, shape, at, bt, b
     assert c.shape == want.shape and c.dtype == out_dtype
     err = np.abs(c.astype(np.float64) - want).max() / np.abs(want).max()
     assert err < (2e-3 if element == "fp16" else 1e-5), err
+
+
+def test_engine_bfloat16_arrays_come_back_bfloat16(emulated) -> None:
+    """ml_dtypes.bfloat16 operands (the engine's bf16) are read as their bits; C is rounded once to bf16."""
+    import ml_dtypes
+
+    bf16 = np.dtype(ml_dtypes.bfloat16)
+    a, b, a64, b64 = _inputs("bf16", (70, 64), (64, 72), 5)
+    residual = np.random.default_rng(2).standard_normal((70, 72)).astype(bf16)
+    x, y = _device(a.view(bf16)), _device(b.view(bf16))
+    c = cuda_ladder.mma_sync_matmul(x, y, activation="relu", residual=_device(residual))
+    want = np.maximum(np.matmul(a64, b64), 0) + residual.astype(np.float64)
+    assert c.dtype == bf16
+    assert np.abs(c.astype(np.float64) - want).max() / np.abs(want).max() < 2**-8
