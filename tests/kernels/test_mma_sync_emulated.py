@@ -1,10 +1,12 @@
 """Step 9 end to end on the CPU: cuda_ladder.mma_sync_matmul on NumPy arrays posing as CuPy ones, each
 launch run by cuda_host/mma_sync_driver.cpp (mma_sync.cu compiled by g++, one thread per CUDA thread,
 mma.sync/ldmatrix/cp.async by their PTX semantics), against float64 math on the same rounded inputs.
+Steps 6-7 (vectorized.cu, warptile.cu) run the same way through cuda_host/ladder_driver.cpp: their
+float4 path, which 2-D operands take since _layout stopped refusing a batch of one.
 
 This checks the launcher's arguments and the kernel's indexing, pipeline order (not its timing),
-split-K and epilogue; not the real instructions, register use or speed (the gpu tests do). One case
-runs by default (one g++ build); GLASSGRAD_EMULATE_ALL=1 runs every layout, element and tile.
+split-K and epilogue; not the real instructions, register use or speed (the gpu tests do). One
+case of each runs by default (one g++ build each); GLASSGRAD_EMULATE_ALL=1 runs every layout, element, tile.
 """
 
 from __future__ import annotations
@@ -27,28 +29,34 @@ EVERYTHING = os.environ.get("GLASSGRAD_EMULATE_ALL") == "1"
 
 
 class Driver:
-    """g++ builds of the driver, one per GEMM instance, and the launches they run."""
+    """g++ builds of the drivers, one per kernel instance, and the launches they run."""
 
     def __init__(self, work: Path) -> None:
         self.work, self.builds, self.last = work, {}, {}
 
     def binary(self, instance: str) -> Path:
+        if not instance.startswith("matmul_mma_sync"):  # a ladder step: the instance is the define
+            if instance not in self.builds:
+                self.builds[instance] = self._build("ladder_driver.cpp", [f"-DLADDER_KERNEL={instance}"])
+            return self.builds[instance]
         args = instance[instance.index("<") + 1 : -1]
         if instance.startswith("matmul_mma_sync_reduce"):
             return self.last[args]  # the reduce follows its GEMM: any build of that element has it
         if args not in self.builds:
-            out = self.work / f"driver_{len(self.builds)}"
-            cmd = ["g++", "-std=c++20", "-O1", "-pthread", "-Wno-unknown-pragmas", f"-I{HOST / 'stubs'}", f"-I{HOST}"]
-            cmd += [f"-I{cuda_ladder.SOURCES}", f"-DMMA_INSTANCE={args}", f"-DMMA_ELEM={args.split(',')[0]}"]
-            build = subprocess.run(
-                [*cmd, "-o", str(out), str(HOST / "mma_sync_driver.cpp")], capture_output=True, text=True
-            )
-            if build.returncode != 0 and "barrier" in build.stderr:
-                pytest.skip("g++ lacks C++20 <barrier>")
-            assert build.returncode == 0, build.stderr
-            self.builds[args] = out
+            defines = [f"-DMMA_INSTANCE={args}", f"-DMMA_ELEM={args.split(',')[0]}"]
+            self.builds[args] = self._build("mma_sync_driver.cpp", defines)
         self.last[args.split(",")[0]] = self.builds[args]
         return self.builds[args]
+
+    def _build(self, source: str, defines: list[str]) -> Path:
+        out = self.work / f"driver_{len(self.builds)}"
+        cmd = ["g++", "-std=c++20", "-O1", "-pthread", "-Wno-unknown-pragmas", f"-I{HOST / 'stubs'}", f"-I{HOST}"]
+        cmd += [f"-I{cuda_ladder.SOURCES}", *defines, "-o", str(out), str(HOST / source)]
+        build = subprocess.run(cmd, capture_output=True, text=True)
+        if build.returncode != 0 and "barrier" in build.stderr:
+            pytest.skip("g++ lacks C++20 <barrier>")
+        assert build.returncode == 0, build.stderr
+        return out
 
 
 def _span(x: np.ndarray) -> np.ndarray:
@@ -63,8 +71,8 @@ class EmulatedKernel:
         self.driver, self.name, self.max_dynamic_shared_size_bytes = driver, name, 0
 
     def __call__(self, grid: tuple, block: tuple, args: tuple, shared_mem: int = 0) -> None:
-        kind = "reduce" if "reduce" in self.name else "gemm"
-        assert kind == "reduce" or shared_mem <= max(self.max_dynamic_shared_size_bytes, 48 * 1024)
+        kind = "reduce" if "reduce" in self.name else "gemm" if "mma_sync" in self.name else None
+        assert kind != "gemm" or shared_mem <= max(self.max_dynamic_shared_size_bytes, 48 * 1024)
         path = self.driver.work / "args.bin"
         spans = []
         with open(path, "wb") as f:
@@ -80,7 +88,11 @@ class EmulatedKernel:
                 else:
                     f.write(b"l" + np.int64(a).tobytes())
         grid = (*grid, 1, 1)[:3]
-        cmd = [str(self.driver.binary(self.name)), kind, *map(str, grid), str(block[0]), str(shared_mem), str(path)]
+        binary = str(self.driver.binary(self.name))
+        if kind is None:
+            cmd = [binary, *map(str, grid), str(block[0]), str(path)]
+        else:
+            cmd = [binary, kind, *map(str, grid), str(block[0]), str(shared_mem), str(path)]
         run = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         assert run.returncode == 0, run.stderr
         out = np.fromfile(str(path) + ".out", dtype=np.uint8)
@@ -117,6 +129,8 @@ def _inputs(element: str, shape_a: tuple, shape_b: tuple, seed: int):
     if element == "bf16":
         a, b = to_bfloat16_bits(a32), to_bfloat16_bits(b32)
         return a, b, from_bfloat16_bits(a).astype(np.float64), from_bfloat16_bits(b).astype(np.float64)
+    if element == "fp32":
+        return a32, b32, a32.astype(np.float64), b32.astype(np.float64)
     if element == "fp16":
         a, b = a32.astype(np.float16), b32.astype(np.float16)
         return a, b, a.astype(np.float64), b.astype(np.float64)
@@ -179,3 +193,28 @@ def test_engine_bfloat16_arrays_come_back_bfloat16(emulated) -> None:
     want = np.maximum(np.matmul(a64, b64), 0) + residual.astype(np.float64)
     assert c.dtype == bf16
     assert np.abs(c.astype(np.float64) - want).max() / np.abs(want).max() < 2**-8
+
+
+LADDER_CASES = [("warptile", (132, 64, 100), False, False, None)]  # the float4 path on plain 2-D operands
+if EVERYTHING:
+    LADDER_CASES += [
+        ("vectorized", (132, 64, 100), False, False, None),
+        ("warptile", (132, 64, 100), True, True, None),
+        ("vectorized", (132, 64, 100), True, False, 2),
+        ("warptile", (67, 45, 93), False, False, None),  # unaligned: the scalar path
+        ("warptile", (1, 64, 100), False, False, None),
+    ]
+
+
+@pytest.mark.parametrize(("variant", "shape", "at", "bt", "batch"), LADDER_CASES, ids=str)
+def test_ladder_steps_on_the_cpu_match_float64(emulated, variant, shape, at, bt, batch) -> None:
+    from glassgrad import kernels
+
+    m, k, n = shape
+    lead = () if batch is None else (batch,)
+    a, b, a64, b64 = _inputs("fp32", (*lead, m, k), (k, n), sum(shape))
+    x = np.swapaxes(_device(np.swapaxes(a, -1, -2)), -1, -2) if at else _device(a)
+    y = _device(b.T).T if bt else _device(b)
+    c = kernels.variant("matmul", "cuda", variant).fn(x, y)
+    want = np.matmul(a64, b64)
+    assert np.abs(c - want).max() / np.abs(want).max() < 1e-5

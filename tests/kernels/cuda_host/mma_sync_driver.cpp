@@ -11,14 +11,9 @@
 //
 //     mma_sync_driver KERNEL GX GY GZ THREADS SMEM ARGS
 //
-// KERNEL is "gemm" or "reduce". ARGS is a file of the kernel's parameters in order: a pointer as
-// 'p' <bytes> <raw bytes> (0 bytes: null), an int as 'i' <int32>, a long long as 'l' <int64>. Every
-// pointer's buffer is written back to ARGS + ".out" after the launch, in order.
+// KERNEL is "gemm" or "reduce"; ARGS is the kernel's parameters in launch_args.h's format.
 #include "attention_emulation.h"
-
-#include <cstdio>
-#include <string>
-#include <vector>
+#include "launch_args.h"
 
 inline thread_local emu_dim3 gridDim, blockDim;
 struct float2 {
@@ -96,42 +91,6 @@ template <int ELEM> inline void mma(float (&d)[4], const unsigned (&a)[4], const
 
 #include "mma_sync.cu"
 
-namespace {
-
-struct Arg {
-    char kind;
-    std::vector<unsigned char> bytes;
-    long long value;
-};
-
-std::vector<Arg> read_args(const char *path) {
-    FILE *f = std::fopen(path, "rb");
-    if (!f) std::abort();
-    std::vector<Arg> args;
-    char kind;
-    while (std::fread(&kind, 1, 1, f) == 1) {
-        Arg a{kind, {}, 0};
-        if (kind == 'p') {
-            long long n;
-            if (std::fread(&n, 8, 1, f) != 1) std::abort();
-            a.bytes.resize(n);
-            if (n && std::fread(a.bytes.data(), 1, n, f) != (size_t)n) std::abort();
-        } else if (kind == 'i') {
-            int v;
-            if (std::fread(&v, 4, 1, f) != 1) std::abort();
-            a.value = v;
-        } else {
-            if (std::fread(&a.value, 8, 1, f) != 1) std::abort();
-        }
-        args.push_back(std::move(a));
-    }
-    std::fclose(f);
-    return args;
-}
-
-template <typename P> P ptr(Arg &a) { return a.bytes.empty() ? nullptr : reinterpret_cast<P>(a.bytes.data()); }
-
-}  // namespace
 
 int main(int argc, char **argv) {
     if (argc != 8) return 2;
@@ -155,9 +114,6 @@ int main(int argc, char **argv) {
                                          (int)a[7].value, (int)a[8].value);
     };
     emu_launch(grid, threads, smem, body);
-    FILE *out = std::fopen((std::string(argv[7]) + ".out").c_str(), "wb");
-    for (Arg &x : a)
-        if (x.kind == 'p' && !x.bytes.empty()) std::fwrite(x.bytes.data(), 1, x.bytes.size(), out);
-    std::fclose(out);
+    write_pointers(a, argv[7]);
     return 0;
 }
