@@ -33,6 +33,8 @@ class Driver:
 
     def __init__(self, work: Path) -> None:
         self.work, self.builds, self.last = work, {}, {}
+        self.handles: dict[str, int] = {}
+        self.opted_in: dict[str, int] = {}
 
     def binary(self, instance: str) -> Path:
         if not instance.startswith("matmul_mma_sync"):  # a ladder step: the instance is the define
@@ -67,8 +69,19 @@ def _span(x: np.ndarray) -> np.ndarray:
 
 
 class EmulatedKernel:
+    """A kernel as CuPy's Function: ``ptr`` names its CUfunction, whose attributes outlive this object."""
+
     def __init__(self, driver: Driver, name: str) -> None:
-        self.driver, self.name, self.max_dynamic_shared_size_bytes = driver, name, 0
+        self.driver, self.name = driver, name
+        self.ptr = driver.handles.setdefault(name, len(driver.handles) + 1)
+
+    @property
+    def max_dynamic_shared_size_bytes(self) -> int:
+        return self.driver.opted_in.get(self.name, 0)
+
+    @max_dynamic_shared_size_bytes.setter
+    def max_dynamic_shared_size_bytes(self, value: int) -> None:
+        self.driver.opted_in[self.name] = value
 
     def __call__(self, grid: tuple, block: tuple, args: tuple, shared_mem: int = 0) -> None:
         kind = "reduce" if "reduce" in self.name else "gemm" if "mma_sync" in self.name else None
@@ -218,3 +231,24 @@ def test_ladder_steps_on_the_cpu_match_float64(emulated, variant, shape, at, bt,
     c = kernels.variant("matmul", "cuda", variant).fn(x, y)
     want = np.matmul(a64, b64)
     assert np.abs(c - want).max() / np.abs(want).max() < 1e-5
+
+
+@pytest.mark.skipif(not EVERYTHING, reason="set GLASSGRAD_EMULATE_ALL=1 (a g++ build per instance the cases use)")
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16"])
+def test_matmul_epilogue_spec_cases_on_the_cpu(emulated, dtype: str) -> None:
+    """matmul_epilogue's mma_sync variant on every case of its spec, against the NumPy reference on the
+    float32 cases of the same seeds (as kernels.validate compares them on a GPU)."""
+    from glassgrad import kernels
+    from glassgrad.kernels.matmul import epilogue_spec
+
+    fake = sys.modules["cupy"]
+    fake.asarray = lambda x, *args, **kw: np.ascontiguousarray(np.asarray(x, *args, **kw)).view(_DeviceArray)
+    cases = epilogue_spec.cases(fake, dtype if dtype == "bfloat16" else np.dtype(dtype))
+    ref_cases = epilogue_spec.cases(np, np.dtype("float32"))
+    variant = kernels.variant("matmul_epilogue", "cuda", "mma_sync")
+    tolerance = max(variant.tolerance, epilogue_spec.SPEC.tolerance[dtype])
+    for case, ref_case in zip(cases, ref_cases, strict=True):
+        got = variant(*case.args, **case.kwargs)
+        want = epilogue_spec.reference(*ref_case.args, **ref_case.kwargs)
+        err = np.abs(got.astype(np.float64) - want).max() / max(np.abs(want).max(), 1e-30)
+        assert err <= tolerance, (case.name, err)

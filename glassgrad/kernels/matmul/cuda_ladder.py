@@ -497,7 +497,7 @@ def _aligned(x: Any, vec: int) -> tuple[Any, bool, int]:
     return (view if row_major else view.swapaxes(1, 2)), row_major, padded.shape[2]
 
 
-_opted_in: dict[str, int] = {}  # kernel name -> the dynamic shared memory it was allowed
+_opted_in: dict[int, int] = {}  # CUfunction handle -> the dynamic shared memory it was allowed
 
 
 def mma_sync_matmul(
@@ -560,9 +560,10 @@ def mma_sync_matmul(
     smem = mma_sync_smem_bytes(element, tile)
     instance = _mma_sync_instance(element, tile, a_kcontig, b_ncontig)
     fn = kernel(SOURCES / "mma_sync.cu", instance, _mma_sync_instances())
-    if _opted_in.get(instance, 0) < smem:  # past 48 KB a block must opt in (cudaFuncSetAttribute)
+    handle = getattr(fn, "ptr", id(fn))  # the CUfunction: the attribute lives with it
+    if _opted_in.get(handle, 0) < smem:  # past 48 KB a block must opt in (cudaFuncSetAttribute)
         fn.max_dynamic_shared_size_bytes = smem
-        _opted_in[instance] = smem
+        _opted_in[handle] = smem
     partial = cupy.empty((splits, c.size), dtype=np.float32) if splits > 1 else None
     bias_arg, residual_arg = (np.uint64(_NULL) if x is None else x for x in (bias, residual))
     epilogue = (bias_arg, residual_arg, np.int32(enums[ACTIVATIONS[activation]]), np.int32(out_low))
