@@ -15,7 +15,7 @@ import numpy as np
 from numpy import ndarray  # a global, not np.ndarray: numpy's module __getattr__ keeps Python 3.11 from caching np.X
 
 from . import observers
-from .dtypes import COMPUTE_DTYPE, LOW_PRECISION
+from .dtypes import COMPUTE_DTYPE, LOW_PRECISION, summed
 from .grad_mode import enable_grad, no_grad
 
 
@@ -31,10 +31,10 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
         return unbroadcast(grad.astype(COMPUTE_DTYPE), shape).astype(grad.dtype)
     extra = grad.ndim - len(shape)
     if extra > 0:
-        grad = grad.sum(axis=tuple(range(extra)))
+        grad = summed(grad, tuple(range(extra)))
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
+        grad = summed(grad, stretched, True)
     return grad
 
 
@@ -329,7 +329,9 @@ def _walk(
                 if node.hooks or node.retained_by is not None or node.freed:
                     g = before_node_backward(node, g, handed_out)
                 grads = node.function.backward(node, g)
-                if type(grads) is not tuple or len(grads) != len(node.inputs):
+                if type(grads) is not tuple:
+                    grads = (grads,)  # one input's gradient, returned bare
+                if len(grads) != len(node.inputs):
                     grads = checked_gradients(node, grads)
                 if not retain_graph:
                     node.saved_arrays = None

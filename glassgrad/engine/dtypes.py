@@ -112,6 +112,17 @@ def compute_dtype(dtype: np.dtype) -> np.dtype:
     return COMPUTE_DTYPE if dtype in LOW_PRECISION else dtype
 
 
+def summed(x: Any, axis: Any, keepdims: bool = False) -> Any:
+    """Σ x over ``axis`` as ``accumulated(x, "sum", ...)``; for a NumPy array that accumulates in its own
+    dtype, one C call (``np.add.reduce``), without ``ndarray.sum``'s Python wrapper in NumPy."""
+    if type(x) is _ndarray and x.dtype not in LOW_PRECISION:
+        return _add_reduce(x, axis, x.dtype, None, keepdims)
+    return accumulated(x, "sum", axis=axis, keepdims=keepdims)
+
+
+_ndarray, _add_reduce = np.ndarray, np.add.reduce  # globals: numpy's module __getattr__ blocks caching np.X
+
+
 def accumulated(x: Any, method: str, **kwargs: Any) -> Any:
     """``x.<method>(**kwargs)`` for a summing reduction or scan (sum, mean, prod, cumsum, cumprod)
     accumulated in float32 when ``x`` is bfloat16 or float16 and rounded back once, as PyTorch's CPU

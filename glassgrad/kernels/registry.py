@@ -143,7 +143,7 @@ _defaults: dict[tuple[str, str], str] = {}
 _chosen: dict[tuple[str, str], str] = {}
 _order: dict[tuple[str, str], tuple[Variant, ...]] = {}  # pick's search order, rebuilt after any change
 # (op, device, dtype) -> the variant a call of that dtype gets when no ``when`` decides: run's shortcut
-_by_dtype: dict[tuple[str, str, str], Variant] = {}
+_by_dtype: dict[tuple[str, str, Any], Variant] = {}
 
 
 def _forget_order() -> None:
@@ -233,14 +233,17 @@ def pick(op: str, device: str, *args: Any, **kwargs: Any) -> Variant:
     return _first_taker(op, device, None if first is None else _dtype_name(first.dtype), args, kwargs)
 
 
-def _first_taker(op: str, device: str, dtype: str | None, args: tuple, kwargs: dict) -> Variant:
+def _first_taker(
+    op: str, device: str, dtype: str | None, args: tuple, kwargs: dict, shortcut: tuple | None = None
+) -> Variant:
     """``Variant.supports`` over ``order``, written out: ``run`` calls this for every kernel-backed
-    op, forward and backward, so it makes no method call per variant."""
+    op, forward and backward, so it makes no method call per variant. A variant that the dtype alone
+    chose (no ``when`` was consulted) is kept in ``_by_dtype`` under ``shortcut`` (op, device, dtype)."""
     asked = False  # whether a ``when`` was consulted (then the choice depends on the call, not the dtype alone)
     for v in _order.get((op, device)) or order(op, device):
         if v.reference or ((dtype is None or dtype in v.dtypes) and v.when is None):
-            if not asked and dtype is not None:
-                _by_dtype[(op, device, dtype)] = v
+            if not asked and shortcut is not None:
+                _by_dtype[shortcut] = v
             return v
         if (dtype is None or dtype in v.dtypes) and v.when(*args, **kwargs):
             return v
@@ -255,10 +258,12 @@ def run(op: str, *args: Any, **kwargs: Any) -> Any:
     if first is None:
         raise TypeError(f"kernels.run({op!r}): needs an array argument to find the device, got {len(args)} others")
     device = "cpu" if type(first) is ndarray else device_of(first)
-    dtype = _dtype_name(first.dtype)
-    if dtype in _LOW_NAMES and dtype in COMPUTED_IN_FLOAT32[device]:
-        return _run_in_float32(op, device, first.dtype, args, kwargs)
-    taker = _by_dtype.get((op, device, dtype)) or _first_taker(op, device, dtype, args, kwargs)
+    taker = _by_dtype.get((op, device, first.dtype))
+    if taker is None:
+        dtype = _dtype_name(first.dtype)
+        if dtype in _LOW_NAMES and dtype in COMPUTED_IN_FLOAT32[device]:
+            return _run_in_float32(op, device, first.dtype, args, kwargs)
+        taker = _first_taker(op, device, dtype, args, kwargs, shortcut=(op, device, first.dtype))
     return taker.fn(*args, **kwargs)
 
 

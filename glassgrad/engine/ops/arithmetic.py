@@ -20,7 +20,7 @@ from .. import backend, dtypes
 from ..function import Context, Function
 from ..recorded import Recorded
 from ..tensor import Tensor
-from .checks import promote
+from .checks import plain_pair, promote
 
 
 class Add(Function):
@@ -261,7 +261,9 @@ def add(input: Any, other: Any, alpha: float = 1) -> Tensor:
     _check_alpha("add", alpha)
     if alpha != 1:
         other = mul(other, alpha)
-    return Add.apply(*promote("add", input, other))
+    if not plain_pair(input, other):
+        input, other = promote("add", input, other)
+    return Add.apply(input, other)
 
 
 def sub(input: Any, other: Any, alpha: float = 1) -> Tensor:
@@ -274,11 +276,15 @@ def sub(input: Any, other: Any, alpha: float = 1) -> Tensor:
     _check_alpha("sub", alpha)
     if alpha != 1:
         other = mul(other, alpha)
-    return Sub.apply(*promote("sub", input, other))
+    if not plain_pair(input, other):
+        input, other = promote("sub", input, other)
+    return Sub.apply(input, other)
 
 
 def mul(input: Any, other: Any) -> Tensor:
-    return Mul.apply(*promote("mul", input, other))
+    if not plain_pair(input, other):
+        input, other = promote("mul", input, other)
+    return Mul.apply(input, other)
 
 
 def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:

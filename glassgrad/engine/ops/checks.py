@@ -53,14 +53,25 @@ def check_broadcast(op: str, *values: Any) -> tuple[int, ...]:
     return broadcast_shape(op, *(_shape(v) for v in values))
 
 
+def plain_pair(x: Any, y: Any) -> bool:
+    """Whether ``x ∘ y`` needs nothing of ``promote``: two tensors of one dtype and shape (their devices
+    are checked by Function.apply). Asked first by the binary operators, whose common case it is."""
+    if type(x) is Tensor and type(y) is Tensor:
+        a, b = x.array, y.array
+        return a.dtype is b.dtype and a.shape == b.shape
+    return False
+
+
 def promote(op: str, *values: Any, to_float: bool = False) -> tuple[Any, ...]:
     """``operands.promote`` after checking that the operands broadcast (RuntimeError naming ``op``)."""
     if len(values) == 2:
         first, second = values
         if type(first) is Tensor and type(second) is Tensor:  # the hot case: a ∘ b
             a, b = first.array, second.array
-            if a.dtype == b.dtype and a.shape == b.shape and (not to_float or a.dtype in dtypes.FLOATING):
-                return values  # nothing to broadcast or promote (devices are checked by Function.apply)
+            if a.dtype == b.dtype and (not to_float or a.dtype in dtypes.FLOATING):
+                if a.shape != b.shape:
+                    broadcast_shape(op, a.shape, b.shape)
+                return values  # nothing to promote (devices are checked by Function.apply)
         elif type(first) is Tensor and type(second) in (int, float) or type(first) in (int, float):
             # a floating tensor and a Python number: the number is "weak", the tensor's dtype is the result's
             tensor = first if type(first) is Tensor else second

@@ -52,7 +52,7 @@ class Conv2d(Function):
         need_x, need_w, need_b = ctx.needs_input_grad
         gx = kernels.run("conv2d_grad_input", grad, weight, x.shape, **ctx.options) if need_x else None
         gw = kernels.run("conv2d_grad_weight", x, grad, weight.shape, **ctx.options) if need_w else None
-        gb = dtypes.accumulated(grad, "sum", axis=(0, 2, 3)) if need_b else None
+        gb = dtypes.summed(grad, (0, 2, 3)) if need_b else None
         return gx, gw, gb
 
     @staticmethod
@@ -103,7 +103,7 @@ class ConvTranspose2d(Function):
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
         x, weight = ctx.saved_arrays
         need_x, need_w, need_b = ctx.needs_input_grad
-        gb = dtypes.accumulated(grad, "sum", axis=(0, 2, 3)) if need_b else None
+        gb = dtypes.summed(grad, (0, 2, 3)) if need_b else None
         if ctx.window is not None:  # g back into the rows of the full output it was cropped from
             start, full = ctx.window
             grad = _uncrop(ctx.xp, grad, start, (*grad.shape[:2], *full))

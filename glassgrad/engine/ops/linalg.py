@@ -98,7 +98,7 @@ class Linear(Function):
         need_x, need_w, need_b = ctx.needs_input_grad
         grad_x = kernels.run("matmul", g, weight).reshape(x.shape) if need_x else None
         grad_w = kernels.run("matmul", g.T, x.reshape(-1, x.shape[-1])) if need_w else None
-        return grad_x, grad_w, dtypes.accumulated(g, "sum", axis=0) if need_b else None
+        return grad_x, grad_w, dtypes.summed(g, 0) if need_b else None
 
     @staticmethod
     def decomposition(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:

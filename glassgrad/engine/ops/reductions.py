@@ -52,7 +52,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx: Context, x: Any, dims: tuple[int, ...], keepdim: bool) -> Any:
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
-        return dtypes.accumulated(x, "sum", axis=dims, keepdims=keepdim)
+        return dtypes.summed(x, dims, keepdim)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
@@ -89,7 +89,7 @@ class Var(Function):
         n = int(np.prod([x.shape[d] for d in dims]))
         with np.errstate(invalid="ignore", divide="ignore"):
             centered = x - dtypes.accumulated(x, "mean", axis=dims, keepdims=True)
-            squares = dtypes.accumulated(centered * centered, "sum", axis=dims, keepdims=True)
+            squares = dtypes.summed(centered * centered, dims, True)
             z = squares / x.dtype.type(builtins.max(n - correction, 0))
             if root:
                 z = xp.sqrt(z)
@@ -180,7 +180,7 @@ class LogSumExp(Function):
         xp = ctx.xp
         m = x.max(axis=dims, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
-        z = m + xp.log(dtypes.accumulated(xp.exp(x - m), "sum", axis=dims, keepdims=True))
+        z = m + xp.log(dtypes.summed(xp.exp(x - m), dims, True))
         out = xp.asarray(z if keepdim else z.reshape([n for i, n in enumerate(x.shape) if i not in dims]))
         ctx.save_for_backward(x, out)  # the output itself, so that a recorded backward differentiates through z
         ctx.dims, ctx.keepdim = dims, keepdim
@@ -212,10 +212,10 @@ class Norm(Function):
         elif p == 0:
             z = (a != 0).sum(axis=dims, keepdims=True).astype(x.dtype)
         elif p == 2:
-            z = xp.sqrt(dtypes.accumulated(x * x, "sum", axis=dims, keepdims=True))
+            z = xp.sqrt(dtypes.summed(x * x, dims, True))
         else:
             with np.errstate(divide="ignore"):
-                z = dtypes.accumulated(a**p, "sum", axis=dims, keepdims=True) ** (1 / p)
+                z = dtypes.summed(a**p, dims, True) ** (1 / p)
         out = xp.asarray(z if keepdim else z.reshape([n for i, n in enumerate(x.shape) if i not in dims]))
         ctx.save_for_backward(x, out)  # the output itself, so that a recorded backward differentiates through z
         ctx.p, ctx.dims, ctx.keepdim = p, dims, keepdim
@@ -288,13 +288,15 @@ def check_nonempty(op: str, shape: tuple[int, ...], dims: tuple[int, ...] | None
 
 def _all_if_empty(dim: Dim) -> Dim:
     """PyTorch's sum, mean, var and std read dim=() or dim=[] as "every dim"."""
-    return None if isinstance(dim, tuple | list) and len(dim) == 0 else dim
+    return None if type(dim) is not int and isinstance(dim, tuple | list) and len(dim) == 0 else dim
 
 
 def _integer_to_int64(input: Tensor, dtype: Any) -> Tensor:
     """The input of sum or prod: cast to ``dtype`` if given; bool and integers accumulate in int64."""
     if dtype is not None:
         return input.to(dtype)
+    if input.array.dtype in dtypes.FLOATING:  # the common case, answered first
+        return input
     if not dtypes.is_floating(input.dtype) and input.dtype != dtypes.int64:
         return input.to(dtypes.int64)
     return input

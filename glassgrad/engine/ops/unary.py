@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ... import kernels
+from ..dtypes import FLOATING
 from ..function import Context, Function
 from ..tensor import Tensor
 from .operands import promote
@@ -417,6 +418,9 @@ class Log10(Function):
 
 
 def _float_input(op: str, x: Tensor) -> Tensor:
+    """``x`` itself when it is a floating tensor (the common case, answered first), else ``promote``'s float."""
+    if type(x) is Tensor and x.array.dtype in FLOATING:
+        return x
     (x,) = promote(op, x, to_float=True)
     return x
 
