@@ -23,7 +23,9 @@
 // column, and with rows of 64 or 256 bytes those 8 chunks sit in only 2 (or 1) of the 8
 // 16-byte bank groups of a 128-byte line, a 4-way (8-way) bank conflict. Storing chunk c of
 // row r at c ^ f(r) (f(r) = r % 8 for rows of >= 8 chunks, (r / 2) % 4 for rows of 4
-// chunks) puts those 8 chunks in 8 different bank groups, with no padding bytes.
+// chunks) puts those 8 chunks in 8 different bank groups, with no padding bytes. Every
+// 16-byte copy must be aligned: the launcher pads (copies) an operand whose leading dim is
+// not a multiple of 16 bytes; a transposed or batched operand is read through its strides.
 //
 // Pipeline: STAGES shared-memory stages; tile kt + STAGES - 1 is copied while the tensor
 // cores work on tile kt (one commit group per tile, cp.async.wait_group STAGES - 2, one
