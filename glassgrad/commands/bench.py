@@ -52,7 +52,17 @@ def run(args: argparse.Namespace) -> int:
         if args.variants:
             names = {v.name for v in kernels.list(op, args.device)}
             variants = [n for n in args.variants if n in names]
+            if not variants:  # none of the named variants is one of this op's (matmul_epilogue for "naive")
+                continue
         rows += benchmark(op, variants, args.sizes, args.device, args.dtype, args.repeat, args.warmup, args.memory)
+    if not rows:
+        from ..cli import PROG, UsageError
+
+        known = sorted({v.name for op in family_ops(args.family) for v in kernels.list(op, args.device)})
+        raise UsageError(
+            f"no variant named {' or '.join(args.variants)} on {args.device}; known: {', '.join(known)}",
+            f"{PROG} bench",
+        )
     print(format_table(rows))
     if args.json:
         write_json(

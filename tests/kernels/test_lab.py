@@ -109,3 +109,11 @@ def test_info_lists_variants(capsys: pytest.CaptureFixture[str]) -> None:
 def test_bench_unknown_family(capsys) -> None:
     assert main(["bench", "nope"]) == 2  # a usage error: one line, exit status 2
     assert "python -m glassgrad bench: no kernel op named 'nope'" in capsys.readouterr().err
+
+
+def test_bench_variants_that_no_op_of_the_family_has(capsys) -> None:
+    """``--variants`` names only variants of some ops of the family (``naive`` is matmul's, not
+    matmul_epilogue's): the others are skipped; a name no op has is a usage error listing the known ones."""
+    assert main(["bench", "matmul", "--variants", "nope", "--sizes", "8"]) == 2
+    err = capsys.readouterr().err
+    assert "no variant named nope on cpu; known:" in err and "naive" in err
