@@ -27,7 +27,7 @@ import numpy as np
 
 from ..cpu_parallel import OPTIM_MIN_SIZE, parallel_njit
 from ..registry import register
-from .reference import adagrad_lr, adam_scalars, check_state
+from .reference import adagrad_lr, adam_scalar_values, check_state, sgd_scalar_values
 
 CONDITION = "arrays of the parameter's dtype and strides, each one contiguous block"
 
@@ -104,10 +104,7 @@ def sgd_update(
         param.ravel(order="K"),
         grad.ravel(order="K"),
         _flat(momentum_buffer, param),
-        float(lr),
-        float(momentum),
-        float(1 - dampening),
-        float(weight_decay),
+        *sgd_scalar_values(lr, momentum, dampening, weight_decay),
         bool(nesterov),
         bool(maximize),
         bool(first_step),
@@ -184,23 +181,13 @@ def adam_update(
     maximize: bool = False,
 ) -> tuple[Any, ...]:
     """The reference's Adam/AdamW step (reference.adam_update), fused."""
-    step_size, bias2_sqrt = adam_scalars(step, lr, beta1, beta2)
-    weight1 = 1 - beta1
     _adam_kernel(
         param.ravel(order="K"),
         grad.ravel(order="K"),
         exp_avg.ravel(order="K"),
         exp_avg_sq.ravel(order="K"),
         _flat(max_exp_avg_sq, param),
-        float(weight1),
-        float(1 - weight1),
-        float(beta2),
-        float(1 - beta2),
-        float(eps),
-        float(weight_decay),
-        float(1 - lr * weight_decay),
-        float(step_size),
-        float(bias2_sqrt),
+        *adam_scalar_values(step, lr, beta1, beta2, eps, weight_decay),
         bool(decoupled),
         bool(maximize),
     )

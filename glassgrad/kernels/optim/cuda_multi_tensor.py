@@ -27,7 +27,7 @@ test and by the launcher test on NumPy arrays posing as CuPy ones.
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ import numpy as np
 from ..cuda.compile import kernel
 from ..registry import Case, OpSpec, define_op, register
 from . import reference
-from .reference import adam_scalars, check_state
+from .reference import adam_scalar_values, check_state, sgd_scalar_values
 from .spec import ADAM_OPTIONS, SGD_OPTIONS
 
 SOURCE = Path(__file__).parent / "cuda" / "multi_tensor.cu"
@@ -59,31 +59,6 @@ ADAM_SCALARS = (
     "step_size",
     "bias2_sqrt",
 )  # the .cu's AdamSlot order
-
-
-# ------------------------------------------------------------------ scalars
-def sgd_scalar_values(lr: float, momentum: float, dampening: float, weight_decay: float) -> list[float]:
-    """SGD's scalars in SGD_SCALARS order."""
-    return [float(lr), float(momentum), float(1 - dampening), float(weight_decay)]
-
-
-def adam_scalar_values(
-    step: int, lr: float, beta1: float, beta2: float, eps: float, weight_decay: float
-) -> list[float]:
-    """Adam's scalars at step t in ADAM_SCALARS order (the numba kernel's: weight₁ = 1 − β₁, ...)."""
-    step_size, bias2_sqrt = adam_scalars(step, lr, beta1, beta2)
-    weight1 = 1 - beta1
-    return [
-        float(weight1),
-        float(1 - weight1),
-        float(beta2),
-        float(1 - beta2),
-        float(eps),
-        float(weight_decay),
-        float(1 - lr * weight_decay),
-        float(step_size),
-        float(bias2_sqrt),
-    ]
 
 
 # ------------------------------------------------------------ the chunk table
@@ -237,117 +212,14 @@ def _flatten(*lists: Any) -> tuple[Any, ...]:
     return tuple(a for group in lists if group is not None for a in group)
 
 
-# ----------------------------------------------------------------------- SGD
-@register("sgd_update_all", "cpu", "numpy", "sgd_update's reference, one parameter after another", reference=True)
-@register("sgd_update_all", "cuda", "cupy", "sgd_update's reference, one parameter after another", reference=True)
-def sgd_update_all_reference(
-    params: Sequence[Any],
-    grads: Sequence[Any],
-    momentum_buffers: Sequence[Any] | None,
-    *,
-    lr: float,
-    momentum: float = 0.0,
-    dampening: float = 0.0,
-    weight_decay: float = 0.0,
-    nesterov: bool = False,
-    maximize: bool = False,
-    first_step: bool = False,
-) -> tuple[Any, ...]:
-    """reference.sgd_update on each (param, grad, buffer); returns params then buffers."""
-    check_state("sgd_update_all", "momentum_buffers", momentum_buffers, momentum != 0, f"momentum is {momentum}")
-    _check_lists("sgd_update_all", params, grads, momentum_buffers)
-    for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-        buffer = None if momentum_buffers is None else momentum_buffers[i]
-        reference.sgd_update(
-            p,
-            g,
-            buffer,
-            lr=lr,
-            momentum=momentum,
-            dampening=dampening,
-            weight_decay=weight_decay,
-            nesterov=nesterov,
-            maximize=maximize,
-            first_step=first_step,
-        )
-    return _flatten(params, momentum_buffers)
+# ------------------------------------------------- the ops' fronts, one per op
+#: runs one op's step on its kernel lists: (op "sgd" or "adam", lists, scalars in the .cu's order, flags)
+Runner = Callable[[str, list[Any], list[float], tuple[int, ...]], None]
 
 
 def sgd_lists(params: Sequence[Any], grads: Sequence[Any], momentum_buffers: Sequence[Any] | None) -> list[Any]:
     """The kernel's lists: params, grads and (with momentum) the buffers."""
     return [params, grads] + ([] if momentum_buffers is None else [momentum_buffers])
-
-
-@register(
-    "sgd_update_all",
-    "cuda",
-    "multi_tensor",
-    "every parameter's SGD step in one launch (cuda/multi_tensor.cu; not yet run on a GPU)",
-    when=same_dtype_contiguous,
-    condition=CONDITION,
-)
-def sgd_update_all(
-    params: Sequence[Any],
-    grads: Sequence[Any],
-    momentum_buffers: Sequence[Any] | None,
-    *,
-    lr: float,
-    momentum: float = 0.0,
-    dampening: float = 0.0,
-    weight_decay: float = 0.0,
-    nesterov: bool = False,
-    maximize: bool = False,
-    first_step: bool = False,
-) -> tuple[Any, ...]:
-    """The reference's SGD step on every parameter, in one launch."""
-    check_state("sgd_update_all", "momentum_buffers", momentum_buffers, momentum != 0, f"momentum is {momentum}")
-    _check_lists("sgd_update_all", params, grads, momentum_buffers)
-    if params:
-        lists = sgd_lists(params, grads, momentum_buffers)
-        words, blocks = pack(lists, sgd_scalar_values(lr, momentum, dampening, weight_decay))
-        flags = (int(nesterov), int(maximize), int(first_step))
-        launch("sgd", params[0].dtype, ring().upload(words), len(lists), len(params), blocks, flags)
-    return _flatten(params, momentum_buffers)
-
-
-# ---------------------------------------------------------------------- Adam
-@register("adam_update_all", "cpu", "numpy", "adam_update's reference, one parameter after another", reference=True)
-@register("adam_update_all", "cuda", "cupy", "adam_update's reference, one parameter after another", reference=True)
-def adam_update_all_reference(
-    params: Sequence[Any],
-    grads: Sequence[Any],
-    exp_avgs: Sequence[Any],
-    exp_avg_sqs: Sequence[Any],
-    max_exp_avg_sqs: Sequence[Any] | None,
-    *,
-    step: int,
-    lr: float,
-    beta1: float,
-    beta2: float,
-    eps: float,
-    weight_decay: float = 0.0,
-    decoupled: bool = False,
-    maximize: bool = False,
-) -> tuple[Any, ...]:
-    """reference.adam_update on each parameter (all at the same step t); returns params, m's, v's[, v̂'s]."""
-    _check_lists("adam_update_all", params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs)
-    for i, p in enumerate(params):
-        reference.adam_update(
-            p,
-            grads[i],
-            exp_avgs[i],
-            exp_avg_sqs[i],
-            None if max_exp_avg_sqs is None else max_exp_avg_sqs[i],
-            step=step,
-            lr=lr,
-            beta1=beta1,
-            beta2=beta2,
-            eps=eps,
-            weight_decay=weight_decay,
-            decoupled=decoupled,
-            maximize=maximize,
-        )
-    return _flatten(params, exp_avgs, exp_avg_sqs, max_exp_avg_sqs)
 
 
 def adam_lists(
@@ -361,38 +233,135 @@ def adam_lists(
     return [params, grads, exp_avgs, exp_avg_sqs] + ([] if max_exp_avg_sqs is None else [max_exp_avg_sqs])
 
 
-@register(
+def sgd_variant(run: Runner, doc: str) -> Callable[..., tuple[Any, ...]]:
+    """sgd_update_all with the packed step done by ``run``: checks the lists, then runs every parameter's
+    SGD step (reference.sgd_update's math) at once; returns params then buffers."""
+
+    def sgd_update_all(
+        params: Sequence[Any],
+        grads: Sequence[Any],
+        momentum_buffers: Sequence[Any] | None,
+        *,
+        lr: float,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        maximize: bool = False,
+        first_step: bool = False,
+    ) -> tuple[Any, ...]:
+        _check_sgd(params, grads, momentum_buffers, momentum)
+        if params:
+            scalars = sgd_scalar_values(lr, momentum, dampening, weight_decay)
+            run(
+                "sgd",
+                sgd_lists(params, grads, momentum_buffers),
+                scalars,
+                (int(nesterov), int(maximize), int(first_step)),
+            )
+        return _flatten(params, momentum_buffers)
+
+    sgd_update_all.__doc__ = doc
+    return sgd_update_all
+
+
+def adam_variant(run: Runner, doc: str) -> Callable[..., tuple[Any, ...]]:
+    """adam_update_all with the packed step done by ``run``: checks the lists, then runs every parameter's
+    Adam/AdamW step (reference.adam_update's math, all at step t) at once; returns params, m's, v's[, v̂'s]."""
+
+    def adam_update_all(
+        params: Sequence[Any],
+        grads: Sequence[Any],
+        exp_avgs: Sequence[Any],
+        exp_avg_sqs: Sequence[Any],
+        max_exp_avg_sqs: Sequence[Any] | None,
+        *,
+        step: int,
+        lr: float,
+        beta1: float,
+        beta2: float,
+        eps: float,
+        weight_decay: float = 0.0,
+        decoupled: bool = False,
+        maximize: bool = False,
+    ) -> tuple[Any, ...]:
+        _check_lists("adam_update_all", params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs)
+        if params:
+            scalars = adam_scalar_values(step, lr, beta1, beta2, eps, weight_decay)
+            lists = adam_lists(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs)
+            run("adam", lists, scalars, (int(decoupled), int(maximize)))
+        return _flatten(params, exp_avgs, exp_avg_sqs, max_exp_avg_sqs)
+
+    adam_update_all.__doc__ = doc
+    return adam_update_all
+
+
+def _check_sgd(params: Sequence[Any], grads: Sequence[Any], buffers: Sequence[Any] | None, momentum: float) -> None:
+    check_state("sgd_update_all", "momentum_buffers", buffers, momentum != 0, f"momentum is {momentum}")
+    _check_lists("sgd_update_all", params, grads, buffers)
+
+
+# ------------------------------------------------------------ the references
+@register("sgd_update_all", "cpu", "numpy", "sgd_update's reference, one parameter after another", reference=True)
+@register("sgd_update_all", "cuda", "cupy", "sgd_update's reference, one parameter after another", reference=True)
+def sgd_update_all_reference(
+    params: Sequence[Any],
+    grads: Sequence[Any],
+    momentum_buffers: Sequence[Any] | None,
+    *,
+    momentum: float = 0.0,
+    **options: Any,
+) -> tuple[Any, ...]:
+    """reference.sgd_update (its keyword options) on each (param, grad, buffer); returns params then buffers."""
+    _check_sgd(params, grads, momentum_buffers, momentum)
+    for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+        buffer = None if momentum_buffers is None else momentum_buffers[i]
+        reference.sgd_update(p, g, buffer, momentum=momentum, **options)
+    return _flatten(params, momentum_buffers)
+
+
+@register("adam_update_all", "cpu", "numpy", "adam_update's reference, one parameter after another", reference=True)
+@register("adam_update_all", "cuda", "cupy", "adam_update's reference, one parameter after another", reference=True)
+def adam_update_all_reference(
+    params: Sequence[Any],
+    grads: Sequence[Any],
+    exp_avgs: Sequence[Any],
+    exp_avg_sqs: Sequence[Any],
+    max_exp_avg_sqs: Sequence[Any] | None,
+    **options: Any,
+) -> tuple[Any, ...]:
+    """reference.adam_update (its keyword options) on each parameter; returns params, m's, v's[, v̂'s]."""
+    _check_lists("adam_update_all", params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs)
+    for i, p in enumerate(params):
+        vmax = None if max_exp_avg_sqs is None else max_exp_avg_sqs[i]
+        reference.adam_update(p, grads[i], exp_avgs[i], exp_avg_sqs[i], vmax, **options)
+    return _flatten(params, exp_avgs, exp_avg_sqs, max_exp_avg_sqs)
+
+
+# ---------------------------------------------------------- the CUDA variant
+def _launch_packed(op: str, lists: list[Any], scalars: list[float], flags: tuple[int, ...]) -> None:
+    """Pack the lists, upload the buffer through the pinned ring and launch multi_tensor_<op> once."""
+    words, blocks = pack(lists, scalars)
+    launch(op, lists[0][0].dtype, ring().upload(words), len(lists), len(lists[0]), blocks, flags)
+
+
+sgd_update_all = register(
+    "sgd_update_all",
+    "cuda",
+    "multi_tensor",
+    "every parameter's SGD step in one launch (cuda/multi_tensor.cu; not yet run on a GPU)",
+    when=same_dtype_contiguous,
+    condition=CONDITION,
+)(sgd_variant(_launch_packed, "The reference's SGD step on every parameter, in one launch."))
+
+adam_update_all = register(
     "adam_update_all",
     "cuda",
     "multi_tensor",
     "every parameter's Adam/AdamW step in one launch (cuda/multi_tensor.cu; not yet run on a GPU)",
     when=same_dtype_contiguous,
     condition=CONDITION,
-)
-def adam_update_all(
-    params: Sequence[Any],
-    grads: Sequence[Any],
-    exp_avgs: Sequence[Any],
-    exp_avg_sqs: Sequence[Any],
-    max_exp_avg_sqs: Sequence[Any] | None,
-    *,
-    step: int,
-    lr: float,
-    beta1: float,
-    beta2: float,
-    eps: float,
-    weight_decay: float = 0.0,
-    decoupled: bool = False,
-    maximize: bool = False,
-) -> tuple[Any, ...]:
-    """The reference's Adam/AdamW step on every parameter, in one launch."""
-    _check_lists("adam_update_all", params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs)
-    if params:
-        lists = adam_lists(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs)
-        words, blocks = pack(lists, adam_scalar_values(step, lr, beta1, beta2, eps, weight_decay))
-        flags = (int(decoupled), int(maximize))
-        launch("adam", params[0].dtype, ring().upload(words), len(lists), len(params), blocks, flags)
-    return _flatten(params, exp_avgs, exp_avg_sqs, max_exp_avg_sqs)
+)(adam_variant(_launch_packed, "The reference's Adam/AdamW step on every parameter, in one launch."))
 
 
 # ------------------------------------------------- the kernel, emulated in NumPy
@@ -449,43 +418,19 @@ def _adam_chunk(view: list[np.ndarray], s: dict[str, Any], decoupled: int, maxim
     p[...] = x - s["step_size"] * mi / (np.sqrt(vi) / s["bias2_sqrt"] + s["eps"])
 
 
-@register(
-    "sgd_update_all",
-    "cpu",
-    "multi_tensor_emulated",
-    "the CUDA kernel's packed table and chunk loop, emulated in NumPy (checks the table on the cpu)",
-    when=same_dtype_contiguous,
-    condition=CONDITION,
-)
-def sgd_update_all_emulated(params, grads, momentum_buffers, *, lr, momentum=0.0, dampening=0.0,
-                            weight_decay=0.0, nesterov=False, maximize=False, first_step=False):  # fmt: skip
-    """multi_tensor_sgd's chunk loop on NumPy arrays."""
-    check_state("sgd_update_all", "momentum_buffers", momentum_buffers, momentum != 0, f"momentum is {momentum}")
-    _check_lists("sgd_update_all", params, grads, momentum_buffers)
-    if params:
-        lists = sgd_lists(params, grads, momentum_buffers)
-        words, _ = pack(lists, sgd_scalar_values(lr, momentum, dampening, weight_decay))
-        emulate("sgd", words, lists, (int(nesterov), int(maximize), int(first_step)))
-    return _flatten(params, momentum_buffers)
+def _emulate_packed(op: str, lists: list[Any], scalars: list[float], flags: tuple[int, ...]) -> None:
+    """Pack the lists and walk the buffer with ``emulate``, as the kernel would."""
+    words, _ = pack(lists, scalars)
+    emulate(op, words, lists, flags)
 
 
-@register(
-    "adam_update_all",
-    "cpu",
-    "multi_tensor_emulated",
-    "the CUDA kernel's packed table and chunk loop, emulated in NumPy (checks the table on the cpu)",
-    when=same_dtype_contiguous,
-    condition=CONDITION,
-)
-def adam_update_all_emulated(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, *, step, lr, beta1, beta2,
-                             eps, weight_decay=0.0, decoupled=False, maximize=False):  # fmt: skip
-    """multi_tensor_adam's chunk loop on NumPy arrays."""
-    _check_lists("adam_update_all", params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs)
-    if params:
-        lists = adam_lists(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs)
-        words, _ = pack(lists, adam_scalar_values(step, lr, beta1, beta2, eps, weight_decay))
-        emulate("adam", words, lists, (int(decoupled), int(maximize)))
-    return _flatten(params, exp_avgs, exp_avg_sqs, max_exp_avg_sqs)
+_EMULATED = "the CUDA kernel's packed table and chunk loop, emulated in NumPy (checks the table on the cpu)"
+sgd_update_all_emulated = register(
+    "sgd_update_all", "cpu", "multi_tensor_emulated", _EMULATED, when=same_dtype_contiguous, condition=CONDITION
+)(sgd_variant(_emulate_packed, "multi_tensor_sgd's chunk loop on NumPy arrays."))
+adam_update_all_emulated = register(
+    "adam_update_all", "cpu", "multi_tensor_emulated", _EMULATED, when=same_dtype_contiguous, condition=CONDITION
+)(adam_variant(_emulate_packed, "multi_tensor_adam's chunk loop on NumPy arrays."))
 
 
 # ----------------------------------------------------------------- the specs

@@ -42,6 +42,32 @@ def adagrad_lr(step: int, lr: float, lr_decay: float) -> float:
     return lr / (1 + (step - 1) * lr_decay)
 
 
+def sgd_scalar_values(lr: float, momentum: float, dampening: float, weight_decay: float) -> list[float]:
+    """SGD's scalars as the fused kernels take them (cpu_numba's, cuda/multi_tensor.cu's SgdSlot order):
+    [η, μ, 1 − τ, λ]."""
+    return [float(lr), float(momentum), float(1 - dampening), float(weight_decay)]
+
+
+def adam_scalar_values(
+    step: int, lr: float, beta1: float, beta2: float, eps: float, weight_decay: float
+) -> list[float]:
+    """Adam's scalars at step t as the fused kernels take them (cpu_numba's, cuda/multi_tensor.cu's AdamSlot
+    order): [w₁ = 1 − β₁, 1 − w₁, β₂, 1 − β₂, ε, λ, 1 − ηλ, η / (1 − β₁ᵗ), √(1 − β₂ᵗ)]."""
+    step_size, bias2_sqrt = adam_scalars(step, lr, beta1, beta2)
+    weight1 = 1 - beta1
+    return [
+        float(weight1),
+        float(1 - weight1),
+        float(beta2),
+        float(1 - beta2),
+        float(eps),
+        float(weight_decay),
+        float(1 - lr * weight_decay),
+        float(step_size),
+        float(bias2_sqrt),
+    ]
+
+
 def check_state(op: str, name: str, array: Any, wanted: bool, option: str) -> None:
     """The optional state array ``name`` is given exactly when ``option`` asks for it."""
     if (array is not None) != wanted:
