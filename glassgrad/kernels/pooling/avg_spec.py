@@ -77,14 +77,16 @@ def _weights(size: int, kernel: int, stride: int, padding: int, ceil_mode: bool,
     return weights
 
 
-def _separable(xp: Any, dtype: Any, input_size, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor):
+def _separable(like: Any, input_size, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor):
+    """(A, B): the window weights of H and W, in ``like``'s array module and dtype."""
     rows, cols = (
         _weights(n, k, s, p, ceil_mode, count_include_pad)
         for n, k, s, p in zip(input_size[2:], kernel_size, stride, padding, strict=True)
     )
     if divisor is not None:
         rows, cols = (rows > 0) / divisor, (cols > 0) * 1.0
-    return xp.asarray(rows, dtype=dtype), xp.asarray(cols, dtype=dtype)
+    xp = xp_of(like)
+    return xp.asarray(rows, dtype=like.dtype), xp.asarray(cols, dtype=like.dtype)
 
 
 @register("avg_pool2d", "cuda", "reference", "separable window weights, two CuPy matmuls", reference=True)
@@ -100,15 +102,7 @@ def avg_pool2d(
 ) -> Any:
     """y = A · x · Bᵀ per (H, W) plane."""
     rows, cols = _separable(
-        xp_of(input),
-        input.dtype,
-        input.shape,
-        kernel_size,
-        stride,
-        padding,
-        ceil_mode,
-        count_include_pad,
-        divisor_override,
+        input, input.shape, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
     )
     return rows @ input @ cols.T
 
@@ -127,15 +121,7 @@ def avg_pool2d_grad(
 ) -> Any:
     """dL/dx = Aᵀ · g · B per plane, given g = dL/dy."""
     rows, cols = _separable(
-        xp_of(grad_output),
-        grad_output.dtype,
-        input_size,
-        kernel_size,
-        stride,
-        padding,
-        ceil_mode,
-        count_include_pad,
-        divisor_override,
+        grad_output, input_size, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
     )
     return rows.T @ grad_output @ cols
 

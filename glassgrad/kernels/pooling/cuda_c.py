@@ -22,7 +22,7 @@ from ...engine import backend
 from ..cuda.compile import ceil_div, kernel
 from ..registry import register
 from .avg_spec import output_shape as avg_output_shape
-from .geometry import pool2d_output_shape
+from .geometry import check_indices, pool2d_output_shape
 
 SOURCE = Path(__file__).parent / "cuda" / "pool2d.cu"
 THREADS = 256
@@ -92,8 +92,7 @@ def max_pool2d_argmax(
 def max_pool2d_grad(grad_output: Any, indices: Any, input_size: tuple[int, int, int, int]) -> Any:
     """dL/dx: zero except at each window's arg-max, which gets the sum of its windows' dL/dy."""
     _check_dtype("max_pool2d_grad", grad_output)
-    if tuple(indices.shape) != tuple(grad_output.shape):
-        raise ValueError(f"max_pool2d_grad: indices {indices.shape} and grad_output {grad_output.shape} differ")
+    check_indices(grad_output, indices)
     xp = backend.xp_of(grad_output)
     dx = xp.zeros(tuple(input_size), dtype=grad_output.dtype)
     indices = xp.ascontiguousarray(indices, dtype=xp.int64)

@@ -6,11 +6,14 @@ With input size H, window k, stride s, padding p and dilation d:
 
 and in ceil_mode a last window that would start inside the right padding is
 dropped. Padding may be at most half the window.
+
+Also the shape check the max_pool2d_grad kernels share (``check_indices``).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 
 def pool_output_size(op: str, size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> int:
@@ -47,3 +50,9 @@ def pool2d_output_shape(
         for size, args in zip((h, w), zip(kernel_size, stride, padding, dilation, strict=True), strict=True)
     )
     return (n, c, *sizes)
+
+
+def check_indices(grad_output: Any, indices: Any) -> None:
+    """max_pool2d_grad's arg-max indices have its output gradient's shape, or ValueError."""
+    if tuple(indices.shape) != tuple(grad_output.shape):
+        raise ValueError(f"max_pool2d_grad: indices {indices.shape} and grad_output {grad_output.shape} differ")

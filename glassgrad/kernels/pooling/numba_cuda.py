@@ -30,7 +30,7 @@ import numpy as np
 from ...engine import backend
 from ..numba_cuda_support import numba_cuda
 from ..registry import register
-from .geometry import pool2d_output_shape
+from .geometry import check_indices, pool2d_output_shape
 
 THREADS = 128  # threads per block; the grid covers the outputs in one dim
 
@@ -122,8 +122,7 @@ def max_pool2d_grad_direct(grad_output: Any, indices: Any, input_size: tuple[int
     """dL/dx: zero except at each window's arg-max, which gets the sum of its windows' dL/dy."""
     if str(grad_output.dtype) != "float32":
         raise TypeError(f"max_pool2d_grad(cuda, numba_direct): expects a float32 grad_output, got {grad_output.dtype}")
-    if tuple(indices.shape) != tuple(grad_output.shape):
-        raise ValueError(f"max_pool2d_grad: indices {indices.shape} and grad_output {grad_output.shape} differ")
+    check_indices(grad_output, indices)
     xp = backend.xp_of(grad_output)
     dx = xp.zeros(tuple(input_size), dtype=xp.float32)
     if grad_output.size:
