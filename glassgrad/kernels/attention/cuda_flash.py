@@ -16,7 +16,7 @@ The mask is None, bool (True attends) or additive float, broadcastable to (B, H,
 
 Dropout (``dropout_p`` > 0, keyword-only, not in the op's registry signature): weight (n, i, j) is
 kept when Philox4x32-10 word j mod 4 of counter (j // 4, i, n, offset) under key ``seed`` is at least
-round(p·2³²) (see cuda/philox.cuh and philox.py); passing the same (dropout_p, seed, offset) to the
+round(p·2³²) (see cuda/dropout_mask.cuh and philox.py); passing the same (dropout_p, seed, offset) to the
 backward regenerates the forward's mask.
 
 The backward's dQ is accumulated with FP32 atomicAdd into a zeroed buffer (the kernels' header
@@ -25,6 +25,7 @@ comments say why), and D = rowsum(dO ∘ O) is computed here with CuPy before th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -175,31 +176,66 @@ def _grouped_heads(q: Any, k: Any) -> bool:
     return q.ndim == 4 and k.ndim == 4 and k.shape[1] > 0 and q.shape[1] % k.shape[1] == 0
 
 
-def _launch_args(
-    name: str, q: Any, k: Any, v: Any, mask: Any, is_causal: bool, scale: float, dropout: tuple, align: int, dummy: Any
-) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]:
-    """((q, k, v) as read, shape-and-stride arguments, option arguments) shared by every kernel."""
+def _checked_shape(
+    name: str, takes: Callable[..., bool], condition: str, *qkv: Any, mask: Any, dropout_p: float, **flags: Any
+) -> tuple[int, ...]:
+    """``_shape(q, k, v)`` once the shapes agree and the variant takes the call (``takes``; a ValueError
+    naming ``condition`` if it does not). ``qkv``: q, k, v (and a backward's O, dO); ``flags``: its mask_grad."""
+    q, k, v = qkv[:3]
+    _check_shapes(name, q, k, v)
+    if not takes(*qkv, mask=mask, dropout_p=dropout_p, **flags):
+        got = ", ".join([f"{q.shape}:{q.dtype}", str(k.shape), str(v.shape), *(f"{f}={x}" for f, x in flags.items())])
+        raise ValueError(f"{name}: takes only {condition}; got {got}")
+    return _shape(q, k, v)
+
+
+def _forward_outputs(q: Any, lq: int, width: int, dtype: Any) -> tuple[Any, Any]:
+    """Zero O (q's leading dims, Lq × ``width``, ``dtype``) and lse (float32, O's shape without its last dim)."""
+    import cupy
+
+    out = cupy.zeros((*q.shape[:-2], lq, width), dtype=dtype)
+    return out, cupy.zeros(out.shape[:-1], dtype=cupy.float32)
+
+
+def _backward_inputs(name: str, out: Any, grad_out: Any, lse: Any, align: int, bf16: bool = False) -> tuple[Any, ...]:
+    """(dO as read, its element strides, lse as float32, D = rowsum(dO ∘ O)) for a backward kernel."""
+    import cupy
+
+    delta = _delta(out, grad_out, bf16)
+    grad_out, gs = _bhld(name, "grad_out", grad_out, align)
+    return grad_out, tuple(np.int64(s) for s in gs), cupy.ascontiguousarray(lse, dtype=cupy.float32), delta
+
+
+def _launch(
+    name: str,
+    source: str,
+    instance: str,
+    grid: tuple[int, int, int],
+    threads: int,
+    qkv: tuple[Any, Any, Any],
+    tensors: tuple[Any, ...],
+    options: tuple[Any, ...],
+    *,
+    lse: Any,
+    align: int,
+    smem: int = 0,
+) -> None:
+    """Launch ``instance`` of ``source`` with flash_common.cuh's argument list: (q, k, v, ``tensors``
+    (O and lse, or the backward's), shapes and strides, scale, causal, mask, dropout). ``options``:
+    the call's (mask, is_causal, scale, dropout_p, seed, offset); ``lse`` stands in for an absent mask's
+    pointer; ``align``: the elements q, k, v rows must be aligned to; ``smem``: dynamic shared memory bytes."""
+    q, k, v = qkv
+    mask, is_causal, scale, *dropout = options
     b, hq, hkv, lq, lk, d, dv = _shape(q, k, v)
     (q, qs), (k, ks), (v, vs) = (_bhld(name, label, x, align) for label, x in (("q", q), ("k", k), ("v", v)))
-    mask_array, kind, ms = _mask_operand(name, mask, q, k, dummy)
+    mask_array, kind, ms = _mask_operand(name, mask, q, k, lse)
     shape_args = (*(np.int32(x) for x in (b, hq, hkv, lq, lk, d, dv)), *(np.int64(s) for s in (*qs, *ks, *vs)))
-    options = (
-        np.float32(scale),
-        np.int32(bool(is_causal)),
-        mask_array,
-        np.int32(kind),
-        *(np.int64(s) for s in ms),
-        *dropout,
-    )
-    return (q, k, v), shape_args, options
-
-
-def _outputs_shape(q: Any, rows: int, width: int) -> tuple[int, ...]:
-    return (*q.shape[:-2], rows, width)
-
-
-def _kv_shape(k: Any, width: int) -> tuple[int, ...]:
-    return (*k.shape[:-1], width)
+    scalars = (np.float32(scale), np.int32(bool(is_causal)), mask_array, np.int32(kind), *(np.int64(s) for s in ms))
+    _check_grid(name, grid)
+    fn = kernel(SOURCES / source, instance, [instance])
+    if smem > 48 * 1024:  # a block gets more than 48 KB of dynamic shared memory only when asked for
+        fn.max_dynamic_shared_size_bytes = smem
+    fn(grid, (threads,), (q, k, v, *tensors, *shape_args, *scalars, *_dropout(*dropout)), shared_mem=smem)
 
 
 def _simt_dmax(d: int, dv: int) -> int:
@@ -255,27 +291,16 @@ def simt_forward(
     offset: int = 0,
 ) -> tuple[Any, Any]:
     """(O, lse) of softmax(QKᵀ·scale + mask) (with dropout) V, float32."""
-    import cupy
-
     name = "attention(cuda, flash_simt)"
-    _check_shapes(name, q, k, v)
-    if not _simt_takes(q, k, v, mask=mask, dropout_p=dropout_p):
-        raise ValueError(f"{name}: takes only {SIMT_CONDITION}; got {q.shape}:{q.dtype}, {k.shape}, {v.shape}")
-    b, hq, _, lq, lk, d, dv = _shape(q, k, v)
-    out = cupy.zeros(_outputs_shape(q, lq, dv), dtype=cupy.float32)
-    lse = cupy.zeros(out.shape[:-1], dtype=cupy.float32)
-    if out.size == 0 or lk == 0:
-        return out, lse
-    dmax = _simt_dmax(d, dv)
-    bq, _ = SIMT_FORWARD[dmax]
-    (q, k, v), shape_args, options = _launch_args(
-        name, q, k, v, mask, is_causal, scale, _dropout(dropout_p, seed, offset), 1, lse
-    )
-    grid = (ceil_div(lq, bq), hq, b)
-    _check_grid(name, grid)
-    instance = simt_instances(dmax)[0]
-    fn = kernel(SOURCES / "flash_simt.cu", instance, [instance])
-    fn(grid, (4 * bq,), (q, k, v, out, lse, *shape_args, *options))
+    b, hq, _, lq, lk, d, dv = _checked_shape(name, _simt_takes, SIMT_CONDITION, q, k, v, mask=mask, dropout_p=dropout_p)
+    out, lse = _forward_outputs(q, lq, dv, np.float32)
+    if out.size and lk:
+        dmax = _simt_dmax(d, dv)
+        bq, _ = SIMT_FORWARD[dmax]
+        grid = (ceil_div(lq, bq), hq, b)
+        options = (mask, is_causal, scale, dropout_p, seed, offset)
+        instance = simt_instances(dmax)[0]
+        _launch(name, "flash_simt.cu", instance, grid, 4 * bq, (q, k, v), (out, lse), options, lse=lse, align=1)
     return out, lse
 
 
@@ -319,29 +344,19 @@ def simt_backward(
     import cupy
 
     name = "attention_backward(cuda, flash_simt)"
-    _check_shapes(name, q, k, v)
-    if not _simt_takes(q, k, v, out, grad_out, mask=mask, mask_grad=mask_grad, dropout_p=dropout_p):
-        raise ValueError(f"{name}: takes only {SIMT_CONDITION}; got {q.shape}:{q.dtype}, mask_grad={mask_grad}")
-    b, hq, hkv, lq, lk, d, dv = _shape(q, k, v)
-    dq = cupy.zeros(q.shape, dtype=cupy.float32)
-    dk = cupy.zeros(_kv_shape(k, d), dtype=cupy.float32)
-    dv_out = cupy.zeros(_kv_shape(v, dv), dtype=cupy.float32)
-    if dq.size == 0 or lk == 0:
-        return dq, dk, dv_out
-    dmax = _simt_dmax(d, dv)
-    _, bk = SIMT_BACKWARD[dmax]
-    delta = _delta(out, grad_out)
-    lse = cupy.ascontiguousarray(lse, dtype=cupy.float32)
-    (q, k, v), shape_args, options = _launch_args(
-        name, q, k, v, mask, is_causal, scale, _dropout(dropout_p, seed, offset), 1, lse
+    b, _, hkv, _, lk, d, dv = _checked_shape(
+        name, _simt_takes, SIMT_CONDITION, q, k, v, out, grad_out, mask=mask, dropout_p=dropout_p, mask_grad=mask_grad
     )
-    grad_out, gs = _bhld(name, "grad_out", grad_out)
-    grid = (ceil_div(lk, bk), hkv, b)
-    _check_grid(name, grid)
-    instance = simt_instances(dmax)[1]
-    fn = kernel(SOURCES / "flash_simt.cu", instance, [instance])
-    args = (q, k, v, grad_out, lse, delta, dq, dk, dv_out, *(np.int64(s) for s in gs), *shape_args, *options)
-    fn(grid, (4 * bk,), args)
+    dq, dk, dv_out = (cupy.zeros(s, dtype=cupy.float32) for s in (q.shape, (*k.shape[:-1], d), (*v.shape[:-1], dv)))
+    if dq.size and lk:
+        dmax = _simt_dmax(d, dv)
+        _, bk = SIMT_BACKWARD[dmax]
+        grad_out, gs, lse, delta = _backward_inputs(name, out, grad_out, lse, 1)
+        grid = (ceil_div(lk, bk), hkv, b)
+        options = (mask, is_causal, scale, dropout_p, seed, offset)
+        tensors = (grad_out, lse, delta, dq, dk, dv_out, *gs)
+        instance = simt_instances(dmax)[1]
+        _launch(name, "flash_simt.cu", instance, grid, 4 * bk, (q, k, v), tensors, options, lse=lse, align=1)
     return dq, dk, dv_out
 
 
@@ -374,13 +389,6 @@ def _mma_takes(
 MMA_CONDITION = "float16 (or bfloat16 bits) (N, L, D) or (B, H, L, D) arrays, D = Dv = 64 or 128, no mask gradient"
 
 
-def _mma_kernel(instance: str, smem: int) -> Any:
-    fn = kernel(SOURCES / "flash_mma.cu", instance, [instance])
-    if smem > 48 * 1024:  # a block gets more than 48 KB of dynamic shared memory only when asked for
-        fn.max_dynamic_shared_size_bytes = smem
-    return fn
-
-
 @register(
     "attention",
     "cuda",
@@ -403,26 +411,18 @@ def mma_forward(
     offset: int = 0,
 ) -> tuple[Any, Any]:
     """(O in q's dtype, lse in float32) of softmax(QKᵀ·scale + mask) (with dropout) V."""
-    import cupy
-
     name = "attention(cuda, flash_mma)"
-    _check_shapes(name, q, k, v)
-    if not _mma_takes(q, k, v, mask=mask, dropout_p=dropout_p):
-        raise ValueError(f"{name}: takes only {MMA_CONDITION}; got {q.shape}:{q.dtype}, {k.shape}, {v.shape}")
-    b, hq, _, lq, lk, d, _ = _shape(q, k, v)
-    out = cupy.zeros(_outputs_shape(q, lq, d), dtype=q.dtype)
-    lse = cupy.zeros(out.shape[:-1], dtype=cupy.float32)
-    if out.size == 0 or lk == 0:
-        return out, lse
-    (q, k, v), shape_args, options = _launch_args(
-        name, q, k, v, mask, is_causal, scale, _dropout(dropout_p, seed, offset), 8, lse
-    )
-    bq, _ = MMA_FORWARD
-    grid = (ceil_div(lq, bq), hq, b)
-    _check_grid(name, grid)
-    smem = mma_forward_smem(d)
-    fn = _mma_kernel(mma_instances(_mma_element(q), d)[0], smem)
-    fn(grid, (2 * bq,), (q, k, v, out, lse, *shape_args, *options), shared_mem=smem)
+    b, hq, _, lq, lk, d, _ = _checked_shape(name, _mma_takes, MMA_CONDITION, q, k, v, mask=mask, dropout_p=dropout_p)
+    out, lse = _forward_outputs(q, lq, d, q.dtype)
+    if out.size and lk:
+        bq, _ = MMA_FORWARD
+        grid = (ceil_div(lq, bq), hq, b)
+        options = (mask, is_causal, scale, dropout_p, seed, offset)
+        instance = mma_instances(_mma_element(q), d)[0]
+        smem = mma_forward_smem(d)
+        _launch(
+            name, "flash_mma.cu", instance, grid, 2 * bq, (q, k, v), (out, lse), options, lse=lse, align=8, smem=smem
+        )
     return out, lse
 
 
@@ -457,28 +457,22 @@ def mma_backward(
     from ..cuda.bfloat16 import to_bfloat16_bits
 
     name = "attention_backward(cuda, flash_mma)"
-    _check_shapes(name, q, k, v)
-    if not _mma_takes(q, k, v, out, grad_out, mask=mask, mask_grad=mask_grad, dropout_p=dropout_p):
-        raise ValueError(f"{name}: takes only {MMA_CONDITION}; got {q.shape}:{q.dtype}, mask_grad={mask_grad}")
-    b, hq, hkv, lq, lk, d, _ = _shape(q, k, v)
+    b, _, hkv, _, lk, d, _ = _checked_shape(
+        name, _mma_takes, MMA_CONDITION, q, k, v, out, grad_out, mask=mask, dropout_p=dropout_p, mask_grad=mask_grad
+    )
     bf16 = _mma_element(q) == "__nv_bfloat16"
     dk = cupy.zeros(k.shape, dtype=q.dtype)
     dv_out = cupy.zeros(v.shape, dtype=q.dtype)
     dq_accum = cupy.zeros(q.shape, dtype=cupy.float32)
     if dq_accum.size and lk:
-        delta = _delta(out, grad_out, bf16)
-        lse = cupy.ascontiguousarray(lse, dtype=cupy.float32)
-        (q, k, v), shape_args, options = _launch_args(
-            name, q, k, v, mask, is_causal, scale, _dropout(dropout_p, seed, offset), 8, lse
-        )
-        grad_out, gs = _bhld(name, "grad_out", grad_out, 8)
         _, bn = MMA_BACKWARD
+        grad_out, gs, lse, delta = _backward_inputs(name, out, grad_out, lse, 8, bf16)
         grid = (ceil_div(lk, bn), hkv, b)
-        _check_grid(name, grid)
+        options = (mask, is_causal, scale, dropout_p, seed, offset)
+        instance = mma_instances(_mma_element(q), d)[1]
         smem = mma_backward_smem(d)
-        fn = _mma_kernel(mma_instances(_mma_element(q), d)[1], smem)
-        args = (q, k, v, grad_out, lse, delta, dq_accum, dk, dv_out, *(np.int64(s) for s in gs), *shape_args, *options)
-        fn(grid, (2 * bn,), args, shared_mem=smem)
+        tensors = (grad_out, lse, delta, dq_accum, dk, dv_out, *gs)
+        _launch(name, "flash_mma.cu", instance, grid, 2 * bn, (q, k, v), tensors, options, lse=lse, align=8, smem=smem)
     dq = to_bfloat16_bits(dq_accum) if bf16 else dq_accum.astype(q.dtype)
     return dq, dk, dv_out
 

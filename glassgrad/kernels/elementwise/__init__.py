@@ -7,7 +7,7 @@ also with a bias added first (bias + activation). register.py registers them as
 the "generated" variants of the activation ops (kernels/activations/), on cuda
 and, as their NumPy twins, on cpu; none is a default. dropout.py adds the ops
 dropout/dropout_backward, whose mask is a Philox draw of (seed, offset, index)
-(philox.py, philox.cuh), from the same formulas.
+(philox.py, philox_uniform.cuh), from the same formulas.
 """
 
 from . import dropout, register  # register the generated variants and the dropout ops

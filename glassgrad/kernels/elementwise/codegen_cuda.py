@@ -14,7 +14,7 @@ statement per binding and one for the output, parenthesised exactly as the tree
 Constants are written ``T(value)`` so a float32 kernel computes in float32, as
 NumPy does with float32 arrays; a comparison's ``where`` is C's ``?:``, which
 (unlike NumPy's where) computes one branch. Scalars follow the arrays in
-in_params (``T p, uint64 seed``); ``uniform()`` is philox.cuh's
+in_params (``T p, uint64 seed``); ``uniform()`` is philox_uniform.cuh's
 ``philox_uniform(seed, offset, i)``, with CuPy's element index ``i``, and that
 file is the kernel's preamble.
 
@@ -67,7 +67,7 @@ class ElementwiseParts:
     out_params: str
     operation: str
     scalars: tuple[tuple[str, str], ...] = ()
-    preamble: str = ""  # philox.cuh for a formula that draws uniform()
+    preamble: str = ""  # philox_uniform.cuh (inlined) for a formula that draws uniform()
 
 
 def elementwise_parts(formula: Formula) -> ElementwiseParts:

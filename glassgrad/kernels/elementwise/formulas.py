@@ -152,7 +152,7 @@ def absolute(x: Operand) -> Expr:
 
 def uniform() -> Expr:
     """u ∈ [0, 1) for the element being computed: Philox4x32-10 of (seed, offset, element index)
-    (philox.py, philox.cuh); reads the scalars ``seed`` and ``offset``."""
+    (philox.py, philox_uniform.cuh); reads the scalars ``seed`` and ``offset``."""
     return Expr("uniform")
 
 

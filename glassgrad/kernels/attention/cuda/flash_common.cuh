@@ -17,7 +17,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
-#include "philox.cuh"
+#include "dropout_mask.cuh"
 
 #define NEG_INF (-__int_as_float(0x7f800000))  // -inf without <cmath> (NVRTC has no libc headers)
 
