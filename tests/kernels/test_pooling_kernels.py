@@ -50,3 +50,10 @@ def test_bad_windows_are_refused(args: tuple, message: str) -> None:
     size, *rest = args
     with pytest.raises(ValueError, match=message):
         pool_output_size("max_pool2d", size, *rest)
+
+
+def test_avg_pool2d_reference_refuses_a_zero_divisor_as_pytorch() -> None:
+    """``divisor_override=0`` is PyTorch's RuntimeError ("divisor must be not zero"), not a division by zero."""
+    x = np.ones((1, 1, 4, 4))
+    with pytest.raises(RuntimeError, match="divisor_override must be a positive int, got 0"):
+        kernels.run("avg_pool2d", x, (2, 2), (2, 2), (0, 0), divisor_override=0)

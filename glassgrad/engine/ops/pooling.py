@@ -37,20 +37,23 @@ from .operands import float_operands, int_tuple
 from .shape import squeeze, unsqueeze
 
 
-def pool2d_output_shape(op: str, *args: Any, **kwargs: Any) -> tuple[int, int, int, int]:
-    """The kernels' output shape; its size errors as PyTorch's RuntimeError (they name ``op``)."""
+def _sized(fn: Callable[..., Any], op: str, *args: Any, **kwargs: Any) -> Any:
+    """``fn(op, ...)`` of kernels/pooling/geometry.py, its size errors raised as PyTorch's RuntimeError
+    (they name ``op``)."""
     try:
-        return geometry.pool2d_output_shape(op, *args, **kwargs)
+        return fn(op, *args, **kwargs)
     except ValueError as err:
         raise RuntimeError(str(err)) from None
+
+
+def pool2d_output_shape(op: str, *args: Any, **kwargs: Any) -> tuple[int, int, int, int]:
+    """The kernels' output shape (``geometry.pool2d_output_shape``)."""
+    return _sized(geometry.pool2d_output_shape, op, *args, **kwargs)
 
 
 def pool_output_size(op: str, *args: Any) -> int:
-    """One dim's output size; its size errors as PyTorch's RuntimeError (they name ``op``)."""
-    try:
-        return geometry.pool_output_size(op, *args)
-    except ValueError as err:
-        raise RuntimeError(str(err)) from None
+    """One dim's output size (``geometry.pool_output_size``)."""
+    return _sized(geometry.pool_output_size, op, *args)
 
 
 class MaxPool2d(Function):
@@ -136,21 +139,6 @@ def max_pool2d(
     return _batched(op, input, 2, pool)
 
 
-def _average_weights(
-    op: str, size: int, kernel: int, stride: int, padding: int, ceil_mode: bool, count_include_pad: bool
-) -> np.ndarray:
-    """(out, size): row i holds 1/divisor over window i's real pixels (PyTorch's divisor per dim)."""
-    out = pool_output_size(op, size, kernel, stride, padding, 1, ceil_mode)
-    weights = np.zeros((out, size))
-    for i in range(out):
-        start = i * stride - padding
-        end = min(start + kernel, size + padding)  # a ceil_mode window stops at the padding's end
-        padded_count = end - start
-        start, end = max(start, 0), min(end, size)
-        weights[i, start:end] = 1 / (padded_count if count_include_pad else end - start)
-    return weights
-
-
 def avg_pool2d(
     input: Tensor,  # PyTorch's name
     kernel_size: int | tuple[int, int],
@@ -171,7 +159,7 @@ def avg_pool2d(
 
     def pool(x: Tensor) -> Tensor:
         rows, cols = (
-            _average_weights(op, n, k, s, p, ceil_mode, count_include_pad)
+            _sized(geometry.average_weights, op, n, k, s, p, ceil_mode, count_include_pad)
             for n, k, s, p in zip(x.shape[2:], kernel, step, pads, strict=True)
         )
         if divisor_override is not None:

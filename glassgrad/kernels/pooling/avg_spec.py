@@ -16,7 +16,7 @@ import numpy as np
 
 from ...engine.backend import xp_of
 from ..registry import Case, OpSpec, define_op, register
-from .geometry import pool_output_size
+from .geometry import average_weights, pool_output_size
 
 #: (name, (N, C, H, W), kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
 GEOMETRIES = [
@@ -64,26 +64,15 @@ def output_shape(input_shape: tuple[int, ...], kernel_size, stride, padding, cei
     return (n, c, *sizes)
 
 
-def _weights(size: int, kernel: int, stride: int, padding: int, ceil_mode: bool, count_include_pad: bool):
-    """(out, size): row i holds 1/count over window i's real pixels (PyTorch's count per dim)."""
-    out = pool_output_size("avg_pool2d", size, kernel, stride, padding, 1, ceil_mode)
-    weights = np.zeros((out, size))
-    for i in range(out):
-        start = i * stride - padding
-        end = min(start + kernel, size + padding)
-        padded = end - start
-        start, end = max(start, 0), min(end, size)
-        weights[i, start:end] = 1 / (padded if count_include_pad else end - start)
-    return weights
-
-
 def _separable(like: Any, input_size, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor):
     """(A, B): the window weights of H and W, in ``like``'s array module and dtype."""
     rows, cols = (
-        _weights(n, k, s, p, ceil_mode, count_include_pad)
+        average_weights("avg_pool2d", n, k, s, p, ceil_mode, count_include_pad)
         for n, k, s, p in zip(input_size[2:], kernel_size, stride, padding, strict=True)
     )
     if divisor is not None:
+        if divisor < 1:
+            raise RuntimeError(f"avg_pool2d: divisor_override must be a positive int, got {divisor!r}")
         rows, cols = (rows > 0) / divisor, (cols > 0) * 1.0
     xp = xp_of(like)
     return xp.asarray(rows, dtype=like.dtype), xp.asarray(cols, dtype=like.dtype)

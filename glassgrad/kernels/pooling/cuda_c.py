@@ -104,7 +104,7 @@ def max_pool2d_grad(grad_output: Any, indices: Any, input_size: tuple[int, int, 
 
 def _avg_ints(read: Any, input_size, output_hw, kernel_size, stride, padding, count_include_pad, divisor_override):
     if divisor_override is not None and divisor_override < 1:
-        raise ValueError(f"avg_pool2d: divisor_override must be a positive int, got {divisor_override!r}")
+        raise RuntimeError(f"avg_pool2d: divisor_override must be a positive int, got {divisor_override!r}")
     ints = pool_args(read, input_size, output_hw, kernel_size, stride, padding, (1, 1))
     return (*ints, np.int32(bool(count_include_pad)), np.int32(divisor_override or 0))
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 
 def pool_output_size(op: str, size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> int:
     """Output positions along one dim, or ValueError naming ``op`` and the sizes."""
@@ -56,3 +58,19 @@ def check_indices(grad_output: Any, indices: Any) -> None:
     """max_pool2d_grad's arg-max indices have its output gradient's shape, or ValueError."""
     if tuple(indices.shape) != tuple(grad_output.shape):
         raise ValueError(f"max_pool2d_grad: indices {indices.shape} and grad_output {grad_output.shape} differ")
+
+
+def average_weights(
+    op: str, size: int, kernel: int, stride: int, padding: int, ceil_mode: bool, count_include_pad: bool
+) -> np.ndarray:
+    """(out, size): row i holds 1/divisor over window i's real pixels (PyTorch's divisor per dim), so that
+    average pooling of an (H, W) plane is A · x · Bᵀ with A, B these weights of H and W."""
+    out = pool_output_size(op, size, kernel, stride, padding, 1, ceil_mode)
+    weights = np.zeros((out, size))
+    for i in range(out):
+        start = i * stride - padding
+        end = min(start + kernel, size + padding)  # a ceil_mode window stops at the padding's end
+        padded_count = end - start
+        start, end = max(start, 0), min(end, size)
+        weights[i, start:end] = 1 / (padded_count if count_include_pad else end - start)
+    return weights
