@@ -26,6 +26,7 @@ comments say why), and D = rowsum(dO ∘ O) is computed here with CuPy before th
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -176,19 +177,6 @@ def _grouped_heads(q: Any, k: Any) -> bool:
     return q.ndim == 4 and k.ndim == 4 and k.shape[1] > 0 and q.shape[1] % k.shape[1] == 0
 
 
-def _checked_shape(
-    name: str, takes: Callable[..., bool], condition: str, *qkv: Any, mask: Any, dropout_p: float, **flags: Any
-) -> tuple[int, ...]:
-    """``_shape(q, k, v)`` once the shapes agree and the variant takes the call (``takes``; a ValueError
-    naming ``condition`` if it does not). ``qkv``: q, k, v (and a backward's O, dO); ``flags``: its mask_grad."""
-    q, k, v = qkv[:3]
-    _check_shapes(name, q, k, v)
-    if not takes(*qkv, mask=mask, dropout_p=dropout_p, **flags):
-        got = ", ".join([f"{q.shape}:{q.dtype}", str(k.shape), str(v.shape), *(f"{f}={x}" for f, x in flags.items())])
-        raise ValueError(f"{name}: takes only {condition}; got {got}")
-    return _shape(q, k, v)
-
-
 def _forward_outputs(q: Any, lq: int, width: int, dtype: Any) -> tuple[Any, Any]:
     """Zero O (q's leading dims, Lq × ``width``, ``dtype``) and lse (float32, O's shape without its last dim)."""
     import cupy
@@ -204,38 +192,6 @@ def _backward_inputs(name: str, out: Any, grad_out: Any, lse: Any, align: int, b
     delta = _delta(out, grad_out, bf16)
     grad_out, gs = _bhld(name, "grad_out", grad_out, align)
     return grad_out, tuple(np.int64(s) for s in gs), cupy.ascontiguousarray(lse, dtype=cupy.float32), delta
-
-
-def _launch(
-    name: str,
-    source: str,
-    instance: str,
-    grid: tuple[int, int, int],
-    threads: int,
-    qkv: tuple[Any, Any, Any],
-    tensors: tuple[Any, ...],
-    options: tuple[Any, ...],
-    *,
-    lse: Any,
-    align: int,
-    smem: int = 0,
-) -> None:
-    """Launch ``instance`` of ``source`` with flash_common.cuh's argument list: (q, k, v, ``tensors``
-    (O and lse, or the backward's), shapes and strides, scale, causal, mask, dropout). ``options``:
-    the call's (mask, is_causal, scale, dropout_p, seed, offset); ``lse`` stands in for an absent mask's
-    pointer; ``align``: the elements q, k, v rows must be aligned to; ``smem``: dynamic shared memory bytes."""
-    q, k, v = qkv
-    mask, is_causal, scale, *dropout = options
-    b, hq, hkv, lq, lk, d, dv = _shape(q, k, v)
-    (q, qs), (k, ks), (v, vs) = (_bhld(name, label, x, align) for label, x in (("q", q), ("k", k), ("v", v)))
-    mask_array, kind, ms = _mask_operand(name, mask, q, k, lse)
-    shape_args = (*(np.int32(x) for x in (b, hq, hkv, lq, lk, d, dv)), *(np.int64(s) for s in (*qs, *ks, *vs)))
-    scalars = (np.float32(scale), np.int32(bool(is_causal)), mask_array, np.int32(kind), *(np.int64(s) for s in ms))
-    _check_grid(name, grid)
-    fn = kernel(SOURCES / source, instance, [instance])
-    if smem > 48 * 1024:  # a block gets more than 48 KB of dynamic shared memory only when asked for
-        fn.max_dynamic_shared_size_bytes = smem
-    fn(grid, (threads,), (q, k, v, *tensors, *shape_args, *scalars, *_dropout(*dropout)), shared_mem=smem)
 
 
 def _simt_dmax(d: int, dv: int) -> int:
@@ -269,41 +225,6 @@ def _simt_takes(
 SIMT_CONDITION = "float32 (N, L, D) or (B, H, L, D) arrays, D and Dv ≤ 128, no mask gradient, dropout_p < 1"
 
 
-@register(
-    "attention",
-    "cuda",
-    "flash_simt",
-    "CUDA C FlashAttention-2, FP32 SIMT: K/V tiles in shared memory, online softmax in registers",
-    ("float32",),
-    when=_simt_takes,
-    condition=SIMT_CONDITION,
-)
-def simt_forward(
-    q: Any,
-    k: Any,
-    v: Any,
-    mask: Any = None,
-    is_causal: bool = False,
-    scale: float = 1.0,
-    *,
-    dropout_p: float = 0.0,
-    seed: int = 0,
-    offset: int = 0,
-) -> tuple[Any, Any]:
-    """(O, lse) of softmax(QKᵀ·scale + mask) (with dropout) V, float32."""
-    name = "attention(cuda, flash_simt)"
-    b, hq, _, lq, lk, d, dv = _checked_shape(name, _simt_takes, SIMT_CONDITION, q, k, v, mask=mask, dropout_p=dropout_p)
-    out, lse = _forward_outputs(q, lq, dv, np.float32)
-    if out.size and lk:
-        dmax = _simt_dmax(d, dv)
-        bq, _ = SIMT_FORWARD[dmax]
-        grid = (ceil_div(lq, bq), hq, b)
-        options = (mask, is_causal, scale, dropout_p, seed, offset)
-        instance = simt_instances(dmax)[0]
-        _launch(name, "flash_simt.cu", instance, grid, 4 * bq, (q, k, v), (out, lse), options, lse=lse, align=1)
-    return out, lse
-
-
 def _delta(out: Any, grad_out: Any, bf16: bool = False) -> Any:
     """D_i = Σ_d dO_id O_id in float32 (bfloat16 bits widened first)."""
     import cupy
@@ -313,51 +234,6 @@ def _delta(out: Any, grad_out: Any, bf16: bool = False) -> Any:
     if bf16:
         out, grad_out = from_bfloat16_bits(out), from_bfloat16_bits(grad_out)
     return cupy.ascontiguousarray((grad_out.astype(cupy.float32) * out.astype(cupy.float32)).sum(axis=-1))
-
-
-@register(
-    "attention_backward",
-    "cuda",
-    "flash_simt",
-    "CUDA C FlashAttention-2 backward, FP32 SIMT: dK/dV per key in registers, dQ by atomicAdd",
-    ("float32",),
-    when=_simt_takes,
-    condition=SIMT_CONDITION,
-)
-def simt_backward(
-    q: Any,
-    k: Any,
-    v: Any,
-    out: Any,
-    grad_out: Any,
-    lse: Any,
-    mask: Any = None,
-    is_causal: bool = False,
-    scale: float = 1.0,
-    mask_grad: bool = False,
-    *,
-    dropout_p: float = 0.0,
-    seed: int = 0,
-    offset: int = 0,
-) -> tuple[Any, Any, Any]:
-    """(dQ, dK, dV) from the saved O and lse, float32 (dK, dV summed over each kv head's query heads)."""
-    import cupy
-
-    name = "attention_backward(cuda, flash_simt)"
-    b, _, hkv, _, lk, d, dv = _checked_shape(
-        name, _simt_takes, SIMT_CONDITION, q, k, v, out, grad_out, mask=mask, dropout_p=dropout_p, mask_grad=mask_grad
-    )
-    dq, dk, dv_out = (cupy.zeros(s, dtype=cupy.float32) for s in (q.shape, (*k.shape[:-1], d), (*v.shape[:-1], dv)))
-    if dq.size and lk:
-        dmax = _simt_dmax(d, dv)
-        _, bk = SIMT_BACKWARD[dmax]
-        grad_out, gs, lse, delta = _backward_inputs(name, out, grad_out, lse, 1)
-        grid = (ceil_div(lk, bk), hkv, b)
-        options = (mask, is_causal, scale, dropout_p, seed, offset)
-        tensors = (grad_out, lse, delta, dq, dk, dv_out, *gs)
-        instance = simt_instances(dmax)[1]
-        _launch(name, "flash_simt.cu", instance, grid, 4 * bk, (q, k, v), tensors, options, lse=lse, align=1)
-    return dq, dk, dv_out
 
 
 # ------------------------------------------------------------------------------------------------ flash_mma
@@ -389,92 +265,167 @@ def _mma_takes(
 MMA_CONDITION = "float16 (or bfloat16 bits) (N, L, D) or (B, H, L, D) arrays, D = Dv = 64 or 128, no mask gradient"
 
 
-@register(
-    "attention",
-    "cuda",
-    "flash_mma",
-    "CUDA C FlashAttention-2 on tensor cores: mma.sync m16n8k16, ldmatrix, cp.async, Q in registers",
-    ("float16",),
-    when=_mma_takes,
-    condition=MMA_CONDITION,
+def _simt_tiles(q: Any, d: int, dv: int, backward: bool) -> tuple[str, int, int, int]:
+    """flash_simt's (instance, rows of a block: queries forward, keys backward, threads, dynamic smem)."""
+    dmax = _simt_dmax(d, dv)
+    rows = SIMT_BACKWARD[dmax][1] if backward else SIMT_FORWARD[dmax][0]
+    return simt_instances(dmax)[backward], rows, 4 * rows, 0
+
+
+def _mma_tiles(q: Any, d: int, dv: int, backward: bool) -> tuple[str, int, int, int]:
+    """flash_mma's (instance, rows of a block: queries forward, keys backward, threads, dynamic smem)."""
+    rows = MMA_BACKWARD[1] if backward else MMA_FORWARD[0]
+    smem = mma_backward_smem(d) if backward else mma_forward_smem(d)
+    return mma_instances(_mma_element(q), d)[backward], rows, 2 * rows, smem
+
+
+# -------------------------------------------------------------------------------------- the two variants
+
+
+@dataclass(frozen=True)
+class _Flash:
+    """One FlashAttention variant: its .cu file, the calls it takes (``dtypes``, ``takes``), the row
+    alignment (elements) its loads need, and ``tiles`` (see _simt_tiles); ``forward`` and ``backward``
+    are the launchers registered for it."""
+
+    name: str
+    source: str
+    dtypes: tuple[str, ...]
+    takes: Callable[..., bool]
+    condition: str
+    align: int
+    tiles: Callable[[Any, int, int, bool], tuple[str, int, int, int]]
+    summaries: tuple[str, str]  # the registry's descriptions of the forward and the backward
+
+    def forward(
+        self,
+        q: Any,
+        k: Any,
+        v: Any,
+        mask: Any = None,
+        is_causal: bool = False,
+        scale: float = 1.0,
+        *,
+        dropout_p: float = 0.0,
+        seed: int = 0,
+        offset: int = 0,
+    ) -> tuple[Any, Any]:
+        """(O in q's dtype, lse in float32) of softmax(QKᵀ·scale + mask) (with dropout) V."""
+        name = f"attention(cuda, {self.name})"
+        _, _, _, lq, lk, _, dv = self._checked(name, q, k, v, mask=mask, dropout_p=dropout_p)
+        out, lse = _forward_outputs(q, lq, dv, q.dtype)
+        if out.size and lk:
+            self._launch(name, False, (q, k, v), (out, lse), (mask, is_causal, scale, dropout_p, seed, offset), lse)
+        return out, lse
+
+    def backward(
+        self,
+        q: Any,
+        k: Any,
+        v: Any,
+        out: Any,
+        grad_out: Any,
+        lse: Any,
+        mask: Any = None,
+        is_causal: bool = False,
+        scale: float = 1.0,
+        mask_grad: bool = False,
+        *,
+        dropout_p: float = 0.0,
+        seed: int = 0,
+        offset: int = 0,
+    ) -> tuple[Any, Any, Any]:
+        """(dQ, dK, dV) in q's dtype from the saved O and lse (dK, dV summed over each kv head's query
+        heads; dQ accumulated in float32 and rounded once)."""
+        import cupy
+
+        from ..cuda.bfloat16 import to_bfloat16_bits
+
+        name = f"attention_backward(cuda, {self.name})"
+        *_, lk, _, _ = self._checked(name, q, k, v, out, grad_out, mask=mask, dropout_p=dropout_p, mask_grad=mask_grad)
+        bf16 = _mma_element(q) == "__nv_bfloat16"
+        dq_accum = cupy.zeros(q.shape, dtype=cupy.float32)
+        dk, dv_out = cupy.zeros(k.shape, dtype=q.dtype), cupy.zeros(v.shape, dtype=q.dtype)
+        if dq_accum.size and lk:
+            grad_out, gs, lse, delta = _backward_inputs(name, out, grad_out, lse, self.align, bf16)
+            tensors = (grad_out, lse, delta, dq_accum, dk, dv_out, *gs)
+            self._launch(name, True, (q, k, v), tensors, (mask, is_causal, scale, dropout_p, seed, offset), lse)
+        if _dtype_name(q) == "float32":
+            return dq_accum, dk, dv_out
+        return (to_bfloat16_bits(dq_accum) if bf16 else dq_accum.astype(q.dtype)), dk, dv_out
+
+    def _checked(self, name: str, *arrays: Any, mask: Any, dropout_p: float, **flags: Any) -> tuple[int, ...]:
+        """``_shape(q, k, v)`` once the shapes agree and this variant takes the call (else a ValueError
+        naming its condition). ``arrays``: q, k, v (and a backward's O, dO); ``flags``: its mask_grad."""
+        q, k, v = arrays[:3]
+        _check_shapes(name, q, k, v)
+        if not self.takes(*arrays, mask=mask, dropout_p=dropout_p, **flags):
+            got = [f"{q.shape}:{q.dtype}", str(k.shape), str(v.shape), *(f"{f}={x}" for f, x in flags.items())]
+            raise ValueError(f"{name}: takes only {self.condition}; got {', '.join(got)}")
+        return _shape(q, k, v)
+
+    def _launch(
+        self, name: str, backward: bool, qkv: tuple[Any, Any, Any], tensors: tuple[Any, ...], options: tuple, lse: Any
+    ) -> None:
+        """Launch the forward (or ``backward``) kernel with flash_common.cuh's argument list: (q, k, v,
+        ``tensors`` (O and lse, or the backward's), shapes and strides, scale, causal, mask, dropout), one
+        block per ``tiles`` rows (of queries forward, keys backward) of each head. ``options``: the call's
+        (mask, is_causal, scale, dropout_p, seed, offset); ``lse`` stands in for an absent mask's pointer."""
+        q, k, v = qkv
+        mask, is_causal, scale, *dropout = options
+        b, hq, hkv, lq, lk, d, dv = _shape(q, k, v)
+        instance, rows, threads, smem = self.tiles(q, d, dv, backward)
+        grid = (ceil_div(lk, rows), hkv, b) if backward else (ceil_div(lq, rows), hq, b)
+        (q, qs), (k, ks), (v, vs) = (_bhld(name, label, x, self.align) for label, x in (("q", q), ("k", k), ("v", v)))
+        mask_array, kind, ms = _mask_operand(name, mask, q, k, lse)
+        shape_args = (*(np.int32(x) for x in (b, hq, hkv, lq, lk, d, dv)), *(np.int64(s) for s in (*qs, *ks, *vs)))
+        scalars = (np.float32(scale), np.int32(bool(is_causal)), mask_array, np.int32(kind), *(np.int64(s) for s in ms))
+        _check_grid(name, grid)
+        fn = kernel(SOURCES / self.source, instance, [instance])
+        if smem > 48 * 1024:  # a block gets more than 48 KB of dynamic shared memory only when asked for
+            fn.max_dynamic_shared_size_bytes = smem
+        fn(grid, (threads,), (q, k, v, *tensors, *shape_args, *scalars, *_dropout(*dropout)), shared_mem=smem)
+
+
+SIMT = _Flash(
+    name="flash_simt",
+    source="flash_simt.cu",
+    dtypes=("float32",),
+    takes=_simt_takes,
+    condition=SIMT_CONDITION,
+    align=1,
+    tiles=_simt_tiles,
+    summaries=(
+        "CUDA C FlashAttention-2, FP32 SIMT: K/V tiles in shared memory, online softmax in registers",
+        "CUDA C FlashAttention-2 backward, FP32 SIMT: dK/dV per key in registers, dQ by atomicAdd",
+    ),
 )
-def mma_forward(
-    q: Any,
-    k: Any,
-    v: Any,
-    mask: Any = None,
-    is_causal: bool = False,
-    scale: float = 1.0,
-    *,
-    dropout_p: float = 0.0,
-    seed: int = 0,
-    offset: int = 0,
-) -> tuple[Any, Any]:
-    """(O in q's dtype, lse in float32) of softmax(QKᵀ·scale + mask) (with dropout) V."""
-    name = "attention(cuda, flash_mma)"
-    b, hq, _, lq, lk, d, _ = _checked_shape(name, _mma_takes, MMA_CONDITION, q, k, v, mask=mask, dropout_p=dropout_p)
-    out, lse = _forward_outputs(q, lq, d, q.dtype)
-    if out.size and lk:
-        bq, _ = MMA_FORWARD
-        grid = (ceil_div(lq, bq), hq, b)
-        options = (mask, is_causal, scale, dropout_p, seed, offset)
-        instance = mma_instances(_mma_element(q), d)[0]
-        smem = mma_forward_smem(d)
-        _launch(
-            name, "flash_mma.cu", instance, grid, 2 * bq, (q, k, v), (out, lse), options, lse=lse, align=8, smem=smem
-        )
-    return out, lse
-
-
-@register(
-    "attention_backward",
-    "cuda",
-    "flash_mma",
-    "CUDA C FlashAttention-2 backward on tensor cores: five mma.sync products per tile, dQ by atomicAdd",
-    ("float16",),
-    when=_mma_takes,
+MMA = _Flash(
+    name="flash_mma",
+    source="flash_mma.cu",
+    dtypes=("float16",),
+    takes=_mma_takes,
     condition=MMA_CONDITION,
+    align=8,
+    tiles=_mma_tiles,
+    summaries=(
+        "CUDA C FlashAttention-2 on tensor cores: mma.sync m16n8k16, ldmatrix, cp.async, Q in registers",
+        "CUDA C FlashAttention-2 backward on tensor cores: five mma.sync products per tile, dQ by atomicAdd",
+    ),
 )
-def mma_backward(
-    q: Any,
-    k: Any,
-    v: Any,
-    out: Any,
-    grad_out: Any,
-    lse: Any,
-    mask: Any = None,
-    is_causal: bool = False,
-    scale: float = 1.0,
-    mask_grad: bool = False,
-    *,
-    dropout_p: float = 0.0,
-    seed: int = 0,
-    offset: int = 0,
-) -> tuple[Any, Any, Any]:
-    """(dQ, dK, dV) in q's dtype from the saved O and lse (dQ accumulated in float32, rounded once)."""
-    import cupy
 
-    from ..cuda.bfloat16 import to_bfloat16_bits
 
-    name = "attention_backward(cuda, flash_mma)"
-    b, _, hkv, _, lk, d, _ = _checked_shape(
-        name, _mma_takes, MMA_CONDITION, q, k, v, out, grad_out, mask=mask, dropout_p=dropout_p, mask_grad=mask_grad
+def _registered(variant: _Flash) -> tuple[Callable[..., Any], ...]:
+    """Register ``variant``'s forward and backward on "cuda" (not the default) and return them."""
+    launchers = (("attention", variant.forward), ("attention_backward", variant.backward))
+    return tuple(
+        register(op, "cuda", variant.name, summary, variant.dtypes, when=variant.takes, condition=variant.condition)(fn)
+        for (op, fn), summary in zip(launchers, variant.summaries, strict=True)
     )
-    bf16 = _mma_element(q) == "__nv_bfloat16"
-    dk = cupy.zeros(k.shape, dtype=q.dtype)
-    dv_out = cupy.zeros(v.shape, dtype=q.dtype)
-    dq_accum = cupy.zeros(q.shape, dtype=cupy.float32)
-    if dq_accum.size and lk:
-        _, bn = MMA_BACKWARD
-        grad_out, gs, lse, delta = _backward_inputs(name, out, grad_out, lse, 8, bf16)
-        grid = (ceil_div(lk, bn), hkv, b)
-        options = (mask, is_causal, scale, dropout_p, seed, offset)
-        instance = mma_instances(_mma_element(q), d)[1]
-        smem = mma_backward_smem(d)
-        tensors = (grad_out, lse, delta, dq_accum, dk, dv_out, *gs)
-        _launch(name, "flash_mma.cu", instance, grid, 2 * bn, (q, k, v), tensors, options, lse=lse, align=8, smem=smem)
-    dq = to_bfloat16_bits(dq_accum) if bf16 else dq_accum.astype(q.dtype)
-    return dq, dk, dv_out
+
+
+simt_forward, simt_backward = _registered(SIMT)
+mma_forward, mma_backward = _registered(MMA)
 
 
 def attention_flops(b: int, h: int, lq: int, lk: int, d: int, causal: bool) -> int:
