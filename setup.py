@@ -31,6 +31,7 @@ setup(
         "test": [
             "pytest>=8",
             "nvidia-cuda-cuobjdump",  # cuobjdump -sass for the tensor-core SASS checks (test_cuda_compile)
+            "nvidia-cuda-nvdisasm",  # the disassembler cuobjdump -sass runs
             "pytest-xdist>=3",
             "pytest-timeout>=2",
             "hypothesis>=6",

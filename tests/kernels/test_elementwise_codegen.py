@@ -28,6 +28,15 @@ OPS = ["gelu", "gelu_backward", "silu", "silu_backward", "sigmoid", "sigmoid_bac
 BIAS_ACTS = ("identity", "relu", "gelu", "gelu_tanh", "silu")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _generated_on_cpu():
+    """The generated NumPy twins as cpu variant "generated" while this module runs (they are not registered
+    on cpu for good: kernels/elementwise/register.py says why)."""
+    register.register_generated("cpu")
+    yield
+    register.unregister_generated("cpu")
+
+
 def all_formulas() -> list[formulas.Formula]:
     out = []
     for a in formulas.ACTIVATIONS.values():
@@ -161,7 +170,7 @@ def test_cupy_kernels_are_built_from_the_generated_parts(monkeypatch: pytest.Mon
 
 def test_generated_variants_are_registered_and_not_default() -> None:
     for op in OPS:
-        for device in ("cpu", "cuda"):
+        for device in ("cpu", "cuda"):  # cpu: by the module's fixture
             v = kernels.variant(op, device, "generated")
             assert kernels.default_name(op, device) != "generated" and v.dtypes == ("float32", "float64")
     assert not kernels.variant("gelu_backward", "cpu", "generated").accepts(

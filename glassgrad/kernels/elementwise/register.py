@@ -116,9 +116,26 @@ def _check(activation: str, op: str) -> None:
         raise ValueError(f"{op}: activation must be one of {BIAS_ACTIVATIONS}, got {activation!r}")
 
 
-for _device, _kernel, _how in (
-    ("cuda", cupy_kernel, "a CuPy ElementwiseKernel generated from formulas.py (not yet run on a GPU)"),
-    ("cpu", numpy_kernel, "the NumPy function generated from formulas.py (the CUDA kernels' twin)"),
-):
-    for _op, _fn in _variants(_kernel).items():
-        register(_op, _device, "generated", _how, dtypes=DTYPES, when=same_dtype, condition="arrays of one dtype")(_fn)
+def register_generated(device: str) -> None:
+    """Register the generated kernels of every activation op as variant "generated" on ``device``. On
+    import: cuda only (CuPy ElementwiseKernels). The NumPy twins are registered on cpu only by the tests
+    (tests/kernels/test_elementwise_codegen.py), which validate them: registered for good, they would come
+    before the NumPy reference for every call the numba default does not take (the registry's order)."""
+    kernel, how = {
+        "cuda": (cupy_kernel, "a CuPy ElementwiseKernel generated from formulas.py (not yet run on a GPU)"),
+        "cpu": (numpy_kernel, "the NumPy function generated from formulas.py (the CUDA kernels' twin)"),
+    }[device]
+    for op, fn in _variants(kernel).items():
+        register(op, device, "generated", how, dtypes=DTYPES, when=same_dtype, condition="arrays of one dtype")(fn)
+
+
+def unregister_generated(device: str) -> None:
+    """Undo ``register_generated(device)``."""
+    from .. import registry
+
+    for op in _variants(numpy_kernel):
+        registry._variants[(op, device)].pop("generated", None)
+    registry._forget_order()
+
+
+register_generated("cuda")
