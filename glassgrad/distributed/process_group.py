@@ -167,13 +167,16 @@ def _check_nccl(api: str) -> None:
 
 
 def _abort_on_uncaught(kind: type[BaseException], error: BaseException, traceback: TracebackType | None) -> None:
-    """sys.excepthook while the group is up: the usual traceback, one line naming the rank, then MPI Abort
+    """sys.excepthook while the group is up: one line naming the rank (first, flushed: another rank's abort
+    may end this process while the traceback is still being written), the usual traceback, then MPI Abort
     (with more than one rank), which ends every rank of the job."""
-    (_state.previous_excepthook or sys.__excepthook__)(kind, error, traceback)
     backend = _state.backend
+    if backend is not None:
+        sys.stderr.write(f"glassgrad.distributed: rank {backend.rank} raised {kind.__name__}: {error}\n")
+        sys.stderr.flush()
+    (_state.previous_excepthook or sys.__excepthook__)(kind, error, traceback)
     if backend is None:
         return
-    sys.stderr.write(f"glassgrad.distributed: rank {backend.rank} raised {kind.__name__}: {error}\n")
     if backend.world_size > 1:
         sys.stderr.write(f"glassgrad.distributed: aborting all {backend.world_size} ranks of the job (MPI Abort)\n")
     sys.stderr.flush()
